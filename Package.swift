@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// WireState: per-endpoint RFC 9293 TCP state reconstruction from packet captures.
+import PackageDescription
+
+let package = Package(
+    name: "WireState",
+    products: [
+        // Embeddable pieces: the pure decoder and tracker, the libpcap capture layer,
+        // the shared pipeline and the reporters.
+        .library(
+            name: "WireState",
+            targets: ["WireStateDecoder", "WireStateTracker", "WireStateCapture", "WireStatePipeline", "WireStateReport"]
+        ),
+        .executable(name: "wirestate", targets: ["WireStateCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libpcap, found through pkg-config; Debian/Ubuntu ship it in libpcap-dev.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // Pure: bytes in, decoded segments out. No I/O, no libpcap.
+        .target(name: "WireStateDecoder"),
+        // Pure: decoded segments in, state events out. No I/O.
+        .target(name: "WireStateTracker", dependencies: ["WireStateDecoder"]),
+        // The only module that talks to libpcap.
+        .target(name: "WireStateCapture", dependencies: ["CPcap"]),
+        // capture → decode → track, shared by every subcommand.
+        .target(name: "WireStatePipeline", dependencies: ["WireStateCapture", "WireStateDecoder", "WireStateTracker"]),
+        // Turns events and summaries into text / JSON Lines; writes to a sink it is given.
+        .target(name: "WireStateReport", dependencies: ["WireStateTracker", "WireStateDecoder", "WireStatePipeline"]),
+        .executableTarget(
+            name: "WireStateCLI",
+            dependencies: [
+                "WireStatePipeline", "WireStateReport", "WireStateCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "WireStateDecoderTests", dependencies: ["WireStateDecoder", "WireStateCapture"],
+                    resources: []),
+        .testTarget(name: "WireStateTrackerTests", dependencies: ["WireStateTracker", "WireStateDecoder"]),
+        .testTarget(name: "WireStateEndToEndTests",
+                    dependencies: ["WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateTracker"]),
+    ]
+)

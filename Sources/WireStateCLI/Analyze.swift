@@ -1,0 +1,82 @@
+import ArgumentParser
+import WireStateCapture
+import WireStatePipeline
+import WireStateReport
+import WireStateTracker
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Analyse saved captures (pcap or pcapng) and report every connection's endpoint states.",
+        discussion: """
+            Several files are read in order as one capture (a connection may span them); frame numbers
+            are each file's own, counting from 1 like Wireshark's.
+            """
+    )
+
+    @Argument(help: "Capture files (.pcap or .pcapng).")
+    var files: [String]
+
+    @Option(name: .long, help: "BPF filter, tcpdump syntax, e.g. 'tcp port 443'.")
+    var filter: String?
+
+    @Flag(name: .long, help: "List every state change of each endpoint, with frame and time.")
+    var timeline = false
+
+    @Flag(name: .long, help: "Print only the totals.")
+    var quiet = false
+
+    @Option(name: .long, help: "Output format: text or jsonl.")
+    var format: OutputFormat = .text
+
+    @OptionGroup var tracker: TrackerOptions
+
+    func run() throws {
+        let config = try tracker.configuration()
+        var failed = false
+        switch format {
+        case .jsonl:
+            var writer = JSONLinesWriter(out: StandardOutput())
+            writer.sourceNames = files
+            var pipeline = Pipeline(configuration: config, sink: writer)
+            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.finish()
+            pipeline.sink.writeEnd(inputs: pipeline.inputs)
+        case .text:
+            var pipeline = Pipeline(configuration: config, sink: AnalysisCollector(keepTimeline: timeline))
+            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.finish()
+            let report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
+            var out = StandardOutput()
+            if !quiet {
+                out.write(report.table())
+                out.write("\n")
+                if timeline { out.write(report.timeline()) }
+                let anomalies = report.anomalyList()
+                if !anomalies.isEmpty { out.write(anomalies + "\n") }
+            }
+            out.write(report.totals())
+            out.flush()
+        }
+        if failed { throw ExitCode(2) }
+    }
+
+    /// Reads every file into the pipeline; errors are reported on stderr and remembered, and the
+    /// files after a damaged one are still read. Returns whether any input failed.
+    static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>) -> Bool {
+        var failed = false
+        for path in files {
+            do {
+                let file = try PcapFile(path: path, filter: filter)
+                if let error = pipeline.run(file) {
+                    failed = true
+                    Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
+                }
+            } catch {
+                failed = true
+                pipeline.recordFailure(error)
+                Diagnostics.error(error.description)
+            }
+        }
+        return failed
+    }
+}

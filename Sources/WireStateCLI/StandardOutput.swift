@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WireStateReport
+
+/// A file descriptor with a user-space buffer: reporters write many small strings, the kernel sees
+/// 64 KiB writes (or one per event when flushing per event for live pipes).
+struct FDOutput: TextSink {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    mutating func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    return // EPIPE and friends: the reader went away; drop the rest
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+func StandardOutput() -> FDOutput { FDOutput(fd: 1) }
+
+/// Messages for people: errors and notes on standard error, unbuffered.
+enum Diagnostics {
+    static func error(_ message: String) { emit("wirestate: error: \(message)\n") }
+    static func note(_ message: String) { emit("wirestate: \(message)\n") }
+    private static func emit(_ s: String) {
+        var e = FDOutput(fd: 2)
+        e.write(s)
+        e.flush()
+    }
+}

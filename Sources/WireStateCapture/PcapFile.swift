@@ -1,0 +1,110 @@
+import CPcap
+
+/// One captured frame, borrowed from libpcap: `bytes` is valid only until the next `next()` call.
+public struct CapturedFrame {
+    /// 1-based frame number within its source (Wireshark's numbering).
+    public var number: UInt64
+    /// Nanoseconds since the Unix epoch (microsecond files are scaled up).
+    public var timestampNanos: Int64
+    public var capturedLength: Int
+    public var wireLength: Int
+    public var bytes: UnsafeRawBufferPointer
+}
+
+/// Why a capture source failed, with where.
+public struct CaptureError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case open, filter, read, permission, noSuchDevice, write, other }
+    public var kind: Kind
+    /// File path or interface name.
+    public var source: String
+    /// The frame at which reading failed (the first frame that could not be read), if reading had begun.
+    public var frame: UInt64?
+    public var message: String
+
+    public init(kind: Kind, source: String, frame: UInt64? = nil, message: String) {
+        self.kind = kind
+        self.source = source
+        self.frame = frame
+        self.message = message
+    }
+
+    public var description: String {
+        if let frame { return "\(source): frame \(frame): \(message)" }
+        return "\(source): \(message)"
+    }
+}
+
+/// A saved capture (pcap or pcapng) read through libpcap, with nanosecond timestamps where the file has them.
+///
+/// libpcap is asked for nanosecond precision; a microsecond file is then scaled by libpcap itself,
+/// so timestamps are always nanoseconds.
+public final class PcapFile {
+    public let path: String
+    /// The DLT value libpcap reports for the file.
+    public let dataLinkType: Int32
+    /// The DLT's name as libpcap knows it (e.g. `EN10MB`), for error messages.
+    public let dataLinkName: String
+    public let snapshotLength: Int32
+    private let handle: OpaquePointer
+    private var frameNumber: UInt64 = 0
+    /// The compiled filter, run per frame by us (not installed in libpcap) so that frames the
+    /// filter rejects still count and frame numbers stay the file's own, as Wireshark shows them.
+    private var program: BPFProgram?
+
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        self.path = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            throw CaptureError(kind: .open, source: path, message: errorText(errbuf))
+        }
+        handle = h
+        dataLinkType = pcap_datalink(h)
+        if let n = pcap_datalink_val_to_name(dataLinkType) {
+            dataLinkName = String(cString: n)
+        } else {
+            dataLinkName = "DLT \(dataLinkType)"
+        }
+        snapshotLength = pcap_snapshot(h)
+        if let filter {
+            do { program = try BPFProgram(filter, for: h, source: path) } catch { pcap_close(h); throw error }
+        }
+    }
+
+    deinit {
+        program = nil
+        pcap_close(handle)
+    }
+
+    /// Reads the next frame that passes the filter. Returns nil at the end of the file; throws on
+    /// damage, naming the first frame that could not be read.
+    public func next() throws(CaptureError) -> CapturedFrame? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        while true {
+        let rc = pcap_next_ex(handle, &header, &data)
+        switch rc {
+        case 1:
+            frameNumber += 1
+            if let program, !program.matches(header!, data!) { continue }
+            let h = header!.pointee
+            let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)
+            return CapturedFrame(
+                number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)))
+        case PCAP_ERROR_BREAK: // -2: end of file
+            return nil
+        default:
+            throw CaptureError(kind: .read, source: path, frame: frameNumber + 1,
+                               message: String(cString: pcap_geterr(handle)))
+        }
+        }
+    }
+
+    /// Frames returned so far.
+    public var framesRead: UInt64 { frameNumber }
+}
+
+/// The NUL-terminated text libpcap wrote into an error buffer.
+func errorText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

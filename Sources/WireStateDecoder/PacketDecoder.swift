@@ -1,0 +1,351 @@
+/// Decodes captured frames into `TCPSegment`s: link layer → IPv4/IPv6 (with extension headers) → TCP.
+///
+/// Pure and allocation-free: it reads the bytes it is lent, bounds-checks every read, and never
+/// copies. What it cannot decode it classifies (not IP, not TCP, later fragment, truncated,
+/// malformed) and counts, with the first frame number of each kind so a user can look at it.
+public struct PacketDecoder: Sendable {
+    public var linkType: LinkType
+    public private(set) var counters = DecodeCounters()
+
+    public init(linkType: LinkType) {
+        self.linkType = linkType
+    }
+
+    /// Decodes one frame.
+    /// - Parameters:
+    ///   - bytes: the captured bytes (may be shorter than the frame on the wire).
+    ///   - wireLength: the frame's length on the wire, as the capture header records it.
+    ///   - frame: the frame's number in its file (1-based), kept with the counters.
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64) -> DecodeResult {
+        let result = Self.decode(bytes, wireLength: wireLength, linkType: linkType)
+        counters.count(result, frame: frame)
+        return result
+    }
+
+    /// The stateless core of `decode`, for tests and fuzzing.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType) -> DecodeResult {
+        var reader = ByteReader(bytes)
+        let network: NetworkProtocol
+        switch linkType {
+        case .ethernet:
+            guard reader.count >= 14 else { return .truncated(.linkHeader) }
+            var offset = 12
+            var type = reader.u16(offset)
+            var tags = 0
+            // 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100, stacked any number deep.
+            while type == 0x8100 || type == 0x88a8 || type == 0x9100 {
+                tags += 1
+                guard tags <= 8 else { return .malformed(.tooManyVLANTags) }
+                offset += 4
+                guard reader.count >= offset + 2 else { return .truncated(.linkHeader) }
+                type = reader.u16(offset)
+            }
+            offset += 2
+            guard let n = NetworkProtocol(etherType: type) else { return .skipped(.notIP) }
+            network = n
+            reader.advance(offset)
+        case .linuxSLL:
+            guard reader.count >= 16 else { return .truncated(.linkHeader) }
+            guard let n = NetworkProtocol(etherType: reader.u16(14)) else { return .skipped(.notIP) }
+            network = n
+            reader.advance(16)
+        case .linuxSLL2:
+            guard reader.count >= 20 else { return .truncated(.linkHeader) }
+            guard let n = NetworkProtocol(etherType: reader.u16(0)) else { return .skipped(.notIP) }
+            network = n
+            reader.advance(20)
+        case .null, .loop:
+            guard reader.count >= 4 else { return .truncated(.linkHeader) }
+            // NULL stores the family in the capturing host's byte order, LOOP in network order.
+            var family = reader.u32(0)
+            if linkType == .null && family > 0xFFFF { family = family.byteSwapped }
+            switch family {
+            case 2: network = .ipv4
+            case 10, 24, 28, 30: network = .ipv6   // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+            default: return .skipped(.notIP)
+            }
+            reader.advance(4)
+        case .raw:
+            guard reader.count >= 1 else { return .truncated(.linkHeader) }
+            switch reader.u8(0) >> 4 {
+            case 4: network = .ipv4
+            case 6: network = .ipv6
+            default: return .skipped(.notIP)
+            }
+        case .ipv4:
+            network = .ipv4
+        case .ipv6:
+            network = .ipv6
+        }
+        let linkHeaderLength = bytes.count - reader.count
+        let wireIP = wireLength - linkHeaderLength
+        switch network {
+        case .ipv4: return decodeIPv4(reader, wireLength: wireIP)
+        case .ipv6: return decodeIPv6(reader, wireLength: wireIP)
+        }
+    }
+
+    // MARK: IPv4
+
+    static func decodeIPv4(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
+        guard ip.count >= 20 else { return .truncated(.ipHeader) }
+        let versionIHL = ip.u8(0)
+        guard versionIHL >> 4 == 4 else { return .malformed(.badIPVersion) }
+        let headerLength = Int(versionIHL & 0x0f) * 4
+        guard headerLength >= 20 else { return .malformed(.badIPHeaderLength) }
+        guard ip.count >= headerLength else { return .truncated(.ipHeader) }
+        var totalLength = Int(ip.u16(2))
+        // TSO/GSO captures on the sending host show a total length of 0: fall back to the wire length.
+        if totalLength == 0 { totalLength = max(wireLength, headerLength) }
+        guard totalLength >= headerLength else { return .malformed(.badIPTotalLength) }
+        let protocolNumber = ip.u8(9)
+        let fragmentField = ip.u16(6)
+        let moreFragments = fragmentField & 0x2000 != 0
+        let fragmentOffset = fragmentField & 0x1fff
+        guard protocolNumber == 6 else { return .skipped(.notTCP) }
+        if fragmentOffset != 0 { return .skipped(.laterFragment) }
+        let src = IPAddress(ipv4: ip.u32(12))
+        let dst = IPAddress(ipv4: ip.u32(16))
+        var tcp = ip
+        tcp.advance(headerLength)
+        return decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
+                         ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
+                         isFragment: moreFragments)
+    }
+
+    // MARK: IPv6
+
+    static func decodeIPv6(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
+        guard ip.count >= 40 else { return .truncated(.ipHeader) }
+        guard ip.u8(0) >> 4 == 6 else { return .malformed(.badIPVersion) }
+        var payloadLength = Int(ip.u16(4))
+        // A zero payload length means a jumbogram (RFC 2675) or a TSO capture: trust the wire length.
+        if payloadLength == 0 { payloadLength = max(wireLength - 40, 0) }
+        var next = ip.u8(6)
+        let hopLimit = ip.u8(7)
+        let src = IPAddress(ipv6High: ip.u64(8), low: ip.u64(16))
+        let dst = IPAddress(ipv6High: ip.u64(24), low: ip.u64(32))
+        var offset = 40
+        var identification: UInt32 = 0
+        var firstFragment = false
+        var headers = 0
+        // Walk the extension-header chain until TCP, or something we cannot look through.
+        while next != 6 {
+            headers += 1
+            guard headers <= 16 else { return .malformed(.badExtensionHeader) }
+            switch next {
+            case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
+                guard ip.count >= offset + 2 else { return .truncated(.ipHeader) }
+                let length = (Int(ip.u8(offset + 1)) + 1) * 8
+                next = ip.u8(offset)
+                offset += length
+            case 44: // fragment
+                guard ip.count >= offset + 8 else { return .truncated(.ipHeader) }
+                let field = ip.u16(offset + 2)
+                identification = ip.u32(offset + 4)
+                next = ip.u8(offset)
+                if field & 0xfff8 != 0 { return .skipped(.laterFragment) }
+                firstFragment = field & 1 != 0
+                offset += 8
+            case 51: // authentication header: length in 4-octet units minus 2
+                guard ip.count >= offset + 2 else { return .truncated(.ipHeader) }
+                let length = (Int(ip.u8(offset + 1)) + 2) * 4
+                next = ip.u8(offset)
+                offset += length
+            default: // ESP (50), no next header (59), ICMPv6, UDP, …
+                return .skipped(.notTCP)
+            }
+            guard offset <= 40 + payloadLength else { return .malformed(.badExtensionHeader) }
+        }
+        guard ip.count >= offset else { return .truncated(.ipHeader) }
+        var tcp = ip
+        tcp.advance(offset)
+        return decodeTCP(tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
+                         ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
+                         isFragment: firstFragment)
+    }
+
+    // MARK: TCP
+
+    static func decodeTCP(_ tcp: ByteReader, ipPayloadLength: Int, src: IPAddress, dst: IPAddress, ipVersion: UInt8,
+                          ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool) -> DecodeResult {
+        guard tcp.count >= 20 else { return .truncated(.tcpHeader) }
+        let dataOffset = Int(tcp.u8(12) >> 4) * 4
+        guard dataOffset >= 20 else { return .malformed(.badTCPDataOffset) }
+        guard tcp.count >= dataOffset else { return .truncated(.tcpHeader) }
+        // A first fragment carries only part of the payload; its own length is what we can count.
+        guard dataOffset <= ipPayloadLength || isFragment else { return .malformed(.badTCPDataOffset) }
+        let payload = max(ipPayloadLength - dataOffset, 0)
+        let flags = TCPFlags(rawValue: UInt16(tcp.u8(12) & 0x01) << 8 | UInt16(tcp.u8(13)))
+        let options = parseOptions(tcp, end: dataOffset)
+        return .tcp(TCPSegment(
+            source: SocketAddress(src, tcp.u16(0)),
+            destination: SocketAddress(dst, tcp.u16(2)),
+            sequence: tcp.u32(4),
+            acknowledgment: tcp.u32(8),
+            flags: flags,
+            window: tcp.u16(14),
+            urgentPointer: tcp.u16(18),
+            headerLength: UInt8(dataOffset),
+            payloadLength: UInt32(payload),
+            capturedPayloadLength: UInt32(min(payload, max(tcp.count - dataOffset, 0))),
+            options: options,
+            ipVersion: ipVersion,
+            ipHeaderLength: ipHeaderLength,
+            ipIdentification: identification,
+            ttl: ttl,
+            isFragment: isFragment))
+    }
+
+    static func parseOptions(_ tcp: ByteReader, end: Int) -> TCPOptions {
+        var o = TCPOptions()
+        var i = 20
+        while i < end {
+            let kind = tcp.u8(i)
+            if kind == 0 { break }          // end of option list
+            if kind == 1 { i += 1; continue } // NOP
+            guard i + 1 < end else { o.malformed = true; break }
+            let length = Int(tcp.u8(i + 1))
+            guard length >= 2, i + length <= end else { o.malformed = true; break }
+            switch (kind, length) {
+            case (2, 4): o.mss = tcp.u16(i + 2)
+            case (3, 3): o.windowScale = tcp.u8(i + 2)
+            case (4, 2): o.sackPermitted = true
+            case (5, _) where (length - 2) % 8 == 0:
+                var j = i + 2
+                while j + 8 <= i + length {
+                    o.appendSACK(SACKBlock(left: tcp.u32(j), right: tcp.u32(j + 4)))
+                    j += 8
+                }
+            case (8, 10):
+                o.timestampValue = tcp.u32(i + 2)
+                o.timestampEcho = tcp.u32(i + 6)
+            case (34, _) where length <= 18:
+                readCookie(tcp, from: i + 2, count: length - 2, into: &o)
+            case (254, _) where length >= 4 && length <= 20 && tcp.u16(i + 2) == 0xF989:
+                // Experimental TFO (RFC 6994 magic 0xF989), used before kind 34 was assigned.
+                readCookie(tcp, from: i + 4, count: length - 4, into: &o)
+            case (2, _), (3, _), (4, _), (5, _), (8, _), (34, _):
+                o.malformed = true // a known option with an impossible length
+            default:
+                break // unknown options are skipped by their length
+            }
+            i += length
+        }
+        return o
+    }
+
+    static func readCookie(_ tcp: ByteReader, from start: Int, count: Int, into o: inout TCPOptions) {
+        o.fastOpenCookieLength = UInt8(count)
+        var high: UInt64 = 0, low: UInt64 = 0
+        for k in 0..<count {
+            let b = UInt64(tcp.u8(start + k))
+            if k < 8 { high |= b << UInt64(56 - 8 * k) } else { low |= b << UInt64(56 - 8 * (k - 8)) }
+        }
+        o.fastOpenCookieHigh = high
+        o.fastOpenCookieLow = low
+    }
+}
+
+enum NetworkProtocol {
+    case ipv4, ipv6
+    init?(etherType: UInt16) {
+        switch etherType {
+        case 0x0800: self = .ipv4
+        case 0x86DD: self = .ipv6
+        default: return nil
+        }
+    }
+}
+
+/// What became of one frame.
+public enum DecodeResult: Sendable, Equatable {
+    case tcp(TCPSegment)
+    case skipped(SkipReason)
+    case truncated(TruncationPoint)
+    case malformed(MalformedReason)
+}
+
+public enum SkipReason: Sendable, Equatable {
+    case notIP, notTCP, laterFragment
+}
+
+/// Where the capture cut the frame short (snaplen smaller than the headers).
+public enum TruncationPoint: String, Sendable, Equatable {
+    case linkHeader = "link header"
+    case ipHeader = "IP header"
+    case tcpHeader = "TCP header"
+}
+
+public enum MalformedReason: String, Sendable, Equatable {
+    case badIPVersion = "IP version does not match the link type"
+    case badIPHeaderLength = "IPv4 header length below 20 bytes"
+    case badIPTotalLength = "IPv4 total length shorter than its header"
+    case badExtensionHeader = "IPv6 extension header chain runs past the packet"
+    case badTCPDataOffset = "TCP data offset below 20 bytes or past the IP payload"
+    case tooManyVLANTags = "more than 8 stacked VLAN tags"
+}
+
+/// Frame counts by outcome, each with the first frame number that had it.
+public struct DecodeCounters: Sendable, Equatable {
+    public struct Count: Sendable, Equatable {
+        public var count: UInt64 = 0
+        public var firstFrame: UInt64?
+        mutating func add(_ frame: UInt64) {
+            count += 1
+            if firstFrame == nil { firstFrame = frame }
+        }
+    }
+    public var frames: UInt64 = 0
+    public var tcp = Count()
+    public var notIP = Count()
+    public var notTCP = Count()
+    public var laterFragments = Count()
+    public var truncated = Count()
+    public var malformed = Count()
+
+    public init() {}
+
+    mutating func count(_ result: DecodeResult, frame: UInt64) {
+        frames += 1
+        switch result {
+        case .tcp: tcp.add(frame)
+        case .skipped(.notIP): notIP.add(frame)
+        case .skipped(.notTCP): notTCP.add(frame)
+        case .skipped(.laterFragment): laterFragments.add(frame)
+        case .truncated: truncated.add(frame)
+        case .malformed: malformed.add(frame)
+        }
+    }
+
+    /// Adds another file's counters (several files in one run).
+    public mutating func merge(_ other: DecodeCounters) {
+        frames += other.frames
+        func m(_ a: inout Count, _ b: Count) {
+            a.count += b.count
+            if a.firstFrame == nil { a.firstFrame = b.firstFrame }
+        }
+        m(&tcp, other.tcp); m(&notIP, other.notIP); m(&notTCP, other.notTCP)
+        m(&laterFragments, other.laterFragments); m(&truncated, other.truncated); m(&malformed, other.malformed)
+    }
+}
+
+/// Big-endian reads over borrowed bytes. Callers check `count` before reading.
+@usableFromInline
+struct ByteReader {
+    @usableFromInline var base: UnsafeRawBufferPointer
+
+    @inlinable init(_ base: UnsafeRawBufferPointer) { self.base = base }
+
+    @inlinable var count: Int { base.count }
+
+    @inlinable mutating func advance(_ n: Int) {
+        base = n >= base.count ? UnsafeRawBufferPointer(rebasing: base[base.count...])
+                               : UnsafeRawBufferPointer(rebasing: base[n...])
+    }
+
+    @inlinable func u8(_ o: Int) -> UInt8 { base[o] }
+    @inlinable func u16(_ o: Int) -> UInt16 { UInt16(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
+    @inlinable func u32(_ o: Int) -> UInt32 { UInt32(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+    @inlinable func u64(_ o: Int) -> UInt64 { UInt64(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+}

@@ -1,0 +1,93 @@
+import WireStateCapture
+import WireStateDecoder
+import WireStateTracker
+
+/// Receives the tracker's events in order. Reporters and collectors implement it; the pipeline is
+/// generic over it, so delivering an event is a direct call.
+public protocol EventSink {
+    mutating func consume(_ event: TrackerEvent)
+}
+
+/// What happened to one input.
+public struct InputReport: Sendable {
+    public var name: String
+    public var linkType: String
+    public var counters = DecodeCounters()
+    /// Set when the input could not be opened or read to its end.
+    public var error: CaptureError?
+    /// Whether the input was read to its end (false on error).
+    public var complete: Bool { error == nil }
+}
+
+/// capture → decode → track → sink: the one pipeline every subcommand uses.
+public struct Pipeline<Sink: EventSink> {
+    public var tracker: ConnectionTracker
+    public var sink: Sink
+    public private(set) var inputs: [InputReport] = []
+
+    public init(configuration: ConnectionTracker.Configuration = .init(), sink: Sink) {
+        tracker = ConnectionTracker(configuration: configuration)
+        self.sink = sink
+    }
+
+    /// Reads every frame of `source` through the decoder and tracker. On damage, what was read so
+    /// far stays analysed and the error is recorded on the input's report (and returned).
+    @discardableResult
+    public mutating func run<Source: PacketSource>(_ source: Source) -> CaptureError? {
+        let index = UInt16(truncatingIfNeeded: inputs.count)
+        var report = InputReport(name: source.name, linkType: source.dataLinkName)
+        guard let link = LinkType(dlt: source.dataLinkType) else {
+            report.error = CaptureError(kind: .other, source: source.name,
+                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
+                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+            inputs.append(report)
+            return report.error
+        }
+        var decoder = PacketDecoder(linkType: link)
+        do {
+            while let frame = try source.next() {
+                let result = decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number)
+                if case .tcp(let segment) = result {
+                    tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
+                                    time: frame.timestampNanos)
+                    drain()
+                }
+            }
+        } catch {
+            report.error = error
+        }
+        report.counters = decoder.counters
+        inputs.append(report)
+        return report.error
+    }
+
+    /// Records an input that could not even be opened.
+    public mutating func recordFailure(_ error: CaptureError) {
+        inputs.append(InputReport(name: error.source, linkType: "-", error: error))
+    }
+
+    /// Advances capture time without a packet (live capture idling), so expiries still happen.
+    public mutating func tick(now: Int64) {
+        tracker.sweep(now: now)
+        drain()
+    }
+
+    /// Ends the run: every connection still held is reported.
+    public mutating func finish() {
+        tracker.finish()
+        drain()
+    }
+
+    private mutating func drain() {
+        guard !tracker.events.isEmpty else { return }
+        for event in tracker.events { sink.consume(event) }
+        tracker.events.removeAll(keepingCapacity: true)
+    }
+
+    /// All inputs' counters added up.
+    public var totalCounters: DecodeCounters {
+        var total = DecodeCounters()
+        for i in inputs { total.merge(i.counters) }
+        return total
+    }
+}

@@ -1,0 +1,41 @@
+import WireStatePipeline
+import WireStateTracker
+
+/// Keeps what the text reports need: every finished connection, and (on request) each one's
+/// transitions and anomalies. Memory grows with the number of connections, which is what a
+/// table of all connections costs; live mode streams instead.
+public struct AnalysisCollector: EventSink {
+    public var keepTimeline: Bool
+    public private(set) var connections: [ConnectionSummary] = []
+    public private(set) var transitions: [UInt64: [Transition]] = [:]
+    public private(set) var anomalies: [UInt64: [Anomaly]] = [:]
+    /// Per connection, transitions, confirmations and anomalies in the order the tracker emitted them.
+    public private(set) var timeline: [UInt64: [TrackerEvent]] = [:]
+    public private(set) var firstTime: Int64?
+
+    public init(keepTimeline: Bool = true) {
+        self.keepTimeline = keepTimeline
+    }
+
+    public mutating func consume(_ event: TrackerEvent) {
+        switch event {
+        case .opened(let s):
+            if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
+        case .transition(let t):
+            transitions[t.connection.id, default: []].append(t)
+            if keepTimeline { timeline[t.connection.id, default: []].append(event) }
+        case .confirmation(let c):
+            if keepTimeline { timeline[c.connection.id, default: []].append(event) }
+        case .anomaly(let a):
+            anomalies[a.connection.id, default: []].append(a)
+            if keepTimeline { timeline[a.connection.id, default: []].append(event) }
+        case .finished(let s):
+            connections.append(s)
+        }
+    }
+
+    /// Connections in the order they were first seen.
+    public var sortedConnections: [ConnectionSummary] {
+        connections.sorted { $0.ref.id < $1.ref.id }
+    }
+}

@@ -1,0 +1,153 @@
+import WireStateDecoder
+import WireStatePipeline
+import WireStateTracker
+
+/// The human report of `analyze`: a table of connections, an optional timeline, the anomalies, totals.
+public struct TextReport {
+    public var collector: AnalysisCollector
+    public var inputs: [InputReport]
+
+    public init(collector: AnalysisCollector, inputs: [InputReport]) {
+        self.collector = collector
+        self.inputs = inputs
+    }
+
+    /// `frame 12`, or `capture.pcap#12` when several inputs were read.
+    public func frame(_ f: FrameRef?) -> String {
+        guard let f else { return "—" }
+        if inputs.count > 1, Int(f.source) < inputs.count {
+            return "\(baseName(inputs[Int(f.source)].name))#\(f.number)"
+        }
+        return "\(f.number)"
+    }
+
+    func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    static func stateCell(_ s: TCPState, _ e: Evidence) -> String {
+        let mark: String
+        switch e {
+        case .observed: mark = ""
+        case .inferred: mark = " (inferred)"
+        case .unknown: mark = " (unknown)"
+        }
+        return s.name + mark
+    }
+
+    /// The connection table.
+    public func table() -> String {
+        let rows = collector.sortedConnections
+        var lines: [[String]] = [["ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE",
+                                  "PKTS C>S", "PKTS S>C", "BYTES C>S", "BYTES S>C", "DURATION", "ANOMALIES"]]
+        for c in rows {
+            let id = c.ref.incarnation > 1 ? "\(c.ref.id).\(c.ref.incarnation)" : "\(c.ref.id)"
+            var flags: [String] = []
+            if c.midstream { flags.append("midstream") }
+            if c.refused { flags.append("refused") }
+            let anomalies = c.anomalyCount == 0 ? "0"
+                : "\(c.anomalyCount)" + (c.violationCount > 0 ? " (\(c.violationCount) violation\(c.violationCount == 1 ? "" : "s"))" : "")
+            lines.append([id, c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,
+                          Self.stateCell(c.clientState, c.clientEvidence), Self.stateCell(c.serverState, c.serverEvidence),
+                          "\(c.packetsFromClient)", "\(c.packetsFromServer)", "\(c.bytesFromClient)", "\(c.bytesFromServer)",
+                          Format.duration(c.durationNanos),
+                          anomalies + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")])
+        }
+        var widths = [Int](repeating: 0, count: lines[0].count)
+        for l in lines { for (i, cell) in l.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        let numeric: Set<Int> = [0, 5, 6, 7, 8]
+        var out = ""
+        for l in lines {
+            var cells: [String] = []
+            for (i, cell) in l.enumerated() {
+                if i == l.count - 1 { cells.append(cell) } else {
+                    cells.append(numeric.contains(i) ? Format.padLeft(cell, widths[i]) : Format.pad(cell, widths[i]))
+                }
+            }
+            out += cells.joined(separator: "  ") + "\n"
+        }
+        if rows.contains(where: \.clientGuessed) {
+            out += "? client guessed from the ports: no SYN was captured\n"
+        }
+        return out
+    }
+
+    /// Per connection, every state change of each endpoint with frame and time.
+    public func timeline() -> String {
+        let start = collector.firstTime ?? 0
+        var out = ""
+        for c in collector.sortedConnections {
+            let inc = c.ref.incarnation > 1 ? " (incarnation \(c.ref.incarnation))" : ""
+            out += "connection \(c.ref.id)\(inc): \(c.client) → \(c.server)\n"
+            for event in collector.timeline[c.ref.id] ?? [] {
+                let f: FrameRef?, t: Int64, text: String
+                switch event {
+                case .transition(let x):
+                    (f, t) = (x.frame, x.time)
+                    text = "\(Format.pad(x.endpoint.name, 6))  \(x.from.name) → \(x.to.name)  [\(x.evidence.name); \(x.cause.name)]"
+                case .confirmation(let x):
+                    (f, t) = (x.frame, x.time)
+                    text = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
+                case .anomaly(let x):
+                    (f, t) = (x.frame, x.time)
+                    text = "  !     \(x.code.code) (\(x.severity.name)): \(x.message)"
+                default:
+                    continue
+                }
+                out += "  frame \(Format.padLeft(frame(f), 6))  \(Format.offset(t, from: start))  \(text)\n"
+            }
+            out += "  final: client \(Self.stateCell(c.clientState, c.clientEvidence)), "
+                + "server \(Self.stateCell(c.serverState, c.serverEvidence))\n\n"
+        }
+        return out
+    }
+
+    /// Anomalies in frame order, one line each.
+    public func anomalyList() -> String {
+        var all: [Anomaly] = []
+        for c in collector.sortedConnections { all += collector.anomalies[c.ref.id] ?? [] }
+        guard !all.isEmpty else { return "" }
+        var out = "Anomalies:\n"
+        for a in all {
+            let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
+            out += "  conn \(id)  frame \(frame(a.frame))  \(a.code.code) (\(a.severity.name)): \(a.message)\n"
+        }
+        return out
+    }
+
+    /// Totals over the whole run.
+    public func totals() -> String {
+        let conns = collector.connections
+        var total = DecodeCounters()
+        for i in inputs { total.merge(i.counters) }
+        var severities: [Severity: Int] = [:]
+        for list in collector.anomalies.values { for a in list { severities[a.severity, default: 0] += 1 } }
+        let anomalyTotal = severities.values.reduce(0, +)
+        var out = "Totals: \(conns.count) connection\(conns.count == 1 ? "" : "s")"
+        out += " (\(conns.filter(\.midstream).count) midstream, \(conns.filter(\.refused).count) refused, "
+            + "\(conns.filter(\.reset).count) reset)"
+        out += "; anomalies \(anomalyTotal)"
+        if anomalyTotal > 0 {
+            out += " (" + Severity.allCases.reversed().compactMap { s in
+                severities[s].map { "\($0) \(s.name)" }
+            }.joined(separator: ", ") + ")"
+        }
+        out += "\n"
+        func count(_ name: String, _ c: DecodeCounters.Count) -> String {
+            c.count == 0 ? "" : ", \(name) \(c.count) (first at frame \(c.firstFrame ?? 0))"
+        }
+        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
+            + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
+            + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
+        var ends: [String: Int] = [:]
+        for c in conns { ends["\(c.clientState.name)/\(c.serverState.name)", default: 0] += 1 }
+        if !ends.isEmpty {
+            out += "End states (client/server): " + ends.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+                .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + "\n"
+        }
+        for i in inputs {
+            if let e = i.error { out += "error: \(e)\n" }
+        }
+        return out
+    }
+}

@@ -1,0 +1,218 @@
+/// How bad an anomaly is. Only `violation` means an endpoint broke RFC 9293.
+public enum Severity: UInt8, Sendable, CaseIterable, Comparable {
+    /// Legal but worth knowing: retransmissions, keep-alives, window probes, port reuse.
+    case notable
+    /// The capture, not the endpoints, is the likely cause: lost or missing packets, midstream start.
+    case captureGap
+    /// Legal in some readings or explainable by middleboxes, but unusual: check it.
+    case suspicious
+    /// An endpoint did something its RFC 9293 state does not allow.
+    case violation
+
+    public var name: String {
+        switch self {
+        case .notable: return "notable"
+        case .captureGap: return "capture-gap"
+        case .suspicious: return "suspicious"
+        case .violation: return "violation"
+        }
+    }
+
+    public init?(name: String) {
+        guard let s = Severity.allCases.first(where: { $0.name == name }) else { return nil }
+        self = s
+    }
+
+    public static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// The anomaly catalogue. Codes are stable once released: add, never rename.
+/// `docs/anomalies.md` documents each with an example capture and the anchors' names for it.
+public enum AnomalyCode: UInt8, Sendable, CaseIterable {
+    // Handshake
+    case synRetransmission
+    case synIsnChanged
+    case synInSynchronizedState
+    case synWithData
+    case synAckWithoutSyn
+    case synAckWrongDirection
+    case synAckBadAck
+    case synAckRetransmission
+    case synAckChanged
+    case handshakeAckInvalid
+    case simultaneousOpen
+    case dataBeforeEstablished
+    case finBeforeEstablished
+    case refused
+    case synNotCaptured
+    // Flags and header
+    case invalidFlagCombination
+    case missingAckFlag
+    case ackNumberWithoutAckFlag
+    case windowScaleOver14
+    case malformedOption
+    // Sequence and window
+    case dataBeyondWindow
+    case ackOfUnseenData
+    case previousSegmentNotCaptured
+    case retransmission
+    case duplicateAck
+    case keepAlive
+    case zeroWindow
+    case zeroWindowProbe
+    case windowShrunk
+    // Close
+    case dataAfterFin
+    case finSeqChanged
+    case finRetransmission
+    case simultaneousClose
+    case segmentAfterClose
+    case trafficAfterPeerReset
+    // Reset
+    case rstOutOfWindow
+    case rstChallenged
+    case rstWithData
+    case rstWithoutConnection
+    // Incarnations
+    case portReuse
+    case reuseInTimeWait
+    // Capture
+    case midstreamPickup
+    case oneSidedCapture
+
+    /// Stable kebab-case code used in every output format and in expectation files.
+    public var code: String {
+        switch self {
+        case .synRetransmission: return "syn-retransmission"
+        case .synIsnChanged: return "syn-isn-changed"
+        case .synInSynchronizedState: return "syn-in-synchronized-state"
+        case .synWithData: return "syn-with-data"
+        case .synAckWithoutSyn: return "synack-without-syn"
+        case .synAckWrongDirection: return "synack-wrong-direction"
+        case .synAckBadAck: return "synack-bad-ack"
+        case .synAckRetransmission: return "synack-retransmission"
+        case .synAckChanged: return "synack-changed"
+        case .handshakeAckInvalid: return "handshake-ack-invalid"
+        case .simultaneousOpen: return "simultaneous-open"
+        case .dataBeforeEstablished: return "data-before-established"
+        case .finBeforeEstablished: return "fin-before-established"
+        case .refused: return "refused"
+        case .synNotCaptured: return "syn-not-captured"
+        case .invalidFlagCombination: return "invalid-flag-combination"
+        case .missingAckFlag: return "missing-ack-flag"
+        case .ackNumberWithoutAckFlag: return "ack-number-without-ack-flag"
+        case .windowScaleOver14: return "window-scale-over-14"
+        case .malformedOption: return "malformed-option"
+        case .dataBeyondWindow: return "data-beyond-window"
+        case .ackOfUnseenData: return "ack-of-unseen-data"
+        case .previousSegmentNotCaptured: return "previous-segment-not-captured"
+        case .retransmission: return "retransmission"
+        case .duplicateAck: return "duplicate-ack"
+        case .keepAlive: return "keep-alive"
+        case .zeroWindow: return "zero-window"
+        case .zeroWindowProbe: return "zero-window-probe"
+        case .windowShrunk: return "window-shrunk"
+        case .dataAfterFin: return "data-after-fin"
+        case .finSeqChanged: return "fin-seq-changed"
+        case .finRetransmission: return "fin-retransmission"
+        case .simultaneousClose: return "simultaneous-close"
+        case .segmentAfterClose: return "segment-after-close"
+        case .trafficAfterPeerReset: return "traffic-after-peer-reset"
+        case .rstOutOfWindow: return "rst-out-of-window"
+        case .rstChallenged: return "rst-challenged"
+        case .rstWithData: return "rst-with-data"
+        case .rstWithoutConnection: return "rst-without-connection"
+        case .portReuse: return "port-reuse"
+        case .reuseInTimeWait: return "reuse-in-time-wait"
+        case .midstreamPickup: return "midstream-pickup"
+        case .oneSidedCapture: return "one-sided-capture"
+        }
+    }
+
+    public init?(code: String) {
+        guard let c = AnomalyCode.allCases.first(where: { $0.code == code }) else { return nil }
+        self = c
+    }
+
+    public var severity: Severity {
+        switch self {
+        case .synRetransmission, .synWithData, .synAckRetransmission, .simultaneousOpen, .refused,
+             .retransmission, .duplicateAck, .keepAlive, .zeroWindow, .zeroWindowProbe,
+             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait:
+            return .notable
+        case .synNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
+             .midstreamPickup, .oneSidedCapture:
+            return .captureGap
+        case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
+             .synAckWithoutSyn:
+            return .suspicious
+        case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
+             .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
+             .missingAckFlag, .windowScaleOver14, .malformedOption, .dataBeyondWindow, .dataAfterFin,
+             .finSeqChanged, .segmentAfterClose:
+            return .violation
+        }
+    }
+
+    /// One plain sentence; `who` is "client" or "server", the endpoint the anomaly is about.
+    public func sentence(who: String, expected: UInt32?, actual: UInt32?) -> String {
+        let e = expected.map(String.init) ?? "?"
+        let a = actual.map(String.init) ?? "?"
+        switch self {
+        case .synRetransmission: return "\(who) retransmitted its SYN (same ISN \(a))"
+        case .synIsnChanged: return "\(who) sent another SYN with ISN \(a) before the handshake finished (first ISN \(e))"
+        case .synInSynchronizedState: return "\(who) sent a SYN with ISN \(a) inside a synchronized connection (ISN was \(e))"
+        case .synWithData: return "\(who) sent \(a) bytes of data on its SYN (TCP Fast Open or similar)"
+        case .synAckWithoutSyn: return "\(who) sent a SYN+ACK although no SYN reached it"
+        case .synAckWrongDirection: return "\(who) sent a SYN+ACK for the connection it opened itself"
+        case .synAckBadAck: return "\(who)'s SYN+ACK acknowledges \(a), expected ISN+1 = \(e)"
+        case .synAckRetransmission: return "\(who) retransmitted its SYN+ACK"
+        case .synAckChanged: return "\(who) sent a SYN+ACK with ISN \(a), its first SYN+ACK had \(e)"
+        case .handshakeAckInvalid: return "\(who) completed the handshake acknowledging \(a), expected \(e)"
+        case .simultaneousOpen: return "both endpoints sent a SYN (simultaneous open)"
+        case .dataBeforeEstablished: return "\(who) sent \(a) bytes of data before the handshake completed"
+        case .finBeforeEstablished: return "\(who) sent a FIN before the handshake completed"
+        case .refused: return "\(who) refused the connection with a RST (no listener)"
+        case .synNotCaptured: return "the SYN was not captured; the connection is seen from the SYN+ACK on"
+        case .invalidFlagCombination: return "\(who) sent an impossible flag combination (\(TCPFlagNames.render(actual)))"
+        case .missingAckFlag: return "\(who) sent a segment without the ACK flag in a synchronized state"
+        case .ackNumberWithoutAckFlag: return "\(who) sent a non-zero acknowledgment number \(a) without the ACK flag"
+        case .windowScaleOver14: return "\(who) offered window scale \(a), above the maximum of 14"
+        case .malformedOption: return "\(who) sent a TCP option with an impossible length"
+        case .dataBeyondWindow: return "\(who) sent data up to \(a), beyond the receiver's window edge \(e)"
+        case .ackOfUnseenData: return "\(who) acknowledged \(a), beyond the \(e) its peer was seen to send (segment not captured)"
+        case .previousSegmentNotCaptured: return "\(who) sent sequence \(a) but \(e) was expected (previous segment not captured)"
+        case .retransmission: return "\(who) retransmitted data at sequence \(a)"
+        case .duplicateAck: return "\(who) sent a duplicate ACK for \(a)"
+        case .keepAlive: return "\(who) sent a keep-alive"
+        case .zeroWindow: return "\(who) advertised a zero window"
+        case .zeroWindowProbe: return "\(who) probed its peer's zero window"
+        case .windowShrunk: return "\(who) moved its window's right edge left, from \(e) to \(a)"
+        case .dataAfterFin: return "\(who) sent data up to \(a) after its FIN at \(e)"
+        case .finSeqChanged: return "\(who) sent a second FIN at \(a), its first FIN was at \(e)"
+        case .finRetransmission: return "\(who) retransmitted its FIN"
+        case .simultaneousClose: return "both endpoints sent a FIN before receiving the other's (simultaneous close)"
+        case .segmentAfterClose: return "\(who) sent a segment after it had closed"
+        case .trafficAfterPeerReset: return "\(who) kept sending after its peer had reset or closed (half-open)"
+        case .rstOutOfWindow: return "\(who)'s RST at \(a) is outside the receiver's window (expected \(e)); it is ignored"
+        case .rstChallenged: return "\(who)'s RST at \(a) is in the window but not at \(e); the receiver answers with a challenge ACK"
+        case .rstWithData: return "\(who) sent a RST carrying \(a) bytes of data"
+        case .rstWithoutConnection: return "the first segment seen is a RST from \(who); nothing else of this connection was captured"
+        case .portReuse: return "a new SYN on this 4-tuple starts incarnation \(a)"
+        case .reuseInTimeWait: return "a new incarnation started while an endpoint was still in TIME_WAIT"
+        case .midstreamPickup: return "the handshake was not captured; connection picked up midstream, states assumed"
+        case .oneSidedCapture: return "only the \(who)'s direction was captured"
+        }
+    }
+}
+
+/// Renders raw flag bits for messages (kept here so the tracker does not depend on reporters).
+enum TCPFlagNames {
+    static func render(_ raw: UInt32?) -> String {
+        guard let raw else { return "?" }
+        let names = [(0x100, "NS"), (0x80, "CWR"), (0x40, "ECE"), (0x20, "URG"), (0x10, "ACK"), (0x08, "PSH"),
+                     (0x04, "RST"), (0x02, "SYN"), (0x01, "FIN")]
+        let set = names.filter { raw & UInt32($0.0) != 0 }.map(\.1)
+        return set.isEmpty ? "no flags" : set.joined(separator: ",")
+    }
+}

@@ -1,0 +1,277 @@
+import WireStateDecoder
+
+/// One TCP connection: two instances of the same `EndpointMachine`, fed mirrored events.
+///
+/// For a segment from A to B, `process` runs `A.sent(s)` then `B.received(s)` (design note §1),
+/// then the checks that need both sides (windows, acknowledgments of unseen data, retransmissions
+/// as the capture shows them). Anomalies found during the step get both endpoints' states before
+/// and after the step.
+struct Connection {
+    var client: EndpointMachine
+    var server: EndpointMachine
+    var summary: ConnectionSummary
+    /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
+    /// late segments join it instead of starting a phantom connection.
+    var closedAt: Int64?
+    var oneSidedReported = false
+    var peerResetReported = false
+
+    var ref: ConnectionRef { summary.ref }
+
+    /// Starts a connection from its first captured segment. `clientIsSource` says who the client is.
+    init(first s: TCPSegment, ref: ConnectionRef, clientIsSource: Bool, guessed: Bool, _ ctx: StepContext) {
+        client = EndpointMachine(role: .client)
+        server = EndpointMachine(role: .server)
+        summary = ConnectionSummary(
+            ref: ref,
+            client: clientIsSource ? s.source : s.destination,
+            server: clientIsSource ? s.destination : s.source,
+            clientState: .closed, serverState: .closed, clientEvidence: .unknown, serverEvidence: .unknown,
+            firstFrame: ctx.frame ?? FrameRef(number: 0), lastFrame: ctx.frame ?? FrameRef(number: 0),
+            firstTime: ctx.time, lastTime: ctx.time)
+        summary.clientGuessed = guessed
+    }
+
+    // MARK: - Pickup
+
+    /// Prepares the machines when the first segment seen is not a SYN (design note §4), and
+    /// emits what is assumed. Called once, before the first `process`.
+    mutating func pickUp(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let c = EndpointMachine.SegmentClass(s.flags)
+        let mark = out.count
+        let before = (client.state, server.state)
+        switch c {
+        case .syn:
+            return
+        case .synAck:
+            // The SYN went by uncaptured: the receiver of this SYN+ACK sent a SYN with ISN ack-1.
+            if fromClient {
+                server.assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
+                client.assumeListenWithSyn(irs: s.acknowledgment &- 1, ctx, &out)
+            } else {
+                client.assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
+                server.assumeListenWithSyn(irs: s.acknowledgment &- 1, ctx, &out)
+            }
+            emit(.synNotCaptured, about: fromClient ? .client : .server, ctx, &out)
+        case .rst:
+            if fromClient { client.markReset() } else { server.markReset() }
+            emit(.rstWithoutConnection, about: fromClient ? .client : .server, ctx, &out)
+        default:
+            summary.midstream = true
+            let hasAck = s.flags.contains(.ack)
+            let senderNext = s.sequence
+            let receiverNext: UInt32? = hasAck ? s.acknowledgment : nil
+            if fromClient {
+                client.assumeSynchronized(sendNext: senderNext, receiveNext: receiverNext, ctx, &out)
+                server.assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
+            } else {
+                server.assumeSynchronized(sendNext: senderNext, receiveNext: receiverNext, ctx, &out)
+                client.assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
+            }
+            emit(.midstreamPickup, about: fromClient ? .client : .server, ctx, &out)
+        }
+        stamp(out: &out, from: mark, before: before)
+    }
+
+    // MARK: - One segment
+
+    mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let mark = out.count
+        let before = (client.state, server.state)
+        let peerWasReset = fromClient ? (server.state == .closed && server.closedByReset)
+                                      : (client.state == .closed && client.closedByReset)
+        if fromClient {
+            Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
+        } else {
+            Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
+        }
+        // Window scaling is settled once both SYNs are known.
+        if client.sentSyn && server.sentSyn && !(client.scaleKnown && server.scaleKnown) {
+            client.learnScale(peerOffered: server.offeredScale)
+            server.learnScale(peerOffered: client.offeredScale)
+        }
+        // Half-open: an endpoint keeps talking to a peer that reset (reported once).
+        let senderState = fromClient ? client.state : server.state
+        if !peerResetReported, peerWasReset, senderState != .closed, !s.flags.contains(.rst),
+           !s.flags.contains(.syn) {
+            peerResetReported = true
+            emit(.trafficAfterPeerReset, about: fromClient ? .client : .server, ctx, &out)
+        }
+        if s.flags.contains(.rst) { summary.reset = true }
+        if fromClient {
+            summary.packetsFromClient += 1
+            summary.bytesFromClient += UInt64(s.payloadLength)
+        } else {
+            summary.packetsFromServer += 1
+            summary.bytesFromServer += UInt64(s.payloadLength)
+        }
+        if let f = ctx.frame { summary.lastFrame = f }
+        summary.lastTime = ctx.time
+        stamp(out: &out, from: mark, before: before)
+        if client.state == .closed && server.state == .closed {
+            if closedAt == nil { closedAt = ctx.time }
+        } else {
+            closedAt = nil
+        }
+    }
+
+    /// One segment from `sender` to `receiver`: header checks, the sender's step, the receiver's
+    /// step, and the checks that need both.
+    static func step(_ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
+                     summary: inout ConnectionSummary, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let c = EndpointMachine.SegmentClass(s.flags)
+        let len = s.payloadLength
+        let hasAck = s.flags.contains(.ack)
+        let isSyn = s.flags.contains(.syn)
+
+        // Header facts only the sender is responsible for.
+        if !hasAck && s.acknowledgment != 0 && c != .rst {
+            sender.emit(.ackNumberWithoutAckFlag, ctx, &out, actual: s.acknowledgment)
+        }
+        if isSyn, let ws = s.options.windowScale, ws > 14 {
+            sender.emit(.windowScaleOver14, ctx, &out, actual: UInt32(ws))
+        }
+        if s.options.malformed { sender.emit(.malformedOption, ctx, &out) }
+        if isSyn && c != .invalid && len > 0 { sender.emit(.synWithData, ctx, &out, actual: len) }
+
+        // What the capture shows of the sender's sequence space, before the sender's step updates it.
+        if c != .invalid && c != .rst && sender.sendKnown && !isSyn {
+            let seq = s.sequence
+            let end = seq &+ s.sequenceLength
+            let synchronized = sender.state.isSynchronized || sender.state == .synReceived
+            if synchronized {
+                if len <= 1 && !s.flags.contains(.fin) && seq == sender.sndNxt &- 1 {
+                    // Keep-alive (RFC 9293 §3.8.4): one below SND.NXT, no new data. Linux's zero-window
+                    // probe has the same shape; the peer's zero window tells them apart.
+                    let probe = receiver.ackKnown && receiver.lastWindow == 0
+                    sender.emit(probe ? .zeroWindowProbe : .keepAlive, ctx, &out)
+                } else if s.sequenceLength > 0 && Seq.lt(seq, sender.sndNxt) {
+                    if !(s.flags.contains(.fin) && len == 0) { // a bare FIN retransmission is reported as such
+                        sender.emit(.retransmission, ctx, &out, actual: seq)
+                    }
+                } else if Seq.gt(seq, sender.sndNxt) {
+                    sender.emit(.previousSegmentNotCaptured, ctx, &out, expected: sender.sndNxt, actual: seq)
+                } else if len == 1 && receiver.ackKnown && receiver.lastWindow == 0 {
+                    sender.emit(.zeroWindowProbe, ctx, &out)
+                }
+                // Data beyond the furthest right edge the receiver ever offered (van Rooij bound I).
+                if len > 0 && receiver.rightEdgeKnown && receiver.scaleKnown && sender.scaleKnown
+                    && !summary.midstream && Seq.gt(end &- (s.flags.contains(.fin) ? 1 : 0), receiver.maxRightEdge)
+                    && !(len == 1 && receiver.lastWindow == 0) {
+                    sender.emit(.dataBeyondWindow, ctx, &out, expected: receiver.maxRightEdge,
+                                actual: end &- (s.flags.contains(.fin) ? 1 : 0))
+                }
+            }
+        }
+        // What the sender acknowledges: more than the peer was seen to send means missed segments.
+        if hasAck && c != .invalid && receiver.sendKnown && Seq.gt(s.acknowledgment, receiver.sndNxt)
+            && receiver.state != .closed {
+            if receiver.sentSyn || receiver.state.isSynchronized {
+                sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
+            }
+            receiver.sndNxt = s.acknowledgment
+        }
+        // Window facts: zero window, duplicate ACK, shrinking.
+        if hasAck && c != .rst && c != .invalid && !isSyn {
+            if s.window == 0 && !sender.zeroWindowOpen {
+                sender.emit(.zeroWindow, ctx, &out)
+            }
+            if len == 0 && !s.flags.contains(.fin) && sender.ackKnown && s.acknowledgment == sender.lastAck
+                && s.window == sender.lastWindowRaw && s.window != 0 && sender.pureAcksSent > 0
+                && receiver.sendKnown && Seq.gt(receiver.sndNxt, s.acknowledgment)
+                && (sender.state.isSynchronized) {
+                sender.emit(.duplicateAck, ctx, &out, actual: s.acknowledgment)
+            }
+            if sender.rightEdgeKnown && sender.scaleKnown && !summary.midstream
+                && Seq.ge(s.acknowledgment, sender.lastAck) {
+                let edge = s.acknowledgment &+ (UInt32(s.window) << UInt32(sender.scale))
+                let granularity = UInt32(1) << UInt32(sender.scale)
+                if Seq.lt(edge &+ granularity, sender.maxRightEdge) && s.window != 0 {
+                    sender.emit(.windowShrunk, ctx, &out, expected: sender.maxRightEdge, actual: edge)
+                }
+            }
+        }
+
+        let peerISN: UInt32? = sender.sentSyn ? sender.iss : nil
+        sender.sent(s, ctx, &out)
+        if hasAck && c != .rst && c != .invalid && !isSyn {
+            sender.zeroWindowOpen = s.window == 0
+            if len == 0 && !s.flags.contains(.fin) { sender.pureAcksSent &+= 1 }
+        }
+        // SYN+ACK acknowledging something other than the SYN it answers.
+        if c == .synAck && receiver.sentSyn && s.acknowledgment != receiver.iss &+ 1
+            && !(Seq.gt(s.acknowledgment, receiver.iss) && Seq.le(s.acknowledgment, receiver.sndNxt)) {
+            sender.emit(.synAckBadAck, ctx, &out, expected: receiver.iss &+ 1, actual: s.acknowledgment)
+        }
+        if c != .invalid {
+            receiver.received(s, peerISN: peerISN, ctx, &out)
+        }
+    }
+
+    // MARK: - Time
+
+    /// TIME_WAIT expiry for both endpoints at capture time `now`.
+    mutating func expire(at now: Int64, msl: Int64, _ out: inout [TrackerEvent]) {
+        _ = client.expireTimeWait(at: now, msl: msl, ref, &out)
+        _ = server.expireTimeWait(at: now, msl: msl, ref, &out)
+        if client.state == .closed && server.state == .closed && closedAt == nil {
+            closedAt = max(client.timeWaitDeadline(msl: msl), server.timeWaitDeadline(msl: msl), summary.lastTime)
+        }
+    }
+
+    /// The final record: states as they are now, counts of anomalies already tallied by the tracker.
+    func finalSummary(_ reason: EndReason) -> ConnectionSummary {
+        var s = summary
+        s.clientState = client.state
+        s.serverState = server.state
+        s.clientEvidence = client.evidence
+        s.serverEvidence = server.evidence
+        s.endReason = reason
+        s.refused = summary.refused
+        return s
+    }
+
+    /// A connection whose one direction was never seen, while the other proves the peer talked.
+    mutating func checkOneSided(_ out: inout [TrackerEvent]) {
+        guard !oneSidedReported else { return }
+        let seenClient = summary.packetsFromClient > 0, seenServer = summary.packetsFromServer > 0
+        guard seenClient != seenServer else { return }
+        let talker = seenClient ? client : server
+        // A lone SYN (or its retransmissions) is an unanswered attempt, not a one-sided capture.
+        guard talker.ackKnown else { return }
+        oneSidedReported = true
+        let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
+        let mark = out.count
+        emit(.oneSidedCapture, about: seenClient ? .client : .server, ctx, &out)
+        stamp(out: &out, from: mark, before: (client.state, server.state))
+    }
+
+    // MARK: - Helpers
+
+    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        (role == .client ? client : server).emit(code, ctx, &out)
+    }
+
+    /// Fills in both endpoints' states before and after the step on the anomalies it produced, and
+    /// keeps the summary's running state and counts.
+    mutating func stamp(out: inout [TrackerEvent], from mark: Int, before: (TCPState, TCPState)) {
+        var i = mark
+        while i < out.count {
+            if case .anomaly(var a) = out[i] {
+                a.clientBefore = before.0
+                a.serverBefore = before.1
+                a.clientAfter = client.state
+                a.serverAfter = server.state
+                out[i] = .anomaly(a)
+                summary.anomalyCount += 1
+                if a.code.severity == .violation { summary.violationCount += 1 }
+                if a.code == .refused { summary.refused = true }
+            }
+            i += 1
+        }
+        summary.clientState = client.state
+        summary.serverState = server.state
+        summary.clientEvidence = client.evidence
+        summary.serverEvidence = server.evidence
+    }
+}

@@ -1,0 +1,163 @@
+import WireStateDecoder
+
+/// Where a frame lives: which input (0-based, in the order given) and its 1-based number there.
+public struct FrameRef: Hashable, Sendable, Comparable {
+    public var source: UInt16
+    public var number: UInt64
+
+    public init(source: UInt16 = 0, number: UInt64) {
+        self.source = source
+        self.number = number
+    }
+
+    public static func < (a: FrameRef, b: FrameRef) -> Bool {
+        (a.source, a.number) < (b.source, b.number)
+    }
+}
+
+/// A connection's identity in reports: a run-wide id, and which incarnation of its 4-tuple it is.
+public struct ConnectionRef: Hashable, Sendable {
+    public var id: UInt64
+    public var incarnation: UInt32
+}
+
+/// Why an endpoint changed state.
+public enum TransitionCause: UInt8, Sendable {
+    case sentSyn, sentSynAck, sentFin, sentRst, sentAck
+    case receivedSyn, receivedSynAck, receivedFin, receivedRst, receivedAck
+    /// The responder is presumed to be listening because a SYN reached it.
+    case presumedListen
+    /// Assumed at midstream pickup: no handshake was seen.
+    case assumedMidstream
+    /// TIME_WAIT ran for 2·MSL of capture time.
+    case timeWaitExpired
+    /// The endpoint's own segment proves a state the capture did not show it entering.
+    case impliedBySent
+
+    public var name: String {
+        switch self {
+        case .sentSyn: return "sent SYN"
+        case .sentSynAck: return "sent SYN+ACK"
+        case .sentFin: return "sent FIN"
+        case .sentRst: return "sent RST"
+        case .sentAck: return "sent ACK"
+        case .receivedSyn: return "received SYN"
+        case .receivedSynAck: return "received SYN+ACK"
+        case .receivedFin: return "received FIN"
+        case .receivedRst: return "received RST"
+        case .receivedAck: return "received ACK"
+        case .presumedListen: return "SYN reached it: presumed listening"
+        case .assumedMidstream: return "assumed: picked up midstream"
+        case .timeWaitExpired: return "2·MSL elapsed"
+        case .impliedBySent: return "implied by its own segment"
+        }
+    }
+}
+
+public struct Transition: Sendable, Equatable {
+    public var connection: ConnectionRef
+    public var endpoint: Role
+    public var from: TCPState
+    public var to: TCPState
+    public var evidence: Evidence
+    public var cause: TransitionCause
+    /// nil for transitions caused by time (TIME_WAIT expiry).
+    public var frame: FrameRef?
+    public var time: Int64
+}
+
+/// An endpoint's state became better proven (e.g. a CLOSE_WAIT inferred from the peer's FIN is
+/// confirmed when the endpoint acknowledges that FIN).
+public struct Confirmation: Sendable, Equatable {
+    public var connection: ConnectionRef
+    public var endpoint: Role
+    public var state: TCPState
+    public var evidence: Evidence
+    public var frame: FrameRef
+    public var time: Int64
+}
+
+public struct Anomaly: Sendable, Equatable {
+    public var connection: ConnectionRef
+    public var code: AnomalyCode
+    /// The endpoint the anomaly is about (usually the sender of the proving segment).
+    public var endpoint: Role
+    /// The frame that proves it (nil only for end-of-capture findings such as one-sided captures).
+    public var frame: FrameRef?
+    /// An earlier frame it refers to (the first SYN, the first FIN), when there is one.
+    public var relatedFrame: FrameRef?
+    public var time: Int64
+    public var clientBefore: TCPState
+    public var serverBefore: TCPState
+    public var clientAfter: TCPState
+    public var serverAfter: TCPState
+    /// Values for the message: sequence numbers are absolute, as on the wire.
+    public var expected: UInt32?
+    public var actual: UInt32?
+
+    public var severity: Severity { code.severity }
+    public var message: String { code.sentence(who: endpoint.name, expected: expected, actual: actual) }
+}
+
+/// Why a connection left the table.
+public enum EndReason: UInt8, Sendable {
+    /// Both endpoints CLOSED (after the linger period).
+    case closed
+    /// Replaced by a new incarnation on the same 4-tuple.
+    case reused
+    /// No packets for the idle timeout.
+    case idle
+    /// The input ended with the connection still in the table.
+    case endOfCapture
+
+    public var name: String {
+        switch self {
+        case .closed: return "closed"
+        case .reused: return "reused"
+        case .idle: return "idle"
+        case .endOfCapture: return "end-of-capture"
+        }
+    }
+}
+
+/// Everything a report needs to know about one connection, as a plain value.
+public struct ConnectionSummary: Sendable, Equatable {
+    public var ref: ConnectionRef
+    public var client: SocketAddress
+    public var server: SocketAddress
+    public var clientState: TCPState
+    public var serverState: TCPState
+    public var clientEvidence: Evidence
+    public var serverEvidence: Evidence
+    public var packetsFromClient: UInt64 = 0
+    public var packetsFromServer: UInt64 = 0
+    public var bytesFromClient: UInt64 = 0
+    public var bytesFromServer: UInt64 = 0
+    public var firstFrame: FrameRef
+    public var lastFrame: FrameRef
+    public var firstTime: Int64
+    public var lastTime: Int64
+    public var anomalyCount: UInt32 = 0
+    public var violationCount: UInt32 = 0
+    /// No handshake was seen: states were assumed at pickup.
+    public var midstream = false
+    /// No SYN was seen, so which side is the client was guessed (from the ports).
+    public var clientGuessed = false
+    public var refused = false
+    /// A RST closed (or tried to close) the connection.
+    public var reset = false
+    public var endReason: EndReason? = nil
+
+    public var durationNanos: Int64 { lastTime - firstTime }
+}
+
+/// What the tracker tells its consumers, in order.
+public enum TrackerEvent: Sendable, Equatable {
+    /// A connection (or a new incarnation of a 4-tuple) was first seen.
+    case opened(ConnectionSummary)
+    case transition(Transition)
+    case confirmation(Confirmation)
+    case anomaly(Anomaly)
+    /// The connection left the table; this is its final record.
+    case finished(ConnectionSummary)
+}
