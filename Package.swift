@@ -9,7 +9,8 @@ let package = Package(
         // the shared pipeline and the reporters.
         .library(
             name: "WireState",
-            targets: ["WireStateDecoder", "WireStateTracker", "WireStateCapture", "WireStatePipeline", "WireStateReport"]
+            targets: ["WireStateDecoder", "WireStateTracker", "WireStateCapture", "WireStatePipeline", "WireStateReport",
+                      "WireStateCheck"]
         ),
         .executable(name: "wirestate", targets: ["WireStateCLI"]),
     ],
@@ -33,17 +34,23 @@ let package = Package(
         .target(name: "WireStatePipeline", dependencies: ["WireStateCapture", "WireStateDecoder", "WireStateTracker"]),
         // Turns events and summaries into text / JSON Lines; writes to a sink it is given.
         .target(name: "WireStateReport", dependencies: ["WireStateTracker", "WireStateDecoder", "WireStatePipeline"]),
+        // Expectation files and `wirestate check`: CI regression over captures.
+        .target(name: "WireStateCheck",
+                dependencies: ["WireStatePipeline", "WireStateReport", "WireStateTracker", "WireStateCapture"]),
         .executableTarget(
             name: "WireStateCLI",
             dependencies: [
-                "WireStatePipeline", "WireStateReport", "WireStateCapture",
+                "WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "WireStateDecoderTests", dependencies: ["WireStateDecoder", "WireStateCapture"],
-                    resources: []),
+        .testTarget(name: "WireStateDecoderTests", dependencies: ["WireStateDecoder", "WireStateCapture"]),
         .testTarget(name: "WireStateTrackerTests", dependencies: ["WireStateTracker", "WireStateDecoder"]),
         .testTarget(name: "WireStateEndToEndTests",
                     dependencies: ["WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateTracker"]),
+        .testTarget(name: "WireStateCheckTests",
+                    dependencies: ["WireStateCheck", "WireStatePipeline", "WireStateTracker", "WireStateReport"]),
+        .testTarget(name: "WireStateLiveTests",
+                    dependencies: ["WireStateCapture", "WireStatePipeline", "WireStateReport", "WireStateTracker"]),
     ]
 )

@@ -296,8 +296,8 @@ $PY fx_pcap.py ipv6ext "$B/ipv6-ext-real.pcap" ipv6-ext.pcap $PORT
 ###############################################################################
 # sll / sll2: two simultaneous "any" captures in namespace B (one forced to
 # LINUX_SLL, one with libpcap's default for "any", LINUX_SLL2):
-#   IPv4 over the veth (ARP, UDP -> ICMP unreachable, TCP) and IPv6 TCP over lo
-#   (on "any", lo packets appear twice: outgoing + incoming).
+#   IPv4 over the veth (ARP, UDP -> ICMP unreachable, TCP; sll.pkttype 0/1/4
+#   = host/broadcast/outgoing) and IPv6 TCP over lo (ARPHRD_LOOPBACK, 772).
 ###############################################################################
 log "sll.pcap + sll2.pcap"
 new_pair
@@ -306,7 +306,7 @@ S4=$SERVER_PID
 start_server "$NB" --family 6 --addr ::1 --port $((PORT + 1)) --conns 1 --reply 50
 S6=$SERVER_PID
 cap_start "$NB" any "$B/sll.pcap" -y LINUX_SLL; c1=$CAP_LAST
-cap_start "$NB" any "$B/sll2.pcap"; c2=$CAP_LAST
+cap_start "$NB" any "$B/sll2.pcap" -y LINUX_SLL2; c2=$CAP_LAST   # = libpcap 1.10 default for "any"
 client "$NA" --addr $V4B --port $PORT --bind-port 40007 --udp-probe 9 --chunks 200 --expect 100
 client "$NB" --family 6 --addr ::1 --port $((PORT + 1)) --bind-port 40008 --chunks 50 --expect 50
 wait_pid "$S4" 10
@@ -363,7 +363,8 @@ FIELDS=(
     eth.src eth.dst eth.type ieee8021ad.id vlan.id vlan.etype
     sll.pkttype sll.hatype sll.ifindex sll.ltype sll.etype null.family
     ip.version ip.src ip.dst ip.hdr_len ip.len ip.id ip.flags.df ip.flags.mf ip.frag_offset ip.proto ip.opt.type
-    ipv6.src ipv6.dst ipv6.plen ipv6.nxt ipv6.hopopts.nxt ipv6.dstopts.nxt
+    ip.dsfield.ecn
+    ipv6.src ipv6.dst ipv6.plen ipv6.nxt ipv6.tclass.ecn ipv6.hopopts.nxt ipv6.dstopts.nxt
     ipv6.routing.type ipv6.routing.segleft ipv6.routing.nxt
     ipv6.fraghdr.offset ipv6.fraghdr.more ipv6.fraghdr.ident ipv6.fraghdr.nxt ah.next_header
     tcp.srcport tcp.dstport tcp.seq_raw tcp.ack_raw tcp.hdr_len tcp.flags tcp.window_size_value
@@ -427,4 +428,61 @@ for p in *.pcap; do
     printf '%s\t%s\t%s\t%s\n' "$p" "$($PY fx_pcap.py linktype "$p")" "$frames" "$(stat -c %s "$p")" >>fixtures-summary.tsv
 done
 column -t fixtures-summary.tsv >&2
+
+###############################################################################
+# Self-checks: the properties each fixture exists for
+###############################################################################
+log "self-checks"
+FAIL=0
+expect_lt() {  # expect_lt FILE LINKTYPE
+    local got
+    got=$($PY fx_pcap.py linktype "$1")
+    if [[ $got == "$2" ]]; then echo "ok   $1 linktype $2"; else echo "FAIL $1 linktype $got != $2"; FAIL=1; fi
+}
+expect() {     # expect FILE DISPLAY-FILTER [MIN-COUNT]
+    local n
+    n=$(tshark -r "$1" "${TSHARK_OPTS[@]}" -Y "$2" 2>/dev/null | wc -l)
+    if ((n >= ${3:-1})); then echo "ok   $1: $n x [$2]"; else echo "FAIL $1: $n x [$2]"; FAIL=1; fi
+}
+expect_lt eth.pcap 1;  expect_lt eth-vlan.pcap 1;  expect_lt eth-qinq.pcap 1
+expect_lt sll.pcap 113; expect_lt sll2.pcap 276; expect_lt raw.pcap 101
+expect_lt ipv4.pcap 228; expect_lt ipv6.pcap 229; expect_lt null.pcap 0
+expect_lt unsupported-link.pcap 105
+expect eth.pcap 'tcp.flags.syn==1 && tcp.flags.ack==0'
+expect eth.pcap 'tcp.flags.fin==1' 2
+expect eth.pcap 'arp || udp || icmp' 3
+expect eth-vlan.pcap 'vlan.id == 100 && tcp' 10
+expect eth-qinq.pcap 'ieee8021ad.id == 200 && vlan.id == 300 && tcp' 10
+expect truncated-snaplen.pcap 'frame.cap_len < frame.len && tcp.len > 0' 3
+expect ipv4-options.pcap 'ip.hdr_len > 20 && tcp' 10
+expect ipv4-fragments.pcap 'ip.flags.mf == 1 && ip.frag_offset == 0 && tcp.srcport' 2
+expect ipv4-fragments.pcap 'ip.frag_offset > 0 && !tcp' 3
+expect ipv6-ext.pcap 'ipv6.hopopts && ipv6.dstopts && ipv6.routing.type == 4 && tcp' 5
+expect ipv6-ext.pcap 'ipv6.fraghdr.more == 1 && tcp.srcport'
+expect ipv6-ext.pcap 'ipv6.fraghdr.offset > 0 && !tcp'
+expect ipv6-ext.pcap 'ah && tcp'
+expect ipv6-ext.pcap 'ipv6.routing.type == 0 && ipv6.fraghdr && tcp'
+expect tcp-options.pcap 'tcp.flags.syn==1 && tcp.flags.ece==1 && tcp.flags.cwr==1' 2
+expect tcp-options.pcap 'tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.flags.ece==1' 2
+expect tcp-options.pcap 'tcp.options.sack_le' 3
+expect tcp-options.pcap 'tcp.options.sack.count == 2'
+expect tcp-options.pcap 'tcp.flags.syn==0 && tcp.flags.ece==1'
+expect tcp-options.pcap 'tcp.flags.syn==0 && tcp.flags.cwr==1'
+expect tcp-options.pcap 'ip.dsfield.ecn == 3'
+expect tcp-options.pcap 'tcp.flags.urg==1 && tcp.urgent_pointer > 0'
+expect tfo.pcap 'tcp.option_kind == 34 && tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.options.tfo.request'
+expect tfo.pcap 'tcp.options.tfo.cookie && tcp.flags.syn==1 && tcp.flags.ack==1'
+expect tfo.pcap 'tcp.option_kind == 34 && tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.len > 0'
+expect sll.pcap 'sll.hatype == 772 && ipv6 && tcp' 5
+expect raw.pcap 'ip && tcp' 5
+expect raw.pcap 'ipv6 && tcp' 5
+expect raw.pcap 'icmp || icmpv6' 2
+expect null.pcap 'null.family == 24' 2
+expect null.pcap 'null.family == 28' 2
+expect null.pcap 'null.family == 30' 2
+for f in *.pcap; do
+    sz=$(stat -c %s "$f")
+    ((sz <= 20480)) || { echo "FAIL $f is $sz bytes"; FAIL=1; }
+done
+((FAIL == 0)) || die "self-checks failed"
 log "done"

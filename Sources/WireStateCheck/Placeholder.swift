@@ -1,0 +1,1 @@
+// Filled by the `wirestate check` work (issue 4).

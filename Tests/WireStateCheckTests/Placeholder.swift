@@ -1,0 +1,1 @@
+// Tests for `wirestate check` (issue 4) go here.

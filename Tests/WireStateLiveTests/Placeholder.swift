@@ -1,0 +1,1 @@
+// Live capture tests (issue 5) go here.
