@@ -136,6 +136,9 @@ class Capture:
     ``bpf``    capture filter, e.g. ``"tcp port 47001"``.
     ``tool``   ``"tcpdump"`` (writes pcap) or ``"dumpcap"`` (writes pcapng).
     ``nano``   tcpdump only: ``--time-stamp-precision=nano`` (nanosecond pcap).
+    ``netns``  optional network namespace name: the tool is run as
+               ``ip netns exec NETNS tcpdump ...`` (``ip`` execs the tool, so
+               the pid and SIGINT handling are unchanged).
 
     tcpdump is run with ``--immediate-mode`` (``immediate=True``): without
     it libpcap's TPACKET_V3 ring hands packets to tcpdump only when a block
@@ -166,7 +169,8 @@ class Capture:
                  nano: bool = False, iface: str = "lo",
                  start_timeout: float = 10.0, stop_timeout: float = 10.0,
                  ready_grace: float = 0.2, drain: Optional[float] = None,
-                 immediate: bool = True, buffer_kib: Optional[int] = 32768):
+                 immediate: bool = True, buffer_kib: Optional[int] = 32768,
+                 netns: Optional[str] = None):
         if tool not in ("tcpdump", "dumpcap"):
             raise ValueError("tool must be 'tcpdump' or 'dumpcap'")
         if nano and tool != "tcpdump":
@@ -192,6 +196,9 @@ class Capture:
             argv += ["-w", name, bpf]
         else:
             argv = ["dumpcap", "-i", iface, "-f", bpf, "-w", name]
+        if netns:                       # capture inside a network namespace
+            argv = ["ip", "netns", "exec", netns] + argv
+        self.netns = netns
         self.argv: List[str] = argv
         self.proc: Optional[subprocess.Popen] = None
         self.stderr_lines: List[str] = []
@@ -324,16 +331,20 @@ class SsSocket:
     raw: str        # the ss line, whitespace-normalised
 
 
-def ss_command(port: int) -> List[str]:
-    """argv of the ss query used by :func:`ss_snapshot`."""
-    return ["ss", "-tanH", "state", "all",
+def ss_command(port: int, netns: Optional[str] = None) -> List[str]:
+    """argv of the ss query used by :func:`ss_snapshot` (prefixed with
+    ``ip netns exec NETNS`` when ``netns`` is given)."""
+    argv = ["ss", "-tanH", "state", "all",
             "( sport = :%d or dport = :%d )" % (port, port)]
+    return (["ip", "netns", "exec", netns] + argv) if netns else argv
 
 
-def ss_snapshot(port: int, timeout: float = 5.0) -> List[str]:
+def ss_snapshot(port: int, timeout: float = 5.0,
+                netns: Optional[str] = None) -> List[str]:
     """Raw ``ss -tanH state all '( sport = :P or dport = :P )'`` lines
-    (whitespace-normalised, empty lines dropped)."""
-    out = subprocess.run(ss_command(port), capture_output=True, text=True,
+    (whitespace-normalised, empty lines dropped), taken inside ``netns``
+    if given."""
+    out = subprocess.run(ss_command(port, netns), capture_output=True, text=True,
                          timeout=timeout, check=True).stdout
     return [" ".join(l.split()) for l in out.splitlines() if l.strip()]
 
@@ -369,13 +380,13 @@ def endpoint_states(sockets: Iterable[SsSocket], client: Endpoint,
 
 
 def wait_port_quiet(port: int, timeout: float = 75.0,
-                    poll: float = 0.5) -> List[str]:
+                    poll: float = 0.5, netns: Optional[str] = None) -> List[str]:
     """Wait (bounded) until ss shows no socket at all on ``port`` (e.g. a
     TIME_WAIT left by a previous run, which lasts 60 s on Linux).  Returns
     the lines still present at the deadline (empty list = quiet)."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = ss_snapshot(port)
+        lines = ss_snapshot(port, netns=netns)
         if not lines or time.monotonic() >= deadline:
             return lines
         time.sleep(poll)
@@ -383,8 +394,10 @@ def wait_port_quiet(port: int, timeout: float = 75.0,
 
 def write_truth(path: str, scenario: str, description: str,
                 recorded_with: str, connections: Sequence[dict],
-                ss: Sequence[str]) -> dict:
-    """Write the truth JSON (format documented in ../README.md)."""
+                ss: Sequence[str], **extra) -> dict:
+    """Write the truth JSON (format documented in ../README.md).  Optional
+    keys (e.g. ``expected_anomalies``) are given as keyword arguments and
+    written after ``ss`` in the order given; None values are left out."""
     doc = {
         "scenario": scenario,
         "description": description,
@@ -392,6 +405,9 @@ def write_truth(path: str, scenario: str, description: str,
         "connections": list(connections),
         "ss": list(ss),
     }
+    for key, value in extra.items():
+        if value is not None:
+            doc[key] = value
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=2)
         fh.write("\n")
@@ -503,6 +519,11 @@ class Recording:
     ``quiet_timeout`` on enter, wait up to this long for leftovers of a
                     previous run on ``port`` to disappear (0 = don't wait).
 
+    ``netns``       optional network namespace: capture and ss run inside it
+                    (the scenario creates its sockets there itself).
+    ``truth_extra`` (attribute) optional top-level truth keys, e.g.
+                    ``r.truth_extra["expected_anomalies"] = [...]``.
+
     Inside the ``with`` block the scenario registers its sockets with
     :meth:`track` (they are closed by :meth:`finish` only after the snapshot
     and the end of the capture) and its connections, in the order the SYNs
@@ -515,7 +536,8 @@ class Recording:
     def __init__(self, outdir: str, name: str, port: int, description: str,
                  *, tool: str = "tcpdump", nano: bool = False,
                  bpf: Optional[str] = None, settle: float = 0.3,
-                 quiet_timeout: float = 75.0, verbose: bool = True):
+                 quiet_timeout: float = 75.0, verbose: bool = True,
+                 netns: Optional[str] = None):
         self.outdir = os.path.abspath(outdir)
         self.name = name
         self.port = port
@@ -527,8 +549,11 @@ class Recording:
         self.capture_path = os.path.join(self.outdir, name + ext)
         self.truth_path = os.path.join(self.outdir, name + ".truth.json")
         self.capture = Capture(self.capture_path, bpf or "tcp port %d" % port,
-                               tool=tool, nano=nano)
+                               tool=tool, nano=nano, netns=netns)
+        self.netns = netns
         self.connections: List[Tuple[str, str]] = []
+        self.connection_extra: List[dict] = []
+        self.truth_extra: dict = {}
         self.sockets: List[socket.socket] = []
         self.truth: Optional[dict] = None
         self.packets: Optional[int] = None
@@ -542,17 +567,22 @@ class Recording:
         self.sockets.append(s)
         return s
 
-    def connection(self, client: Endpoint, server: Endpoint) -> None:
-        """Declare a connection (call in the order the SYNs were sent)."""
+    def connection(self, client: Endpoint, server: Endpoint, **extra) -> None:
+        """Declare a connection (call in the order the SYNs were sent).
+        Keyword arguments are extra keys for its truth entry (e.g.
+        ``incarnation=2``); ``client_state=`` / ``server_state=`` given here
+        override what ss says (for an earlier incarnation of a 4-tuple)."""
         self.connections.append((fmt_endpoint(client), fmt_endpoint(server)))
+        self.connection_extra.append(dict(extra))
 
     def __enter__(self) -> "Recording":
         if self.quiet_timeout > 0:
-            left = ss_snapshot(self.port)
+            left = ss_snapshot(self.port, netns=self.netns)
             if left:
                 self.log("waiting (<= %.0fs) for leftover sockets on port %d: %s"
                          % (self.quiet_timeout, self.port, left))
-                left = wait_port_quiet(self.port, self.quiet_timeout)
+                left = wait_port_quiet(self.port, self.quiet_timeout,
+                                       netns=self.netns)
                 if left:
                     raise CaptureError("port %d still busy: %r" % (self.port, left))
         self.capture.start()
@@ -569,7 +599,7 @@ class Recording:
         """Settle, snapshot ss, stop capture, write the truth file, close
         the tracked sockets.  Returns the truth document."""
         time.sleep(self.settle)
-        lines = ss_snapshot(self.port)
+        lines = ss_snapshot(self.port, netns=self.netns)
         self.capture.stop()
         if self.capture.dropped:
             raise CaptureError("%s dropped %d packets: %r"
@@ -577,12 +607,22 @@ class Recording:
                                   self.capture.stderr_lines))
         parsed = [parse_ss_line(l) for l in lines]
         conns = []
-        for client, server in self.connections:
-            cst, sst = endpoint_states(parsed, client, server)
-            conns.append({"client": client, "server": server,
-                          "client_state": cst, "server_state": sst})
+        for (client, server), extra in zip(self.connections,
+                                           self.connection_extra):
+            extra = dict(extra)
+            cst = extra.pop("client_state", None)
+            sst = extra.pop("server_state", None)
+            if cst is None or sst is None:
+                kc, ks = endpoint_states(parsed, client, server)
+                cst = kc if cst is None else cst
+                sst = ks if sst is None else sst
+            entry = {"client": client, "server": server,
+                     "client_state": cst, "server_state": sst}
+            entry.update(extra)
+            conns.append(entry)
         self.truth = write_truth(self.truth_path, self.name, self.description,
-                                 self.capture.command, conns, lines)
+                                 self.capture.command, conns, lines,
+                                 **self.truth_extra)
         self._close_all()
         _match_owner(self.capture_path, self.outdir)
         self.packets = count_packets(self.capture_path)

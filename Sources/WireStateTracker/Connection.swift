@@ -78,8 +78,6 @@ struct Connection {
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let mark = out.count
         let before = (client.state, server.state)
-        let peerWasReset = fromClient ? (server.state == .closed && server.closedByReset)
-                                      : (client.state == .closed && client.closedByReset)
         if fromClient {
             Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
         } else {
@@ -91,8 +89,12 @@ struct Connection {
             server.learnScale(peerOffered: client.offeredScale)
         }
         // Half-open: an endpoint keeps talking to a peer that reset (reported once).
+        // Half-open: an endpoint keeps talking to a peer that reset (reported once). If its own
+        // CLOSED was inferred from that RST, its segment has just withdrawn it.
         let senderState = fromClient ? client.state : server.state
-        if !peerResetReported, peerWasReset, senderState != .closed, !s.flags.contains(.rst),
+        let receiverReset = fromClient ? (server.state == .closed && server.closedByReset)
+                                       : (client.state == .closed && client.closedByReset)
+        if !peerResetReported, receiverReset, senderState != .closed, !s.flags.contains(.rst),
            !s.flags.contains(.syn) {
             peerResetReported = true
             emit(.trafficAfterPeerReset, about: fromClient ? .client : .server, ctx, &out)
@@ -164,11 +166,11 @@ struct Connection {
             }
         }
         // What the sender acknowledges: more than the peer was seen to send means missed segments.
-        if hasAck && c != .invalid && receiver.sendKnown && Seq.gt(s.acknowledgment, receiver.sndNxt)
-            && receiver.state != .closed {
-            if receiver.sentSyn || receiver.state.isSynchronized {
-                sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
-            }
+        // Only against a synchronized receiver: in the handshake the ACK must match exactly and the
+        // handshake checks (synack-bad-ack, handshake-ack-invalid) judge it.
+        if hasAck && c != .invalid && c != .synAck && receiver.sendKnown && receiver.state.isSynchronized
+            && Seq.gt(s.acknowledgment, receiver.sndNxt) {
+            sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
             receiver.sndNxt = s.acknowledgment
         }
         // Window facts: zero window, duplicate ACK, shrinking.

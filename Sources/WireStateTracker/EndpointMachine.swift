@@ -108,6 +108,9 @@ public struct EndpointMachine: Sendable {
     var passiveOpen = false
     /// Closed because it received an acceptable RST, or sent one.
     var closedByReset = false
+    /// The state it had when a received RST closed it: restored if it keeps talking (the RST never
+    /// reached it, or it did not accept it).
+    var stateBeforeReceivedReset: TCPState?
     /// An ACK at or beyond this from this endpoint confirms its inferred state.
     var confirmAck: UInt32?
     var timeWaitSince: Int64 = 0
@@ -124,12 +127,12 @@ public struct EndpointMachine: Sendable {
         case syn, synAck, fin, ack, rst
         /// No ACK flag on a segment that should carry one (data or FIN alone).
         case noAck
-        /// SYN+FIN, SYN+RST, FIN+RST, or none of SYN/FIN/RST/ACK.
+        /// SYN+FIN, SYN+RST, FIN+RST, or no flags at all (a null segment).
         case invalid
 
         init(_ f: TCPFlags) {
             let syn = f.contains(.syn), fin = f.contains(.fin), rst = f.contains(.rst), ack = f.contains(.ack)
-            if (syn && fin) || (syn && rst) || (fin && rst) || !(syn || fin || rst || ack) {
+            if (syn && fin) || (syn && rst) || (fin && rst) || f.rawValue & 0x3f == 0 {
                 self = .invalid
             } else if rst {
                 self = .rst
@@ -159,7 +162,7 @@ public struct EndpointMachine: Sendable {
         //  state         class        rule
         case (_, .invalid):            return .illegal(.invalidFlagCombination)
         case (_, .rst):                return .decide             // → CLOSED, except answers that keep state
-        case (.closed, .syn):          return .move(.synSent)     // active OPEN
+        case (.closed, .syn):          return .decide             // active OPEN, or its old SYN again
         case (.closed, .synAck):       return .illegal(.synAckWithoutSyn)
         case (.closed, _):             return .decide             // after close: segment-after-close
         case (.listen, .syn):          return .decide             // SEND in LISTEN: simultaneous open
@@ -209,6 +212,22 @@ public struct EndpointMachine: Sendable {
             }
         }
 
+        // An inferred CLOSED from a received RST is contradicted by any further non-RST segment.
+        if state == .closed, evidence == .inferred, let previous = stateBeforeReceivedReset, c != .rst, c != .invalid {
+            stateBeforeReceivedReset = nil
+            closedByReset = false
+            move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
+        }
+        // Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
+        // the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
+        // sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13).
+        if state == .closeWait, evidence == .inferred, c == .fin, receivedFin, Seq.lt(s.acknowledgment, rcvNxt) {
+            recordFin(s, ctx)
+            emit(.simultaneousClose, ctx, &out)
+            move(to: .closing, .inferred, cause: .sentFin, ctx, &out)
+            return
+        }
+
         switch Self.sendRule(state, c) {
         case .move(let next):
             if c == .syn || c == .synAck { recordSyn(s, ctx, synAck: c == .synAck) }
@@ -242,6 +261,13 @@ public struct EndpointMachine: Sendable {
             if state != .closed {
                 closedByReset = true
                 move(to: .closed, .observed, cause: .sentRst, ctx, &out)
+            }
+        case .syn where state == .closed:
+            if sentSyn && start == iss {
+                emit(.synRetransmission, ctx, &out, actual: start)
+            } else {
+                recordSyn(s, ctx, synAck: false)
+                move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
             }
         case .syn:
             if state == .listen {
@@ -443,8 +469,14 @@ public struct EndpointMachine: Sendable {
     /// sequence acceptability, RST, SYN, ACK bit, ACK, text, FIN.
     private mutating func receiveSynchronized(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
                                               _ out: inout [TrackerEvent]) -> Bool {
-        let seq = s.sequence
-        let len = s.sequenceLength
+        var seq = s.sequence
+        var len = s.sequenceLength
+        // A SYN already received is trimmed off (§3.10.7.4): in a simultaneous open the peer's
+        // SYN+ACK repeats its SYN, and only its ACK is news.
+        if s.flags.contains(.syn) && receivedSyn && seq == irs {
+            seq = seq &+ 1
+            len = len &- 1
+        }
         // First: is the sequence number acceptable? (§3.10.7.4, table 6)
         let window = windowKnownForReceive ? lastWindow : UInt32.max / 2
         var acceptable = true
@@ -472,6 +504,7 @@ public struct EndpointMachine: Sendable {
             if exact {
                 guard state != .closed else { return false }
                 closedByReset = true
+                stateBeforeReceivedReset = state
                 move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
                 return true
             }

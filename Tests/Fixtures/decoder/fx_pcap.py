@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""pcap post-processing for the decoder fixtures (classic pcap only, stdlib
-struct for file I/O; scapy only where noted).
+"""pcap post-processing for the decoder fixtures (classic pcap only; stdlib
+only: packets are rewritten/synthesized byte-wise with struct, no scapy).
 
   linktype   FILE                         print the link type of a pcap
   reencap    SRC DST LINKTYPE [v4|v6|all] re-encapsulate the IP packets of a

@@ -41,6 +41,7 @@ kill_bg() {
             for _ in $(seq 1 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
             kill -KILL "$p" 2>/dev/null || true
         fi
+        wait "$p" 2>/dev/null || true
     done
     BG_PIDS=()
 }
@@ -90,6 +91,14 @@ wait_pid() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# forget_pid PID : drop a reaped PID from BG_PIDS so it is never signalled again
+forget_pid() {
+    local keep=() p
+    for p in "${BG_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    BG_PIDS=("${keep[@]}")
 }
 
 # cap_start NS IFACE FILE [tcpdump args...] : start tcpdump, PID -> $CAP_LAST
@@ -294,8 +303,9 @@ cap_stop "$c1"
 $PY fx_pcap.py ipv6ext "$B/ipv6-ext-real.pcap" ipv6-ext.pcap $PORT
 
 ###############################################################################
-# sll / sll2: two simultaneous "any" captures in namespace B (one forced to
-# LINUX_SLL, one with libpcap's default for "any", LINUX_SLL2):
+# sll / sll2: two simultaneous "any" captures in namespace B of the same
+# traffic, -y LINUX_SLL and -y LINUX_SLL2 (the latter is also what plain
+# `tcpdump -i any` picks with libpcap 1.10):
 #   IPv4 over the veth (ARP, UDP -> ICMP unreachable, TCP; sll.pkttype 0/1/4
 #   = host/broadcast/outgoing) and IPv6 TCP over lo (ARPHRD_LOOPBACK, 772).
 ###############################################################################
@@ -396,13 +406,13 @@ oracle() {   # oracle NAME  -> NAME.expected.tsv (+ NAME.expected-error.txt if t
         "${FIELD_ARGS[@]}" >"$name.expected.tsv" 2>"$B/$name.tshark.err" || rc=$?
     grep -v 'Running as user' "$B/$name.tshark.err" >"$B/$name.err" || true
     if [[ $rc != 0 || -s "$B/$name.err" ]]; then
+        local tdn
+        tdn=$( (tcpdump -n -r "$name.pcap" 2>"$B/$name.tcpdump.err" || true) | wc -l)
         {
-            echo "# tshark exit status $rc; frames decoded before the error: $(($(wc -l <"$name.expected.tsv") - 1))"
-            echo "# tshark stderr:"
+            echo "# libpcap (tcpdump -r): $tdn frames read, then:"
+            grep -v '^reading from file' "$B/$name.tcpdump.err"
+            echo "# tshark: exit status $rc, $(($(wc -l <"$name.expected.tsv") - 1)) frame rows printed, then:"
             cat "$B/$name.err"
-            echo "# tcpdump -r stderr (libpcap):"
-            tcpdump -n -r "$name.pcap" >/dev/null 2>"$B/$name.tcpdump.err" || true
-            cat "$B/$name.tcpdump.err"
         } >"$name.expected-error.txt"
     fi
 }
@@ -420,7 +430,8 @@ for p in *.pcap; do
         tshark -r eth.pcap -c 2 "${TSHARK_OPTS[@]}" -T fields \
             -E header=y -E separator=/t -E occurrence=a -E aggregator=, -E quote=n \
             "${FIELD_ARGS[@]}" >"$name.expected.tsv" 2>/dev/null
-        { echo "# tshark -r $p (misdetected pcap flavour) prints:"
+        { echo "# NOTE: $name.expected.tsv holds only the intact prefix (frames 1-2, from eth.pcap);"
+          echo "# tshark misdetects the pcap flavour of this file and prints instead:"
           { tshark -r "$p" -n -T fields -e frame.number -e frame.len -e frame.cap_len 2>/dev/null || true; } | sed 's/^/#   /'
         } >>"$name.expected-error.txt"
     fi

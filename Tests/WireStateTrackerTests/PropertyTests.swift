@@ -1,0 +1,112 @@
+import Testing
+import WireStateDecoder
+@testable import WireStateTracker
+
+/// A small deterministic generator, so a failure names a seed that reproduces it.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct TrackerPropertyTests {
+    /// Feeds segments and checks the invariants on every event:
+    /// every transition the RFC table does not allow comes with an anomaly on the same connection
+    /// and frame; time-driven transitions are only TIME_WAIT → CLOSED; summaries are consistent.
+    static func feed(_ segments: [(TCPSegment, Int64)], seed: UInt64) {
+        var tracker = ConnectionTracker(configuration: .init(msl: 2_000_000_000, closedLinger: 1_000_000_000))
+        var all: [TrackerEvent] = []
+        for (i, (s, t)) in segments.enumerated() {
+            tracker.process(s, frame: FrameRef(number: UInt64(i + 1)), time: t)
+            all += tracker.events
+            tracker.events.removeAll()
+        }
+        tracker.finish()
+        all += tracker.events
+        var anomalyFrames = Set<String>()
+        for e in all {
+            if case .anomaly(let a) = e { anomalyFrames.insert("\(a.connection.id)/\(a.frame?.number ?? 0)") }
+        }
+        for e in all {
+            guard case .transition(let t) = e else { continue }
+            if t.frame == nil {
+                #expect(t.from == .timeWait && t.to == .closed, "seed \(seed): timed transition \(t.from.name)→\(t.to.name)")
+                continue
+            }
+            if !TCPState.rfcAllows(from: t.from, to: t.to) {
+                #expect(anomalyFrames.contains("\(t.connection.id)/\(t.frame!.number)"),
+                        "seed \(seed): \(t.endpoint.name) \(t.from.name)→\(t.to.name) at frame \(t.frame!.number) has no anomaly")
+            }
+        }
+        let finished = all.compactMap { e -> ConnectionSummary? in if case .finished(let s) = e { return s }; return nil }
+        let opened = all.filter { if case .opened = $0 { return true }; return false }.count
+        #expect(finished.count == opened, "seed \(seed): every opened connection is finished exactly once")
+        #expect(tracker.connectionCount == 0)
+    }
+
+    static let flagChoices: [TCPFlags] = [
+        .syn, [.syn, .ack], .ack, [.psh, .ack], [.fin, .ack], [.rst], [.rst, .ack], [.syn, .fin], [.fin], [],
+        [.psh], [.syn, .rst], [.fin, .rst, .ack], [.urg, .ack], [.ece, .cwr, .syn],
+    ]
+
+    @Test(arguments: 0..<200)
+    func randomSegmentsKeepTheInvariants(_ seed: Int) {
+        var rng = SplitMix64(state: UInt64(seed))
+        let a = SocketAddress(IPAddress("10.1.0.1")!, 40000), b = SocketAddress(IPAddress("10.1.0.2")!, 443)
+        var seqs: [UInt32] = [UInt32.random(in: 0...UInt32.max, using: &rng), UInt32.random(in: 0...UInt32.max, using: &rng)]
+        var segs: [(TCPSegment, Int64)] = []
+        var t: Int64 = 1_000_000_000
+        for _ in 0..<Int.random(in: 1...40, using: &rng) {
+            let fromA = Bool.random(using: &rng)
+            let i = fromA ? 0 : 1
+            let flags = Self.flagChoices.randomElement(using: &rng)!
+            let len = Bool.random(using: &rng) ? UInt32.random(in: 0...1500, using: &rng) : 0
+            // Mostly plausible numbers, sometimes wild ones.
+            let seq = Int.random(in: 0..<5, using: &rng) == 0 ? UInt32.random(in: 0...UInt32.max, using: &rng) : seqs[i]
+            let ack = Int.random(in: 0..<5, using: &rng) == 0 ? UInt32.random(in: 0...UInt32.max, using: &rng) : seqs[1 - i]
+            var s = TCPSegment(source: fromA ? a : b, destination: fromA ? b : a, sequence: seq, acknowledgment: ack,
+                               flags: flags, window: UInt16.random(in: 0...UInt16.max, using: &rng), payloadLength: len)
+            if flags.contains(.syn) { s.options.windowScale = UInt8.random(in: 0...16, using: &rng) }
+            seqs[i] = seq &+ s.sequenceLength
+            t += Int64.random(in: 0...3_000_000_000, using: &rng)
+            segs.append((s, t))
+        }
+        Self.feed(segs, seed: UInt64(seed))
+    }
+
+    /// A clean handshake-data-close conversation, then mutated: dropped, duplicated, swapped and
+    /// bit-flipped segments.
+    @Test(arguments: 0..<200)
+    func mutatedConversationsKeepTheInvariants(_ seed: Int) {
+        var rng = SplitMix64(state: UInt64(seed) &+ 10_000)
+        let c = SocketAddress(IPAddress("fd00::1")!, 50000), s = SocketAddress(IPAddress("fd00::2")!, 8080)
+        func seg(_ fromC: Bool, _ f: TCPFlags, _ seq: UInt32, _ ack: UInt32, _ len: UInt32 = 0) -> TCPSegment {
+            TCPSegment(source: fromC ? c : s, destination: fromC ? s : c, sequence: seq, acknowledgment: ack,
+                       flags: f, window: 512, payloadLength: len)
+        }
+        var conv = [
+            seg(true, .syn, 100, 0), seg(false, [.syn, .ack], 900, 101), seg(true, .ack, 101, 901),
+            seg(true, [.psh, .ack], 101, 901, 50), seg(false, .ack, 901, 151), seg(false, [.psh, .ack], 901, 151, 70),
+            seg(true, .ack, 151, 971), seg(true, [.fin, .ack], 151, 971), seg(false, [.fin, .ack], 971, 152),
+            seg(true, .ack, 152, 972),
+        ]
+        for _ in 0..<Int.random(in: 1...4, using: &rng) {
+            let i = Int.random(in: 0..<conv.count, using: &rng)
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: conv.remove(at: i)
+            case 1: conv.insert(conv[i], at: i)
+            case 2: conv.swapAt(i, Int.random(in: 0..<conv.count, using: &rng))
+            case 3: conv[i].flags = TCPFlags(rawValue: conv[i].flags.rawValue ^ (1 << UInt16.random(in: 0...5, using: &rng)))
+            default: conv[i].sequence ^= 1 << UInt32.random(in: 0...31, using: &rng)
+            }
+            if conv.isEmpty { break }
+        }
+        var t: Int64 = 5_000_000_000
+        Self.feed(conv.map { t += 1_000_000; return ($0, t) }, seed: UInt64(seed))
+    }
+}
