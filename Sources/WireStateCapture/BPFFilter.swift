@@ -6,6 +6,7 @@ import CPcap
 /// live captures install it in the kernel (`install`) so rejected packets never reach user space.
 final class BPFProgram {
     private var program = bpf_program()
+    private var compiled = false
 
     init(_ expression: String, for handle: OpaquePointer, source: String) throws(CaptureError) {
         // PCAP_NETMASK_UNKNOWN: only broadcast tests need the netmask, and they then fail to compile.
@@ -13,9 +14,10 @@ final class BPFProgram {
             throw CaptureError(kind: .filter, source: source,
                                message: "bad filter '\(expression)': \(String(cString: pcap_geterr(handle)))")
         }
+        compiled = true
     }
 
-    deinit { pcap_freecode(&program) }
+    deinit { if compiled { pcap_freecode(&program) } }
 
     func matches(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) -> Bool {
         pcap_offline_filter(&program, header, data) != 0

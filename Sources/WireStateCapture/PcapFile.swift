@@ -65,8 +65,9 @@ public final class PcapFile {
             dataLinkName = "DLT \(dataLinkType)"
         }
         snapshotLength = pcap_snapshot(h)
+        // Every stored property is set by now, so a throw below runs deinit, which closes the handle.
         if let filter {
-            do { program = try BPFProgram(filter, for: h, source: path) } catch { pcap_close(h); throw error }
+            program = try BPFProgram(filter, for: h, source: path)
         }
     }
 

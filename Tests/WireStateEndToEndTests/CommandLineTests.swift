@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// Runs the built `wirestate` binary as a user would.
+enum WireStateBinary {
+    static var url: URL {
+        // The test runner lives in the build folder beside the executable.
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = runner.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("wirestate")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return runner.deletingLastPathComponent().appendingPathComponent("wirestate")
+    }
+
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = url
+        p.arguments = args
+        p.currentDirectoryURL = repo
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func analyzePrintsTheTableAndExitsZero() throws {
+        let r = try WireStateBinary.run(["analyze", "Captures/half-close.pcap"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("FIN_WAIT_2"))
+        #expect(r.stdout.contains("CLOSE_WAIT"))
+        #expect(r.stdout.contains("Totals: 1 connection"))
+    }
+
+    @Test func jsonLinesFollowTheSchema() throws {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/client-close.pcap"])
+        #expect(r.status == 0)
+        let objects = try r.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let conn = try #require(objects.first { $0["type"] as? String == "connection" })
+        #expect(conn["client_state"] as? String == "TIME_WAIT")
+        #expect(conn["server_state"] as? String == "CLOSED")
+        #expect(conn["client_evidence"] as? String == "observed")
+        #expect(conn["server_evidence"] as? String == "inferred")
+        #expect((conn["client"] as? String)?.hasPrefix("127.0.0.1:") == true)
+        let transitions = objects.filter { $0["type"] as? String == "transition" }
+        #expect(transitions.first?["frame"] as? Int == 1)
+        #expect(transitions.contains { $0["endpoint"] as? String == "server" && $0["to"] as? String == "LISTEN" })
+        #expect(objects.last?["type"] as? String == "summary")
+    }
+
+    @Test func ipv6AddressesAreBracketed() throws {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/ipv6-client-close.pcap"])
+        #expect(r.stdout.contains("\"client\":\"[::1]:"))
+    }
+
+    @Test func timelineListsFramesForEachEndpoint() throws {
+        let r = try WireStateBinary.run(["analyze", "--timeline", "Captures/server-close.pcap"])
+        #expect(r.stdout.contains("server  ESTABLISHED → FIN_WAIT_1"))
+        #expect(r.stdout.contains("client  LAST_ACK → CLOSED"))
+    }
+
+    @Test func quietPrintsOnlyTotals() throws {
+        let r = try WireStateBinary.run(["analyze", "--quiet", "Captures/multi.pcap"])
+        #expect(r.stdout.hasPrefix("Totals: 6 connections"))
+        #expect(!r.stdout.contains("CLIENT STATE"))
+    }
+
+    @Test func filterKeepsFrameNumbersOfTheFile() throws {
+        let all = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/multi.pcap"])
+        let port = try #require(all.stdout.split(separator: "\n").first { $0.contains("\"type\":\"connection\"") && $0.contains("\"id\":3,") })
+        let client = String(port.split(separator: "\"client\":\"")[1].split(separator: "\"")[0])
+        let clientPort = client.split(separator: ":").last!
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "--filter", "tcp port \(clientPort)", "Captures/multi.pcap"])
+        let line = try #require(r.stdout.split(separator: "\n").first { $0.contains("\"type\":\"connection\"") })
+        // The same frames as unfiltered: numbering is the file's, not the filter's.
+        #expect(port.contains(String(line.split(separator: "\"first_frame\":")[1].split(separator: ",")[0])))
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"connection\"") }.count == 1)
+    }
+
+    @Test func damagedFileReportsWhatWasReadAndExitsTwo() throws {
+        let r = try WireStateBinary.run(["analyze", "Tests/Fixtures/decoder/corrupt-truncated-file.pcap"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("corrupt-truncated-file.pcap: frame 7:"))
+        #expect(r.stdout.contains("10.0.0.1:40001"), "the connection analysed before the damage is reported")
+        #expect(r.stdout.contains("error: "))
+    }
+
+    @Test func missingFileAndUnsupportedLinkTypeExitTwo() throws {
+        let missing = try WireStateBinary.run(["analyze", "no-such-file.pcap"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no-such-file.pcap"))
+        let wifi = try WireStateBinary.run(["analyze", "Tests/Fixtures/decoder/unsupported-link.pcap"])
+        #expect(wifi.status == 2)
+        #expect(wifi.stderr.contains("unsupported link type IEEE802_11"))
+    }
+
+    @Test func badFilterIsAnError() throws {
+        let r = try WireStateBinary.run(["analyze", "--filter", "tcp port nonsense(", "Captures/multi.pcap"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("bad filter"))
+    }
+
+    @Test func severalFilesReadAsOneRun() throws {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/refused.pcap", "Captures/abort-rst.pcap"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("\"file\":\"Captures/abort-rst.pcap\""))
+        #expect(r.stdout.contains("\"connections\":2"))
+    }
+}

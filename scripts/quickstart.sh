@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up what WireState needs on a fresh Debian/Ubuntu machine with Swift 6, builds it, and
+# analyses a bundled capture. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+pkg-config --exists libpcap 2>/dev/null || need+=(libpcap-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing ${need[*]} with apt-get…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}"
+  else
+    echo "WireState needs: ${need[*]}" >&2
+    echo "Install them, e.g.: sudo apt-get install -y ${need[*]}   (Fedora: libpcap-devel; macOS: libpcap ships with the system)" >&2
+    exit 1
+  fi
+fi
+command -v swift >/dev/null 2>&1 || { echo "Swift 6 is needed: https://www.swift.org/install/" >&2; exit 1; }
+
+swift build -c release
+echo
+echo "\$ .build/release/wirestate analyze Captures/multi.pcap"
+.build/release/wirestate analyze Captures/multi.pcap
