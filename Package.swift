@@ -13,6 +13,7 @@ let package = Package(
                       "WireStateCheck"]
         ),
         .executable(name: "wirestate", targets: ["WireStateCLI"]),
+        .executable(name: "wirestate-bench", targets: ["WireStateBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `swift run -c release wirestate-bench`: throughput and memory figures, with baselines.
+        .executableTarget(name: "WireStateBenchmark",
+                          dependencies: ["WireStateCapture", "WireStateDecoder", "WireStateTracker",
+                                         "WireStatePipeline", "WireStateReport"]),
         .testTarget(name: "WireStateDecoderTests", dependencies: ["WireStateDecoder", "WireStateCapture"]),
         .testTarget(name: "WireStateTrackerTests", dependencies: ["WireStateTracker", "WireStateDecoder"]),
         .testTarget(name: "WireStateEndToEndTests",
