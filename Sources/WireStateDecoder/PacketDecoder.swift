@@ -23,6 +23,7 @@ public struct PacketDecoder: Sendable {
     }
 
     /// The stateless core of `decode`, for tests and fuzzing.
+    @inline(__always)
     public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType) -> DecodeResult {
         var reader = ByteReader(bytes)
         let network: NetworkProtocol
@@ -87,6 +88,7 @@ public struct PacketDecoder: Sendable {
 
     // MARK: IPv4
 
+    @inline(__always)
     static func decodeIPv4(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
         guard ip.count >= 20 else { return .truncated(.ipHeader) }
         let versionIHL = ip.u8(0)
@@ -115,6 +117,7 @@ public struct PacketDecoder: Sendable {
 
     // MARK: IPv6
 
+    @inline(__always)
     static func decodeIPv6(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
         guard ip.count >= 40 else { return .truncated(.ipHeader) }
         guard ip.u8(0) >> 4 == 6 else { return .malformed(.badIPVersion) }
@@ -167,6 +170,7 @@ public struct PacketDecoder: Sendable {
 
     // MARK: TCP
 
+    @inline(__always)
     static func decodeTCP(_ tcp: ByteReader, ipPayloadLength: Int, src: IPAddress, dst: IPAddress, ipVersion: UInt8,
                           ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool) -> DecodeResult {
         guard tcp.count >= 20 else { return .truncated(.tcpHeader) }
@@ -197,6 +201,7 @@ public struct PacketDecoder: Sendable {
             isFragment: isFragment))
     }
 
+    @inline(__always)
     static func parseOptions(_ tcp: ByteReader, end: Int) -> TCPOptions {
         var o = TCPOptions()
         var i = 20

@@ -61,6 +61,48 @@ public struct Pipeline<Sink: EventSink> {
         return report.error
     }
 
+    /// Live capture: like `run`, for a source that also says when its read timed out; the tracker
+    /// is then ticked at the wall-clock time the source gives, so TIME_WAIT expiry and eviction go on
+    /// while the wire is quiet. `between` runs after every frame and every quiet period, with the
+    /// pipeline (live displays); the source decides when the capture ends.
+    @discardableResult
+    public mutating func run<Source: LivePacketSource>(live source: Source,
+                                                       between: (inout Pipeline) -> Void = { _ in }) -> CaptureError? {
+        let index = UInt16(truncatingIfNeeded: inputs.count)
+        var report = InputReport(name: source.name, linkType: source.dataLinkName)
+        guard let link = LinkType(dlt: source.dataLinkType) else {
+            report.error = CaptureError(kind: .other, source: source.name,
+                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
+                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+            inputs.append(report)
+            return report.error
+        }
+        var decoder = PacketDecoder(linkType: link)
+        do {
+            reading: while true {
+                switch try source.poll() {
+                case .frame(let frame):
+                    let result = decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number)
+                    if case .tcp(let segment) = result {
+                        tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
+                                        time: frame.timestampNanos)
+                        drain()
+                    }
+                case .idle(let now):
+                    tick(now: now)
+                case .end:
+                    break reading
+                }
+                between(&self)
+            }
+        } catch {
+            report.error = error
+        }
+        report.counters = decoder.counters
+        inputs.append(report)
+        return report.error
+    }
+
     /// Records an input that could not even be opened.
     public mutating func recordFailure(_ error: CaptureError) {
         inputs.append(InputReport(name: error.source, linkType: "-", error: error))

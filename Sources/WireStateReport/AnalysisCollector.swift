@@ -22,8 +22,10 @@ public struct AnalysisCollector: EventSink {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
         case .transition(let t):
-            transitions[t.connection.id, default: []].append(t)
-            if keepTimeline { timeline[t.connection.id, default: []].append(event) }
+            if keepTimeline {
+                transitions[t.connection.id, default: []].append(t)
+                timeline[t.connection.id, default: []].append(event)
+            }
         case .confirmation(let c):
             if keepTimeline { timeline[c.connection.id, default: []].append(event) }
         case .anomaly(let a):

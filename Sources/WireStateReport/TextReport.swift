@@ -139,11 +139,16 @@ public struct TextReport {
         out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
             + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
             + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
-        var ends: [String: Int] = [:]
-        for c in conns { ends["\(c.clientState.name)/\(c.serverState.name)", default: 0] += 1 }
-        if !ends.isEmpty {
-            out += "End states (client/server): " + ends.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-                .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + "\n"
+        // Counted by state pair (121 cells), named only for the pairs that occur.
+        var ends = [Int](repeating: 0, count: TCPState.allCases.count * TCPState.allCases.count)
+        for c in conns { ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.serverState.rawValue)] += 1 }
+        let named = ends.enumerated().filter { $0.element > 0 }.map { (i, n) -> (String, Int) in
+            let k = TCPState.allCases.count
+            return ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)
+        }
+        if !named.isEmpty {
+            out += "End states (client/server): " + named.sorted { ($1.1, $0.0) < ($0.1, $1.0) }
+                .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
         }
         for i in inputs {
             if let e = i.error { out += "error: \(e)\n" }

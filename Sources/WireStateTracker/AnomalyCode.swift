@@ -68,6 +68,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case simultaneousClose
     case segmentAfterClose
     case trafficAfterPeerReset
+    case peerUnresponsive
+    case peerReturned
     // Reset
     case rstOutOfWindow
     case rstChallenged
@@ -118,6 +120,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .simultaneousClose: return "simultaneous-close"
         case .segmentAfterClose: return "segment-after-close"
         case .trafficAfterPeerReset: return "traffic-after-peer-reset"
+        case .peerUnresponsive: return "peer-unresponsive"
+        case .peerReturned: return "peer-returned"
         case .rstOutOfWindow: return "rst-out-of-window"
         case .rstChallenged: return "rst-challenged"
         case .rstWithData: return "rst-with-data"
@@ -138,13 +142,13 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         switch self {
         case .synRetransmission, .synWithData, .synAckRetransmission, .simultaneousOpen, .refused,
              .retransmission, .duplicateAck, .keepAlive, .zeroWindow, .zeroWindowProbe,
-             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait:
+             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
         case .synNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
              .midstreamPickup, .oneSidedCapture:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
-             .synAckWithoutSyn:
+             .synAckWithoutSyn, .peerUnresponsive:
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
              .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
@@ -194,6 +198,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .simultaneousClose: return "both endpoints sent a FIN before receiving the other's (simultaneous close)"
         case .segmentAfterClose: return "\(who) sent a segment after it had closed"
         case .trafficAfterPeerReset: return "\(who) kept sending after its peer had reset or closed (half-open)"
+        case .peerReturned: return "\(who) answered again after it had been presumed gone; the presumption is withdrawn"
+        case .peerUnresponsive: return "\(who) stopped answering: \(a) retransmissions to it went unacknowledged; presumed gone (reset or crashed out of the capture's sight)"
         case .rstOutOfWindow: return "\(who)'s RST at \(a) is outside the receiver's window (expected \(e)); it is ignored"
         case .rstChallenged: return "\(who)'s RST at \(a) is in the window but not at \(e); the receiver answers with a challenge ACK"
         case .rstWithData: return "\(who) sent a RST carrying \(a) bytes of data"

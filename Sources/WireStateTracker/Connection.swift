@@ -15,6 +15,10 @@ struct Connection {
     var closedAt: Int64?
     var oneSidedReported = false
     var peerResetReported = false
+    /// Retransmissions from each side since the other last sent anything, and when the run began.
+    var unanswered: (client: UInt32, server: UInt32) = (0, 0)
+    var unansweredSince: (client: Int64, server: Int64) = (0, 0)
+    var unresponsiveReported = false
 
     var ref: ConnectionRef { summary.ref }
 
@@ -56,6 +60,8 @@ struct Connection {
         case .rst:
             if fromClient { client.markReset() } else { server.markReset() }
             emit(.rstWithoutConnection, about: fromClient ? .client : .server, ctx, &out)
+        case .invalid:
+            return // nothing can be assumed from an impossible segment; the step reports it
         default:
             summary.midstream = true
             let hasAck = s.flags.contains(.ack)
@@ -74,6 +80,43 @@ struct Connection {
     }
 
     // MARK: - One segment
+
+    /// Everything the tracker does with a segment for an existing connection, in place:
+    /// TIME_WAIT expiry first (so a SYN after 2·MSL finds CLOSED), then the reuse verdict, then the
+    /// step. Returns the new incarnation to start when the segment opens one.
+    mutating func handle(_ s: TCPSegment, frame: FrameRef, time: Int64, msl: Int64,
+                         _ out: inout [TrackerEvent]) -> (incarnation: UInt32, inTimeWait: Bool)? {
+        expire(at: time, msl: msl, &out)
+        if let reuse = reuseVerdict(s) {
+            // The new SYN takes the 4-tuple over: a TIME_WAIT endpoint of this incarnation is done.
+            let ctx = StepContext(ref: ref, frame: frame, time: time)
+            client.yieldToNewIncarnation(ctx, &out)
+            server.yieldToNewIncarnation(ctx, &out)
+            summary.clientState = client.state
+            summary.serverState = server.state
+            summary.clientEvidence = client.evidence
+            summary.serverEvidence = server.evidence
+            return reuse
+        }
+        process(s, fromClient: summary.client == s.source, StepContext(ref: ref, frame: frame, time: time), &out)
+        return nil
+    }
+
+    /// A bare SYN with a new ISN from an endpoint that is CLOSED or in TIME_WAIT, on a tuple whose
+    /// other endpoint is also CLOSED or in TIME_WAIT, starts a new incarnation (RFC 6191; anchors §0.5).
+    /// The same ISN is a retransmission of the old SYN and stays with the old connection.
+    func reuseVerdict(_ s: TCPSegment) -> (incarnation: UInt32, inTimeWait: Bool)? {
+        guard s.flags.contains(.syn), !s.flags.contains(.ack), !s.flags.contains(.rst), !s.flags.contains(.fin)
+        else { return nil }
+        let fromClient = summary.client == s.source
+        let sender = fromClient ? client.state : server.state
+        let receiver = fromClient ? server.state : client.state
+        guard sender == .closed || sender == .timeWait, receiver == .closed || receiver == .timeWait,
+              client.active || server.active else { return nil }
+        let senderMachine = fromClient ? client : server
+        if senderMachine.sentSyn && !senderMachine.sentSynAck && s.sequence == senderMachine.iss { return nil }
+        return (ref.incarnation + 1, sender == .timeWait || receiver == .timeWait)
+    }
 
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let mark = out.count
@@ -94,12 +137,14 @@ struct Connection {
         let senderState = fromClient ? client.state : server.state
         let receiverReset = fromClient ? (server.state == .closed && server.closedByReset)
                                        : (client.state == .closed && client.closedByReset)
+        if summary.halfOpenReported { peerResetReported = true }
         if !peerResetReported, receiverReset, senderState != .closed, !s.flags.contains(.rst),
            !s.flags.contains(.syn) {
             peerResetReported = true
             emit(.trafficAfterPeerReset, about: fromClient ? .client : .server, ctx, &out)
         }
         if s.flags.contains(.rst) { summary.reset = true }
+        checkUnresponsive(s, fromClient: fromClient, ctx, &out)
         if fromClient {
             summary.packetsFromClient += 1
             summary.bytesFromClient += UInt64(s.payloadLength)
@@ -125,6 +170,10 @@ struct Connection {
         let len = s.payloadLength
         let hasAck = s.flags.contains(.ack)
         let isSyn = s.flags.contains(.syn)
+        // First: does this segment contradict a CLOSED we only inferred for its sender?
+        if sender.reviveIfContradicted(c, ctx, &out) == .trafficAfterPeerReset {
+            summary.halfOpenReported = true
+        }
 
         // Header facts only the sender is responsible for.
         if !hasAck && s.acknowledgment != 0 && c != .rst {
@@ -151,8 +200,18 @@ struct Connection {
                     if !(s.flags.contains(.fin) && len == 0) { // a bare FIN retransmission is reported as such
                         sender.emit(.retransmission, ctx, &out, actual: seq)
                     }
+                    // A retransmission into the hole: the network lost it, and it is filled now.
+                    if sender.hasHole && Seq.le(seq, sender.holeStart) && Seq.gt(end, sender.holeStart) {
+                        sender.holeStart = end
+                        if Seq.ge(end, sender.holeEnd) { sender.hasHole = false }
+                    }
                 } else if Seq.gt(seq, sender.sndNxt) {
                     sender.emit(.previousSegmentNotCaptured, ctx, &out, expected: sender.sndNxt, actual: seq)
+                    if !sender.hasHole {
+                        sender.hasHole = true
+                        sender.holeStart = sender.sndNxt
+                        sender.holeEnd = seq
+                    }
                 } else if len == 1 && receiver.ackKnown && receiver.lastWindow == 0 {
                     sender.emit(.zeroWindowProbe, ctx, &out)
                 }
@@ -172,6 +231,11 @@ struct Connection {
             && Seq.gt(s.acknowledgment, receiver.sndNxt) {
             sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
             receiver.sndNxt = s.acknowledgment
+            receiver.hasHole = false
+        } else if hasAck && c != .invalid && receiver.hasHole && Seq.gt(s.acknowledgment, receiver.holeStart) {
+            // It acknowledges bytes inside a hole no captured segment filled: it got what we missed.
+            sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.holeStart, actual: s.acknowledgment)
+            receiver.hasHole = false
         }
         // Window facts: zero window, duplicate ACK, shrinking.
         if hasAck && c != .rst && c != .invalid && !isSyn {
@@ -195,7 +259,8 @@ struct Connection {
         }
 
         let peerISN: UInt32? = sender.sentSyn ? sender.iss : nil
-        sender.sent(s, ctx, &out)
+        let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
+        sender.sent(s, rstRejected: rstRejected, ctx, &out)
         if hasAck && c != .rst && c != .invalid && !isSyn {
             sender.zeroWindowOpen = s.window == 0
             if len == 0 && !s.flags.contains(.fin) { sender.pureAcksSent &+= 1 }
@@ -207,6 +272,37 @@ struct Connection {
         }
         if c != .invalid {
             receiver.received(s, peerISN: peerISN, ctx, &out)
+        }
+    }
+
+    /// Half-open with the RST out of sight: one side retransmits and the other, which did talk
+    /// before, never answers. After 3 unanswered retransmissions spanning at least a second, the
+    /// silent side is presumed gone (evidence unknown); any segment from it revives it.
+    mutating func checkUnresponsive(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        if fromClient { unanswered.server = 0 } else { unanswered.client = 0 }
+        guard !unresponsiveReported, let last = out.last, case .anomaly(let a) = last,
+              a.code == .retransmission || a.code == .finRetransmission, a.frame == ctx.frame else { return }
+        let silentSeen = fromClient ? summary.packetsFromServer > 0 : summary.packetsFromClient > 0
+        guard silentSeen else { return } // one-sided capture: silence proves nothing
+        var count: UInt32
+        var since: Int64
+        if fromClient {
+            if unanswered.client == 0 { unansweredSince.client = ctx.time }
+            unanswered.client += 1
+            (count, since) = (unanswered.client, unansweredSince.client)
+        } else {
+            if unanswered.server == 0 { unansweredSince.server = ctx.time }
+            unanswered.server += 1
+            (count, since) = (unanswered.server, unansweredSince.server)
+        }
+        guard count >= 3, ctx.time - since >= 1_000_000_000 else { return }
+        unresponsiveReported = true
+        if fromClient {
+            server.presumeGone(ctx, &out)
+            server.emit(.peerUnresponsive, ctx, &out, actual: count)
+        } else {
+            client.presumeGone(ctx, &out)
+            client.emit(.peerUnresponsive, ctx, &out, actual: count)
         }
     }
 

@@ -93,6 +93,12 @@ public struct EndpointMachine: Sendable {
     var rightEdgeKnown = false
     var zeroWindowOpen = false
     var pureAcksSent: UInt32 = 0
+    /// The first stretch of its sequence space the capture skipped ([holeStart, holeEnd)), until a
+    /// retransmission fills it or the peer acknowledges past it (then the capture, not the network,
+    /// lost it: Wireshark's "ACKed segment that wasn't captured").
+    var holeStart: UInt32 = 0
+    var holeEnd: UInt32 = 0
+    var hasHole = false
 
     // MARK: What this endpoint received (inferred)
     var receivedSyn = false
@@ -108,9 +114,12 @@ public struct EndpointMachine: Sendable {
     var passiveOpen = false
     /// Closed because it received an acceptable RST, or sent one.
     var closedByReset = false
-    /// The state it had when a received RST closed it: restored if it keeps talking (the RST never
-    /// reached it, or it did not accept it).
-    var stateBeforeReceivedReset: TCPState?
+    /// The state it had when an inference closed it (a received RST, or silence): restored if it
+    /// keeps talking (the RST never reached it, or it did not accept it; it was not gone).
+    var stateBeforeInferredClose: TCPState?
+    /// Its own segments have shown that the peer's RSTs do not reach it (a middlebox drops them, or
+    /// they were injected): further RSTs are not presumed to close it.
+    var resetsDoNotArrive = false
     /// An ACK at or beyond this from this endpoint confirms its inferred state.
     var confirmAck: UInt32?
     var timeWaitSince: Int64 = 0
@@ -192,7 +201,7 @@ public struct EndpointMachine: Sendable {
     // MARK: - Sending
 
     /// The endpoint sent `s`. Moves by the sending table and checks what the sender alone can prove.
-    mutating func sent(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func sent(_ s: TCPSegment, rstRejected: Bool = false, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let c = SegmentClass(s.flags)
         let start = s.sequence
         let end = start &+ s.sequenceLength
@@ -212,12 +221,6 @@ public struct EndpointMachine: Sendable {
             }
         }
 
-        // An inferred CLOSED from a received RST is contradicted by any further non-RST segment.
-        if state == .closed, evidence == .inferred, let previous = stateBeforeReceivedReset, c != .rst, c != .invalid {
-            stateBeforeReceivedReset = nil
-            closedByReset = false
-            move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
-        }
         // Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
         // the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
         // sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13).
@@ -230,6 +233,7 @@ public struct EndpointMachine: Sendable {
 
         switch Self.sendRule(state, c) {
         case .move(let next):
+            if c == .synAck && sentSynAck && start == iss { emit(.synAckRetransmission, ctx, &out) }
             if c == .syn || c == .synAck { recordSyn(s, ctx, synAck: c == .synAck) }
             if c == .fin { recordFin(s, ctx) }
             if state == .listen && next == .synReceived { passiveOpen = true }
@@ -240,13 +244,52 @@ public struct EndpointMachine: Sendable {
             emit(code, ctx, &out, actual: code == .invalidFlagCombination ? UInt32(s.flags.rawValue)
                                           : code == .dataBeforeEstablished ? s.payloadLength : nil)
         case .decide:
-            decideSend(c, s, start: start, end: end, ctx, &out)
+            decideSend(c, s, start: start, end: end, rstRejected: rstRejected, ctx, &out)
         }
     }
 
+    /// A CLOSED that was only inferred (from a received RST, or from silence) is contradicted by
+    /// the endpoint's own non-RST segment: the state before it comes back, with the anomaly that
+    /// explains why (its peer's RST did not reach it, or it was only silent).
+    mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
+        guard state == .closed, evidence < .observed, let previous = stateBeforeInferredClose,
+              c != .rst, c != .invalid else { return nil }
+        stateBeforeInferredClose = nil
+        let why: AnomalyCode = closedByReset ? .trafficAfterPeerReset : .peerReturned
+        if closedByReset { resetsDoNotArrive = true }
+        closedByReset = false
+        emit(why, ctx, &out)
+        move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
+        return why
+    }
+
+    /// Presumes the endpoint gone after it ignored its peer's retransmissions (evidence unknown).
+    mutating func presumeGone(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard state != .closed else { return }
+        stateBeforeInferredClose = state
+        move(to: .closed, .unknown, cause: .presumedGone, ctx, &out)
+    }
+
+    /// The 4-tuple was taken over by a new incarnation: TIME_WAIT ends here.
+    mutating func yieldToNewIncarnation(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard state == .timeWait else { return }
+        move(to: .closed, .inferred, cause: .replacedByNewIncarnation, ctx, &out)
+    }
+
+    /// Whether this endpoint, as receiver, would reject a RST at `seq` (RFC 5961 §3.2: only an
+    /// exact match closes). Unknown sequence state accepts.
+    func wouldRejectReset(_ seq: UInt32) -> Bool {
+        guard state.isSynchronized, receiveKnown else { return false }
+        return seq != rcvNxt
+    }
+
     private mutating func decideSend(_ c: SegmentClass, _ s: TCPSegment, start: UInt32, end: UInt32,
-                                     _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+                                     rstRejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         switch c {
+        case .rst where rstRejected && state.isSynchronized:
+            // The receiver will not accept this RST (out of window, or not exact): whoever sent it,
+            // it closes nothing. A stale or injected RST; the receiver side reports which.
+            if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
         case .rst:
             if state == .synSent && !s.flags.contains(.ack) && receivedSyn == false && sendKnown && start != iss {
                 // <SEQ=SEG.ACK><CTL=RST>: the answer to an unacceptable SYN+ACK; SYN_SENT stays.
@@ -394,6 +437,9 @@ public struct EndpointMachine: Sendable {
 
     /// Send-side bookkeeping common to every segment: SND.NXT, the ACK and window it advertised.
     private mutating func recordSend(_ s: TCPSegment, start: UInt32, end: UInt32, _ ctx: StepContext) {
+        // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
+        // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
+        if s.flags.contains(.rst) { return }
         if !sendKnown || Seq.gt(end, sndNxt) { sndNxt = end }
         sendKnown = true
         guard s.flags.contains(.ack), !s.flags.contains(.rst) else { return }
@@ -456,6 +502,7 @@ public struct EndpointMachine: Sendable {
                 move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
             } else {
                 confirmAck = rcvNxt
+                emit(.simultaneousOpen, ctx, &out) // its SYN crossed the peer's
                 move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
             }
             return true
@@ -502,9 +549,9 @@ public struct EndpointMachine: Sendable {
                 return true
             }
             if exact {
-                guard state != .closed else { return false }
+                guard state != .closed, !resetsDoNotArrive else { return false }
                 closedByReset = true
-                stateBeforeReceivedReset = state
+                stateBeforeInferredClose = state
                 move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
                 return true
             }
@@ -574,6 +621,7 @@ public struct EndpointMachine: Sendable {
             move(to: .closeWait, .inferred, cause: .receivedFin, ctx, &out)
         case .finWait1:
             timeWaitSince = ctx.time
+            if !finAcked { emit(.simultaneousClose, ctx, &out) } // its FIN crossed the peer's
             move(to: finAcked ? .timeWait : .closing, .inferred, cause: .receivedFin, ctx, &out)
         case .finWait2:
             timeWaitSince = ctx.time

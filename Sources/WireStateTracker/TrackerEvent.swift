@@ -33,6 +33,10 @@ public enum TransitionCause: UInt8, Sendable {
     case timeWaitExpired
     /// The endpoint's own segment proves a state the capture did not show it entering.
     case impliedBySent
+    /// A new incarnation took over the 4-tuple and ended this one's TIME_WAIT (RFC 6191).
+    case replacedByNewIncarnation
+    /// It stopped answering retransmissions: presumed gone.
+    case presumedGone
 
     public var name: String {
         switch self {
@@ -50,6 +54,8 @@ public enum TransitionCause: UInt8, Sendable {
         case .assumedMidstream: return "assumed: picked up midstream"
         case .timeWaitExpired: return "2·MSL elapsed"
         case .impliedBySent: return "implied by its own segment"
+        case .replacedByNewIncarnation: return "a new incarnation took over the 4-tuple"
+        case .presumedGone: return "stopped answering: presumed gone"
         }
     }
 }
@@ -146,6 +152,8 @@ public struct ConnectionSummary: Sendable, Equatable {
     public var refused = false
     /// A RST closed (or tried to close) the connection.
     public var reset = false
+    /// An endpoint kept talking after its peer reset (half-open).
+    public var halfOpenReported = false
     public var endReason: EndReason? = nil
 
     public var durationNanos: Int64 { lastTime - firstTime }
@@ -154,6 +162,8 @@ public struct ConnectionSummary: Sendable, Equatable {
 /// What the tracker tells its consumers, in order.
 public enum TrackerEvent: Sendable, Equatable {
     /// A connection (or a new incarnation of a 4-tuple) was first seen.
+    /// Events hold no references, so the reusable event buffer is trivially copied and cleared
+    /// (boxing the summaries made every per-packet copy pay for reference counting: measured slower).
     case opened(ConnectionSummary)
     case transition(Transition)
     case confirmation(Confirmation)

@@ -24,7 +24,7 @@ import WireStateDecoder
         // The server's FIN does not acknowledge the client's: it was sent before that FIN arrived.
         w.s([.fin, .ack], seq: 5001, ack: 1001)
         #expect(w.states == (.closing, .closing))
-        #expect(w.anomalyCodes.contains("simultaneous-close"))
+        #expect(w.anomalyCodes.filter { $0 == "simultaneous-close" }.count == 2)
         w.c(.ack, seq: 1002, ack: 5002)
         w.s(.ack, seq: 5002, ack: 1002)
         #expect(w.states == (.timeWait, .timeWait))
@@ -39,7 +39,10 @@ import WireStateDecoder
         w.c([.syn, .ack], seq: 1000, ack: 5001)
         w.s([.syn, .ack], seq: 5000, ack: 1001)
         #expect(w.states == (.established, .established))
-        #expect(w.anomalyCodes == ["simultaneous-open"])
+        // One per endpoint: each one's SYN crossed the other's.
+        #expect(w.anomalyCodes == ["simultaneous-open", "simultaneous-open"])
+        let who: [Role] = w.events.compactMap { if case .anomaly(let a) = $0 { return a.endpoint } else { return nil } }
+        #expect(Set(who) == Set([Role.client, Role.server]))
     }
 
     @Test func refusedConnectionClosesBothAndWithdrawsListen() {
@@ -83,8 +86,22 @@ import WireStateDecoder
         var w = Wire()
         w.handshake()
         w.c([.rst], seq: 1500)
-        #expect(w.states == (.closed, .established))
+        // Rejected by the receiver, so it closes nobody: a stale or injected RST (RFC 5961).
+        #expect(w.states == (.established, .established))
         #expect(w.anomalyCodes.contains("rst-challenged"))
+    }
+
+    @Test func unansweredRetransmissionsPresumeThePeerGoneAndItsSegmentRevivesIt() {
+        var w = Wire()
+        w.handshake()
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 20)
+        for i in 0..<4 { w.s([.psh, .ack], seq: 5001, ack: 1001, len: 20, after: Int64(400_000_000) << i) }
+        #expect(w.states == (.closed, .established))
+        #expect(w.anomalyCodes.contains("peer-unresponsive"))
+        #expect(w.summaries[0].clientEvidence == .unknown)
+        w.c(.ack, seq: 1001, ack: 5021)
+        #expect(w.states == (.established, .established))
+        #expect(w.anomalyCodes.last == "peer-returned")
     }
 
     @Test func outOfWindowRstIsIgnored() {

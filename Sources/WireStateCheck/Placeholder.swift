@@ -1,1 +1,0 @@
-// Filled by the `wirestate check` work (issue 4).

@@ -1,1 +1,0 @@
-// Tests for `wirestate check` (issue 4) go here.

@@ -1,1 +1,0 @@
-// Live capture tests (issue 5) go here.
