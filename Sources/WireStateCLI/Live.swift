@@ -94,8 +94,13 @@ struct Live: ParsableCommand {
         options.promiscuous = promisc
         options.bufferSize = Int32(bufferSize) << 20
         let capture: LiveCapture
-        do {
+        do throws(CaptureError) {
             capture = try LiveCapture(options)
+            guard LinkType(dlt: capture.dataLinkType) != nil else {
+                throw CaptureError(kind: .other, source: interface,
+                                   message: "link type \(capture.dataLinkName) (DLT \(capture.dataLinkType)) is not decoded; "
+                                       + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+            }
             for w in capture.warnings { Diagnostics.note("warning: \(interface): \(w)") }
             if let write { try capture.startWriting(to: write) }
             if let user { try Privileges.drop(to: user) }
@@ -171,40 +176,36 @@ struct Live: ParsableCommand {
     // MARK: Text
 
     func runText(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
-        var sink = LiveTextSink(out: StandardOutput(), stream: !top)
-        var pipeline = Pipeline(configuration: config, sink: sink)
-        var nextDraw: Int64 = 0
+        var pipeline = Pipeline(configuration: config, sink: LiveTextSink(out: StandardOutput(), stream: !top))
         let display = top ? TopDisplay(interface: interface, filter: filter) : nil
+        var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in
             guard let display else { return }
             let now = monotonicNanos()
             guard now >= nextDraw else { return }
             nextDraw = now + 1_000_000_000
-            let screen = display.render(p.tracker.activeSummaries(), recent: p.sink.recent, totals: p.sink.totals,
-                                        frames: capture.framesCaptured, elapsed: capture.elapsedSeconds,
-                                        now: wallClockNanos())
-            p.sink.out.write(screen)
+            p.sink.out.write(display.render(p.tracker.activeSummaries(), recent: p.sink.recent, totals: p.sink.totals,
+                                            frames: capture.framesCaptured, elapsed: capture.elapsedSeconds,
+                                            now: wallClockNanos()))
             p.sink.out.flush()
         }
         let stats = capture.statistics()
         let writeError = finishWriting(capture)
-        if top {
-            // The last picture stays on screen; the summary goes under it.
-            pipeline.sink.out.write("\n")
-        }
+        // Report what is still held, keeping those connections for the table (the picture of
+        // --top stays on screen; the summary goes under it).
         pipeline.sink.atEnd = AnalysisCollector(keepTimeline: false)
         pipeline.finish()
-        sink = pipeline.sink
-        var out = sink.out
-        let report = TextReport(collector: sink.atEnd!, inputs: pipeline.inputs)
+        let held = pipeline.sink.atEnd!
+        var out = pipeline.sink.out
         out.write("\n")
-        if !sink.atEnd!.connections.isEmpty {
-            out.write("Still held when the capture stopped:\n" + report.table() + "\n")
+        if !held.connections.isEmpty {
+            out.write("Still held when the capture stopped:\n"
+                      + TextReport(collector: held, inputs: pipeline.inputs).table() + "\n")
         }
-        out.write(sink.totals.text(inputs: pipeline.inputs))
+        out.write(pipeline.sink.totals.text(inputs: pipeline.inputs))
         out.write(statisticsLine(capture, stats) + "\n")
         out.flush()
-        return self.report(error, writeError, stats)
+        return report(error, writeError, stats)
     }
 
     // MARK: End of capture
@@ -426,12 +427,7 @@ struct TopDisplay {
     /// Rows and columns of the terminal on standard output (24×80 when unknown).
     static func terminalSize() -> (rows: Int, columns: Int) {
         var ws = winsize()
-        #if canImport(Darwin)
-        let request = UInt(TIOCGWINSZ)
-        #else
-        let request = UInt(TIOCGWINSZ)
-        #endif
-        if ioctl(1, request, &ws) == 0, ws.ws_row > 0, ws.ws_col > 0 {
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0, ws.ws_col > 0 {
             return (Int(ws.ws_row), Int(ws.ws_col))
         }
         return (24, 80)

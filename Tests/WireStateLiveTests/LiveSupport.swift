@@ -59,6 +59,16 @@ enum LiveEnv {
 
     static var hasNobody: Bool { getpwnam("nobody") != nil }
 
+    /// A copy of the binary in `dir` (mode 755), so another user can run it wherever the build lives
+    /// (a checkout under /root is not reachable by `nobody`).
+    static func copyOfBinary(in dir: URL) throws -> String {
+        guard let binary else { throw LiveTestError("the wirestate binary was not found beside the test runner") }
+        let copy = dir.appendingPathComponent("wirestate")
+        try FileManager.default.copyItem(at: binary, to: copy)
+        chmod(copy.path, 0o755)
+        return copy.path
+    }
+
     /// A fresh directory under the system temporary directory.
     static func scratch(_ label: String) throws -> URL {
         let dir = FileManager.default.temporaryDirectory
