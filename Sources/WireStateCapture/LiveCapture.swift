@@ -107,7 +107,11 @@ public final class LiveCapture: LivePacketSource {
     /// Stop after this many frames (tcpdump's `-c`).
     public var packetLimit: UInt64?
     /// Why the capture ended, once it has.
-    public private(set) var stopReason: StopReason?
+    public private(set) var stopReason: StopReason? {
+        didSet { if endedAt == nil, stopReason != nil { endedAt = monotonicNanos() } }
+    }
+    /// CLOCK_MONOTONIC nanoseconds when the capture ended.
+    private var endedAt: Int64?
     /// The file frames are saved to, if any.
     public var writer: PcapDumper? { dumper }
 
@@ -360,8 +364,8 @@ public final class LiveCapture: LivePacketSource {
         pcap_close(h)
     }
 
-    /// Seconds since the capture was activated.
-    public var elapsedSeconds: Double { Double(monotonicNanos() - startedAt) / 1e9 }
+    /// Seconds from activation to the end of the capture (or to now, while it runs).
+    public var elapsedSeconds: Double { Double((endedAt ?? monotonicNanos()) - startedAt) / 1e9 }
 }
 
 /// poll(2), under a name the class's own `poll()` does not hide.

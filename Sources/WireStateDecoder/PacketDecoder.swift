@@ -5,7 +5,7 @@
 /// malformed) and counts, with the first frame number of each kind so a user can look at it.
 public struct PacketDecoder: Sendable {
     public var linkType: LinkType
-    public private(set) var counters = DecodeCounters()
+    public var counters = DecodeCounters()
 
     public init(linkType: LinkType) {
         self.linkType = linkType
@@ -17,14 +17,31 @@ public struct PacketDecoder: Sendable {
     ///   - wireLength: the frame's length on the wire, as the capture header records it.
     ///   - frame: the frame's number in its file (1-based), kept with the counters.
     public mutating func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64) -> DecodeResult {
-        let result = Self.decode(bytes, wireLength: wireLength, linkType: linkType)
-        counters.count(result, frame: frame)
-        return result
+        var segment = TCPSegment.empty
+        let status = decode(bytes, wireLength: wireLength, frame: frame, into: &segment)
+        return DecodeResult(status, segment)
+    }
+
+    /// The hot-path form: the segment is written into `segment` (which the caller reuses), and only
+    /// a two-byte status comes back, so no segment is copied between the layers.
+    @inlinable
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64,
+                                into segment: inout TCPSegment) -> DecodeStatus {
+        let status = Self.decode(bytes, wireLength: wireLength, linkType: linkType, into: &segment)
+        counters.count(status, frame: frame)
+        return status
     }
 
     /// The stateless core of `decode`, for tests and fuzzing.
-    @inline(__always)
     public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType) -> DecodeResult {
+        var segment = TCPSegment.empty
+        let status = decode(bytes, wireLength: wireLength, linkType: linkType, into: &segment)
+        return DecodeResult(status, segment)
+    }
+
+    @usableFromInline
+    static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
+                       into segment: inout TCPSegment) -> DecodeStatus {
         var reader = ByteReader(bytes)
         let network: NetworkProtocol
         switch linkType {
@@ -81,15 +98,15 @@ public struct PacketDecoder: Sendable {
         let linkHeaderLength = bytes.count - reader.count
         let wireIP = wireLength - linkHeaderLength
         switch network {
-        case .ipv4: return decodeIPv4(reader, wireLength: wireIP)
-        case .ipv6: return decodeIPv6(reader, wireLength: wireIP)
+        case .ipv4: return decodeIPv4(reader, wireLength: wireIP, into: &segment)
+        case .ipv6: return decodeIPv6(reader, wireLength: wireIP, into: &segment)
         }
     }
 
     // MARK: IPv4
 
     @inline(__always)
-    static func decodeIPv4(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
+    static func decodeIPv4(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> DecodeStatus {
         guard ip.count >= 20 else { return .truncated(.ipHeader) }
         let versionIHL = ip.u8(0)
         guard versionIHL >> 4 == 4 else { return .malformed(.badIPVersion) }
@@ -112,13 +129,13 @@ public struct PacketDecoder: Sendable {
         tcp.advance(headerLength)
         return decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
                          ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
-                         isFragment: moreFragments)
+                         isFragment: moreFragments, into: &segment)
     }
 
     // MARK: IPv6
 
     @inline(__always)
-    static func decodeIPv6(_ ip: ByteReader, wireLength: Int) -> DecodeResult {
+    static func decodeIPv6(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> DecodeStatus {
         guard ip.count >= 40 else { return .truncated(.ipHeader) }
         guard ip.u8(0) >> 4 == 6 else { return .malformed(.badIPVersion) }
         var payloadLength = Int(ip.u16(4))
@@ -165,14 +182,15 @@ public struct PacketDecoder: Sendable {
         tcp.advance(offset)
         return decodeTCP(tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
                          ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
-                         isFragment: firstFragment)
+                         isFragment: firstFragment, into: &segment)
     }
 
     // MARK: TCP
 
     @inline(__always)
     static func decodeTCP(_ tcp: ByteReader, ipPayloadLength: Int, src: IPAddress, dst: IPAddress, ipVersion: UInt8,
-                          ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool) -> DecodeResult {
+                          ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool,
+                          into segment: inout TCPSegment) -> DecodeStatus {
         guard tcp.count >= 20 else { return .truncated(.tcpHeader) }
         let dataOffset = Int(tcp.u8(12) >> 4) * 4
         guard dataOffset >= 20 else { return .malformed(.badTCPDataOffset) }
@@ -180,30 +198,28 @@ public struct PacketDecoder: Sendable {
         // A first fragment carries only part of the payload; its own length is what we can count.
         guard dataOffset <= ipPayloadLength || isFragment else { return .malformed(.badTCPDataOffset) }
         let payload = max(ipPayloadLength - dataOffset, 0)
-        let flags = TCPFlags(rawValue: UInt16(tcp.u8(12) & 0x01) << 8 | UInt16(tcp.u8(13)))
-        let options = parseOptions(tcp, end: dataOffset)
-        return .tcp(TCPSegment(
-            source: SocketAddress(src, tcp.u16(0)),
-            destination: SocketAddress(dst, tcp.u16(2)),
-            sequence: tcp.u32(4),
-            acknowledgment: tcp.u32(8),
-            flags: flags,
-            window: tcp.u16(14),
-            urgentPointer: tcp.u16(18),
-            headerLength: UInt8(dataOffset),
-            payloadLength: UInt32(payload),
-            capturedPayloadLength: UInt32(min(payload, max(tcp.count - dataOffset, 0))),
-            options: options,
-            ipVersion: ipVersion,
-            ipHeaderLength: ipHeaderLength,
-            ipIdentification: identification,
-            ttl: ttl,
-            isFragment: isFragment))
+        segment.source = SocketAddress(src, tcp.u16(0))
+        segment.destination = SocketAddress(dst, tcp.u16(2))
+        segment.sequence = tcp.u32(4)
+        segment.acknowledgment = tcp.u32(8)
+        segment.flags = TCPFlags(rawValue: UInt16(tcp.u8(12) & 0x01) << 8 | UInt16(tcp.u8(13)))
+        segment.window = tcp.u16(14)
+        segment.urgentPointer = tcp.u16(18)
+        segment.headerLength = UInt8(dataOffset)
+        segment.payloadLength = UInt32(payload)
+        segment.capturedPayloadLength = UInt32(min(payload, max(tcp.count - dataOffset, 0)))
+        segment.ipVersion = ipVersion
+        segment.ipHeaderLength = ipHeaderLength
+        segment.ipIdentification = identification
+        segment.ttl = ttl
+        segment.isFragment = isFragment
+        segment.options = TCPOptions()
+        if dataOffset > 20 { parseOptions(tcp, end: dataOffset, into: &segment.options) }
+        return .tcp
     }
 
     @inline(__always)
-    static func parseOptions(_ tcp: ByteReader, end: Int) -> TCPOptions {
-        var o = TCPOptions()
+    static func parseOptions(_ tcp: ByteReader, end: Int, into o: inout TCPOptions) {
         var i = 20
         while i < end {
             let kind = tcp.u8(i)
@@ -237,7 +253,6 @@ public struct PacketDecoder: Sendable {
             }
             i += length
         }
-        return o
     }
 
     static func readCookie(_ tcp: ByteReader, from start: Int, count: Int, into o: inout TCPOptions) {
@@ -266,6 +281,23 @@ enum NetworkProtocol {
 /// What became of one frame.
 public enum DecodeResult: Sendable, Equatable {
     case tcp(TCPSegment)
+    case skipped(SkipReason)
+    case truncated(TruncationPoint)
+    case malformed(MalformedReason)
+
+    init(_ status: DecodeStatus, _ segment: TCPSegment) {
+        switch status {
+        case .tcp: self = .tcp(segment)
+        case .skipped(let r): self = .skipped(r)
+        case .truncated(let r): self = .truncated(r)
+        case .malformed(let r): self = .malformed(r)
+        }
+    }
+}
+
+/// `DecodeResult` without the segment: what the hot path returns while the segment is written in place.
+public enum DecodeStatus: Sendable, Equatable {
+    case tcp
     case skipped(SkipReason)
     case truncated(TruncationPoint)
     case malformed(MalformedReason)
@@ -311,7 +343,8 @@ public struct DecodeCounters: Sendable, Equatable {
 
     public init() {}
 
-    mutating func count(_ result: DecodeResult, frame: UInt64) {
+    @usableFromInline
+    mutating func count(_ result: DecodeStatus, frame: UInt64) {
         frames += 1
         switch result {
         case .tcp: tcp.add(frame)

@@ -123,6 +123,12 @@ public struct TCPSegment: Hashable, Sendable {
     /// The segment came in a first fragment (more fragments follow).
     public var isFragment: Bool
 
+    /// A zeroed segment for the decoder to fill in place.
+    public static var empty: TCPSegment {
+        TCPSegment(source: SocketAddress(IPAddress(ipv4: 0), 0), destination: SocketAddress(IPAddress(ipv4: 0), 0),
+                   sequence: 0, acknowledgment: 0, flags: [], window: 0)
+    }
+
     /// Sequence space the segment occupies: payload plus one for SYN and one for FIN.
     @inlinable
     public var sequenceLength: UInt32 {

@@ -44,10 +44,10 @@ public struct Pipeline<Sink: EventSink> {
             return report.error
         }
         var decoder = PacketDecoder(linkType: link)
+        var segment = TCPSegment.empty // reused: the decoder writes each frame's segment in place
         do {
             while let frame = try source.next() {
-                let result = decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number)
-                if case .tcp(let segment) = result {
+                if decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &segment) == .tcp {
                     tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
                                     time: frame.timestampNanos)
                     drain()
@@ -78,12 +78,13 @@ public struct Pipeline<Sink: EventSink> {
             return report.error
         }
         var decoder = PacketDecoder(linkType: link)
+        var segment = TCPSegment.empty
         do {
             reading: while true {
                 switch try source.poll() {
                 case .frame(let frame):
-                    let result = decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number)
-                    if case .tcp(let segment) = result {
+                    if decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number,
+                                      into: &segment) == .tcp {
                         tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
                                         time: frame.timestampNanos)
                         drain()

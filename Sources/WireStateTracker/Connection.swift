@@ -121,11 +121,9 @@ struct Connection {
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let mark = out.count
         let before = (client.state, server.state)
-        if fromClient {
-            Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
-        } else {
-            Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
-        }
+        let retransmitted = fromClient
+            ? Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
+            : Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.sentSyn && server.sentSyn && !(client.scaleKnown && server.scaleKnown) {
             client.learnScale(peerOffered: server.offeredScale)
@@ -144,7 +142,7 @@ struct Connection {
             emit(.trafficAfterPeerReset, about: fromClient ? .client : .server, ctx, &out)
         }
         if s.flags.contains(.rst) { summary.reset = true }
-        checkUnresponsive(s, fromClient: fromClient, ctx, &out)
+        checkUnresponsive(retransmitted: retransmitted, fromClient: fromClient, ctx, &out)
         if fromClient {
             summary.packetsFromClient += 1
             summary.bytesFromClient += UInt64(s.payloadLength)
@@ -163,9 +161,10 @@ struct Connection {
     }
 
     /// One segment from `sender` to `receiver`: header checks, the sender's step, the receiver's
-    /// step, and the checks that need both.
+    /// step, and the checks that need both. Returns whether the segment was a retransmission.
     static func step(_ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-                     summary: inout ConnectionSummary, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+                     summary: inout ConnectionSummary, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
+        var retransmitted = false
         let c = EndpointMachine.SegmentClass(s.flags)
         let len = s.payloadLength
         let hasAck = s.flags.contains(.ack)
@@ -197,6 +196,7 @@ struct Connection {
                     let probe = receiver.ackKnown && receiver.lastWindow == 0
                     sender.emit(probe ? .zeroWindowProbe : .keepAlive, ctx, &out)
                 } else if s.sequenceLength > 0 && Seq.lt(seq, sender.sndNxt) {
+                    retransmitted = true
                     if !(s.flags.contains(.fin) && len == 0) { // a bare FIN retransmission is reported as such
                         sender.emit(.retransmission, ctx, &out, actual: seq)
                     }
@@ -273,15 +273,15 @@ struct Connection {
         if c != .invalid {
             receiver.received(s, peerISN: peerISN, ctx, &out)
         }
+        return retransmitted
     }
 
     /// Half-open with the RST out of sight: one side retransmits and the other, which did talk
     /// before, never answers. After 3 unanswered retransmissions spanning at least a second, the
     /// silent side is presumed gone (evidence unknown); any segment from it revives it.
-    mutating func checkUnresponsive(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func checkUnresponsive(retransmitted: Bool, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         if fromClient { unanswered.server = 0 } else { unanswered.client = 0 }
-        guard !unresponsiveReported, let last = out.last, case .anomaly(let a) = last,
-              a.code == .retransmission || a.code == .finRetransmission, a.frame == ctx.frame else { return }
+        guard retransmitted, !unresponsiveReported else { return }
         let silentSeen = fromClient ? summary.packetsFromServer > 0 : summary.packetsFromClient > 0
         guard silentSeen else { return } // one-sided capture: silence proves nothing
         var count: UInt32

@@ -25,29 +25,10 @@ public struct ConnectionTracker {
         }
     }
 
-    /// The 4-tuple with the lower endpoint first, so both directions find the same entry.
-    struct FlowKey: Hashable {
-        var a: SocketAddress
-        var b: SocketAddress
-        init(_ x: SocketAddress, _ y: SocketAddress) {
-            if (x.address, x.port) < (y.address, y.port) { a = x; b = y } else { a = y; b = x }
-        }
-
-        /// One mixed word instead of the synthesized ten fields: this runs for every packet, and
-        /// Hasher's cost grows with what is fed to it. Equality still compares every field.
-        func hash(into h: inout Hasher) {
-            var x = a.address.low &* 0x9E37_79B9_7F4A_7C15
-            x ^= b.address.low &* 0xC2B2_AE3D_27D4_EB4F
-            x ^= (a.address.high ^ (b.address.high >> 1)) &* 0x1656_67B1_9E37_79F9
-            x ^= UInt64(a.port) << 32 | UInt64(b.port) << 16 | (a.address.isIPv6 ? 1 : 0)
-            h.combine(x)
-        }
-    }
-
     public var configuration: Configuration
     /// Events produced since the caller last drained them.
     public var events: [TrackerEvent] = []
-    var table: [FlowKey: Connection] = [:]
+    var table = FlowTable()
     var nextID: UInt64 = 1
     var nextSweep: Int64 = .min
     var lastTime: Int64 = 0
@@ -70,7 +51,7 @@ public struct ConnectionTracker {
         }
         let key = FlowKey(s.source, s.destination)
         // One hash lookup; the connection is then changed in place through the index.
-        if let index = table.index(forKey: key) {
+        if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {
                 retire(key, reason: .reused)
                 start(key, s, frame: frame, time: time, incarnation: reuse.incarnation, inTimeWait: reuse.inTimeWait)
@@ -96,7 +77,7 @@ public struct ConnectionTracker {
         }
         c.pickUp(s, fromClient: clientIsSource, ctx, &events)
         c.process(s, fromClient: clientIsSource, ctx, &events)
-        table[key] = c
+        table.insert(key, c)
     }
 
     /// Who is the client: the sender of a bare SYN; the receiver of a SYN+ACK; otherwise guessed
@@ -115,25 +96,22 @@ public struct ConnectionTracker {
     /// Expires TIME_WAIT and retires finished or idle connections, as of capture time `now`.
     public mutating func sweep(now: Int64) {
         evictions.removeAll(keepingCapacity: true)
-        var i = table.startIndex
-        while i != table.endIndex {
+        for i in table.values.indices {
             table.values[i].expire(at: now, msl: configuration.msl, &events)
-            let c = table.values[i]
-            if let closedAt = c.closedAt, now - closedAt >= configuration.closedLinger {
+            if let closedAt = table.values[i].closedAt, now - closedAt >= configuration.closedLinger {
                 evictions.append(table.keys[i])
-            } else if let idle = configuration.idleTimeout, now - c.summary.lastTime >= idle {
+            } else if let idle = configuration.idleTimeout, now - table.values[i].summary.lastTime >= idle {
                 evictions.append(table.keys[i])
             }
-            i = table.index(after: i)
         }
         for key in evictions {
-            let reason: EndReason = table[key]?.closedAt != nil ? .closed : .idle
-            retire(key, reason: reason)
+            guard let i = table.index(of: key) else { continue }
+            retire(key, reason: table.values[i].closedAt != nil ? .closed : .idle)
         }
     }
 
     private mutating func retire(_ key: FlowKey, reason: EndReason) {
-        guard var c = table.removeValue(forKey: key) else { return }
+        guard var c = table.remove(key) else { return }
         c.checkOneSided(&events)
         events.append(.finished(c.finalSummary(reason)))
     }
@@ -145,10 +123,11 @@ public struct ConnectionTracker {
         // Sort small (id, key) pairs, not whole connections.
         var order: [(id: UInt64, key: FlowKey)] = []
         order.reserveCapacity(table.count)
-        for (key, c) in table { order.append((c.ref.id, key)) }
+        for i in table.values.indices { order.append((table.values[i].ref.id, table.keys[i])) }
         order.sort { $0.id < $1.id }
         for (_, key) in order {
-            retire(key, reason: table[key]?.closedAt != nil ? .closed : .endOfCapture)
+            guard let i = table.index(of: key) else { continue }
+            retire(key, reason: table.values[i].closedAt != nil ? .closed : .endOfCapture)
         }
     }
 

@@ -114,6 +114,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
     func liveResultsEqualAnalyzeAndTheKernel() throws {
         let dir = try LiveEnv.scratch("equal")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("live.pcap").path
         let duration = 4.0
@@ -178,6 +179,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
     func sigintMidCaptureLeavesAReadablePcapAndASummary() throws {
         let dir = try LiveEnv.scratch("sigint")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("interrupted.pcap").path
         let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--write", pcap, "--format", "text"], in: dir)
@@ -227,6 +229,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
     func countStopsTheCaptureAndAPipeGetsJSONLines() throws {
         let dir = try LiveEnv.scratch("count")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("three.pcap").path
         // No --format: standard output is a file, so JSON Lines.
@@ -261,6 +264,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
     func eventsArePromptAndFinishedConnectionsAreEvictedWhileIdle() throws {
         let dir = try LiveEnv.scratch("latency")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--format", "jsonl",
                               "--closed-linger", "0.3", "--idle-timeout", "1"], in: dir)
@@ -328,6 +332,7 @@ struct LiveCommandTests {
 
     @Test func unknownInterfaceIsAOneLineErrorAndExit2() throws {
         let dir = try LiveEnv.scratch("nosuch")
+        defer { LiveEnv.remove(dir) }
         let r = try Child.run(["live", "-i", "nosuch-ws0", "--duration", "1"], in: dir, timeout: 20)
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
@@ -339,6 +344,7 @@ struct LiveCommandTests {
     /// As root the binary is run as user `nobody` (setpriv, else runuser); otherwise as ourselves.
     @Test func missingPrivilegesIsAOneLineErrorAndExit2() throws {
         let dir = try LiveEnv.scratch("noperm")
+        defer { LiveEnv.remove(dir) }
         var prefix: [String] = []
         var binary = try #require(LiveEnv.binary).path
         if LiveEnv.isRoot {
@@ -371,6 +377,7 @@ struct LiveCommandTests {
                    "needs root, setcap and setpriv/runuser"))
     func theCapabilitiesAreEnoughToCapture() throws {
         let dir = try LiveEnv.scratch("caps")
+        defer { LiveEnv.remove(dir) }
         let copy = try LiveEnv.copyOfBinary(in: dir)
         let setcap = try Child.run(["cap_net_raw,cap_net_admin=eip", copy], executable: LiveEnv.tool("setcap"), in: dir)
         if setcap.status != 0 {
@@ -393,6 +400,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.hasNobody, Comment(rawValue: needsRoot)))
     func userDropsRootOnceTheCaptureAndFileAreOpen() throws {
         let dir = try LiveEnv.scratch("user")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("as-nobody.pcap").path
         let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--user", "nobody",
@@ -419,6 +427,7 @@ struct LiveCommandTests {
 
     @Test func badUsageIsRefusedBeforeCapturing() throws {
         let dir = try LiveEnv.scratch("usage")
+        defer { LiveEnv.remove(dir) }
         let top = try Child.run(["live", "-i", "lo", "--top"], in: dir, timeout: 20)
         #expect(top.status == 64)
         #expect(top.stderr.contains("--top needs a terminal"))
@@ -431,6 +440,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
     func aBadFilterOrAnUnwritableFileIsAOneLineErrorAndExit2() throws {
         let dir = try LiveEnv.scratch("filter")
+        defer { LiveEnv.remove(dir) }
         let r = try Child.run(["live", "-i", "lo", "--filter", "tcp port banana"], in: dir, timeout: 20)
         #expect(r.status == 2)
         #expect(r.stderr.split(separator: "\n").count == 1, "stderr: \(r.stderr)")
@@ -447,6 +457,7 @@ struct LiveCommandTests {
     @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
     func topRedrawsATableOfLiveConnectionsInPlace() throws {
         let dir = try LiveEnv.scratch("top")
+        defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let binary = try #require(LiveEnv.binary).path
         let command = "stty rows 30 cols 160; \(binary) live -i lo --filter 'tcp port \(port)' --duration 3 --top"
@@ -465,8 +476,33 @@ struct LiveCommandTests {
         #expect(out.contains("Totals: 1 connection"))
     }
 
+    @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
+    func aTerminalGetsTextEventsAsTheyHappen() throws {
+        let dir = try LiveEnv.scratch("tty")
+        defer { LiveEnv.remove(dir) }
+        let port = try Net.freePort()
+        let binary = try #require(LiveEnv.binary).path
+        // No --format: standard output is a terminal, so text.
+        let command = "\(binary) live -i lo --filter 'tcp port \(port)' --count 3"
+        let tty = try Child(["-qfec", command, "/dev/null"], executable: LiveEnv.tool("script"), in: dir)
+        #expect(tty.waitFor(15) { $0.stdout.contains("listening on") || !$0.isRunning })
+        let listener = try Net.listen(port: port)
+        defer { Net.close(listener) }
+        let c = try Net.connect(port: port)
+        let s = try Net.accept(listener)
+        defer { Net.abort(c.fd); Net.abort(s) }
+        #expect(tty.exitStatus(within: 15) == 0)
+        let out = tty.stdout
+        #expect(out.contains("opened    \(c.local) → 127.0.0.1:\(port)"), "\(out)")
+        #expect(out.contains("client    CLOSED → SYN_SENT  [observed; sent SYN]"))
+        #expect(out.contains("server    SYN_RECEIVED → ESTABLISHED  [inferred; received ACK]"))
+        #expect(out.contains("stopped after 3 packets (--count)"))
+        #expect(!out.contains("{\"type\""))
+    }
+
     @Test func interfacesListsLoopbackWithAddressesAndFlags() throws {
         let dir = try LiveEnv.scratch("interfaces")
+        defer { LiveEnv.remove(dir) }
         let r = try Child.run(["interfaces"], in: dir, timeout: 20)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)

@@ -78,6 +78,10 @@ enum LiveEnv {
         return dir
     }
 
+    static func remove(_ dir: URL) {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
     static func wallClock() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -110,3 +110,39 @@ struct SplitMix64: RandomNumberGenerator {
         Self.feed(conv.map { t += 1_000_000; return ($0, t) }, seed: UInt64(seed))
     }
 }
+
+@Suite struct FlowTableTests {
+    /// Inserts and removes thousands of keys in random order against a Dictionary model.
+    @Test(arguments: 0..<5)
+    func behavesLikeADictionary(_ seed: Int) {
+        var rng = SplitMix64(state: UInt64(seed) &+ 77)
+        var table = FlowTable()
+        var model: [FlowKey: UInt64] = [:]
+        func key(_ n: UInt64) -> FlowKey {
+            FlowKey(SocketAddress(IPAddress(ipv4: UInt32(truncatingIfNeeded: n % 97)), UInt16(truncatingIfNeeded: n)),
+                    SocketAddress(IPAddress(ipv4: 0x0a000001), 443))
+        }
+        let first = TCPSegment(source: SocketAddress(IPAddress(ipv4: 1), 1), destination: SocketAddress(IPAddress(ipv4: 2), 2),
+                               sequence: 0, acknowledgment: 0, flags: .syn, window: 0)
+        for _ in 0..<20_000 {
+            let n = UInt64.random(in: 0..<3_000, using: &rng)
+            let k = key(n)
+            if model[k] != nil && Bool.random(using: &rng) {
+                let removed = table.remove(k)
+                #expect(removed?.ref.id == model[k])
+                model[k] = nil
+            } else if model[k] == nil {
+                let c = Connection(first: first, ref: ConnectionRef(id: n, incarnation: 1), clientIsSource: true, guessed: false,
+                                   StepContext(ref: ConnectionRef(id: n, incarnation: 1), frame: nil, time: 0))
+                table.insert(k, c)
+                model[k] = n
+            }
+            #expect(table.count == model.count)
+        }
+        for (k, id) in model {
+            guard let i = table.index(of: k) else { Issue.record("lost a key"); continue }
+            #expect(table.values[i].ref.id == id)
+        }
+        #expect(table.index(of: key(99_999)) == nil)
+    }
+}
