@@ -45,6 +45,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case finBeforeEstablished
     case refused
     case synNotCaptured
+    case handshakeAckNotCaptured
     // Flags and header
     case invalidFlagCombination
     case missingAckFlag
@@ -54,6 +55,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     // Sequence and window
     case dataBeyondWindow
     case ackOfUnseenData
+    case ackOfUnsentData
     case previousSegmentNotCaptured
     case retransmission
     case duplicateAck
@@ -100,6 +102,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .finBeforeEstablished: return "fin-before-established"
         case .refused: return "refused"
         case .synNotCaptured: return "syn-not-captured"
+        case .handshakeAckNotCaptured: return "handshake-ack-not-captured"
         case .invalidFlagCombination: return "invalid-flag-combination"
         case .missingAckFlag: return "missing-ack-flag"
         case .ackNumberWithoutAckFlag: return "ack-number-without-ack-flag"
@@ -107,6 +110,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .malformedOption: return "malformed-option"
         case .dataBeyondWindow: return "data-beyond-window"
         case .ackOfUnseenData: return "ack-of-unseen-data"
+        case .ackOfUnsentData: return "ack-of-unsent-data"
         case .previousSegmentNotCaptured: return "previous-segment-not-captured"
         case .retransmission: return "retransmission"
         case .duplicateAck: return "duplicate-ack"
@@ -144,7 +148,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
              .retransmission, .duplicateAck, .keepAlive, .zeroWindow, .zeroWindowProbe,
              .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
-        case .synNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
+        case .synNotCaptured, .handshakeAckNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
              .midstreamPickup, .oneSidedCapture:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
@@ -152,7 +156,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
              .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
-             .missingAckFlag, .windowScaleOver14, .malformedOption, .dataBeyondWindow, .dataAfterFin,
+             .missingAckFlag, .ackOfUnsentData, .windowScaleOver14, .malformedOption, .dataBeyondWindow, .dataAfterFin,
              .finSeqChanged, .segmentAfterClose:
             return .violation
         }
@@ -178,6 +182,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .finBeforeEstablished: return "\(who) sent a FIN before the handshake completed"
         case .refused: return "\(who) refused the connection with a RST (no listener)"
         case .synNotCaptured: return "the SYN was not captured; the connection is seen from the SYN+ACK on"
+        case .handshakeAckNotCaptured: return "\(who) sent data from SYN_RECEIVED: it got the handshake ACK, which was not captured"
         case .invalidFlagCombination: return "\(who) sent an impossible flag combination (\(TCPFlagNames.render(actual)))"
         case .missingAckFlag: return "\(who) sent a segment without the ACK flag in a synchronized state"
         case .ackNumberWithoutAckFlag: return "\(who) sent a non-zero acknowledgment number \(a) without the ACK flag"
@@ -185,6 +190,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .malformedOption: return "\(who) sent a TCP option with an impossible length"
         case .dataBeyondWindow: return "\(who) sent data up to \(a), beyond the receiver's window edge \(e)"
         case .ackOfUnseenData: return "\(who) acknowledged \(a), beyond the \(e) its peer was seen to send (segment not captured)"
+        case .ackOfUnsentData: return "\(who) acknowledged \(a), but its peer had sent only up to \(e): it went on from there, so the ACK covered data never sent"
         case .previousSegmentNotCaptured: return "\(who) sent sequence \(a) but \(e) was expected (previous segment not captured)"
         case .retransmission: return "\(who) retransmitted data at sequence \(a)"
         case .duplicateAck: return "\(who) sent a duplicate ACK for \(a)"

@@ -102,6 +102,9 @@ struct Connection {
         return nil
     }
 
+    /// CLOSED, or LISTEN (a listener keeps nothing for this 4-tuple once its half-open attempt was reset).
+    static func holdsNothing(_ s: TCPState) -> Bool { s == .closed || s == .listen }
+
     /// A bare SYN with a new ISN from an endpoint that is CLOSED or in TIME_WAIT, on a tuple whose
     /// other endpoint is also CLOSED or in TIME_WAIT, starts a new incarnation (RFC 6191; anchors §0.5).
     /// The same ISN is a retransmission of the old SYN and stays with the old connection.
@@ -111,9 +114,15 @@ struct Connection {
         let fromClient = summary.client == s.source
         let sender = fromClient ? client.state : server.state
         let receiver = fromClient ? server.state : client.state
-        guard sender == .closed || sender == .timeWait, receiver == .closed || receiver == .timeWait,
-              client.active || server.active else { return nil }
         let senderMachine = fromClient ? client : server
+        let receiverMachine = fromClient ? server : client
+        // A new ISN after an attempt nobody answered: the application gave up on the first
+        // connect() and opened again from the same port. A new incarnation, not a violation.
+        if sender == .synSent && !receiverMachine.sendKnown && s.sequence != senderMachine.iss {
+            return (ref.incarnation + 1, false)
+        }
+        let done: (TCPState) -> Bool = { $0 == .closed || $0 == .timeWait || $0 == .listen }
+        guard done(sender), done(receiver), client.active || server.active else { return nil }
         if senderMachine.sentSyn && !senderMachine.sentSynAck && s.sequence == senderMachine.iss { return nil }
         return (ref.incarnation + 1, sender == .timeWait || receiver == .timeWait)
     }
@@ -153,7 +162,7 @@ struct Connection {
         if let f = ctx.frame { summary.lastFrame = f }
         summary.lastTime = ctx.time
         stamp(out: &out, from: mark, before: before)
-        if client.state == .closed && server.state == .closed {
+        if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) {
             if closedAt == nil { closedAt = ctx.time }
         } else {
             closedAt = nil
@@ -189,6 +198,18 @@ struct Connection {
             let seq = s.sequence
             let end = seq &+ s.sequenceLength
             let synchronized = sender.state.isSynchronized || sender.state == .synReceived
+            // New data from exactly where the sender was before its peer acknowledged unseen bytes:
+            // those bytes were never sent. The capture-gap reading is withdrawn on both sides.
+            if sender.hasUnseenAssumption && len > 0 {
+                if seq == sender.unseenFrom {
+                    receiver.emit(.ackOfUnsentData, ctx, &out, expected: sender.unseenFrom, actual: sender.unseenTo,
+                                  related: sender.unseenFrame)
+                    sender.sndNxt = seq
+                    receiver.rcvNxt = seq
+                    receiver.hasHole = false
+                }
+                if Seq.ge(seq, sender.unseenFrom) { sender.hasUnseenAssumption = false }
+            }
             if synchronized {
                 if len <= 1 && !s.flags.contains(.fin) && seq == sender.sndNxt &- 1 {
                     // Keep-alive (RFC 9293 §3.8.4): one below SND.NXT, no new data. Linux's zero-window
@@ -230,6 +251,12 @@ struct Connection {
         if hasAck && c != .invalid && c != .synAck && receiver.sendKnown && receiver.state.isSynchronized
             && Seq.gt(s.acknowledgment, receiver.sndNxt) {
             sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
+            if !receiver.hasUnseenAssumption {
+                receiver.hasUnseenAssumption = true
+                receiver.unseenFrom = receiver.sndNxt
+                receiver.unseenFrame = ctx.frame
+            }
+            receiver.unseenTo = s.acknowledgment
             receiver.sndNxt = s.acknowledgment
             receiver.hasHole = false
         } else if hasAck && c != .invalid && receiver.hasHole && Seq.gt(s.acknowledgment, receiver.holeStart) {
@@ -312,7 +339,7 @@ struct Connection {
     mutating func expire(at now: Int64, msl: Int64, _ out: inout [TrackerEvent]) {
         _ = client.expireTimeWait(at: now, msl: msl, ref, &out)
         _ = server.expireTimeWait(at: now, msl: msl, ref, &out)
-        if client.state == .closed && server.state == .closed && closedAt == nil {
+        if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) && closedAt == nil {
             closedAt = max(client.timeWaitDeadline(msl: msl), server.timeWaitDeadline(msl: msl), summary.lastTime)
         }
     }

@@ -83,6 +83,12 @@ public struct EndpointMachine: Sendable {
     /// Shift applied to this endpoint's advertised windows; valid when `scaleKnown`.
     var scale: UInt8 = 0
     var scaleKnown = false
+    /// Its SYN was not captured, yet the peer's SYN+ACK shows it offered window scaling: the shift
+    /// is unknowable, so its windows cannot be read and window checks stay off (design note §4).
+    var scaleUnknowable = false
+    /// Its starting state was assumed (midstream pickup): moves from there are proven only relative
+    /// to the assumption, so they are never better than inferred.
+    var assumedStart = false
     /// Highest acknowledgment this endpoint sent, and the window with it (scaled).
     var lastAck: UInt32 = 0
     var ackKnown = false
@@ -99,6 +105,13 @@ public struct EndpointMachine: Sendable {
     var holeStart: UInt32 = 0
     var holeEnd: UInt32 = 0
     var hasHole = false
+    /// The peer acknowledged [unseenFrom, unseenTo) of this endpoint's data, never seen: assumed
+    /// sent and missed by the capture — until this endpoint sends new data from `unseenFrom`, which
+    /// proves the ACK covered data never sent (`ack-of-unsent-data`).
+    var unseenFrom: UInt32 = 0
+    var unseenTo: UInt32 = 0
+    var unseenFrame: FrameRef?
+    var hasUnseenAssumption = false
 
     // MARK: What this endpoint received (inferred)
     var receivedSyn = false
@@ -208,7 +221,8 @@ public struct EndpointMachine: Sendable {
         let hasAck = s.flags.contains(.ack)
 
         // An inferred state is confirmed when the endpoint acknowledges what put it there.
-        if evidence == .inferred, hasAck, state != .closed, state != .listen, c != .rst, c != .invalid,
+        if evidence == .inferred, !assumedStart, hasAck, state != .closed, state != .listen, c != .rst, c != .invalid,
+           c != .synAck, c != .syn,
            confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame {
             evidence = .observed
             out.append(.confirmation(Confirmation(connection: ctx.ref, endpoint: role, state: state,
@@ -272,7 +286,8 @@ public struct EndpointMachine: Sendable {
 
     /// The 4-tuple was taken over by a new incarnation: TIME_WAIT ends here.
     mutating func yieldToNewIncarnation(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        guard state == .timeWait else { return }
+        // TIME_WAIT ends (RFC 6191); an unanswered SYN_SENT was abandoned by its application.
+        guard state == .timeWait || state == .synSent else { return }
         move(to: .closed, .inferred, cause: .replacedByNewIncarnation, ctx, &out)
     }
 
@@ -309,6 +324,10 @@ public struct EndpointMachine: Sendable {
             if sentSyn && start == iss {
                 emit(.synRetransmission, ctx, &out, actual: start)
             } else {
+                // A fresh open against a peer still holding the old connection (half-open, RFC 9293
+                // §3.5.2): its send side starts over.
+                sentSyn = false; sentSynAck = false; sentFin = false; sentRst = false
+                sndNxt = start; closedByReset = false
                 recordSyn(s, ctx, synAck: false)
                 move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
             }
@@ -335,8 +354,16 @@ public struct EndpointMachine: Sendable {
         case .synAck:
             if sentSynAck || (sentSyn && state != .synSent) {
                 if start == iss {
-                    if sentSynAck { emit(.synAckRetransmission, ctx, &out) }
-                    else { sentSynAck = true } // simultaneous open: its SYN+ACK after its SYN
+                    if sentSynAck {
+                        emit(.synAckRetransmission, ctx, &out)
+                        // Retransmitting its SYN+ACK proves the handshake ACK never reached it
+                        // (Linux: a full accept queue drops it): an inferred ESTABLISHED is withdrawn.
+                        if state == .established && evidence == .inferred {
+                            move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
+                        }
+                    } else {
+                        sentSynAck = true // simultaneous open: its SYN+ACK after its SYN
+                    }
                 } else {
                     emit(.synAckChanged, ctx, &out, expected: iss, actual: start)
                 }
@@ -383,7 +410,10 @@ public struct EndpointMachine: Sendable {
                 move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
             case .synReceived:
                 if s.payloadLength > 0 && !receivedFastOpen {
-                    emit(.dataBeforeEstablished, ctx, &out, actual: s.payloadLength)
+                    // A stack queues data in SYN_RECEIVED (RFC 9293 §3.10.2), so data proves it got
+                    // the handshake ACK: the capture missed that ACK (design note §4).
+                    emitAbout(.handshakeAckNotCaptured, peerOf: true, ctx, &out)
+                    move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
                 }
             default:
                 checkDataAfterFin(s, start: start, ctx, &out)
@@ -445,6 +475,8 @@ public struct EndpointMachine: Sendable {
         guard s.flags.contains(.ack), !s.flags.contains(.rst) else { return }
         if !ackKnown || Seq.gt(s.acknowledgment, lastAck) { lastAck = s.acknowledgment }
         ackKnown = true
+        // Its acknowledgment field is its RCV.NXT (RFC 9293 §3.4): bytes the capture missed were received.
+        if receiveKnown && Seq.gt(s.acknowledgment, rcvNxt) && !receivedFin { rcvNxt = s.acknowledgment }
         lastWindowRaw = s.window
         // Windows in SYN segments are never scaled (RFC 7323 §2.2).
         let shift = s.flags.contains(.syn) ? 0 : (scaleKnown ? scale : 0)
@@ -537,7 +569,10 @@ public struct EndpointMachine: Sendable {
         }
         // Second: RST (RFC 5961 §3.2: exact match closes, in window draws a challenge ACK).
         if c == .rst {
+            // Linux also takes a RST at RCV.NXT−1 once the peer's FIN is in (tcp_reset_check): the
+            // peer resets at its FIN's sequence number.
             let exact = !receiveKnown || seq == rcvNxt
+                || (receivedFin && seq == rcvNxt &- 1 && (state == .closeWait || state == .lastAck || state == .closing))
             let inWindow = !receiveKnown || !windowKnownForReceive || Seq.inWindow(seq, rcvNxt, max(window, 1))
             if state == .synReceived {
                 guard inWindow else {
@@ -559,7 +594,15 @@ public struct EndpointMachine: Sendable {
                       expected: rcvNxt, actual: seq)
             return false
         }
-        guard acceptable else { return false }
+        guard acceptable else {
+            // TIME_WAIT: a retransmitted FIN is acknowledged and restarts 2·MSL (§3.10.7.4), even
+            // though it lies below RCV.NXT.
+            if state == .timeWait && s.flags.contains(.fin) && receivedFin
+                && s.sequence &+ s.payloadLength &+ 1 == rcvNxt {
+                timeWaitSince = ctx.time
+            }
+            return false
+        }
         // Third/fourth: a SYN in a synchronized state draws a challenge ACK (RFC 5961 §4); the
         // sender side reports it. A retransmitted SYN in SYN_RECEIVED is absorbed.
         if c == .syn { return false }
@@ -582,6 +625,7 @@ public struct EndpointMachine: Sendable {
                 return false
             }
             sndUna = ack
+            confirmAck = s.sequence &+ s.sequenceLength
             move(to: .established, .inferred, cause: .receivedAck, ctx, &out)
         } else if Seq.gt(ack, sndUna) {
             sndUna = ack
@@ -589,9 +633,11 @@ public struct EndpointMachine: Sendable {
         let finAcked = sentFin && Seq.gt(sndUna, finSeq)
         switch state {
         case .finWait1 where finAcked && !carriesFin:
-            confirmAck = nil
+            // Confirmed only by an ACK that covers the segment that moved it.
+            confirmAck = s.sequence &+ s.sequenceLength
             move(to: .finWait2, .inferred, cause: .receivedAck, ctx, &out)
         case .closing where finAcked:
+            confirmAck = s.sequence &+ s.sequenceLength
             timeWaitSince = ctx.time
             move(to: .timeWait, .inferred, cause: .receivedAck, ctx, &out)
         case .lastAck where finAcked:
@@ -637,6 +683,7 @@ public struct EndpointMachine: Sendable {
 
     /// RFC 7323: scaling is on only when both SYNs carried the option; then each side shifts by its own offer.
     mutating func setScale(peerOffered: UInt8?) {
+        guard !scaleUnknowable else { return }
         if let mine = offeredScale, peerOffered != nil {
             scale = min(mine, 14)
         } else {
@@ -668,6 +715,7 @@ public struct EndpointMachine: Sendable {
         active = true
         if let sendNext { sndNxt = sendNext; sendKnown = true; sndUna = sendNext }
         if let receiveNext { rcvNxt = receiveNext; receiveKnown = true }
+        assumedStart = true
         move(to: .established, .unknown, cause: .assumedMidstream, ctx, &out)
     }
 
@@ -675,7 +723,8 @@ public struct EndpointMachine: Sendable {
     mutating func assumeSynSent(iss: UInt32, windowScaleOffered: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         active = true
         sentSyn = true; self.iss = iss; sndNxt = iss &+ 1; sendKnown = true
-        offeredScale = windowScaleOffered ? 0 : nil // unknown shift: only "offered or not" is implied
+        offeredScale = windowScaleOffered ? 0 : nil // only "offered or not" is implied, not the shift
+        scaleUnknowable = windowScaleOffered
         move(to: .synSent, .unknown, cause: .assumedMidstream, ctx, &out)
     }
 
@@ -696,8 +745,11 @@ public struct EndpointMachine: Sendable {
 
     // MARK: - Helpers
 
-    mutating func move(to next: TCPState, _ ev: Evidence, cause: TransitionCause, _ ctx: StepContext,
+    mutating func move(to next: TCPState, _ ev0: Evidence, cause: TransitionCause, _ ctx: StepContext,
                        _ out: inout [TrackerEvent]) {
+        // Built on an assumed start, a move is at best inferred — except closing by its own RST,
+        // which holds whatever came before.
+        let ev = assumedStart && ev0 == .observed && cause != .sentRst ? .inferred : ev0
         guard next != state else {
             if ev > evidence { evidence = ev }
             return

@@ -69,8 +69,15 @@ import WireStateDecoder
         w.c(.syn, seq: 1000)
         w.c(.syn, seq: 1000, after: 1_000_000_000)
         #expect(w.anomalyCodes == ["syn-retransmission"])
+        // Nobody answered: a new ISN is the application opening again, a new incarnation.
         w.c(.syn, seq: 7777)
+        #expect(w.anomalyCodes.last == "port-reuse")
+        // Once the peer answered (here with a SYN+ACK the client cannot accept, so it stays
+        // SYN_SENT), a new ISN before the handshake finished is a violation.
+        w.s([.syn, .ack], seq: 5000, ack: 4242)
+        w.c(.syn, seq: 9999)
         #expect(w.anomalyCodes.last == "syn-isn-changed")
+        #expect(w.finish().first?.clientState == .closed, "the abandoned first attempt ends CLOSED")
     }
 }
 
@@ -211,6 +218,20 @@ import WireStateDecoder
         w.handshake()
         w.c(.ack, seq: 1001, ack: 5501)
         #expect(w.anomalyCodes == ["ack-of-unseen-data"])
+    }
+
+    @Test func ackOfDataNeverSentIsProvenWhenThePeerContinuesBelowIt() {
+        var w = Wire()
+        w.handshake()
+        w.c(.ack, seq: 1001, ack: 6001)                        // acknowledges 1000 bytes the server never sent
+        #expect(w.anomalyCodes == ["ack-of-unseen-data"])      // at first a capture gap is the kinder reading
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)       // the server goes on from 5001: they were never sent
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
+        let proof = w.events.compactMap { e -> Anomaly? in if case .anomaly(let a) = e, a.code == .ackOfUnsentData { return a }; return nil }
+        #expect(proof.first?.endpoint == .client)
+        #expect(proof.first?.relatedFrame?.number == 4)
+        w.s([.fin, .ack], seq: 5011, ack: 1001)                // and its FIN is accepted at the real sequence
+        #expect(w.states == (.closeWait, .finWait1))
     }
 
     @Test func retransmissionsKeepAlivesAndWindowEventsAreNeverViolations() {
