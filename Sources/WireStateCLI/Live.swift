@@ -263,7 +263,7 @@ struct LiveTextSink: EventSink {
     var out: FDOutput
     /// Print events as they come; false under --top, where the last ones are kept for the screen.
     var stream: Bool
-    var totals = LiveTotals()
+    var totals = RunTotals()
     private(set) var recent: [String] = []
     /// Set when the capture has stopped: collects the connections reported at the end, for the table.
     var atEnd: AnalysisCollector?
@@ -354,68 +354,6 @@ enum LiveText {
     }
 }
 
-/// The counters behind `analyze`'s totals, kept without keeping the connections.
-struct LiveTotals {
-    var connections = 0
-    var midstream = 0
-    var refused = 0
-    var reset = 0
-    var anomalies: [Severity: Int] = [:]
-    /// `CLIENT/SERVER` end states: at most 121 keys.
-    var ends: [String: Int] = [:]
-
-    var anomalyTotal: Int { anomalies.values.reduce(0, +) }
-
-    mutating func consume(_ event: TrackerEvent) {
-        switch event {
-        case .anomaly(let a):
-            anomalies[a.severity, default: 0] += 1
-        case .finished(let c):
-            connections += 1
-            if c.midstream { midstream += 1 }
-            if c.refused { refused += 1 }
-            if c.reset { reset += 1 }
-            ends["\(c.clientState.name)/\(c.serverState.name)", default: 0] += 1
-        default:
-            break
-        }
-    }
-
-    /// The totals in the words of `TextReport.totals()` (`analyze`'s last lines).
-    func text(inputs: [InputReport]) -> String {
-        var total = DecodeCounters()
-        for i in inputs { total.merge(i.counters) }
-        var out = "Totals: \(connections) connection\(connections == 1 ? "" : "s")"
-        out += " (\(midstream) midstream, \(refused) refused, \(reset) reset)"
-        out += "; anomalies \(anomalyTotal)"
-        if anomalyTotal > 0 {
-            out += " (" + Severity.allCases.reversed().compactMap { s in
-                anomalies[s].map { "\($0) \(s.name)" }
-            }.joined(separator: ", ") + ")"
-        }
-        out += "\n"
-        func count(_ name: String, _ c: DecodeCounters.Count) -> String {
-            c.count == 0 ? "" : ", \(name) \(c.count) (first at frame \(c.firstFrame ?? 0))"
-        }
-        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
-            + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
-            + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
-        if !ends.isEmpty {
-            out += "End states (client/server): " + ends.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-                .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + "\n"
-        }
-        for i in inputs {
-            if let e = i.error { out += "error: \(e)\n" }
-        }
-        return out
-    }
-}
-
-// MARK: - --top
-
-/// The screen of `live --top`: a header, the connections held (most recently active first) with
-/// both states, age, idle time, packets and bytes, and the last events, drawn from the top-left
-/// corner over the previous picture.
 struct TopDisplay {
     var interface: String
     var filter: String?
@@ -433,7 +371,7 @@ struct TopDisplay {
         return (24, 80)
     }
 
-    func render(_ held: [ConnectionSummary], recent: [String], totals: LiveTotals, frames: UInt64,
+    func render(_ held: [ConnectionSummary], recent: [String], totals: RunTotals, frames: UInt64,
                 elapsed: Double, now: Int64) -> String {
         let (rows, columns) = Self.terminalSize()
         var lines: [String] = []

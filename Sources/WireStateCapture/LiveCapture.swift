@@ -157,11 +157,7 @@ public final class LiveCapture: LivePacketSource {
         }
         nanosecondTimestamps = nano && pcap_get_tstamp_precision(h) == Int32(PCAP_TSTAMP_PRECISION_NANO)
         dataLinkType = pcap_datalink(h)
-        if let n = pcap_datalink_val_to_name(dataLinkType) {
-            dataLinkName = String(cString: n)
-        } else {
-            dataLinkName = "DLT \(dataLinkType)"
-        }
+        dataLinkName = linkTypeName(dataLinkType)
         snapshotLength = pcap_snapshot(h)
         selectableDescriptor = pcap_get_selectable_fd(h)
         if selectableDescriptor < 0 || pcap_setnonblock(h, 1, &errbuf) != 0 {

@@ -59,11 +59,7 @@ public final class PcapFile {
         }
         handle = h
         dataLinkType = pcap_datalink(h)
-        if let n = pcap_datalink_val_to_name(dataLinkType) {
-            dataLinkName = String(cString: n)
-        } else {
-            dataLinkName = "DLT \(dataLinkType)"
-        }
+        dataLinkName = linkTypeName(dataLinkType)
         snapshotLength = pcap_snapshot(h)
         // Every stored property is set by now, so a throw below runs deinit, which closes the handle.
         if let filter {
@@ -108,4 +104,10 @@ public final class PcapFile {
 /// The NUL-terminated text libpcap wrote into an error buffer.
 func errorText(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// libpcap's name for a DLT (`EN10MB`), or `DLT n` when it has none.
+func linkTypeName(_ dlt: Int32) -> String {
+    guard let n = pcap_datalink_val_to_name(dlt) else { return "DLT \(dlt)" }
+    return String(cString: n)
 }

@@ -34,29 +34,14 @@ public struct Pipeline<Sink: EventSink> {
     /// far stays analysed and the error is recorded on the input's report (and returned).
     @discardableResult
     public mutating func run<Source: PacketSource>(_ source: Source) -> CaptureError? {
-        let index = UInt16(truncatingIfNeeded: inputs.count)
         var report = InputReport(name: source.name, linkType: source.dataLinkName)
-        guard let link = LinkType(dlt: source.dataLinkType) else {
-            report.error = CaptureError(kind: .other, source: source.name,
-                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
-                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
-            inputs.append(report)
-            return report.error
-        }
-        var decoder = PacketDecoder(linkType: link)
-        var segment = TCPSegment.empty // reused: the decoder writes each frame's segment in place
+        guard var input = begin(source, &report) else { return report.error }
         do {
-            while let frame = try source.next() {
-                if decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &segment) == .tcp {
-                    tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
-                                    time: frame.timestampNanos)
-                    drain()
-                }
-            }
+            while let frame = try source.next() { feed(frame, &input) }
         } catch {
             report.error = error
         }
-        report.counters = decoder.counters
+        report.counters = input.decoder.counters
         inputs.append(report)
         return report.error
     }
@@ -68,27 +53,13 @@ public struct Pipeline<Sink: EventSink> {
     @discardableResult
     public mutating func run<Source: LivePacketSource>(live source: Source,
                                                        between: (inout Pipeline) -> Void = { _ in }) -> CaptureError? {
-        let index = UInt16(truncatingIfNeeded: inputs.count)
         var report = InputReport(name: source.name, linkType: source.dataLinkName)
-        guard let link = LinkType(dlt: source.dataLinkType) else {
-            report.error = CaptureError(kind: .other, source: source.name,
-                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
-                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
-            inputs.append(report)
-            return report.error
-        }
-        var decoder = PacketDecoder(linkType: link)
-        var segment = TCPSegment.empty
+        guard var input = begin(source, &report) else { return report.error }
         do {
             reading: while true {
                 switch try source.poll() {
                 case .frame(let frame):
-                    if decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number,
-                                      into: &segment) == .tcp {
-                        tracker.process(segment, frame: FrameRef(source: index, number: frame.number),
-                                        time: frame.timestampNanos)
-                        drain()
-                    }
+                    feed(frame, &input)
                 case .idle(let now):
                     tick(now: now)
                 case .end:
@@ -99,9 +70,38 @@ public struct Pipeline<Sink: EventSink> {
         } catch {
             report.error = error
         }
-        report.counters = decoder.counters
+        report.counters = input.decoder.counters
         inputs.append(report)
         return report.error
+    }
+
+    /// One input being read: its index in the run, its decoder, and the segment the decoder fills.
+    struct Input {
+        var index: UInt16
+        var decoder: PacketDecoder
+        var segment = TCPSegment.empty // reused: the decoder writes each frame's segment in place
+    }
+
+    /// Starts an input, or records why its link type cannot be decoded (and returns nil).
+    private mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
+        guard let link = LinkType(dlt: source.dataLinkType) else {
+            report.error = CaptureError(kind: .other, source: source.name,
+                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
+                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+            inputs.append(report)
+            return nil
+        }
+        return Input(index: UInt16(truncatingIfNeeded: inputs.count), decoder: PacketDecoder(linkType: link))
+    }
+
+    /// One frame: decode in place, track, deliver the events.
+    @inline(__always)
+    private mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
+        if input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) == .tcp {
+            tracker.process(input.segment, frame: FrameRef(source: input.index, number: frame.number),
+                            time: frame.timestampNanos)
+            drain()
+        }
     }
 
     /// Records an input that could not even be opened.

@@ -117,42 +117,9 @@ public struct TextReport {
 
     /// Totals over the whole run.
     public func totals() -> String {
-        let conns = collector.connections
-        var total = DecodeCounters()
-        for i in inputs { total.merge(i.counters) }
-        var severities: [Severity: Int] = [:]
-        for list in collector.anomalies.values { for a in list { severities[a.severity, default: 0] += 1 } }
-        let anomalyTotal = severities.values.reduce(0, +)
-        var out = "Totals: \(conns.count) connection\(conns.count == 1 ? "" : "s")"
-        out += " (\(conns.filter(\.midstream).count) midstream, \(conns.filter(\.refused).count) refused, "
-            + "\(conns.filter(\.reset).count) reset)"
-        out += "; anomalies \(anomalyTotal)"
-        if anomalyTotal > 0 {
-            out += " (" + Severity.allCases.reversed().compactMap { s in
-                severities[s].map { "\($0) \(s.name)" }
-            }.joined(separator: ", ") + ")"
-        }
-        out += "\n"
-        func count(_ name: String, _ c: DecodeCounters.Count) -> String {
-            c.count == 0 ? "" : ", \(name) \(c.count) (first at frame \(c.firstFrame ?? 0))"
-        }
-        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
-            + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
-            + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
-        // Counted by state pair (121 cells), named only for the pairs that occur.
-        var ends = [Int](repeating: 0, count: TCPState.allCases.count * TCPState.allCases.count)
-        for c in conns { ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.serverState.rawValue)] += 1 }
-        let named = ends.enumerated().filter { $0.element > 0 }.map { (i, n) -> (String, Int) in
-            let k = TCPState.allCases.count
-            return ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)
-        }
-        if !named.isEmpty {
-            out += "End states (client/server): " + named.sorted { ($1.1, $0.0) < ($0.1, $1.0) }
-                .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
-        }
-        for i in inputs {
-            if let e = i.error { out += "error: \(e)\n" }
-        }
-        return out
+        var totals = RunTotals()
+        for c in collector.connections { totals.add(c) }
+        for list in collector.anomalies.values { for a in list { totals.add(a) } }
+        return totals.text(inputs: inputs)
     }
 }

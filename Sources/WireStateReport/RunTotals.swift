@@ -1,0 +1,73 @@
+import WireStateDecoder
+import WireStatePipeline
+import WireStateTracker
+
+/// The counts behind the closing "Totals" lines, kept without keeping the connections: `analyze`
+/// fills it from its collector, `live` event by event on an endless capture.
+public struct RunTotals: Sendable {
+    public private(set) var connections = 0
+    public private(set) var midstream = 0
+    public private(set) var refused = 0
+    public private(set) var reset = 0
+    public private(set) var anomalies = [Int](repeating: 0, count: Severity.allCases.count)
+    /// End states by (client, server) pair: 121 cells, named only when printed.
+    private var ends = [Int](repeating: 0, count: TCPState.allCases.count * TCPState.allCases.count)
+
+    public init() {}
+
+    public var anomalyTotal: Int { anomalies.reduce(0, +) }
+
+    public mutating func add(_ c: ConnectionSummary) {
+        connections += 1
+        if c.midstream { midstream += 1 }
+        if c.refused { refused += 1 }
+        if c.reset { reset += 1 }
+        ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.serverState.rawValue)] += 1
+    }
+
+    public mutating func add(_ a: Anomaly) {
+        anomalies[Int(a.severity.rawValue)] += 1
+    }
+
+    /// Counts what the event says (connections when finished, anomalies as they come).
+    public mutating func consume(_ event: TrackerEvent) {
+        switch event {
+        case .anomaly(let a): add(a)
+        case .finished(let c): add(c)
+        default: break
+        }
+    }
+
+    /// The "Totals", "Frames" and "End states" lines, then one line per input that failed.
+    public func text(inputs: [InputReport]) -> String {
+        var total = DecodeCounters()
+        for i in inputs { total.merge(i.counters) }
+        var out = "Totals: \(connections) connection\(connections == 1 ? "" : "s")"
+        out += " (\(midstream) midstream, \(refused) refused, \(reset) reset)"
+        out += "; anomalies \(anomalyTotal)"
+        if anomalyTotal > 0 {
+            out += " (" + Severity.allCases.reversed().compactMap { s in
+                anomalies[Int(s.rawValue)] > 0 ? "\(anomalies[Int(s.rawValue)]) \(s.name)" : nil
+            }.joined(separator: ", ") + ")"
+        }
+        out += "\n"
+        func count(_ name: String, _ c: DecodeCounters.Count) -> String {
+            c.count == 0 ? "" : ", \(name) \(c.count) (first at frame \(c.firstFrame ?? 0))"
+        }
+        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
+            + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
+            + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
+        let k = TCPState.allCases.count
+        let named = ends.enumerated().filter { $0.element > 0 }.map { (i, n) -> (String, Int) in
+            ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)
+        }
+        if !named.isEmpty {
+            out += "End states (client/server): " + named.sorted { ($1.1, $0.0) < ($0.1, $1.0) }
+                .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
+        }
+        for i in inputs {
+            if let e = i.error { out += "error: \(e)\n" }
+        }
+        return out
+    }
+}
