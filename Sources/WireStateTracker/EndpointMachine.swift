@@ -241,7 +241,11 @@ public struct EndpointMachine: Sendable {
         if state == .closeWait, evidence == .inferred, c == .fin, receivedFin, Seq.lt(s.acknowledgment, rcvNxt) {
             recordFin(s, ctx)
             emit(.simultaneousClose, ctx, &out)
-            move(to: .closing, .inferred, cause: .sentFin, ctx, &out)
+            // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
+            // it sent this FIN, and the peer's FIN (already past the capture point) reaches it after.
+            move(to: .established, .inferred, cause: .withdrawn, ctx, &out)
+            move(to: .finWait1, .observed, cause: .sentFin, ctx, &out)
+            move(to: .closing, .inferred, cause: .receivedFin, ctx, &out)
             return
         }
 

@@ -24,6 +24,10 @@ import WireStateDecoder
         // The server's FIN does not acknowledge the client's: it was sent before that FIN arrived.
         w.s([.fin, .ack], seq: 5001, ack: 1001)
         #expect(w.states == (.closing, .closing))
+        // Both read FIN_WAIT_1 → CLOSING: the server's CLOSE_WAIT, inferred from the client's FIN, is
+        // withdrawn by its own FIN that does not acknowledge that FIN.
+        let server = w.transitions.filter { $0.endpoint == .server }.map { "\($0.from.name)>\($0.to.name)" }
+        #expect(server.suffix(3) == ["CLOSE_WAIT>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>CLOSING"])
         #expect(w.anomalyCodes.filter { $0 == "simultaneous-close" }.count == 2)
         w.c(.ack, seq: 1002, ack: 5002)
         w.s(.ack, seq: 5002, ack: 1002)
