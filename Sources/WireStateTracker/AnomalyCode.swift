@@ -182,14 +182,16 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .finBeforeEstablished: return "\(who) sent a FIN before the handshake completed"
         case .refused: return "\(who) refused the connection with a RST (no listener)"
         case .synNotCaptured: return "the SYN was not captured; the connection is seen from the SYN+ACK on"
-        case .handshakeAckNotCaptured: return "\(who) sent data from SYN_RECEIVED: it got the handshake ACK, which was not captured"
+        case .handshakeAckNotCaptured: return "\(who)'s handshake ACK was not captured: its peer sent data, which it does only once that ACK has arrived"
         case .invalidFlagCombination: return "\(who) sent an impossible flag combination (\(TCPFlagNames.render(actual)))"
         case .missingAckFlag: return "\(who) sent a segment without the ACK flag in a synchronized state"
         case .ackNumberWithoutAckFlag: return "\(who) sent a non-zero acknowledgment number \(a) without the ACK flag"
         case .windowScaleOver14: return "\(who) offered window scale \(a), above the maximum of 14"
         case .malformedOption: return "\(who) sent a TCP option with an impossible length"
         case .dataBeyondWindow: return "\(who) sent data up to \(a), beyond the receiver's window edge \(e)"
-        case .ackOfUnseenData: return "\(who) acknowledged \(a), beyond the \(e) its peer was seen to send (segment not captured)"
+        case .ackOfUnseenData:
+            guard expected != nil else { return "\(who) acknowledged \(a), data its peer was never seen to send (segments not captured)" }
+            return "\(who) acknowledged \(a), beyond the \(e) its peer was seen to send (segment not captured)"
         case .ackOfUnsentData: return "\(who) acknowledged \(a), but its peer had sent only up to \(e): it went on from there, so the ACK covered data never sent"
         case .previousSegmentNotCaptured: return "\(who) sent sequence \(a) but \(e) was expected (previous segment not captured)"
         case .retransmission: return "\(who) retransmitted data at sequence \(a)"

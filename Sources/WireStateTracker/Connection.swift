@@ -287,7 +287,12 @@ struct Connection {
 
         let peerISN: UInt32? = sender.sentSyn ? sender.iss : nil
         let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
+        let senderWasOpening = sender.state == .synSent
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
+        // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.
+        if senderWasOpening && sender.state == .established && hasAck && receiver.state == .listen {
+            receiver.impliedSynAckSent(peerAck: s.acknowledgment, ctx, &out)
+        }
         if hasAck && c != .rst && c != .invalid && !isSyn {
             sender.zeroWindowOpen = s.window == 0
             if len == 0 && !s.flags.contains(.fin) { sender.pureAcksSent &+= 1 }

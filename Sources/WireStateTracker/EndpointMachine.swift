@@ -739,6 +739,15 @@ public struct EndpointMachine: Sendable {
         move(to: .listen, .unknown, cause: .assumedMidstream, ctx, &out)
     }
 
+    /// Its peer acknowledged a SYN+ACK of this presumed listener that the capture did not show: it sent
+    /// one with ISN `ack − 1` and is SYN_RECEIVED (one-sided captures, lost SYN+ACKs).
+    mutating func impliedSynAckSent(peerAck: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard state == .listen, !sentSyn else { return }
+        sentSyn = true; sentSynAck = true; passiveOpen = true
+        iss = peerAck &- 1; sndNxt = peerAck; sendKnown = true
+        move(to: .synReceived, .inferred, cause: .impliedByPeer, ctx, &out)
+    }
+
     /// A RST as the very first thing seen from this endpoint: it has no connection.
     mutating func markReset() {
         active = true

@@ -37,6 +37,8 @@ public enum TransitionCause: UInt8, Sendable {
     case replacedByNewIncarnation
     /// It stopped answering retransmissions: presumed gone.
     case presumedGone
+    /// Its peer's segment proves a segment of its own that the capture did not show.
+    case impliedByPeer
     /// An inferred state its own segment contradicts (a delivery it had not yet had) is taken back.
     case withdrawn
 
@@ -58,6 +60,7 @@ public enum TransitionCause: UInt8, Sendable {
         case .impliedBySent: return "implied by its own segment"
         case .replacedByNewIncarnation: return "a new incarnation took over the 4-tuple"
         case .presumedGone: return "stopped answering: presumed gone"
+        case .impliedByPeer: return "implied by its peer's segment"
         case .withdrawn: return "inference withdrawn: its own segment shows it had not received that yet"
         }
     }

@@ -93,6 +93,30 @@ enum WireStateBinary {
         #expect(r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"connection\"") }.count == 1)
     }
 
+    /// A one-sided capture made from a real recording by filtering one direction: capture gaps,
+    /// never violations, and the states the visible side proves.
+    @Test(arguments: ["dst port 47003", "src port 47003"])
+    func oneDirectionOfARealCaptureIsACaptureGapNotAViolation(_ filter: String) throws {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "--filter", filter, "Captures/half-close.pcap"])
+        #expect(r.status == 0)
+        let objects = try r.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let anomalies = objects.filter { $0["type"] as? String == "anomaly" }
+        #expect(anomalies.contains { $0["code"] as? String == "one-sided-capture" })
+        #expect(anomalies.allSatisfy { $0["severity"] as? String == "capture-gap" }, "\(anomalies)")
+        let conn = try #require(objects.first { $0["type"] as? String == "connection" })
+        if filter.hasPrefix("dst") {
+            // Only the client's segments: its ACKs prove the server's SYN+ACK and its receipt of the
+            // FIN, so the server is CLOSE_WAIT as the kernel said — inferred, never observed.
+            #expect(conn["server_state"] as? String == "CLOSE_WAIT")
+            #expect(conn["server_evidence"] as? String == "inferred")
+            #expect(conn["client_state"] as? String == "FIN_WAIT_1")
+        } else {
+            #expect(conn["server_evidence"] as? String == "observed")
+        }
+    }
+
     @Test func damagedFileReportsWhatWasReadAndExitsTwo() throws {
         let r = try WireStateBinary.run(["analyze", "Tests/Fixtures/decoder/corrupt-truncated-file.pcap"])
         #expect(r.status == 2)
