@@ -97,6 +97,10 @@ def cmd_reencap(src, dst, linktype, which="all"):
                 n6 += 1
             frame = struct.pack("<I", af) + ip     # host (little-endian) order
             out.append((sec, usec, orig - hdr_delta + 4, frame))
+        elif linktype == 108:                       # LINKTYPE_LOOP (OpenBSD): network byte order
+            af = 2 if ver == 4 else 24              # OpenBSD's AF_INET6 is 24
+            frame = struct.pack(">I", af) + ip
+            out.append((sec, usec, orig - hdr_delta + 4, frame))
         else:
             out.append((sec, usec, orig - hdr_delta, ip))
     write_pcap(dst, linktype, out)

@@ -329,7 +329,7 @@ cp "$B/sll.pcap" "$B/sll2.pcap" .
 # -> tcpdump on a tun writes LINKTYPE_RAW.  IPv4: UDP probe (+ICMP), TCP;
 # IPv6: UDP probe (+ICMPv6), TCP.  ipv4/ipv6/null.pcap re-encapsulate it.
 ###############################################################################
-log "raw.pcap (+ ipv4.pcap, ipv6.pcap, null.pcap)"
+log "raw.pcap (+ ipv4.pcap, ipv6.pcap, null.pcap, loop.pcap)"
 kill_bg
 del_ns
 ip netns add "$NA"
@@ -361,6 +361,7 @@ cp "$B/raw.pcap" .
 $PY fx_pcap.py reencap raw.pcap ipv4.pcap 228 v4
 $PY fx_pcap.py reencap raw.pcap ipv6.pcap 229 v6
 $PY fx_pcap.py reencap raw.pcap null.pcap 0 all
+$PY fx_pcap.py reencap raw.pcap loop.pcap 108 all   # OpenBSD loopback: Linux cannot record it
 kill_bg
 del_ns
 
@@ -457,7 +458,7 @@ expect() {     # expect FILE DISPLAY-FILTER [MIN-COUNT]
 }
 expect_lt eth.pcap 1;  expect_lt eth-vlan.pcap 1;  expect_lt eth-qinq.pcap 1
 expect_lt sll.pcap 113; expect_lt sll2.pcap 276; expect_lt raw.pcap 101
-expect_lt ipv4.pcap 228; expect_lt ipv6.pcap 229; expect_lt null.pcap 0
+expect_lt ipv4.pcap 228; expect_lt ipv6.pcap 229; expect_lt null.pcap 0; expect_lt loop.pcap 108
 expect_lt unsupported-link.pcap 105
 expect eth.pcap 'tcp.flags.syn==1 && tcp.flags.ack==0'
 expect eth.pcap 'tcp.flags.fin==1' 2
