@@ -285,7 +285,6 @@ struct Connection {
             }
         }
 
-        let peerISN: UInt32? = sender.sentSyn ? sender.iss : nil
         let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
         let senderWasOpening = sender.state == .synSent
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
@@ -303,7 +302,7 @@ struct Connection {
             sender.emit(.synAckBadAck, ctx, &out, expected: receiver.iss &+ 1, actual: s.acknowledgment)
         }
         if c != .invalid {
-            receiver.received(s, peerISN: peerISN, ctx, &out)
+            receiver.received(s, ctx, &out)
         }
         return retransmitted
     }

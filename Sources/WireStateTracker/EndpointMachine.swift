@@ -171,7 +171,6 @@ public struct EndpointMachine: Sendable {
     /// What sending a segment of a class does in a state, before sequence checks refine it.
     enum SendRule: Equatable {
         case move(TCPState)
-        case stay
         case illegal(AnomalyCode)
         /// Needs the sequence numbers or the peer's history: decided in code.
         case decide
@@ -200,7 +199,7 @@ public struct EndpointMachine: Sendable {
         case (.synReceived, .syn):     return .decide             // retransmission or a new ISN
         case (.synReceived, .synAck):  return .decide             // retransmission or a changed SYN+ACK
         case (.synReceived, .fin):     return .move(.finWait1)    // CLOSE in SYN_RECEIVED
-        case (.synReceived, .ack):     return .decide             // data before established unless TFO
+        case (.synReceived, .ack):     return .decide             // data proves a handshake ACK the capture missed
         case (.established, .fin):     return .move(.finWait1)    // CLOSE
         case (.closeWait, .fin):       return .move(.lastAck)     // CLOSE
         case (_, .syn):                return .decide             // synchronized: late retransmission or new ISN
@@ -256,8 +255,6 @@ public struct EndpointMachine: Sendable {
             if c == .fin { recordFin(s, ctx) }
             if state == .listen && next == .synReceived { passiveOpen = true }
             move(to: next, .observed, cause: c.sentCause, ctx, &out)
-        case .stay:
-            break
         case .illegal(let code):
             emit(code, ctx, &out, actual: code == .invalidFlagCombination ? UInt32(s.flags.rawValue)
                                           : code == .dataBeforeEstablished ? s.payloadLength : nil)
@@ -495,7 +492,7 @@ public struct EndpointMachine: Sendable {
     /// The peer's segment `s` is presumed to have reached this endpoint.
     /// Returns false when this endpoint would drop it (the caller may report why).
     @discardableResult
-    mutating func received(_ s: TCPSegment, peerISN: UInt32?, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
+    mutating func received(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
         let c = SegmentClass(s.flags)
         guard c != .invalid else { return false }
         let seq = s.sequence
