@@ -7,7 +7,9 @@ import WireStateTracker
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyse saved captures (pcap or pcapng) and report every connection's endpoint states.",
-        discussion: "Several files are read in order as one capture (a connection may span them); "
+        discussion: "Several files are read in order; a file that begins after the previous one ended "
+            + "continues it (rotated captures: a connection may span them), one that begins earlier is "
+            + "analysed on its own. "
             + "frame numbers are each file's own, counting from 1 like Wireshark's. "
             + "Exit status: 0 when every file was read to its end, 2 on errors or damaged input "
             + "(what was read before the damage is still reported)."

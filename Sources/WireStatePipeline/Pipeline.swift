@@ -24,6 +24,8 @@ public struct Pipeline<Sink: EventSink> {
     public var tracker: ConnectionTracker
     public var sink: Sink
     public private(set) var inputs: [InputReport] = []
+    /// The last frame time of the inputs read so far (nil before the first frame).
+    private var lastTime: Int64?
 
     public init(configuration: ConnectionTracker.Configuration = .init(), sink: Sink) {
         tracker = ConnectionTracker(configuration: configuration)
@@ -80,6 +82,7 @@ public struct Pipeline<Sink: EventSink> {
         var index: UInt16
         var decoder: PacketDecoder
         var segment = TCPSegment.empty // reused: the decoder writes each frame's segment in place
+        var started = false
     }
 
     /// Starts an input, or records why its link type cannot be decoded (and returns nil).
@@ -97,6 +100,17 @@ public struct Pipeline<Sink: EventSink> {
     /// One frame: decode in place, track, deliver the events.
     @inline(__always)
     private mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
+        if !input.started {
+            input.started = true
+            // Several inputs continue one capture (rotated files) only if each begins where the last
+            // ended. One that starts earlier is another recording: what came before is finished first,
+            // so the same connection recorded twice is not merged into one.
+            if let last = lastTime, frame.timestampNanos < last {
+                tracker.finish()
+                drain()
+            }
+        }
+        lastTime = frame.timestampNanos
         if input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) == .tcp {
             tracker.process(input.segment, frame: FrameRef(source: input.index, number: frame.number),
                             time: frame.timestampNanos)

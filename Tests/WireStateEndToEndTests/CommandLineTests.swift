@@ -140,6 +140,41 @@ enum WireStateBinary {
         #expect(r.stderr.contains("bad filter"))
     }
 
+    /// Splits a classic pcap after `frames` records into two files, as `tcpdump -C` rotation would.
+    static func split(_ path: String, after frames: Int) throws -> (String, String) {
+        let data = try Data(contentsOf: WireStateBinary.repo.appendingPathComponent(path))
+        var offset = 24, n = 0
+        while n < frames {
+            let caplen = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
+            offset += 16 + caplen
+            n += 1
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-split-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let a = dir.appendingPathComponent("part1.pcap"), b = dir.appendingPathComponent("part2.pcap")
+        try data.prefix(offset).write(to: a)
+        try (data.prefix(24) + data.suffix(from: offset)).write(to: b)
+        return (a.path, b.path)
+    }
+
+    @Test func rotatedFilesContinueOneConnection() throws {
+        let (a, b) = try Self.split("Captures/client-close.pcap", after: 5)
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", a, b])
+        let conns = r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"connection\"") }
+        #expect(conns.count == 1)
+        #expect(conns.first?.contains("\"client_state\":\"TIME_WAIT\"") == true)
+        #expect(conns.first?.contains("\"midstream\":false") == true)
+    }
+
+    @Test func twoRecordingsOfTheSameConnectionAreNotMerged() throws {
+        // Captured at the same time on both sides of a relay: the second file begins before the
+        // first one ends, so it is another recording, analysed on its own.
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/half-open-client-side.pcap", "Captures/half-open.pcap"])
+        #expect(r.status == 0)
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"connection\"") }.count == 2)
+        #expect(!r.stdout.contains("\"severity\":\"violation\""))
+    }
+
     @Test func severalFilesReadAsOneRun() throws {
         let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/refused.pcap", "Captures/abort-rst.pcap"])
         #expect(r.status == 0)
