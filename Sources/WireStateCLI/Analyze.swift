@@ -59,6 +59,7 @@ struct Analyze: ParsableCommand {
             out.write(report.totals())
             out.flush()
         }
+        try checkStandardOutput()
         if failed { throw ExitCode(2) }
     }
 

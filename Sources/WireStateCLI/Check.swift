@@ -79,6 +79,7 @@ struct Check: ParsableCommand {
         out.write(CheckReport.summary(outcomes) + "\n")
         out.flush()
         let code = junitFailed ? 2 : CheckReport.exitCode(outcomes)
+        try checkStandardOutput()
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -122,6 +122,7 @@ struct Live: ParsableCommand {
         case .jsonl: failed = runJSONLines(capture, config)
         case .text: failed = runText(capture, config)
         }
+        try checkStandardOutput()
         if failed { throw ExitCode(2) }
     }
 

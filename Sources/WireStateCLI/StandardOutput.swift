@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ArgumentParser
 import WireStateReport
 
 /// A file descriptor with a user-space buffer: reporters write many small strings, the kernel sees
@@ -12,6 +13,9 @@ import WireStateReport
 struct FDOutput: TextSink {
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// The first write error on standard output (a full disk, a vanished file), reported by the
+    /// command at the end: output that could not be written must not pass for success.
+    nonisolated(unsafe) static var writeError: Int32 = 0
 
     init(fd: Int32) {
         self.fd = fd
@@ -30,7 +34,8 @@ struct FDOutput: TextSink {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n <= 0 {
                     if n < 0 && errno == EINTR { continue }
-                    return // EPIPE and friends: the reader went away; drop the rest
+                    if fd == 1 && Self.writeError == 0 { Self.writeError = n < 0 ? errno : EIO }
+                    return
                 }
                 offset += n
             }
@@ -40,6 +45,14 @@ struct FDOutput: TextSink {
 }
 
 func StandardOutput() -> FDOutput { FDOutput(fd: 1) }
+
+/// Throws exit status 2 with a message if standard output could not be written.
+func checkStandardOutput() throws {
+    let e = FDOutput.writeError
+    guard e != 0 else { return }
+    Diagnostics.error("cannot write the output: \(String(cString: strerror(e)))")
+    throw ExitCode(2)
+}
 
 /// Messages for people: errors and notes on standard error, unbuffered.
 enum Diagnostics {

@@ -268,7 +268,7 @@ public final class LiveCapture: LivePacketSource {
                 let h = header!.pointee
                 let sub = Int64(h.ts.tv_usec) * (nanosecondTimestamps ? 1 : 1000)
                 return .frame(CapturedFrame(
-                    number: framesCaptured, timestampNanos: Int64(h.ts.tv_sec) * 1_000_000_000 + sub,
+                    number: framesCaptured, timestampNanos: nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: sub),
                     capturedLength: Int(h.caplen), wireLength: Int(h.len),
                     bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
             case 0:

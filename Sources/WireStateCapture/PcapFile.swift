@@ -55,7 +55,10 @@ public final class PcapFile {
         self.path = path
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            throw CaptureError(kind: .open, source: path, message: errorText(errbuf))
+            // libpcap's message often begins with the path already: name it once.
+            var message = errorText(errbuf)
+            if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
+            throw CaptureError(kind: .open, source: path, message: message)
         }
         handle = h
         dataLinkType = pcap_datalink(h)
@@ -84,7 +87,7 @@ public final class PcapFile {
             frameNumber += 1
             if let program, !program.matches(header!, data!) { continue }
             let h = header!.pointee
-            let ts = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)
+            let ts = nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec))
             return CapturedFrame(
                 number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
                 bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)))
@@ -110,4 +113,14 @@ func errorText(_ buffer: [CChar]) -> String {
 func linkTypeName(_ dlt: Int32) -> String {
     guard let n = pcap_datalink_val_to_name(dlt) else { return "DLT \(dlt)" }
     return String(cString: n)
+}
+
+/// seconds × 10⁹ + fraction, saturating: a pcapng interface can carry an offset or resolution that
+/// puts a timestamp beyond what 64-bit nanoseconds hold, and that must not trap.
+@inline(__always)
+func nanoseconds(seconds: Int64, fraction: Int64) -> Int64 {
+    let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+    if overflow { return seconds < 0 ? .min : .max }
+    let (sum, overflow2) = whole.addingReportingOverflow(fraction)
+    return overflow2 ? (whole < 0 ? .min : .max) : sum
 }

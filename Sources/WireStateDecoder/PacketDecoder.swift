@@ -47,31 +47,23 @@ public struct PacketDecoder: Sendable {
         switch linkType {
         case .ethernet:
             guard reader.count >= 14 else { return .truncated(.linkHeader) }
-            var offset = 12
-            var type = reader.u16(offset)
-            var tags = 0
-            // 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100, stacked any number deep.
-            while type == 0x8100 || type == 0x88a8 || type == 0x9100 {
-                tags += 1
-                guard tags <= 8 else { return .malformed(.tooManyVLANTags) }
-                offset += 4
-                guard reader.count >= offset + 2 else { return .truncated(.linkHeader) }
-                type = reader.u16(offset)
+            switch lookThroughVLANTags(reader, type: reader.u16(12), tagsAt: 14) {
+            case .network(let n, let payload): network = n; reader.advance(payload)
+            case .stop(let status): return status
             }
-            offset += 2
-            guard let n = NetworkProtocol(etherType: type) else { return .skipped(.notIP) }
-            network = n
-            reader.advance(offset)
         case .linuxSLL:
+            // libpcap can leave an 802.1Q tag in band behind the cooked header (protocol 0x8100).
             guard reader.count >= 16 else { return .truncated(.linkHeader) }
-            guard let n = NetworkProtocol(etherType: reader.u16(14)) else { return .skipped(.notIP) }
-            network = n
-            reader.advance(16)
+            switch lookThroughVLANTags(reader, type: reader.u16(14), tagsAt: 16) {
+            case .network(let n, let payload): network = n; reader.advance(payload)
+            case .stop(let status): return status
+            }
         case .linuxSLL2:
             guard reader.count >= 20 else { return .truncated(.linkHeader) }
-            guard let n = NetworkProtocol(etherType: reader.u16(0)) else { return .skipped(.notIP) }
-            network = n
-            reader.advance(20)
+            switch lookThroughVLANTags(reader, type: reader.u16(0), tagsAt: 20) {
+            case .network(let n, let payload): network = n; reader.advance(payload)
+            case .stop(let status): return status
+            }
         case .null, .loop:
             guard reader.count >= 4 else { return .truncated(.linkHeader) }
             // NULL stores the family in the capturing host's byte order, LOOP in network order.
@@ -103,6 +95,29 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    enum LinkOutcome {
+        case network(NetworkProtocol, payload: Int)
+        case stop(DecodeStatus)
+    }
+
+    /// Follows 802.1Q (0x8100), 802.1ad (0x88a8) and old QinQ (0x9100) tags, stacked any number
+    /// deep (at most 8). Each tag is 4 bytes at `tagsAt`: TCI, then the next EtherType.
+    @inline(__always)
+    static func lookThroughVLANTags(_ reader: ByteReader, type first: UInt16, tagsAt start: Int) -> LinkOutcome {
+        var type = first
+        var offset = start
+        var tags = 0
+        while type == 0x8100 || type == 0x88a8 || type == 0x9100 {
+            tags += 1
+            guard tags <= 8 else { return .stop(.malformed(.tooManyVLANTags)) }
+            guard reader.count >= offset + 4 else { return .stop(.truncated(.linkHeader)) }
+            type = reader.u16(offset + 2)
+            offset += 4
+        }
+        guard let n = NetworkProtocol(etherType: type) else { return .stop(.skipped(.notIP)) }
+        return .network(n, payload: offset)
+    }
+
     // MARK: IPv4
 
     @inline(__always)
@@ -122,9 +137,22 @@ public struct PacketDecoder: Sendable {
         let moreFragments = fragmentField & 0x2000 != 0
         let fragmentOffset = fragmentField & 0x1fff
         guard protocolNumber == 6 else { return .skipped(.notTCP) }
-        if fragmentOffset != 0 { return .skipped(.laterFragment) }
         let src = IPAddress(ipv4: ip.u32(12))
         let dst = IPAddress(ipv4: ip.u32(16))
+        if moreFragments || fragmentOffset != 0 {
+            segment.source = SocketAddress(src, 0)
+            segment.destination = SocketAddress(dst, 0)
+            segment.ipIdentification = UInt32(ip.u16(4))
+            segment.ipVersion = 4
+            segment.fragmentOffset = UInt32(fragmentOffset) * 8
+            segment.fragmentLength = UInt32(totalLength - headerLength)
+            segment.moreFragments = moreFragments
+            if fragmentOffset != 0 { return .skipped(.laterFragment) }
+        } else {
+            segment.fragmentOffset = 0
+            segment.fragmentLength = 0
+            segment.moreFragments = false
+        }
         var tcp = ip
         tcp.advance(headerLength)
         return decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
@@ -148,6 +176,9 @@ public struct PacketDecoder: Sendable {
         var offset = 40
         var identification: UInt32 = 0
         var firstFragment = false
+        var fragmentField: UInt16 = 0
+        var sawFragmentHeader = false
+        var fragmentPayloadStart = 0
         var headers = 0
         // Walk the extension-header chain until TCP, or something we cannot look through.
         while next != 6 {
@@ -161,12 +192,26 @@ public struct PacketDecoder: Sendable {
                 offset += length
             case 44: // fragment
                 guard ip.count >= offset + 8 else { return .truncated(.ipHeader) }
-                let field = ip.u16(offset + 2)
+                fragmentField = ip.u16(offset + 2)
                 identification = ip.u32(offset + 4)
                 next = ip.u8(offset)
-                if field & 0xfff8 != 0 { return .skipped(.laterFragment) }
-                firstFragment = field & 1 != 0
+                sawFragmentHeader = true
                 offset += 8
+                fragmentPayloadStart = offset
+                if fragmentField & 0xfff8 != 0 {
+                    // A later fragment: its bytes count toward the datagram. Whether it is TCP's is
+                    // known only from the first fragment (extension headers may follow this one), so
+                    // the reassembler keeps only datagrams whose first fragment carried TCP.
+                    segment.source = SocketAddress(src, 0)
+                    segment.destination = SocketAddress(dst, 0)
+                    segment.ipIdentification = identification
+                    segment.ipVersion = 6
+                    segment.fragmentOffset = UInt32(fragmentField & 0xfff8)
+                    segment.fragmentLength = UInt32(max(40 + payloadLength - offset, 0))
+                    segment.moreFragments = fragmentField & 1 != 0
+                    return .skipped(.laterFragment)
+                }
+                firstFragment = fragmentField & 1 != 0
             case 51: // authentication header: length in 4-octet units minus 2
                 guard ip.count >= offset + 2 else { return .truncated(.ipHeader) }
                 let length = (Int(ip.u8(offset + 1)) + 2) * 4
@@ -178,11 +223,18 @@ public struct PacketDecoder: Sendable {
             guard offset <= 40 + payloadLength else { return .malformed(.badExtensionHeader) }
         }
         guard ip.count >= offset else { return .truncated(.ipHeader) }
+        // Fragment bookkeeping is in bytes after the fragment header (extension headers after it count).
+        segment.fragmentOffset = 0
+        segment.fragmentLength = sawFragmentHeader ? UInt32(max(40 + payloadLength - fragmentPayloadStart, 0)) : 0
+        segment.moreFragments = firstFragment
         var tcp = ip
         tcp.advance(offset)
-        return decodeTCP(tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
-                         ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
-                         isFragment: firstFragment, into: &segment)
+        let status = decodeTCP(tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
+                               ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
+                               isFragment: firstFragment, into: &segment)
+        // Extension headers after the fragment header belong to the reassembled payload.
+        if firstFragment { segment.fragmentHeaderBytes = UInt32(offset - fragmentPayloadStart) }
+        return status
     }
 
     // MARK: TCP
@@ -194,7 +246,8 @@ public struct PacketDecoder: Sendable {
         guard tcp.count >= 20 else { return .truncated(.tcpHeader) }
         let dataOffset = Int(tcp.u8(12) >> 4) * 4
         guard dataOffset >= 20 else { return .malformed(.badTCPDataOffset) }
-        guard tcp.count >= dataOffset else { return .truncated(.tcpHeader) }
+        // A headers-only capture (tcpdump -s 64) can cut the options: the fixed header still gives
+        // ports, numbers and flags, and the options are read as far as they go.
         // A first fragment carries only part of the payload; its own length is what we can count.
         guard dataOffset <= ipPayloadLength || isFragment else { return .malformed(.badTCPDataOffset) }
         let payload = max(ipPayloadLength - dataOffset, 0)
@@ -214,7 +267,14 @@ public struct PacketDecoder: Sendable {
         segment.ttl = ttl
         segment.isFragment = isFragment
         segment.options = TCPOptions()
-        if dataOffset > 20 { parseOptions(tcp, end: dataOffset, into: &segment.options) }
+        if dataOffset > 20 {
+            let captured = min(dataOffset, tcp.count)
+            parseOptions(tcp, end: captured, into: &segment.options)
+            if captured < dataOffset {
+                segment.options.truncated = true
+                segment.options.malformed = false // cut by the capture, not by the sender
+            }
+        }
         return .tcp
     }
 

@@ -59,6 +59,8 @@ public struct TCPOptions: Hashable, Sendable {
     public var fastOpenCookieLow: UInt64 = 0
     /// An option whose length field is impossible; parsing stopped there.
     public var malformed = false
+    /// The capture cut the options short (snaplen): what was cut is unknown, not absent.
+    public var truncated = false
 
     @inlinable public init() {}
 
@@ -122,6 +124,13 @@ public struct TCPSegment: Hashable, Sendable {
     public var ttl: UInt8
     /// The segment came in a first fragment (more fragments follow).
     public var isFragment: Bool
+    /// For fragments (first or later): the IP payload bytes this fragment carries, and where they
+    /// start in the datagram. `FragmentReassembler` uses them to learn the whole segment's length.
+    public var fragmentOffset: UInt32 = 0
+    public var fragmentLength: UInt32 = 0
+    public var moreFragments = false
+    /// IPv6: extension headers between the fragment header and TCP, part of the fragmentable data.
+    public var fragmentHeaderBytes: UInt32 = 0
 
     /// A zeroed segment for the decoder to fill in place.
     public static var empty: TCPSegment {

@@ -26,6 +26,9 @@ public struct Pipeline<Sink: EventSink> {
     public private(set) var inputs: [InputReport] = []
     /// The last frame time of the inputs read so far (nil before the first frame).
     private var lastTime: Int64?
+    /// TCP segments that came in IP fragments wait here for their whole length.
+    private var fragments = FragmentReassembler()
+    private var released: [TCPSegment] = []
 
     public init(configuration: ConnectionTracker.Configuration = .init(), sink: Sink) {
         tracker = ConnectionTracker(configuration: configuration)
@@ -111,11 +114,30 @@ public struct Pipeline<Sink: EventSink> {
             }
         }
         lastTime = frame.timestampNanos
-        if input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) == .tcp {
-            tracker.process(input.segment, frame: FrameRef(source: input.index, number: frame.number),
-                            time: frame.timestampNanos)
-            drain()
+        let at = FrameRef(source: input.index, number: frame.number)
+        switch input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) {
+        case .tcp:
+            if input.segment.isFragment {
+                if let whole = fragments.first(input.segment, time: frame.timestampNanos) { track(whole, at, frame.timestampNanos) }
+            } else {
+                track(input.segment, at, frame.timestampNanos)
+            }
+        case .skipped(.laterFragment):
+            if let whole = fragments.later(input.segment, time: frame.timestampNanos) { track(whole, at, frame.timestampNanos) }
+        default:
+            break
         }
+        if fragments.heldCount > 0 {
+            fragments.expire(now: frame.timestampNanos, into: &released)
+            for s in released { track(s, at, frame.timestampNanos) }
+            released.removeAll(keepingCapacity: true)
+        }
+    }
+
+    @inline(__always)
+    private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
+        tracker.process(segment, frame: frame, time: time)
+        drain()
     }
 
     /// Records an input that could not even be opened.
@@ -131,6 +153,9 @@ public struct Pipeline<Sink: EventSink> {
 
     /// Ends the run: every connection still held is reported.
     public mutating func finish() {
+        fragments.flush(into: &released)
+        for s in released { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
+        released.removeAll()
         tracker.finish()
         drain()
     }

@@ -24,19 +24,23 @@ public enum Format {
     static func format6(_ v: Double) -> String { fixed(v, 6) }
     static func format3(_ v: Double) -> String { fixed(v, 3) }
 
-    /// Fixed-point without Foundation.
+    /// Fixed-point without Foundation; negative values too (captures can have backward timestamps).
     public static func fixed(_ v: Double, _ places: Int) -> String {
-        var scale = 1.0
+        var scale: UInt64 = 1
         for _ in 0..<places { scale *= 10 }
-        let n = Int64((v * scale).rounded())
-        let whole = n / Int64(scale)
-        let frac = String(n % Int64(scale))
-        return "\(whole)." + String(repeating: "0", count: places - frac.count) + frac
+        let scaled = (v * Double(scale)).rounded()
+        guard scaled.isFinite else { return "0" }
+        let clamped = max(min(scaled, 9.2e18), -9.2e18)
+        let n = Int64(clamped)
+        let m = n.magnitude
+        let frac = String(m % scale)
+        return (n < 0 ? "-" : "") + "\(m / scale)." + String(repeating: "0", count: places - frac.count) + frac
     }
 
     /// Time offset from the start of the run, for timelines: `+0.000123`.
     public static func offset(_ nanos: Int64, from start: Int64) -> String {
-        "+" + fixed(Double(nanos - start) / 1e9, 6)
+        let d = nanos &- start
+        return (d >= 0 ? "+" : "") + fixed(Double(d) / 1e9, 6)
     }
 
     /// JSON string literal with RFC 8259 escaping.

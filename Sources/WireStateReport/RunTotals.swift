@@ -42,6 +42,13 @@ public struct RunTotals: Sendable {
     public func text(inputs: [InputReport]) -> String {
         var total = DecodeCounters()
         for i in inputs { total.merge(i.counters) }
+        /// "frame 12", or "file.pcap#12" when several inputs were read: the first input that had it.
+        func first(_ pick: (DecodeCounters) -> DecodeCounters.Count) -> String {
+            guard let i = inputs.first(where: { pick($0.counters).count > 0 }),
+                  let f = pick(i.counters).firstFrame else { return "frame ?" }
+            if inputs.count < 2 { return "frame \(f)" }
+            return (i.name.split(separator: "/").last.map(String.init) ?? i.name) + "#\(f)"
+        }
         var out = "Totals: \(connections) connection\(connections == 1 ? "" : "s")"
         out += " (\(midstream) midstream, \(refused) refused, \(reset) reset)"
         out += "; anomalies \(anomalyTotal)"
@@ -51,12 +58,13 @@ public struct RunTotals: Sendable {
             }.joined(separator: ", ") + ")"
         }
         out += "\n"
-        func count(_ name: String, _ c: DecodeCounters.Count) -> String {
-            c.count == 0 ? "" : ", \(name) \(c.count) (first at frame \(c.firstFrame ?? 0))"
+        func count(_ name: String, _ pick: (DecodeCounters) -> DecodeCounters.Count) -> String {
+            let c = pick(total)
+            return c.count == 0 ? "" : ", \(name) \(c.count) (first at \(first(pick)))"
         }
-        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", total.notIP)
-            + count("not TCP", total.notTCP) + count("later fragments", total.laterFragments)
-            + count("truncated", total.truncated) + count("malformed", total.malformed) + "\n"
+        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", { $0.notIP })
+            + count("not TCP", { $0.notTCP }) + count("later fragments", { $0.laterFragments })
+            + count("truncated", { $0.truncated }) + count("malformed", { $0.malformed }) + "\n"
         let k = TCPState.allCases.count
         let named = ends.enumerated().filter { $0.element > 0 }.map { (i, n) -> (String, Int) in
             ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)

@@ -135,6 +135,11 @@ struct Connection {
             : Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.sentSyn && server.sentSyn && !(client.scaleKnown && server.scaleKnown) {
+            // A SYN whose options the capture cut hides whether scaling was on for either side.
+            if client.synOptionsCut || server.synOptionsCut {
+                client.scaleUnknowable = true
+                server.scaleUnknowable = true
+            }
             client.learnScale(peerOffered: server.offeredScale)
             server.learnScale(peerOffered: client.offeredScale)
         }

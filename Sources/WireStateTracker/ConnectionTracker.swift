@@ -39,11 +39,17 @@ public struct ConnectionTracker {
         events.reserveCapacity(64)
     }
 
+    /// Times are kept within ±2⁶² ns (±146 years around 1970) so that adding MSLs, lingers and
+    /// sweep intervals can never overflow, whatever timestamps a damaged or crafted file carries.
+    @inline(__always)
+    static func clamp(_ t: Int64) -> Int64 { min(max(t, -(1 << 62)), 1 << 62) }
+
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
     public var connectionCount: Int { table.count }
 
     /// Feeds one decoded segment seen at `time` (nanoseconds) in `frame`.
-    public mutating func process(_ s: TCPSegment, frame: FrameRef, time: Int64) {
+    public mutating func process(_ s: TCPSegment, frame: FrameRef, time rawTime: Int64) {
+        let time = Self.clamp(rawTime)
         if time > lastTime { lastTime = time }
         if time >= nextSweep {
             sweep(now: time)
@@ -94,7 +100,8 @@ public struct ConnectionTracker {
     }
 
     /// Expires TIME_WAIT and retires finished or idle connections, as of capture time `now`.
-    public mutating func sweep(now: Int64) {
+    public mutating func sweep(now rawNow: Int64) {
+        let now = Self.clamp(rawNow)
         evictions.removeAll(keepingCapacity: true)
         for i in table.values.indices {
             table.values[i].expire(at: now, msl: configuration.msl, &events)

@@ -86,6 +86,8 @@ public struct EndpointMachine: Sendable {
     /// Its SYN was not captured, yet the peer's SYN+ACK shows it offered window scaling: the shift
     /// is unknowable, so its windows cannot be read and window checks stay off (design note §4).
     var scaleUnknowable = false
+    /// Its SYN's options were cut by the capture's snaplen: whether it offered scaling is unknown.
+    var synOptionsCut = false
     /// Its starting state was assumed (midstream pickup): moves from there are proven only relative
     /// to the assumption, so they are never better than inferred.
     var assumedStart = false
@@ -450,6 +452,7 @@ public struct EndpointMachine: Sendable {
     }
 
     private mutating func recordSyn(_ s: TCPSegment, _ ctx: StepContext, synAck: Bool) {
+        if s.options.truncated { synOptionsCut = true }
         if !sentSyn {
             sentSyn = true
             iss = s.sequence
