@@ -569,6 +569,10 @@ public struct EndpointMachine: Sendable {
             } else {
                 acceptable = window > 0 &&
                     (Seq.inWindow(seq, rcvNxt, window) || Seq.inWindow(seq &+ len &- 1, rcvNxt, window))
+                // Linux (tcp_sequence: end_seq ≥ rcv_wup) also takes a segment that ends exactly at
+                // RCV.NXT — a retransmission whose ACK field carries news — and processes its ACK;
+                // the RFC would drop it and learn the ACK a segment later.
+                if !acceptable && seq &+ len == rcvNxt { acceptable = true }
             }
         }
         // Second: RST (RFC 5961 §3.2: exact match closes, in window draws a challenge ACK).

@@ -224,6 +224,19 @@ import WireStateDecoder
         #expect(w.anomalyCodes == ["ack-of-unseen-data"])
     }
 
+    @Test func aRetransmissionEndingAtRcvNxtStillDeliversItsAck() {
+        var w = Wire()
+        w.handshake()
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 100)
+        w.c(.ack, seq: 1001, ack: 5101)
+        w.c([.fin, .ack], seq: 1001, ack: 5101)
+        // The server retransmits its data (ending at the client's RCV.NXT) and acknowledges the FIN
+        // on it: Linux processes that ACK (tcp_sequence), so the client is in FIN_WAIT_2 now.
+        w.s([.psh, .ack], seq: 5001, ack: 1002, len: 100)
+        #expect(w.states.0 == .finWait2)
+        #expect(w.anomalyCodes == ["retransmission"])
+    }
+
     @Test func ackOfDataNeverSentIsProvenWhenThePeerContinuesBelowIt() {
         var w = Wire()
         w.handshake()
