@@ -19,7 +19,6 @@ At the end a summary compares the kernel truth with the states we expected;
 the truth file always holds what the kernel said.
 """
 
-import argparse
 import errno
 import os
 import socket
@@ -32,8 +31,6 @@ import recorder as rec  # noqa: E402
 
 V4 = "127.0.0.1"
 V6 = "::1"
-REQ = b"GET /wirestate HTTP/1.0\r\n\r\n"
-RESP = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 socket.setdefaulttimeout(rec.DEFAULT_TIMEOUT)   # belt and braces
 
@@ -54,56 +51,35 @@ def open_conn(r, ls, host, port):
     return c, s
 
 
-def exchange(c, s):
-    """Request client->server, response server->client."""
-    c.sendall(REQ)
-    assert rec.recv_exact(s, len(REQ)) == REQ
-    s.sendall(RESP)
-    assert rec.recv_exact(c, len(RESP)) == RESP
-
-
-def end_client_close(c, s):
-    """Client closes first; server reads EOF, then closes."""
-    c.close()
-    assert rec.recv_until_eof(s) == b""
-    s.close()
-
-
-def end_server_close(c, s):
-    """Server closes first (response already sent); client reads EOF, closes."""
-    s.close()
-    assert rec.recv_until_eof(c) == b""
-    c.close()
+def abort(closer, peer, peer_name):
+    """``closer`` closes with SO_LINGER {1,0} -> RST; ``peer`` must see
+    ECONNRESET."""
+    rec.abort_close(closer)
+    try:
+        peer.recv(100)
+        raise AssertionError("%s did not see the RST" % peer_name)
+    except ConnectionResetError:
+        pass
 
 
 def end_client_abort(c, s):
     """Client SO_LINGER {1,0} + close -> RST; server sees ECONNRESET."""
-    rec.abort_close(c)
-    try:
-        s.recv(100)
-        raise AssertionError("server did not see the RST")
-    except ConnectionResetError:
-        pass
+    abort(c, s, "server")
 
 
 def end_server_abort(c, s):
     """Server SO_LINGER {1,0} + close -> RST; client sees ECONNRESET."""
-    rec.abort_close(s)
-    try:
-        c.recv(100)
-        raise AssertionError("client did not see the RST")
-    except ConnectionResetError:
-        pass
+    abort(s, c, "client")
 
 
 def half_close_exchange(c, s):
     """Client sends request + shutdown(SHUT_WR); server reads to EOF, replies;
     client reads the reply.  Both fds stay open."""
-    c.sendall(REQ)
+    c.sendall(rec.REQ)
     c.shutdown(socket.SHUT_WR)
-    assert rec.recv_until_eof(s) == REQ
-    s.sendall(RESP)
-    assert rec.recv_exact(c, len(RESP)) == RESP
+    assert rec.recv_until_eof(s) == rec.REQ
+    s.sendall(rec.RESP)
+    assert rec.recv_exact(c, len(rec.RESP)) == rec.RESP
 
 
 # ---------------------------------------------------------------------------
@@ -114,7 +90,7 @@ def simple(ending):
     def body(r, host, port):
         ls = r.track(rec.listen(host, port))
         c, s = open_conn(r, ls, host, port)
-        exchange(c, s)
+        rec.exchange(c, s)
         ending(c, s)
     return body
 
@@ -137,17 +113,17 @@ def body_refused(r, host, port):
 def body_multi(r, host, port):
     ls = r.track(rec.listen(host, port))
     # 1 normal close (client first)
-    c, s = open_conn(r, ls, host, port); exchange(c, s); end_client_close(c, s)
+    c, s = open_conn(r, ls, host, port); rec.exchange(c, s); rec.end_client_close(c, s)
     # 2 server closes first
-    c, s = open_conn(r, ls, host, port); exchange(c, s); end_server_close(c, s)
+    c, s = open_conn(r, ls, host, port); rec.exchange(c, s); rec.end_server_close(c, s)
     # 3 client aborts with RST
-    c, s = open_conn(r, ls, host, port); exchange(c, s); end_client_abort(c, s)
+    c, s = open_conn(r, ls, host, port); rec.exchange(c, s); end_client_abort(c, s)
     # 4 server aborts with RST
-    c, s = open_conn(r, ls, host, port); exchange(c, s); end_server_abort(c, s)
+    c, s = open_conn(r, ls, host, port); rec.exchange(c, s); end_server_abort(c, s)
     # 5 half-close, left open
     c, s = open_conn(r, ls, host, port); half_close_exchange(c, s)
     # 6 established, left open
-    c, s = open_conn(r, ls, host, port); exchange(c, s)
+    c, s = open_conn(r, ls, host, port); rec.exchange(c, s)
     ports = [rec.parse_endpoint(cl)[1] for cl, _ in r.connections]
     if len(set(ports)) != len(ports):
         raise AssertionError("client port reused inside multi: %r" % ports)
@@ -161,12 +137,12 @@ EE = "ESTABLISHED", "ESTABLISHED"
 
 SCENARIOS = {
     "client-close": dict(
-        port=47001, host=V4, body=simple(end_client_close), expect=[CC],
+        port=47001, host=V4, body=simple(rec.end_client_close), expect=[CC],
         description="Client connects to 127.0.0.1, sends a request and reads "
                     "a response, closes first; the server reads EOF and then "
                     "closes."),
     "server-close": dict(
-        port=47002, host=V4, body=simple(end_server_close), expect=[SC],
+        port=47002, host=V4, body=simple(rec.end_server_close), expect=[SC],
         description="Client connects to 127.0.0.1 and sends a request; the "
                     "server replies and closes first; the client reads the "
                     "reply and EOF and then closes."),
@@ -185,7 +161,7 @@ SCENARIOS = {
                     "then closes with SO_LINGER {on, 0}, sending RST; the "
                     "server socket sees ECONNRESET and stays open."),
     "ipv6-client-close": dict(
-        port=47006, host=V6, body=simple(end_client_close), expect=[CC],
+        port=47006, host=V6, body=simple(rec.end_client_close), expect=[CC],
         description="Like client-close over [::1]: request/response, client "
                     "closes first, server reads EOF and closes."),
     "multi": dict(
@@ -196,13 +172,13 @@ SCENARIOS = {
                     "RST; server aborts with RST; client half-closes and both "
                     "stay open; request/response left ESTABLISHED."),
     "client-close-nano": dict(
-        port=47008, host=V4, body=simple(end_client_close), expect=[CC],
+        port=47008, host=V4, body=simple(rec.end_client_close), expect=[CC],
         nano=True,
         description="client-close recorded with nanosecond timestamps: "
                     "request/response, client closes first, server reads EOF "
                     "and closes."),
     "server-close-pcapng": dict(
-        port=47009, host=V4, body=simple(end_server_close), expect=[SC],
+        port=47009, host=V4, body=simple(rec.end_server_close), expect=[SC],
         tool="dumpcap",
         description="server-close recorded as pcapng with dumpcap: request, "
                     "server replies and closes first, client reads EOF and "
@@ -228,42 +204,15 @@ def run(name, outdir, quiet_timeout):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                    help="scenarios to record (default: all): "
-                         + ", ".join(SCENARIOS))
-    ap.add_argument("--outdir", default=HERE,
-                    help="output directory (default: %(default)s)")
+    ap = rec.scenario_parser(__doc__, SCENARIOS, HERE)
     ap.add_argument("--quiet-timeout", type=float, default=75.0,
                     help="max seconds to wait for leftovers (e.g. TIME_WAIT "
                          "from a previous run) on a scenario port")
     args = ap.parse_args()
-    names = args.scenarios or list(SCENARIOS)
-    bad = [n for n in names if n not in SCENARIOS]
-    if bad:
-        ap.error("unknown scenario(s): %s" % ", ".join(bad))
-    if os.geteuid() != 0:
-        ap.error("must run as root (packet capture)")
-
-    failed, differs = [], []
-    for name in names:
-        try:
-            got, want = run(name, args.outdir, args.quiet_timeout)
-        except Exception as e:          # report and continue with the others
-            print("[%s] FAILED: %s: %s" % (name, type(e).__name__, e))
-            failed.append(name)
-            continue
-        if got != want:
-            differs.append((name, got, want))
-
-    print("\nsummary: %d recorded, %d failed" % (len(names) - len(failed),
-                                                len(failed)))
-    for name, got, want in differs:
-        print("  %s: kernel truth %s differs from expected %s (truth kept)"
-              % (name, got, want))
-    if failed:
-        print("  failed: " + ", ".join(failed))
-    return 1 if failed else 0
+    names = rec.chosen_scenarios(ap, args, SCENARIOS, "packet capture")
+    return rec.run_scenarios(
+        names, lambda name: run(name, args.outdir, args.quiet_timeout),
+        truth="kernel truth")
 
 
 if __name__ == "__main__":

@@ -33,24 +33,27 @@ before the capture stops), like tools/recorder.Recording.  For the scripted
 peer, the state its own script implies (marked ``"scripted": "client"`` or
 ``"server"`` on the connection).  ``expected_anomalies`` lists what the
 script did on purpose.  See README.md, "Hard scenarios".
+
+Each scenario is a function registered with ``@scenario(name, expect=...)``
+that gets a :class:`Scene` (namespaces, captures, sockets, relay and TUN fds,
+all cleaned up afterwards) and states only what is particular to it: its
+set-up, its steps, its description and its expected anomalies.
 """
 
-import argparse
 import errno
 import os
 import select
 import socket
-import struct
 import subprocess
 import sys
 import time
-import traceback
 
 sys.dont_write_bytecode = True          # keep tools/ free of __pycache__
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "tools"))
 import recorder as rec  # noqa: E402
 import netlab as nl     # noqa: E402
+from recorder import exchange, end_client_close, end_server_close  # noqa: E402
 
 socket.setdefaulttimeout(rec.DEFAULT_TIMEOUT)
 
@@ -60,9 +63,6 @@ TUN_KERNEL, TUN_PEER = "10.202.0.1", "10.202.0.2"     # TUN set-up
 LO = "127.0.0.1"
 TUN_IF = "wshtun0"
 SETTLE = 0.3
-
-REQ = b"GET /wirestate HTTP/1.0\r\n\r\n"
-RESP = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 VERBOSE = True
 
@@ -88,15 +88,47 @@ def states(ss_lines, client, server):
                                client, server)
 
 
-def set_linger0(s):
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+def bound_socket(ns, host, port, reuse=True):
+    with ns.entered():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    return s
 
 
-def exchange(c, s, req=REQ, resp=RESP):
-    c.sendall(req)
-    assert rec.recv_exact(s, len(req)) == req
-    s.sendall(resp)
-    assert rec.recv_exact(c, len(resp)) == resp
+def wait_connected(s, timeout=5.0):
+    _, w, _ = select.select([], [s], [], timeout)
+    if not w:
+        raise TimeoutError("connect did not complete")
+    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, "connect: " + os.strerror(err))
+    s.settimeout(rec.DEFAULT_TIMEOUT)
+
+
+def first_syn_sport(path):
+    """Source port of the first SYN (without ACK) in a capture."""
+    out = subprocess.run(
+        ["tshark", "-r", path, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+         "-T", "fields", "-e", "tcp.srcport"],
+        capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    if not out:
+        raise AssertionError("no SYN in %s" % path)
+    return int(out[0])
+
+
+def find_frame(path, port, seq, plen):
+    """1-based number of the frame carrying client->server data at absolute
+    seq ``seq`` with ``plen`` bytes (exactly one expected)."""
+    out = subprocess.run(
+        ["tshark", "-r", path, "-o", "tcp.relative_sequence_numbers:FALSE",
+         "-Y", "tcp.dstport == %d && tcp.seq == %d && tcp.len == %d"
+         % (port, seq, plen), "-T", "fields", "-e", "frame.number"],
+        capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    if len(out) != 1:
+        raise AssertionError("expected one frame with seq %d, got %r" % (seq, out))
+    return int(out[0])
 
 
 # ---------------------------------------------------------------------------
@@ -104,6 +136,16 @@ def exchange(c, s, req=REQ, resp=RESP):
 # ---------------------------------------------------------------------------
 
 class Scene:
+    """One scenario run.  Every capture, socket, relay, TUN fd and namespace
+    it creates is released by :meth:`cleanup`; tracked sockets are closed
+    abortively only then, after the captures have stopped.
+
+    The usual course: set up (:meth:`ns`, :meth:`relay_topology`,
+    :class:`Tun`), :meth:`capture`, sockets (:meth:`listen`,
+    :meth:`connected`, ...), the scenario's steps, :meth:`end` (settle, ss,
+    stop the captures), then :meth:`write` with connections from
+    :meth:`conn`, whose states default to what the final ss says."""
+
     def __init__(self, name, outdir):
         self.name = name
         self.outdir = outdir
@@ -112,12 +154,16 @@ class Scene:
         self.sockets = []
         self.relay = None
         self.fds = []
+        self.ss = None                  # final ss lines (end())
         self.written = []               # truth docs written
 
     def log(self, msg):
         log(self.name, msg)
 
-    # -- building blocks ---------------------------------------------------
+    def path(self, stem=None):
+        return os.path.join(self.outdir, (stem or self.name) + ".pcap")
+
+    # -- set-ups -----------------------------------------------------------
     def ns(self, short):
         return self.lab.netns(short)
 
@@ -136,25 +182,57 @@ class Scene:
                               delay_ba=delay_ba, drop=drop).start()
         return a, r, b
 
-    def tun(self, prefix):
-        t = self.ns(prefix + "-t")
-        fd = nl.open_tun(t, TUN_IF, TUN_KERNEL + "/24")
-        self.fds.append(fd)
-        return t, fd
-
-    def capture(self, stem, netns, iface, bpf):
-        cap = rec.Capture(os.path.join(self.outdir, stem + ".pcap"), bpf,
+    def capture(self, netns, iface, port, stem=None):
+        """Start tcpdump on ``iface`` in ``netns`` for ``tcp port PORT`` into
+        STEM.pcap (default stem: the scenario name)."""
+        stem = stem or self.name
+        cap = rec.Capture(self.path(stem), "tcp port %d" % port,
                           iface=iface, netns=netns.name)
         self.captures[stem] = cap
         cap.start()
         self.log("capturing: " + cap.command)
         return cap
 
+    # -- sockets (tracked: kept open until after the capture) --------------
     def track(self, s):
         self.sockets.append(s)
         return s
 
+    def socket(self, ns):
+        with ns.entered():
+            return self.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+
+    def listen(self, ns, host, port):
+        with ns.entered():
+            return self.track(rec.listen(host, port))
+
+    def accept(self, ls):
+        s, _ = rec.accept(ls)
+        return self.track(s)
+
+    def connected(self, client_ns, server_ns, host, port):
+        """Listener on host:port in ``server_ns``, connect from
+        ``client_ns``, accept.  Returns (client, server, client endpoint)."""
+        ls = self.listen(server_ns, host, port)
+        with client_ns.entered():
+            c, cep, err = rec.connect(host, port)
+        self.track(c)
+        if err:
+            raise OSError(err, "connect")
+        return c, self.accept(ls), cep
+
     # -- ending ------------------------------------------------------------
+    def end(self, namespaces, port, settle=SETTLE):
+        """Settle, take the ss lines of every namespace (concatenated, kept
+        as the truth's ``ss``), stop the captures.  Returns the ss lines."""
+        time.sleep(settle)
+        lines = []
+        for ns in namespaces:
+            lines += ns.ss(port)
+        self.stop_captures()
+        self.ss = lines
+        return lines
+
     def stop_captures(self):
         if self.relay is not None and self.relay.errors:
             raise RuntimeError("relay errors: %r" % self.relay.errors[:5])
@@ -165,14 +243,27 @@ class Scene:
                                        % (stem, cap.dropped))
             rec._match_owner(cap.path, self.outdir)
 
-    def write(self, stem, description, connections, ss_lines,
-              expected=None, recorded_with=None, **extra):
+    def conn(self, client, server, client_state=None, server_state=None,
+             **extra):
+        """A truth connection; a state not given is what the final ss
+        reports for that endpoint."""
+        if client_state is None or server_state is None:
+            kc, ks = states(self.ss, client, server)
+            client_state = kc if client_state is None else client_state
+            server_state = ks if server_state is None else server_state
+        return conn(client, server, client_state, server_state, **extra)
+
+    def write(self, description, connections, expected, stem=None,
+              recorded_with=None, **extra):
+        """Write STEM.truth.json (default stem: the scenario name) with the
+        final ss lines; check the capture is not empty and not too big."""
+        stem = stem or self.name
         cap = self.captures.get(stem)
         cmd = recorded_with or cap.command
         path = os.path.join(self.outdir, stem + ".truth.json")
         doc = rec.write_truth(path, stem, description, cmd, connections,
-                              ss_lines, expected_anomalies=expected, **extra)
-        pcap = os.path.join(self.outdir, stem + ".pcap")
+                              self.ss, expected_anomalies=expected, **extra)
+        pcap = self.path(stem)
         n = rec.count_packets(pcap)
         size = os.path.getsize(pcap)
         self.log("%d packets, %d bytes -> %s" % (n, size, stem + ".pcap"))
@@ -218,45 +309,36 @@ class Scene:
         self.lab.close()
 
 
-def finish_ss(namespaces, port, settle=SETTLE):
-    """Settle, then the ss lines of every namespace (concatenated)."""
-    time.sleep(settle)
-    lines = []
-    for ns in namespaces:
-        lines += ns.ss(port)
-    return lines
+# ---------------------------------------------------------------------------
+# Scenario registry
+# ---------------------------------------------------------------------------
+
+SCENARIOS = {}          # name -> dict(fn, expect, outputs, tun), in order
 
 
-def bound_socket(ns, host, port, reuse=True):
-    with ns.entered():
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if reuse:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    return s
-
-
-def wait_connected(s, timeout=5.0):
-    _, w, _ = select.select([], [s], [], timeout)
-    if not w:
-        raise TimeoutError("connect did not complete")
-    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
-        raise OSError(err, "connect: " + os.strerror(err))
-    s.settimeout(rec.DEFAULT_TIMEOUT)
+def scenario(name, expect, outputs=None, tun=False):
+    """Register the decorated ``fn(scene)`` as scenario ``name``.
+    ``expect``: the (client_state, server_state) we expect per connection
+    (the summary compares the truth with it); ``outputs``: the file stems
+    it writes (default ``[name]``); ``tun``: needs scapy."""
+    def register(fn):
+        SCENARIOS[name] = dict(fn=fn, expect=[tuple(e) for e in expect],
+                               outputs=outputs or [name], tun=tun)
+        return fn
+    return register
 
 
 # ===========================================================================
 # Kernel-truth scenarios
 # ===========================================================================
 
+@scenario("simultaneous-open", expect=[("ESTABLISHED", "ESTABLISHED")])
 def sc_simultaneous_open(sc):
     """Two bound sockets connect() to each other while the relay delays
     every frame by 100 ms, so the SYNs cross on the wire."""
     pa, pb = 47101, 47102
     a, r, b = sc.relay_topology("so", delay_ab=0.1, delay_ba=0.1)
-    stem = "simultaneous-open"
-    sc.capture(stem, r, "ra", "tcp port %d" % pa)
+    sc.capture(r, "ra", pa)
     sa = sc.track(bound_socket(a, ADDR_A, pa))
     sb = sc.track(bound_socket(b, ADDR_B, pb))
     sa.setblocking(False)
@@ -273,29 +355,25 @@ def sc_simultaneous_open(sc):
         raise AssertionError("SYNs did not cross: %r" % syns)
     exchange(sa, sb, b"ping\n", b"pong\n")
     time.sleep(0.5)                           # last ACK through the relay
-    ss = finish_ss([a, b], pa)
-    sc.stop_captures()
-    if first_syn_sport(os.path.join(sc.outdir, stem + ".pcap")) != pa:
+    sc.end([a, b], pa)
+    if first_syn_sport(sc.path()) != pa:
         raise AssertionError("expected %s's SYN first in the file" % ADDR_A)
-    ca, cb = (ADDR_A, pa), (ADDR_B, pb)
-    cst, sst = states(ss, ca, cb)
-    sc.write(stem,
-             "Simultaneous open through a relay namespace that delays every "
+    sc.write("Simultaneous open through a relay namespace that delays every "
              "frame by 100 ms each way: %s:%d and %s:%d are both bound "
              "(SO_REUSEADDR) and connect() to each other within microseconds, "
              "so each SYN reaches a socket in SYN_SENT; both answer SYN+ACK, "
              "then 'ping'/'pong' is exchanged and both sockets stay open. "
              "Captured on the relay's veth facing %s (the 'client', whose "
              "SYN is seen first)." % (ADDR_A, pa, ADDR_B, pb, ADDR_A),
-             [conn(ca, cb, cst, sst)], ss,
+             [sc.conn((ADDR_A, pa), (ADDR_B, pb))],
              [anomaly("simultaneous-open", "client",
                       "client's SYN crossed the server's SYN; the client "
                       "received a SYN while in SYN_SENT"),
               anomaly("simultaneous-open", "server",
                       "the server also received a SYN while in SYN_SENT")])
-    return [(cst, sst)], [("ESTABLISHED", "ESTABLISHED")]
 
 
+@scenario("simultaneous-open-lo", expect=[("ESTABLISHED", "ESTABLISHED")])
 def sc_simultaneous_open_lo(sc):
     """The loopback version: on lo a SYN is processed before connect()
     returns, so the two connect() calls must overlap within microseconds.
@@ -309,12 +387,11 @@ def sc_simultaneous_open_lo(sc):
     if len(cpus) < 2:
         raise RuntimeError("needs 2 CPUs to make the connect() calls overlap")
     n = sc.ns("sl")
-    stem = "simultaneous-open-lo"
     saved_affinity = os.sched_getaffinity(0)
     tries, done = 0, None
     try:
         for tries in range(1, MAX_TRIES + 1):
-            cap = sc.capture(stem, n, "lo", "tcp port %d" % pa)
+            cap = sc.capture(n, "lo", pa)
             sa = bound_socket(n, LO, pa)
             sb = bound_socket(n, LO, pb)
             sa.setblocking(False)
@@ -357,14 +434,11 @@ def sc_simultaneous_open_lo(sc):
     sa.settimeout(rec.DEFAULT_TIMEOUT)
     sb.settimeout(rec.DEFAULT_TIMEOUT)
     exchange(sa, sb, b"ping\n", b"pong\n")
-    ss = finish_ss([n], pa)
-    sc.stop_captures()
+    sc.end([n], pa)
     # 'client' = the endpoint whose SYN is first in the file
-    first = first_syn_sport(os.path.join(sc.outdir, stem + ".pcap"))
+    first = first_syn_sport(sc.path())
     ca, cb = ((LO, pa), (LO, pb)) if first == pa else ((LO, pb), (LO, pa))
-    cst, sst = states(ss, ca, cb)
-    sc.write(stem,
-             "Simultaneous open on 127.0.0.1 (inside a private namespace): "
+    sc.write("Simultaneous open on 127.0.0.1 (inside a private namespace): "
              "sockets bound to ports %d and %d (SO_REUSEADDR) connect() to "
              "each other from two processes pinned to different CPUs that "
              "spin until the same monotonic instant (the one on port %d "
@@ -375,29 +449,21 @@ def sc_simultaneous_open_lo(sc):
              "is a matter of timing: the 'client' is the endpoint whose SYN "
              "is first in the file (this time port %d)."
              % (pa, pb, pa, tries, ca[1]),
-             [conn(ca, cb, cst, sst)], ss,
+             [sc.conn(ca, cb)],
              [anomaly("simultaneous-open", "client",
                       "the client received a SYN while in SYN_SENT"),
               anomaly("simultaneous-open", "server",
                       "the server received a SYN while in SYN_SENT")],
              tries=tries)
-    return [(cst, sst)], [("ESTABLISHED", "ESTABLISHED")]
 
 
+@scenario("simultaneous-close", expect=[("TIME_WAIT", "TIME_WAIT")])
 def sc_simultaneous_close(sc):
     port = 47103
     a, r, b = sc.relay_topology("sc", delay_ab=0.1, delay_ba=0.1)
-    stem = "simultaneous-close"
-    sc.capture(stem, r, "ra", "tcp port %d" % port)
-    with b.entered():
-        ls = sc.track(rec.listen(ADDR_B, port))
-    with a.entered():
-        c, cep, err = rec.connect(ADDR_B, port)
-    sc.track(c)
-    if err:
-        raise OSError(err, "connect")
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    sc.capture(r, "ra", port)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
+    sep = (ADDR_B, port)
     exchange(c, s)
     time.sleep(0.6)                           # every ACK delivered
     c.shutdown(socket.SHUT_WR)                # both FINs leave at once
@@ -405,8 +471,8 @@ def sc_simultaneous_close(sc):
     t0 = time.monotonic()
     timeline, last = [], None
     for _ in range(60):                       # <= ~1.2 s
-        sa = states(a.ss(port), cep, (ADDR_B, port))[0]
-        sb = states(b.ss(port), cep, (ADDR_B, port))[1]
+        sa = states(a.ss(port), cep, sep)[0]
+        sb = states(b.ss(port), cep, sep)[1]
         if (sa, sb) != last:
             timeline.append({"t": round(time.monotonic() - t0, 3),
                              "client": sa, "server": sb})
@@ -415,13 +481,10 @@ def sc_simultaneous_close(sc):
             break
         time.sleep(0.02)
     sc.log("timeline: %r" % timeline)
-    ss = finish_ss([a, b], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, (ADDR_B, port))
+    sc.end([a, b], port)
     seen_closing = any(t["client"] == "CLOSING" for t in timeline) and \
         any(t["server"] == "CLOSING" for t in timeline)
-    sc.write(stem,
-             "Client %s connects through a relay namespace that delays every "
+    sc.write("Client %s connects through a relay namespace that delays every "
              "frame by 100 ms each way, request/response, 0.6 s pause, then "
              "client and server call shutdown(SHUT_WR) back to back, so the "
              "two FINs cross in the relay. Captured on the relay's veth "
@@ -431,54 +494,67 @@ def sc_simultaneous_close(sc):
              "shutdowns): both sockets went FIN_WAIT_1 -> CLOSING -> "
              "TIME_WAIT%s. Fds stay open; the truth is the final ss."
              % (ADDR_A, "" if seen_closing else " (CLOSING not observed this run)"),
-             [conn(cep, (ADDR_B, port), cst, sst)], ss,
+             [sc.conn(cep, sep)],
              [anomaly("simultaneous-close", "client",
                       "client's FIN crossed the server's FIN"),
               anomaly("simultaneous-close", "server",
                       "server's FIN crossed the client's FIN")],
              ss_timeline=timeline)
-    return [(cst, sst)], [("TIME_WAIT", "TIME_WAIT")]
 
 
+# -- two incarnations of one 4-tuple on a namespace's lo ----------------------
+
+def bound_connect(sc, n, ls, cep, sep):
+    """A tracked client socket bound to ``cep`` (SO_REUSEADDR) connects to
+    ``sep``; returns it and the accepted server socket."""
+    c = sc.track(bound_socket(n, *cep))
+    c.connect(sep)
+    return c, sc.accept(ls)
+
+
+def first_incarnation(sc, n, cep, sep, end_first, want, what):
+    """tcpdump on ``n``'s lo and a listener on ``sep``; incarnation 1 from a
+    client bound to ``cep``: request/response, then ``end_first(c, s)``.
+    0.2 s later ss must show ``want`` (``what``) for it, then 0.8 s more
+    pause.  Returns the listener and those ss lines (ss_before_reuse)."""
+    port = sep[1]
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, *sep)
+    c1, s1 = bound_connect(sc, n, ls, cep, sep)
+    exchange(c1, s1)
+    end_first(c1, s1)
+    time.sleep(0.2)
+    before = n.ss(port)
+    sc.log("before reuse: %r" % before)
+    if states(before, cep, sep) != want:
+        raise AssertionError("expected %s: %r" % (what, before))
+    time.sleep(0.8)
+    return ls, before
+
+
+def incarnations(sc, cep, sep):
+    """Truth connections: incarnation 1 (replaced, so CLOSED/CLOSED) and
+    incarnation 2 (as ss reports it)."""
+    return [sc.conn(cep, sep, "CLOSED", "CLOSED", incarnation=1),
+            sc.conn(cep, sep, incarnation=2)]
+
+
+@scenario("port-reuse",
+          expect=[("CLOSED", "CLOSED"), ("TIME_WAIT", "CLOSED")])
 def sc_port_reuse(sc):
     """Server closes first (server TIME_WAIT); the client reconnects from the
     same port; the server's TIME_WAIT socket accepts the new SYN."""
     port, cport = 47104, 47194
-    n = sc.ns("pr")
-    stem = "port-reuse"
-    sc.capture(stem, n, "lo", "tcp port %d" % port)
-    with n.entered():
-        ls = sc.track(rec.listen(LO, port))
     cep, sep = (LO, cport), (LO, port)
-    # incarnation 1: server closes first
-    c1 = sc.track(bound_socket(n, LO, cport))
-    c1.connect(sep)
-    s1, _ = rec.accept(ls)
-    sc.track(s1)
-    exchange(c1, s1)
-    s1.close()
-    assert rec.recv_until_eof(c1) == b""
-    c1.close()
-    time.sleep(0.2)
-    before = n.ss(port)
-    sc.log("before reuse: %r" % before)
-    if states(before, cep, sep) != ("CLOSED", "TIME_WAIT"):
-        raise AssertionError("expected server TIME_WAIT: %r" % before)
-    time.sleep(0.8)
+    n = sc.ns("pr")
+    ls, before = first_incarnation(sc, n, cep, sep, end_server_close,
+                                   ("CLOSED", "TIME_WAIT"), "server TIME_WAIT")
     # incarnation 2: same 4-tuple; the SYN lands on the server's TIME_WAIT
-    c2 = sc.track(bound_socket(n, LO, cport))
-    c2.connect(sep)
-    s2, _ = rec.accept(ls)
-    sc.track(s2)
+    c2, s2 = bound_connect(sc, n, ls, cep, sep)
     exchange(c2, s2)
-    c2.close()
-    assert rec.recv_until_eof(s2) == b""
-    s2.close()
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem,
-             "Client binds 127.0.0.1:%d (SO_REUSEADDR) and connects to "
+    end_client_close(c2, s2)
+    sc.end([n], port)
+    sc.write("Client binds 127.0.0.1:%d (SO_REUSEADDR) and connects to "
              "127.0.0.1:%d; request/response; the SERVER closes first, the "
              "client reads EOF and closes, leaving the server socket in "
              "TIME_WAIT (ss_before_reuse). 1 s later a new client socket "
@@ -486,8 +562,7 @@ def sc_port_reuse(sc):
              "TIME_WAIT socket accepts the SYN (its ISN and timestamp are "
              "higher) and a second incarnation of the same 4-tuple runs a "
              "request/response and closes client-first." % (cport, port),
-             [conn(cep, sep, "CLOSED", "CLOSED", incarnation=1),
-              conn(cep, sep, cst, sst, incarnation=2)], ss,
+             incarnations(sc, cep, sep),
              [anomaly("port-reuse", "client",
                       "incarnation 2: the client reuses its port 47194 for "
                       "a new SYN to the same server port"),
@@ -496,10 +571,10 @@ def sc_port_reuse(sc):
                       "incarnation 1 is still in TIME_WAIT (Linux accepts "
                       "the SYN on the TIME_WAIT socket)")],
              ss_before_reuse=before)
-    return ([("CLOSED", "CLOSED"), (cst, sst)],
-            [("CLOSED", "CLOSED"), ("TIME_WAIT", "CLOSED")])
 
 
+@scenario("port-reuse-client-tw",
+          expect=[("CLOSED", "CLOSED"), ("CLOSED", "TIME_WAIT")])
 def sc_port_reuse_client_tw(sc):
     """Client closes first (client TIME_WAIT); a new client socket binds the
     same port and connects to the same server: Linux takes over the
@@ -509,32 +584,17 @@ def sc_port_reuse_client_tw(sc):
     neither tcp_tw_reuse nor SO_LINGER is needed (a retry loop covers the
     EADDRNOTAVAIL case anyway)."""
     port, cport = 47105, 47195
+    cep, sep = (LO, cport), (LO, port)
     n = sc.ns("pt")
     tw_reuse = n.sysctl_get("net.ipv4.tcp_tw_reuse")
-    stem = "port-reuse-client-tw"
-    sc.capture(stem, n, "lo", "tcp port %d" % port)
-    with n.entered():
-        ls = sc.track(rec.listen(LO, port))
-    cep, sep = (LO, cport), (LO, port)
-    c1 = sc.track(bound_socket(n, LO, cport))
-    c1.connect(sep)
-    s1, _ = rec.accept(ls)
-    sc.track(s1)
-    exchange(c1, s1)
-    c1.close()
-    assert rec.recv_until_eof(s1) == b""
-    s1.close()
-    time.sleep(0.2)
-    before = n.ss(port)
-    sc.log("before reuse: %r" % before)
-    if states(before, cep, sep) != ("TIME_WAIT", "CLOSED"):
-        raise AssertionError("expected client TIME_WAIT: %r" % before)
-    time.sleep(0.8)
+    ls, before = first_incarnation(sc, n, cep, sep, end_client_close,
+                                   ("TIME_WAIT", "CLOSED"), "client TIME_WAIT")
+    # incarnation 2: the client's connect() recycles its own TIME_WAIT
     t0 = time.monotonic()
     attempts, c2 = 0, None
     for _ in range(24):                        # <= ~6 s
         attempts += 1
-        c = bound_socket(n, LO, cport)
+        c = bound_socket(n, *cep)
         err = c.connect_ex(sep)
         if err == 0:
             c2 = sc.track(c)
@@ -547,17 +607,11 @@ def sc_port_reuse_client_tw(sc):
         raise AssertionError("client TIME_WAIT was never reused")
     waited = time.monotonic() - t0
     sc.log("reconnected after %d attempts, %.2f s" % (attempts, waited))
-    s2, _ = rec.accept(ls)
-    sc.track(s2)
+    s2 = sc.accept(ls)
     exchange(c2, s2)
-    s2.close()
-    assert rec.recv_until_eof(c2) == b""
-    c2.close()
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem,
-             "Client binds 127.0.0.1:%d (SO_REUSEADDR), connects to "
+    end_server_close(c2, s2)
+    sc.end([n], port)
+    sc.write("Client binds 127.0.0.1:%d (SO_REUSEADDR), connects to "
              "127.0.0.1:%d, request/response, the CLIENT closes first and "
              "is left in TIME_WAIT (ss_before_reuse). 1 s later a new socket "
              "binds the same port (allowed: both have SO_REUSEADDR) and "
@@ -570,8 +624,7 @@ def sc_port_reuse_client_tw(sc):
              "changed and no SO_LINGER abort was used. Incarnation 2 runs a "
              "request/response; the server closes first."
              % (cport, port, attempts, waited, tw_reuse),
-             [conn(cep, sep, "CLOSED", "CLOSED", incarnation=1),
-              conn(cep, sep, cst, sst, incarnation=2)], ss,
+             incarnations(sc, cep, sep),
              [anomaly("port-reuse", "client",
                       "incarnation 2: the client reuses port 47195 towards "
                       "the same server port"),
@@ -580,24 +633,20 @@ def sc_port_reuse_client_tw(sc):
                       "incarnation 1 is in TIME_WAIT (the kernel recycles "
                       "it)")],
              ss_before_reuse=before)
-    return ([("CLOSED", "CLOSED"), (cst, sst)],
-            [("CLOSED", "CLOSED"), ("CLOSED", "TIME_WAIT")])
 
 
+@scenario("tfo", expect=[("TIME_WAIT", "CLOSED")] * 2)
 def sc_tfo(sc):
     port = 47106
     n = sc.ns("fo")
     old = n.sysctl_set("net.ipv4.tcp_fastopen", "3")
-    stem = "tfo"
-    sc.capture(stem, n, "lo", "tcp port %d" % port)
-    with n.entered():
-        ls = sc.track(rec.listen(LO, port))
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, LO, port)
     ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
     conns, notes = [], []
     for i in range(2):
         data = b"GET /tfo/%d HTTP/1.0\r\n\r\n" % (i + 1)
-        with n.entered():
-            c = sc.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        c = sc.socket(n)
         c.setblocking(False)
         try:
             sent = c.sendto(data, socket.MSG_FASTOPEN, (LO, port))
@@ -611,23 +660,16 @@ def sc_tfo(sc):
             c.sendall(data)
         elif sent != len(data):
             raise AssertionError("partial TFO send %d" % sent)
-        s, _ = rec.accept(ls)
-        sc.track(s)
+        s = sc.accept(ls)
         assert rec.recv_exact(s, len(data)) == data
-        s.sendall(RESP)
-        assert rec.recv_exact(c, len(RESP)) == RESP
-        c.close()
-        assert rec.recv_until_eof(s) == b""
-        s.close()
+        s.sendall(rec.RESP)
+        assert rec.recv_exact(c, len(rec.RESP)) == rec.RESP
+        end_client_close(c, s)
         conns.append(cep)
     if notes != [0, len(data)]:
         raise AssertionError("TFO did not behave: bytes on SYN %r" % notes)
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    sep = (LO, port)
-    result = [states(ss, cep, sep) for cep in conns]
-    sc.write(stem,
-             "TCP Fast Open on 127.0.0.1 (net.ipv4.tcp_fastopen=3 inside the "
+    sc.end([n], port)
+    sc.write("TCP Fast Open on 127.0.0.1 (net.ipv4.tcp_fastopen=3 inside the "
              "namespace, was %s; listener setsockopt TCP_FASTOPEN 16). "
              "Connection 1: sendto(MSG_FASTOPEN) without a cookie sends a "
              "SYN with an empty TFO cookie option; the SYN+ACK carries the "
@@ -635,68 +677,56 @@ def sc_tfo(sc):
              "sendto(MSG_FASTOPEN) sends the cookie and the %d-byte request "
              "on the SYN; the SYN+ACK acknowledges ISN+1+%d. Each: server "
              "replies, client closes first, server closes." % (old, len(data), len(data)),
-             [conn(cep, sep, cst, sst) for cep, (cst, sst) in zip(conns, result)],
-             ss,
+             [sc.conn(cep, (LO, port)) for cep in conns],
              [anomaly("syn-with-data", "client",
                       "connection 2: %d bytes of data on the SYN (TFO cookie "
                       "from connection 1)" % len(data))])
-    return result, [("TIME_WAIT", "CLOSED")] * 2
 
 
+@scenario("keepalive", expect=[("TIME_WAIT", "CLOSED")])
 def sc_keepalive(sc):
     port = 47107
     n = sc.ns("ka")
-    stem = "keepalive"
-    sc.capture(stem, n, "lo", "tcp port %d" % port)
-    with n.entered():
-        ls = sc.track(rec.listen(LO, port))
-        c = sc.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, LO, port)
+    c = sc.socket(n)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 5)
     c.connect((LO, port))
     cep = c.getsockname()
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    s = sc.accept(ls)
     exchange(c, s)
     time.sleep(3.5)
-    c.close()
-    assert rec.recv_until_eof(s) == b""
-    s.close()
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, (LO, port))
-    sc.write(stem,
-             "Client sets SO_KEEPALIVE with TCP_KEEPIDLE=1, TCP_KEEPINTVL=1, "
+    end_client_close(c, s)
+    sc.end([n], port)
+    sc.write("Client sets SO_KEEPALIVE with TCP_KEEPIDLE=1, TCP_KEEPINTVL=1, "
              "TCP_KEEPCNT=5, connects to 127.0.0.1:%d, request/response, "
              "then the connection idles 3.5 s: the client kernel sends a "
              "keep-alive (seq = snd_nxt - 1, no data) about every second and "
              "the server answers each with an ACK. Then the client closes "
              "first and the server closes." % port,
-             [conn(cep, (LO, port), cst, sst)], ss,
+             [sc.conn(cep, (LO, port))],
              [anomaly("keep-alive", "client",
                       "about 3 keep-alive probes, 1 s apart, each ACKed "
                       "by the server (the ACKs repeat the same ack number)")])
-    return [(cst, sst)], [("TIME_WAIT", "CLOSED")]
 
 
+@scenario("zero-window", expect=[("TIME_WAIT", "CLOSED")])
 def sc_zero_window(sc):
     port = 47108
     n = sc.ns("zw")
-    stem = "zero-window"
-    sc.capture(stem, n, "lo", "tcp port %d" % port)
-    with n.entered():
-        ls = sc.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-        c = sc.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    sc.capture(n, "lo", port)
+    ls = sc.socket(n)
+    c = sc.socket(n)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # before listen
     ls.bind((LO, port))
     ls.listen(4)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     c.connect((LO, port))
     cep = c.getsockname()
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    s = sc.accept(ls)
     rcvbuf = s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     c.setblocking(False)
     total, chunk = 0, b"z" * 1000
@@ -720,14 +750,9 @@ def sc_zero_window(sc):
     if got != total:
         raise AssertionError("drained %d of %d" % (got, total))
     c.settimeout(rec.DEFAULT_TIMEOUT)
-    c.close()
-    assert rec.recv_until_eof(s) == b""
-    s.close()
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, (LO, port))
-    sc.write(stem,
-             "Server socket with SO_RCVBUF 4096 (set on the listener before "
+    end_client_close(c, s)
+    sc.end([n], port)
+    sc.write("Server socket with SO_RCVBUF 4096 (set on the listener before "
              "listen(); kernel reports %d), so it offers a 4096-byte "
              "unscaled window; its application does not read. The client "
              "(SO_SNDBUF 8192) writes non-blocking until EAGAIN (%d bytes "
@@ -740,7 +765,7 @@ def sc_zero_window(sc):
              "tail-loss probe retransmits the tail of the last segment, and "
              "not every probe is answered (Linux sends at most one ACK per "
              "500 ms to out-of-window segments)." % (rcvbuf, total),
-             [conn(cep, (LO, port), cst, sst)], ss,
+             [sc.conn(cep, (LO, port))],
              [anomaly("zero-window", "server",
                       "the receiver advertises window 0 while its "
                       "application does not read"),
@@ -748,9 +773,12 @@ def sc_zero_window(sc):
                       "the sender probes the zero window (0-byte segments "
                       "at snd_una - 1) until the window reopens")],
              ss_during_zero_window=mid)
-    return [(cst, sst)], [("TIME_WAIT", "CLOSED")]
 
 
+LOSS_FILES = ["loss-retransmission", "loss-receiver-side", "loss-capture-gap"]
+
+
+@scenario("loss", expect=[("TIME_WAIT", "CLOSED")], outputs=LOSS_FILES)
 def sc_loss(sc):
     """Drop the 3rd client->server data segment once in the relay."""
     port = 47109
@@ -766,59 +794,48 @@ def sc_loss(sc):
         return False
 
     a, r, b = sc.relay_topology("lo", drop=drop)
-    sender, receiver = "loss-retransmission", "loss-receiver-side"
-    sc.capture(sender, r, "ra", "tcp port %d" % port)
-    sc.capture(receiver, r, "rb", "tcp port %d" % port)
-    with b.entered():
-        ls = sc.track(rec.listen(ADDR_B, port))
-    with a.entered():
-        c, cep, err = rec.connect(ADDR_B, port)
-    sc.track(c)
-    if err:
-        raise OSError(err, "connect")
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    sender, receiver, gap = LOSS_FILES
+    sc.capture(r, "ra", port, stem=sender)
+    sc.capture(r, "rb", port, stem=receiver)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
     payload = bytes((i * 7) & 0xFF for i in range(12000))
     c.sendall(payload)
     assert rec.recv_exact(s, len(payload)) == payload
     s.sendall(b"got 12000 bytes\n")
     assert rec.recv_exact(c, 16) == b"got 12000 bytes\n"
-    c.close()
-    assert rec.recv_until_eof(s) == b""
-    s.close()
-    ss = finish_ss([a, b], port)
-    sc.stop_captures()
+    end_client_close(c, s)
+    sc.end([a, b], port)
     d = state["dropped"]
     if d is None:
         raise AssertionError("nothing was dropped")
     sc.log("dropped seq=%d len=%d" % (d["seq"], d["plen"]))
-    cst, sst = states(ss, cep, (ADDR_B, port))
-    conns = [conn(cep, (ADDR_B, port), cst, sst)]
+    conns = [sc.conn(cep, (ADDR_B, port))]
+    dropped = {"direction": "client->server", "seq": d["seq"], "len": d["plen"]}
     common = ("Client %s sends 12000 bytes to %s:%d through a relay "
               "namespace (no delay) that drops the 3rd client->server data "
               "segment once (absolute seq %d, %d bytes); SACK is on. The "
               "server reads everything and replies, the client closes first, "
               "the server closes. " % (ADDR_A, ADDR_B, port, d["seq"], d["plen"]))
-    sc.write(sender, common +
+    sc.write(common +
              "Captured on the relay's veth facing the CLIENT (before the "
              "drop): the dropped segment is in the file, then the server's "
              "duplicate ACKs with SACK blocks, then the client's "
              "retransmission of the same bytes.",
-             conns, ss,
+             conns,
              [anomaly("duplicate-ack", "server",
                       "the server repeats its ACK (with SACK) for every "
                       "segment after the hole"),
               anomaly("retransmission", "client",
                       "the client retransmits the dropped segment (seq %d)"
                       % d["seq"])],
-             dropped_segment={"direction": "client->server", "seq": d["seq"],
-                              "len": d["plen"], "captured_here": True})
-    sc.write(receiver, common +
+             stem=sender,
+             dropped_segment=dict(dropped, captured_here=True))
+    sc.write(common +
              "Captured on the relay's veth facing the SERVER (after the "
              "drop): the original segment is missing; later segments, the "
              "server's duplicate ACKs with SACK, then the retransmission "
              "(the only copy of those bytes in the file) fills the hole.",
-             conns, ss,
+             conns,
              [anomaly("previous-segment-not-captured", "client",
                       "the segment after the hole is seen first (the "
                       "original never passed this capture point)"),
@@ -828,24 +845,22 @@ def sc_loss(sc):
                       "the client's retransmission (seq %d) arrives after "
                       "higher sequence numbers; it is the only copy in "
                       "this file" % d["seq"])],
-             dropped_segment={"direction": "client->server", "seq": d["seq"],
-                              "len": d["plen"], "captured_here": False})
+             stem=receiver,
+             dropped_segment=dict(dropped, captured_here=False))
     # capture gap: remove the only copy (the retransmission) from the
     # receiver-side file, so later ACKs cover bytes never seen.
-    frame = find_frame(os.path.join(sc.outdir, receiver + ".pcap"),
-                       port, d["seq"], d["plen"])
-    gap = "loss-capture-gap"
+    frame = find_frame(sc.path(receiver), port, d["seq"], d["plen"])
     cmd = ["editcap", "-F", "pcap", receiver + ".pcap", gap + ".pcap", str(frame)]
     subprocess.run(cmd, cwd=sc.outdir, check=True, capture_output=True,
                    timeout=30)
-    rec._match_owner(os.path.join(sc.outdir, gap + ".pcap"), sc.outdir)
-    sc.write(gap, common +
+    rec._match_owner(sc.path(gap), sc.outdir)
+    sc.write(common +
              "Derived from loss-receiver-side.pcap by deleting frame %d, the "
              "retransmission, which was the only copy of bytes %d..%d there: "
              "the file now never shows those bytes while the server's ACKs "
              "cover them (a capture gap, not a network loss)."
              % (frame, d["seq"], d["seq"] + d["plen"]),
-             conns, ss,
+             conns,
              [anomaly("previous-segment-not-captured", "client",
                       "bytes at seq %d never appear in the file" % d["seq"]),
               anomaly("ack-of-unseen-data", "server",
@@ -853,73 +868,42 @@ def sc_loss(sc):
                       "that are missing from the file"),
               anomaly("duplicate-ack", "server",
                       "duplicate ACKs with SACK for the hole")],
+             stem=gap,
              recorded_with=" ".join(cmd) + "  # derived from: "
              + sc.captures[receiver].command,
-             dropped_segment={"direction": "client->server", "seq": d["seq"],
-                              "len": d["plen"], "captured_here": False,
-                              "deleted_frame": frame})
-    return [(cst, sst)], [("TIME_WAIT", "CLOSED")]
+             dropped_segment=dict(dropped, captured_here=False,
+                                  deleted_frame=frame))
 
 
-def first_syn_sport(path):
-    """Source port of the first SYN (without ACK) in a capture."""
-    out = subprocess.run(
-        ["tshark", "-r", path, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0",
-         "-T", "fields", "-e", "tcp.srcport"],
-        capture_output=True, text=True, timeout=30, check=True).stdout.split()
-    if not out:
-        raise AssertionError("no SYN in %s" % path)
-    return int(out[0])
-
-
-def find_frame(path, port, seq, plen):
-    """1-based number of the frame carrying client->server data at absolute
-    seq ``seq`` with ``plen`` bytes (exactly one expected)."""
-    out = subprocess.run(
-        ["tshark", "-r", path, "-o", "tcp.relative_sequence_numbers:FALSE",
-         "-Y", "tcp.dstport == %d && tcp.seq == %d && tcp.len == %d"
-         % (port, seq, plen), "-T", "fields", "-e", "frame.number"],
-        capture_output=True, text=True, timeout=30, check=True).stdout.split()
-    if len(out) != 1:
-        raise AssertionError("expected one frame with seq %d, got %r" % (seq, out))
-    return int(out[0])
-
-
+@scenario("midstream", expect=[("TIME_WAIT", "CLOSED")])
 def sc_midstream(sc):
     port = 47110
     n = sc.ns("ms")
-    stem = "midstream"
-    with n.entered():
-        ls = sc.track(rec.listen(LO, port))
-        c, cep, err = rec.connect(LO, port)
-    sc.track(c)
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    c, s, cep = sc.connected(n, n, LO, port)
     for i in range(3):
         exchange(c, s)
     time.sleep(0.2)
-    sc.capture(stem, n, "lo", "tcp port %d" % port)    # starts only now
+    sc.capture(n, "lo", port)                  # starts only now
     for i in range(2):
         exchange(c, s)
-    c.close()
-    assert rec.recv_until_eof(s) == b""
-    s.close()
-    ss = finish_ss([n], port)
-    sc.stop_captures()
-    cst, sst = states(ss, cep, (LO, port))
-    sc.write(stem,
-             "Client connects to 127.0.0.1:%d and does 3 request/response "
+    end_client_close(c, s)
+    sc.end([n], port)
+    sc.write("Client connects to 127.0.0.1:%d and does 3 request/response "
              "exchanges BEFORE tcpdump starts; the capture then sees 2 more "
              "exchanges, the client closing first and the server closing. "
              "The 'client' is the side that connected (it also sends the "
              "first captured segment)." % port,
-             [conn(cep, (LO, port), cst, sst)], ss,
+             [sc.conn(cep, (LO, port))],
              [anomaly("midstream-pickup", "client",
                       "no handshake in the file: the first captured segment "
                       "is the client's 4th request")])
-    return [(cst, sst)], [("TIME_WAIT", "CLOSED")]
 
 
+HALF_OPEN_FILES = ["half-open", "half-open-client-side"]
+
+
+@scenario("half-open", expect=[("CLOSED", "ESTABLISHED")],
+          outputs=HALF_OPEN_FILES)
 def sc_half_open(sc):
     """Client aborts (RST) but the relay drops every client->server RST:
     the server keeps a half-open connection and retransmits its data."""
@@ -929,29 +913,19 @@ def sc_half_open(sc):
         return direction == "a>b" and p is not None and bool(p["flags"] & 0x04)
 
     a, r, b = sc.relay_topology("ho", drop=drop)
-    srv, cli = "half-open", "half-open-client-side"
-    sc.capture(srv, r, "rb", "tcp port %d" % port)
-    sc.capture(cli, r, "ra", "tcp port %d" % port)
-    with b.entered():
-        ls = sc.track(rec.listen(ADDR_B, port))
-    with a.entered():
-        c, cep, err = rec.connect(ADDR_B, port)
-    sc.track(c)
-    if err:
-        raise OSError(err, "connect")
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    srv, cli = HALF_OPEN_FILES
+    sc.capture(r, "rb", port, stem=srv)
+    sc.capture(r, "ra", port, stem=cli)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
     exchange(c, s)
     time.sleep(0.1)
     rec.abort_close(c)                         # RST, dropped by the relay
     time.sleep(0.2)
     s.sendall(b"are you still there?\n")        # answered by RSTs, dropped
     time.sleep(3.3)                             # RTO backoff: ~4 retransmits
-    ss = finish_ss([a, b], port)
-    sc.stop_captures()
+    sc.end([a, b], port)
     rsts = sum(1 for _, d, act, p in sc.relay.log if act == "drop")
-    cst, sst = states(ss, cep, (ADDR_B, port))
-    conns = [conn(cep, (ADDR_B, port), cst, sst)]
+    conns = [sc.conn(cep, (ADDR_B, port))]
     common = ("Client %s connects to %s:%d through a relay namespace that "
               "drops every client->server RST; request/response; the client "
               "closes with SO_LINGER {1,0} (RST, dropped); the server, still "
@@ -960,45 +934,29 @@ def sc_half_open(sc):
               "dropped in all); the server retransmits with exponential "
               "backoff for 3.3 s. Server fd still open at the ss snapshot. "
               % (ADDR_A, ADDR_B, port, rsts))
-    sc.write(srv, common +
+    sc.write(common +
              "Captured on the relay's veth facing the SERVER: no RST at all "
              "is in the file.",
-             conns, ss,
+             conns,
              [anomaly("retransmission", "server",
                       "the server retransmits its unacknowledged 21 bytes "
-                      "(RTO backoff)")])
-    sc.write(cli, common +
+                      "(RTO backoff)")],
+             stem=srv)
+    sc.write(common +
              "Captured on the relay's veth facing the CLIENT: the client's "
              "abort RST and its RST replies to every (re)transmission are "
              "in the file (the server never got them).",
-             conns, ss,
+             conns,
              [anomaly("traffic-after-peer-reset", "server",
                       "the server keeps sending after the client's RST"),
               anomaly("retransmission", "server",
-                      "the server retransmits its unacknowledged 21 bytes")])
-    return [(cst, sst)], [("CLOSED", "ESTABLISHED")]
+                      "the server retransmits its unacknowledged 21 bytes")],
+             stem=cli)
 
 
 # ===========================================================================
 # Scripted TUN peer scenarios
 # ===========================================================================
-
-def tun_setup(sc, prefix, port, stem):
-    t, fd = sc.tun(prefix)
-    sc.capture(stem, t, TUN_IF, "tcp port %d" % port)
-    return t, fd
-
-
-def tun_listener(sc, t, port):
-    with t.entered():
-        return sc.track(rec.listen(TUN_KERNEL, port))
-
-
-def peer(fd, pport, kport, name):
-    import tunpeer
-    return tunpeer.TunPeer(fd, TUN_PEER, TUN_KERNEL, pport, kport,
-                           log=(lambda m: log(name, m)))
-
 
 TUN_COMMON = ("The kernel owns %s; the peer %s is routed into a TUN device "
               "and played by a script (tools/tunpeer.py) that offers no "
@@ -1006,216 +964,210 @@ TUN_COMMON = ("The kernel owns %s; the peer %s is routed into a TUN device "
               "(LINKTYPE_RAW). " % (TUN_KERNEL, TUN_PEER))
 
 
+class Tun:
+    """TUN set-up: namespace wshard-PREFIX-t where the kernel owns
+    TUN_KERNEL on TUN_IF and ``p`` (a tunpeer.TunPeer) plays TUN_PEER, the
+    ``scripted`` endpoint ("client" or "server").  tcpdump on the TUN
+    filters on the server port, as does the ss snapshot."""
+
+    def __init__(self, sc, prefix, server_port, client_port, scripted="client"):
+        import tunpeer
+        self.sc, self.port, self.scripted = sc, server_port, scripted
+        self.t = sc.ns(prefix + "-t")
+        fd = nl.open_tun(self.t, TUN_IF, TUN_KERNEL + "/24")
+        sc.fds.append(fd)
+        sc.capture(self.t, TUN_IF, server_port)
+        if scripted == "client":
+            peer_port, kernel_port = client_port, server_port
+            self.cep, self.sep = (TUN_PEER, client_port), (TUN_KERNEL, server_port)
+        else:
+            peer_port, kernel_port = server_port, client_port
+            self.cep, self.sep = (TUN_KERNEL, client_port), (TUN_PEER, server_port)
+        self.p = tunpeer.TunPeer(fd, TUN_PEER, TUN_KERNEL, peer_port,
+                                 kernel_port, log=sc.log)
+
+    def listen(self):
+        """A kernel listener on TUN_KERNEL:server_port."""
+        return self.sc.listen(self.t, TUN_KERNEL, self.port)
+
+    def accept_peer(self, hello=None):
+        """Kernel listener; the peer connects to it (MSS only); returns the
+        kernel's accepted socket.  ``hello="peer"``: then the peer sends
+        b"hello\n" (ACKed, read by the application); ``hello="kernel"``:
+        the application sends it (read and ACKed by the peer)."""
+        ls = self.listen()
+        self.p.connect()
+        s = self.sc.accept(ls)
+        if hello == "peer":
+            self.p.send_data(b"hello\n")
+            assert rec.recv_exact(s, 6) == b"hello\n"
+        elif hello == "kernel":
+            s.sendall(b"hello\n")
+            assert self.p.read_data(6) == b"hello\n"
+        return s
+
+    def ss(self):
+        return self.t.ss(self.port)
+
+    def still_here_and_close(self, s):
+        """The kernel application sends 11 bytes on ``s`` (read and ACKed
+        by the peer), then a normal close, peer first: peer FIN, kernel
+        ACK, kernel close() -> FIN, peer ACK (peer TIME_WAIT)."""
+        s.sendall(b"still here\n")
+        assert self.p.read_data(11) == b"still here\n"
+        self.p.close_first(s)
+
+    def write(self, scripted_state, description, expected, **extra):
+        """End the scene and write the truth: the scripted endpoint in
+        ``scripted_state`` (what its own segments imply), the kernel
+        endpoint as ss reports it."""
+        self.sc.end([self.t], self.port)
+        c = self.sc.conn(self.cep, self.sep, scripted=self.scripted,
+                         **{self.scripted + "_state": scripted_state})
+        self.sc.write(TUN_COMMON + description, [c], expected, **extra)
+
+
+@scenario("syn-fin", expect=[("SYN_SENT", "CLOSED")], tun=True)
 def sc_syn_fin(sc):
     import tunpeer as tp
-    port, pport = 47121, 40121
-    stem = "syn-fin"
-    t, fd = tun_setup(sc, "sf", port, stem)
-    tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.send(tp.SYN | tp.FIN, options=[("MSS", 1460)])
-    got = p.quiet(1.0)
+    tun = Tun(sc, "sf", 47121, 40121)
+    tun.listen()
+    tun.p.send(tp.SYN | tp.FIN, options=[("MSS", 1460)])
+    got = tun.p.quiet(1.0)
     if got:
         raise AssertionError("kernel answered SYN+FIN: %r" % got)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "A kernel listener on %s:%d; the peer sends one segment with "
-             "SYN+FIN (and an MSS option). Linux discards it in LISTEN "
-             "without any answer (checked for 1 s). The scripted client "
-             "counts as SYN_SENT (it sent a SYN and got nothing back)."
-             % (TUN_KERNEL, port),
-             [conn(cep, sep, "SYN_SENT", sst, scripted="client")], ss,
-             [anomaly("invalid-flag-combination", "client",
-                      "SYN and FIN set in the same segment")])
-    return [("SYN_SENT", sst)], [("SYN_SENT", "CLOSED")]
+    tun.write("SYN_SENT",
+              "A kernel listener on %s:%d; the peer sends one segment with "
+              "SYN+FIN (and an MSS option). Linux discards it in LISTEN "
+              "without any answer (checked for 1 s). The scripted client "
+              "counts as SYN_SENT (it sent a SYN and got nothing back)."
+              % tun.sep,
+              [anomaly("invalid-flag-combination", "client",
+                       "SYN and FIN set in the same segment")])
 
 
+@scenario("data-after-fin", expect=[("FIN_WAIT_2", "CLOSE_WAIT")], tun=True)
 def sc_data_after_fin(sc):
     import tunpeer as tp
-    port, pport = 47122, 40122
-    stem = "data-after-fin"
-    t, fd = tun_setup(sc, "df", port, stem)
-    ls = tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.connect()
-    s, _ = rec.accept(ls)
-    sc.track(s)
-    p.send_data(b"hello\n")
-    assert rec.recv_exact(s, 6) == b"hello\n"
-    p.send(tp.FIN | tp.ACK)
-    fin_end = p.snd_nxt
-    p.expect(3.0, lambda k: tp.flags_of(k) & tp.ACK and k[tp.TCP].ack == fin_end,
-             "ACK of FIN")
-    after_fin = t.ss(port)
+    tun = Tun(sc, "df", 47122, 40122)
+    p = tun.p
+    tun.accept_peer(hello="peer")       # its socket stays open (tracked)
+    p.send_fin()
+    after_fin = tun.ss()
     p.send(tp.PSH | tp.ACK, data=b"more data after FIN\n")   # seq = FIN + 1
     got = p.quiet(1.0)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "The peer connects to a kernel listener on %s:%d, sends 6 bytes "
-             "(ACKed, read by the application), then FIN (ACKed; kernel "
-             "socket CLOSE_WAIT), then 20 more bytes at seq = FIN + 1. "
-             "Linux drops data at or beyond rcv_nxt in CLOSE_WAIT silently "
-             "(%d segments answered in 1 s); the socket stays CLOSE_WAIT and "
-             "the application never sees the bytes. The scripted client is "
-             "FIN_WAIT_2 (its FIN was ACKed, no FIN from the kernel)."
-             % (TUN_KERNEL, port, len(got)),
-             [conn(cep, sep, "FIN_WAIT_2", sst, scripted="client")], ss,
-             [anomaly("data-after-fin", "client",
-                      "20 bytes sent after the client's own FIN")],
-             ss_after_fin=after_fin)
-    return [("FIN_WAIT_2", sst)], [("FIN_WAIT_2", "CLOSE_WAIT")]
+    tun.write("FIN_WAIT_2",
+              "The peer connects to a kernel listener on %s:%d, sends 6 bytes "
+              "(ACKed, read by the application), then FIN (ACKed; kernel "
+              "socket CLOSE_WAIT), then 20 more bytes at seq = FIN + 1. "
+              "Linux drops data at or beyond rcv_nxt in CLOSE_WAIT silently "
+              "(%d segments answered in 1 s); the socket stays CLOSE_WAIT and "
+              "the application never sees the bytes. The scripted client is "
+              "FIN_WAIT_2 (its FIN was ACKed, no FIN from the kernel)."
+              % (tun.sep + (len(got),)),
+              [anomaly("data-after-fin", "client",
+                       "20 bytes sent after the client's own FIN")],
+              ss_after_fin=after_fin)
 
 
+@scenario("rst-out-of-window", expect=[("TIME_WAIT", "CLOSED")], tun=True)
 def sc_rst_out_of_window(sc):
     import tunpeer as tp
-    port, pport = 47123, 40123
-    stem = "rst-out-of-window"
-    t, fd = tun_setup(sc, "rw", port, stem)
-    ls = tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.connect()
-    s, _ = rec.accept(ls)
-    sc.track(s)
-    p.send_data(b"hello\n")
-    assert rec.recv_exact(s, 6) == b"hello\n"
+    tun = Tun(sc, "rw", 47123, 40123)
+    p = tun.p
+    s = tun.accept_peer(hello="peer")
     checkpoints = []
     far = (p.snd_nxt + 1000000000) & 0xFFFFFFFF
     p.send(tp.RST, seq=far, advance=False)
     got1 = p.quiet(0.5)
     checkpoints.append({"after": "RST far out of window (seq rcv_nxt+1e9)",
-                        "kernel_replies": len(got1), "ss": t.ss(port)})
+                        "kernel_replies": len(got1), "ss": tun.ss()})
     near = (p.snd_nxt + 100) & 0xFFFFFFFF
     p.send(tp.RST, seq=near, advance=False)
     got2 = p.quiet(0.5)
     checkpoints.append({"after": "RST in window, not at rcv_nxt (seq rcv_nxt+100)",
-                        "kernel_replies": len(got2), "ss": t.ss(port)})
+                        "kernel_replies": len(got2), "ss": tun.ss()})
     if got1 or len(got2) != 1 or not tp.flags_of(got2[0]) == tp.ACK:
         raise AssertionError("unexpected replies: %r / %r" % (got1, got2))
-    s.sendall(b"still here\n")
-    assert p.read_data(11) == b"still here\n"
-    p.close_first(s)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "The peer connects to %s:%d and sends 6 bytes. Then a RST with "
-             "seq = rcv_nxt + 1e9: Linux ignores it silently (still "
-             "ESTABLISHED). Then a RST with seq = rcv_nxt + 100 (inside the "
-             "window, not exact): Linux answers with a challenge ACK (RFC "
-             "5961) and stays ESTABLISHED (ss_checkpoints). The kernel "
-             "application then sends 11 bytes (ACKed) and the connection "
-             "closes normally: peer FIN, kernel ACK, kernel close() -> FIN, "
-             "peer ACK. The scripted client is TIME_WAIT."
-             % (TUN_KERNEL, port),
-             [conn(cep, sep, "TIME_WAIT", sst, scripted="client")], ss,
-             [anomaly("rst-out-of-window", "client",
-                      "RST at rcv_nxt + 1e9, ignored by the kernel"),
-              anomaly("rst-challenged", "client",
-                      "RST at rcv_nxt + 100, answered with a challenge ACK")],
-             ss_checkpoints=checkpoints)
-    return [("TIME_WAIT", sst)], [("TIME_WAIT", "CLOSED")]
+    tun.still_here_and_close(s)
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d and sends 6 bytes. Then a RST with "
+              "seq = rcv_nxt + 1e9: Linux ignores it silently (still "
+              "ESTABLISHED). Then a RST with seq = rcv_nxt + 100 (inside the "
+              "window, not exact): Linux answers with a challenge ACK (RFC "
+              "5961) and stays ESTABLISHED (ss_checkpoints). The kernel "
+              "application then sends 11 bytes (ACKed) and the connection "
+              "closes normally: peer FIN, kernel ACK, kernel close() -> FIN, "
+              "peer ACK. The scripted client is TIME_WAIT." % tun.sep,
+              [anomaly("rst-out-of-window", "client",
+                       "RST at rcv_nxt + 1e9, ignored by the kernel"),
+               anomaly("rst-challenged", "client",
+                       "RST at rcv_nxt + 100, answered with a challenge ACK")],
+              ss_checkpoints=checkpoints)
 
 
+@scenario("syn-new-isn-in-established", expect=[("TIME_WAIT", "CLOSED")],
+          tun=True)
 def sc_syn_in_established(sc):
     import tunpeer as tp
-    port, pport = 47124, 40124
-    stem = "syn-new-isn-in-established"
-    t, fd = tun_setup(sc, "si", port, stem)
-    ls = tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.connect()
-    s, _ = rec.accept(ls)
-    sc.track(s)
-    p.send_data(b"hello\n")
-    assert rec.recv_exact(s, 6) == b"hello\n"
+    tun = Tun(sc, "si", 47124, 40124)
+    p = tun.p
+    s = tun.accept_peer(hello="peer")
     new_isn = (p.isn + 0x40000000) & 0xFFFFFFFF
     p.send(tp.SYN, seq=new_isn, advance=False, options=[("MSS", 1460)])
     got = p.quiet(0.5)
-    mid = t.ss(port)
+    mid = tun.ss()
     if len(got) != 1 or tp.flags_of(got[0]) != tp.ACK:
         raise AssertionError("expected one challenge ACK, got %r" % got)
-    s.sendall(b"still here\n")
-    assert p.read_data(11) == b"still here\n"
-    p.close_first(s)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "The peer connects to %s:%d (ISN %d), sends 6 bytes, then a "
-             "bare SYN (no ACK flag) on the same 4-tuple with a new ISN %d. "
-             "Linux answers with a challenge ACK (RFC 5961 4.2: ack = its "
-             "rcv_nxt) and stays ESTABLISHED (ss_after_syn). The kernel "
-             "application sends 11 bytes and the connection closes "
-             "normally (peer FIN first). The scripted client is TIME_WAIT."
-             % (TUN_KERNEL, port, p.isn, new_isn),
-             [conn(cep, sep, "TIME_WAIT", sst, scripted="client")], ss,
-             [anomaly("syn-in-synchronized-state", "client",
-                      "SYN with a different ISN (%d instead of %d) in "
-                      "ESTABLISHED; the kernel sends a challenge ACK"
-                      % (new_isn, p.isn))],
-             ss_after_syn=mid)
-    return [("TIME_WAIT", sst)], [("TIME_WAIT", "CLOSED")]
+    tun.still_here_and_close(s)
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d (ISN %d), sends 6 bytes, then a "
+              "bare SYN (no ACK flag) on the same 4-tuple with a new ISN %d. "
+              "Linux answers with a challenge ACK (RFC 5961 4.2: ack = its "
+              "rcv_nxt) and stays ESTABLISHED (ss_after_syn). The kernel "
+              "application sends 11 bytes and the connection closes "
+              "normally (peer FIN first). The scripted client is TIME_WAIT."
+              % (tun.sep + (p.isn, new_isn)),
+              [anomaly("syn-in-synchronized-state", "client",
+                       "SYN with a different ISN (%d instead of %d) in "
+                       "ESTABLISHED; the kernel sends a challenge ACK"
+                       % (new_isn, p.isn))],
+              ss_after_syn=mid)
 
 
+@scenario("ack-unsent-data", expect=[("TIME_WAIT", "CLOSED")], tun=True)
 def sc_ack_unsent(sc):
     import tunpeer as tp
-    port, pport = 47125, 40125
-    stem = "ack-unsent-data"
-    t, fd = tun_setup(sc, "au", port, stem)
-    ls = tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.connect()
-    s, _ = rec.accept(ls)
-    sc.track(s)
-    s.sendall(b"hello\n")
-    assert p.read_data(6) == b"hello\n"
+    tun = Tun(sc, "au", 47125, 40125)
+    p = tun.p
+    s = tun.accept_peer(hello="kernel")
     bogus = (p.rcv_nxt + 1000) & 0xFFFFFFFF
     p.send(tp.ACK, ack=bogus)
     got = p.quiet(0.5)
-    mid = t.ss(port)
-    s.sendall(b"still here\n")
-    assert p.read_data(11) == b"still here\n"
-    p.close_first(s)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "The peer connects to %s:%d; the kernel application sends 6 "
-             "bytes, the peer ACKs them, then the peer sends a pure ACK "
-             "acknowledging 1000 bytes the kernel never sent (ack = "
-             "snd_nxt + 1000). Linux discards it and answers with %d ACK(s) "
-             "restating its own seq/ack; still ESTABLISHED (ss_after_bad_ack). "
-             "The kernel sends 11 more bytes (properly ACKed) and the "
-             "connection closes normally (peer FIN first). The scripted "
-             "client is TIME_WAIT." % (TUN_KERNEL, port, len(got)),
-             [conn(cep, sep, "TIME_WAIT", sst, scripted="client")], ss,
-             [anomaly("ack-of-unseen-data", "client",
-                      "the client ACKs %d, 1000 bytes beyond anything the "
-                      "server sent (nothing is missing from the capture: "
-                      "the peer lied)" % bogus)],
-             ss_after_bad_ack=mid)
-    return [("TIME_WAIT", sst)], [("TIME_WAIT", "CLOSED")]
+    mid = tun.ss()
+    tun.still_here_and_close(s)
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d; the kernel application sends 6 "
+              "bytes, the peer ACKs them, then the peer sends a pure ACK "
+              "acknowledging 1000 bytes the kernel never sent (ack = "
+              "snd_nxt + 1000). Linux discards it and answers with %d ACK(s) "
+              "restating its own seq/ack; still ESTABLISHED (ss_after_bad_ack). "
+              "The kernel sends 11 more bytes (properly ACKed) and the "
+              "connection closes normally (peer FIN first). The scripted "
+              "client is TIME_WAIT." % (tun.sep + (len(got),)),
+              [anomaly("ack-of-unseen-data", "client",
+                       "the client ACKs %d, 1000 bytes beyond anything the "
+                       "server sent (nothing is missing from the capture: "
+                       "the peer lied)" % bogus)],
+              ss_after_bad_ack=mid)
 
 
+@scenario("missing-ack-flag", expect=[("TIME_WAIT", "CLOSED")], tun=True)
 def sc_missing_ack(sc):
     import tunpeer as tp
-    port, pport = 47126, 40126
-    stem = "missing-ack-flag"
-    t, fd = tun_setup(sc, "ma", port, stem)
-    ls = tun_listener(sc, t, port)
-    p = peer(fd, pport, port, stem)
-    p.connect()
-    s, _ = rec.accept(ls)
-    sc.track(s)
+    tun = Tun(sc, "ma", 47126, 40126)
+    p = tun.p
+    s = tun.accept_peer()
     data = b"no ack flag\n"
     p.send(tp.PSH, data=data, ack=0, advance=False)
     got = p.quiet(0.5)
@@ -1231,38 +1183,28 @@ def sc_missing_ack(sc):
     p.send_data(data)                          # same bytes, ACK flag set
     assert rec.recv_exact(s, len(data)) == data
     p.close_first(s)
-    ss = finish_ss([t], port)
-    sc.stop_captures()
-    cep, sep = (TUN_PEER, pport), (TUN_KERNEL, port)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "The peer connects to %s:%d, then sends %d bytes with PSH only "
-             "(no ACK flag, ack field 0). Linux drops it silently (no "
-             "answer in 0.5 s, the application reads nothing). The peer "
-             "sends the same bytes again with PSH+ACK; they are ACKed and "
-             "read. Then a normal close (peer FIN first). The scripted "
-             "client is TIME_WAIT." % (TUN_KERNEL, port, len(data)),
-             [conn(cep, sep, "TIME_WAIT", sst, scripted="client")], ss,
-             [anomaly("missing-ack-flag", "client",
-                      "data segment without ACK in ESTABLISHED"),
-              anomaly("retransmission", "client",
-                      "the same bytes resent with ACK (the kernel had "
-                      "dropped the first copy)")])
-    return [("TIME_WAIT", sst)], [("TIME_WAIT", "CLOSED")]
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d, then sends %d bytes with PSH only "
+              "(no ACK flag, ack field 0). Linux drops it silently (no "
+              "answer in 0.5 s, the application reads nothing). The peer "
+              "sends the same bytes again with PSH+ACK; they are ACKed and "
+              "read. Then a normal close (peer FIN first). The scripted "
+              "client is TIME_WAIT." % (tun.sep + (len(data),)),
+              [anomaly("missing-ack-flag", "client",
+                       "data segment without ACK in ESTABLISHED"),
+               anomaly("retransmission", "client",
+                       "the same bytes resent with ACK (the kernel had "
+                       "dropped the first copy)")])
 
 
+@scenario("synack-wrong-ack", expect=[("TIME_WAIT", "CLOSED")], tun=True)
 def sc_synack_wrong_ack(sc):
     import tunpeer as tp
-    pport, cport = 47127, 40127
-    stem = "synack-wrong-ack"
-    t, fd = tun_setup(sc, "sw", pport, stem)
-    p = peer(fd, pport, cport, stem)       # peer = server; "kernel_port" = client
-    with t.entered():
-        c = sc.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    c.bind((TUN_KERNEL, cport))
+    tun = Tun(sc, "sw", 47127, 40127, scripted="server")
+    p = tun.p
+    c = sc.track(bound_socket(tun.t, *tun.cep))    # the kernel is the client
     c.setblocking(False)
-    err = c.connect_ex((TUN_PEER, pport))
+    err = c.connect_ex(tun.sep)
     if err != errno.EINPROGRESS:
         raise OSError(err, "connect")
     syn = p.expect(3.0, lambda k: tp.flags_of(k) == tp.SYN, "SYN")
@@ -1273,7 +1215,7 @@ def sc_synack_wrong_ack(sc):
     rst = p.expect(2.0, lambda k: tp.flags_of(k) & tp.RST, "RST")
     if rst[tp.TCP].seq != bad:
         raise AssertionError("RST seq %d, expected %d" % (rst[tp.TCP].seq, bad))
-    mid = t.ss(pport)
+    mid = tun.ss()
     syn2 = p.expect(4.0, lambda k: tp.flags_of(k) == tp.SYN, "retransmitted SYN")
     if syn2[tp.TCP].seq != kisn:
         raise AssertionError("SYN retransmission changed ISN")
@@ -1285,105 +1227,60 @@ def sc_synack_wrong_ack(sc):
     c.close()                                   # kernel client closes first
     fin = p.expect(3.0, lambda k: tp.flags_of(k) & tp.FIN, "client FIN")
     p.note_data(fin)
-    p.send(tp.FIN | tp.ACK)                     # ACK + FIN together
-    fin_end = p.snd_nxt
-    p.expect(3.0, lambda k: tp.flags_of(k) & tp.ACK and k[tp.TCP].ack == fin_end,
-             "ACK of the peer's FIN")
-    ss = finish_ss([t], pport)
-    sc.stop_captures()
-    cep, sep = (TUN_KERNEL, cport), (TUN_PEER, pport)
-    cst, sst = states(ss, cep, sep)
-    sc.write(stem, TUN_COMMON +
-             "Here the kernel is the CLIENT: a socket bound to %s:%d "
-             "connects to the scripted server %s:%d. The peer answers the "
-             "SYN with a SYN+ACK whose ack is ISN+1+1000. Linux (SYN_SENT) "
-             "answers with a RST whose seq is that bad ack (RFC 9293: "
-             "<SEQ=SEG.ACK><CTL=RST>), stays in SYN_SENT (ss_after_rst) and "
-             "retransmits its SYN (same ISN) almost at once (~15 ms: Linux "
-             "re-arms the SYN timer to TCP_TIMEOUT_MIN after rejecting a "
-             "SYN+ACK, in case its RST is lost). The "
-             "peer answers that with a correct SYN+ACK (same ISN as "
-             "before), the kernel ACKs, sends 6 bytes (ACKed), closes first "
-             "(FIN); the peer answers FIN+ACK, the kernel ACKs. The "
-             "scripted server is CLOSED (LAST_ACK acknowledged)."
-             % (TUN_KERNEL, cport, TUN_PEER, pport),
-             [conn(cep, sep, cst, "CLOSED", scripted="server")], ss,
-             [anomaly("synack-bad-ack", "server",
-                      "first SYN+ACK acknowledges ISN+1001 instead of ISN+1"),
-              anomaly("syn-retransmission", "client",
-                      "the kernel retransmits its SYN (same ISN) after "
-                      "rejecting the bad SYN+ACK with a RST"),
-              anomaly("synack-retransmission", "server",
-                      "second SYN+ACK: same server ISN, now with the "
-                      "correct ack")],
-             ss_after_rst=mid)
-    return [(cst, "CLOSED")], [("TIME_WAIT", "CLOSED")]
+    p.send_fin()                                # ACK + FIN together
+    tun.write("CLOSED",
+              "Here the kernel is the CLIENT: a socket bound to %s:%d "
+              "connects to the scripted server %s:%d. The peer answers the "
+              "SYN with a SYN+ACK whose ack is ISN+1+1000. Linux (SYN_SENT) "
+              "answers with a RST whose seq is that bad ack (RFC 9293: "
+              "<SEQ=SEG.ACK><CTL=RST>), stays in SYN_SENT (ss_after_rst) and "
+              "retransmits its SYN (same ISN) almost at once (~15 ms: Linux "
+              "re-arms the SYN timer to TCP_TIMEOUT_MIN after rejecting a "
+              "SYN+ACK, in case its RST is lost). The "
+              "peer answers that with a correct SYN+ACK (same ISN as "
+              "before), the kernel ACKs, sends 6 bytes (ACKed), closes first "
+              "(FIN); the peer answers FIN+ACK, the kernel ACKs. The "
+              "scripted server is CLOSED (LAST_ACK acknowledged)."
+              % (tun.cep + tun.sep),
+              [anomaly("synack-bad-ack", "server",
+                       "first SYN+ACK acknowledges ISN+1001 instead of ISN+1"),
+               anomaly("syn-retransmission", "client",
+                       "the kernel retransmits its SYN (same ISN) after "
+                       "rejecting the bad SYN+ACK with a RST"),
+               anomaly("synack-retransmission", "server",
+                       "second SYN+ACK: same server ISN, now with the "
+                       "correct ack")],
+              ss_after_rst=mid)
 
 
 # ---------------------------------------------------------------------------
 
-SCENARIOS = {
-    "simultaneous-open": sc_simultaneous_open,
-    "simultaneous-open-lo": sc_simultaneous_open_lo,
-    "simultaneous-close": sc_simultaneous_close,
-    "port-reuse": sc_port_reuse,
-    "port-reuse-client-tw": sc_port_reuse_client_tw,
-    "tfo": sc_tfo,
-    "keepalive": sc_keepalive,
-    "zero-window": sc_zero_window,
-    "loss": sc_loss,
-    "midstream": sc_midstream,
-    "half-open": sc_half_open,
-    "syn-fin": sc_syn_fin,
-    "data-after-fin": sc_data_after_fin,
-    "rst-out-of-window": sc_rst_out_of_window,
-    "syn-new-isn-in-established": sc_syn_in_established,
-    "ack-unsent-data": sc_ack_unsent,
-    "missing-ack-flag": sc_missing_ack,
-    "synack-wrong-ack": sc_synack_wrong_ack,
-}
-#: files written per scenario (for the help text / README)
-OUTPUTS = {
-    "loss": ["loss-retransmission", "loss-receiver-side", "loss-capture-gap"],
-    "half-open": ["half-open", "half-open-client-side"],
-}
-TUN_SCENARIOS = {"syn-fin", "data-after-fin", "rst-out-of-window",
-                 "syn-new-isn-in-established", "ack-unsent-data",
-                 "missing-ack-flag", "synack-wrong-ack"}
-
-
 def run(name, outdir):
+    """Record scenario ``name``; returns (truth states, expected states)."""
+    entry = SCENARIOS[name]
     sc = Scene(name, outdir)
     try:
-        return sc_result(name, SCENARIOS[name](sc))
+        entry["fn"](sc)
     finally:
         sc.cleanup()
-
-
-def sc_result(name, res):
-    got, want = res
-    return [tuple(g) for g in got], [tuple(w) for w in want]
+    stems = [doc["scenario"] for doc in sc.written]
+    if stems != entry["outputs"]:
+        raise AssertionError("wrote %r, expected %r" % (stems, entry["outputs"]))
+    got = [(c["client_state"], c["server_state"])
+           for c in sc.written[0]["connections"]]
+    return got, entry["expect"]
 
 
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                    help="scenarios to record (default: all): "
-                         + ", ".join(SCENARIOS))
-    ap.add_argument("--outdir", default=HERE,
-                    help="output directory (default: %(default)s)")
+    ap = rec.scenario_parser(__doc__, SCENARIOS, HERE)
     ap.add_argument("-q", "--quiet", action="store_true",
                     help="less output (no per-packet log of the TUN peer)")
     args = ap.parse_args()
     VERBOSE = not args.quiet
-    names = args.scenarios or list(SCENARIOS)
-    bad = [n for n in names if n not in SCENARIOS]
-    if bad:
-        ap.error("unknown scenario(s): %s" % ", ".join(bad))
-    if os.geteuid() != 0:
-        ap.error("must run as root (namespaces, packet capture)")
-    if any(n in TUN_SCENARIOS for n in names):
+    names = rec.chosen_scenarios(ap, args, SCENARIOS,
+                                 "namespaces, packet capture")
+    if any(SCENARIOS[n]["tun"] for n in names):
         try:
             import tunpeer  # noqa: F401
         except ImportError as e:
@@ -1392,26 +1289,8 @@ def main():
     if stale:
         print("removed namespaces left by an interrupted run: %s"
               % ", ".join(stale))
-    failed, differs = [], []
-    for name in names:
-        try:
-            got, want = run(name, args.outdir)
-        except Exception as e:           # report and continue with the others
-            print("[%s] FAILED: %s: %s" % (name, type(e).__name__, e))
-            if VERBOSE:
-                traceback.print_exc()
-            failed.append(name)
-            continue
-        if got != want:
-            differs.append((name, got, want))
-    print("\nsummary: %d recorded, %d failed" % (len(names) - len(failed),
-                                                len(failed)))
-    for name, got, want in differs:
-        print("  %s: truth %s differs from expected %s (truth kept)"
-              % (name, got, want))
-    if failed:
-        print("  failed: " + ", ".join(failed))
-    return 1 if failed else 0
+    return rec.run_scenarios(names, lambda name: run(name, args.outdir),
+                             tracebacks=VERBOSE)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,17 @@ describe exactly the end of the capture):
 
 Lower-level pieces (``Capture``, ``ss_snapshot``, ``parse_ss_line``,
 ``endpoint_states``, ``write_truth``, socket helpers) are usable on their own.
+
+Shared by ../record-basic.py and ../record-hard.py: the request/response
+building blocks (``REQ``, ``RESP``, ``exchange``, ``end_client_close``,
+``end_server_close``) and the command line (``scenario_parser``,
+``chosen_scenarios``, ``run_scenarios``: SCENARIO arguments, ``--outdir``,
+the root check, the loop that records each scenario and the summary).
 """
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -49,6 +56,7 @@ import struct
 import subprocess
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -58,7 +66,9 @@ __all__ = [
     "SsSocket", "ss_snapshot", "parse_ss_line", "endpoint_states",
     "wait_port_quiet", "write_truth", "count_packets", "ss_command",
     "listen", "accept", "connect", "recv_exact", "recv_until_eof", "abort_close",
+    "REQ", "RESP", "exchange", "end_client_close", "end_server_close",
     "Recording",
+    "scenario_parser", "chosen_scenarios", "run_scenarios",
 ]
 
 DEFAULT_TIMEOUT = 5.0      # seconds, used for every socket operation
@@ -504,6 +514,39 @@ def abort_close(s: socket.socket) -> None:
 
 
 # --------------------------------------------------------------------------
+# Scenario building blocks (each returns after its last packet-producing step)
+# --------------------------------------------------------------------------
+
+REQ = b"GET /wirestate HTTP/1.0\r\n\r\n"
+RESP = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+def exchange(c: socket.socket, s: socket.socket, req: bytes = REQ,
+             resp: bytes = RESP) -> None:
+    """Request client->server, response server->client."""
+    c.sendall(req)
+    assert recv_exact(s, len(req)) == req
+    s.sendall(resp)
+    assert recv_exact(c, len(resp)) == resp
+
+
+def _orderly_close(first: socket.socket, second: socket.socket) -> None:
+    first.close()
+    assert recv_until_eof(second) == b""
+    second.close()
+
+
+def end_client_close(c: socket.socket, s: socket.socket) -> None:
+    """Client closes first; server reads EOF, then closes."""
+    _orderly_close(c, s)
+
+
+def end_server_close(c: socket.socket, s: socket.socket) -> None:
+    """Server closes first; client reads EOF, then closes."""
+    _orderly_close(s, c)
+
+
+# --------------------------------------------------------------------------
 # One recorded scenario
 # --------------------------------------------------------------------------
 
@@ -684,3 +727,63 @@ def count_packets(path: str) -> int:
         off += 16 + incl
         n += 1
     return n
+
+
+# --------------------------------------------------------------------------
+# Command line shared by the record-*.py scripts
+# --------------------------------------------------------------------------
+
+def scenario_parser(doc: str, names: Iterable[str], outdir: str
+                    ) -> argparse.ArgumentParser:
+    """Parser with the optional SCENARIO list and ``--outdir`` (default
+    ``outdir``); the description is the first paragraph of ``doc``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                    help="scenarios to record (default: all): "
+                         + ", ".join(names))
+    ap.add_argument("--outdir", default=outdir,
+                    help="output directory (default: %(default)s)")
+    return ap
+
+
+def chosen_scenarios(ap: argparse.ArgumentParser, args: argparse.Namespace,
+                     names: Iterable[str], root_for: str) -> List[str]:
+    """The scenarios named on the command line (default: all of ``names``,
+    in that order).  Exits through ``ap.error`` on an unknown name or when
+    not running as root (``root_for`` says why root is needed)."""
+    names = list(names)
+    chosen = args.scenarios or names
+    bad = [n for n in chosen if n not in names]
+    if bad:
+        ap.error("unknown scenario(s): %s" % ", ".join(bad))
+    if os.geteuid() != 0:
+        ap.error("must run as root (%s)" % root_for)
+    return chosen
+
+
+def run_scenarios(names: Sequence[str], run_one, *, truth: str = "truth",
+                  tracebacks: bool = False) -> int:
+    """Record each scenario with ``run_one(name) -> (got, want)`` (lists of
+    (client_state, server_state)); a failure is reported and the others
+    still run.  Prints the summary; returns the exit status (1 if any
+    scenario failed).  ``truth`` names the truth in the summary."""
+    failed, differs = [], []
+    for name in names:
+        try:
+            got, want = run_one(name)
+        except Exception as e:          # report and continue with the others
+            print("[%s] FAILED: %s: %s" % (name, type(e).__name__, e))
+            if tracebacks:
+                traceback.print_exc()
+            failed.append(name)
+            continue
+        if got != want:
+            differs.append((name, got, want))
+    print("\nsummary: %d recorded, %d failed" % (len(names) - len(failed),
+                                                len(failed)))
+    for name, got, want in differs:
+        print("  %s: %s %s differs from expected %s (truth kept)"
+              % (name, truth, got, want))
+    if failed:
+        print("  failed: " + ", ".join(failed))
+    return 1 if failed else 0

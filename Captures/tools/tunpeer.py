@@ -14,9 +14,9 @@ not ask for.
     ``recv(timeout, want=None)``  next TCP segment from the kernel for this
         4-tuple matching ``want`` (a predicate), or None at the timeout.
         Segments that do not match are kept in ``self.seen`` as well.
-    ``connect()`` / ``accept_syn()`` and ``close_*`` helpers for the usual
-        exchanges, each with a bounded wait and an assertion on what the
-        kernel answered.
+    ``connect()``, ``send_data()``, ``read_data()``, ``send_fin()`` and
+        ``close_first()`` for the usual exchanges, each with a bounded wait
+        and an assertion on what the kernel answered.
 
 Requires scapy (Debian: python3-scapy).
 """
@@ -185,13 +185,17 @@ class TunPeer:
                 self.send(ACK)
         return buf
 
+    def send_fin(self, timeout: float = 3.0):
+        """Send FIN+ACK and wait for the kernel's ACK of the FIN."""
+        self.send(FIN | ACK)
+        fin_end = self.snd_nxt
+        return self.expect(timeout, lambda p: flags_of(p) & ACK
+                           and p[TCP].ack == fin_end, "ACK of the peer's FIN")
+
     def close_first(self, kernel_sock, timeout: float = 3.0) -> None:
         """Peer FIN -> kernel ACK (CLOSE_WAIT); kernel app close() -> FIN
         (LAST_ACK); peer ACK -> kernel CLOSED, peer TIME_WAIT."""
-        self.send(FIN | ACK)
-        fin_end = self.snd_nxt
-        self.expect(timeout, lambda p: flags_of(p) & ACK and p[TCP].ack == fin_end,
-                    "ACK of the peer's FIN")
+        self.send_fin(timeout)
         kernel_sock.close()
         fin = self.expect(timeout, lambda p: flags_of(p) & FIN, "kernel FIN")
         self.note_data(fin)
