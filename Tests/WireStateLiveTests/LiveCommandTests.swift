@@ -454,22 +454,33 @@ struct LiveCommandTests {
 
     // MARK: --top and interfaces
 
-    @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
-    func topRedrawsATableOfLiveConnectionsInPlace() throws {
-        let dir = try LiveEnv.scratch("top")
+    /// Runs `live` (after `prelude`, in a shell) inside a terminal made by script(1), waits until
+    /// `ready` says so, opens and holds one loopback connection to its port, and returns what the
+    /// terminal showed, the exit status and the client's local address.
+    func inTerminal(_ name: String, prelude: String = "", arguments: (UInt16) -> String,
+                    ready: @escaping (Child) -> Bool) throws -> (out: String, status: Int32?, client: String, port: UInt16) {
+        let dir = try LiveEnv.scratch(name)
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let binary = try #require(LiveEnv.binary).path
-        let command = "stty rows 30 cols 160; \(binary) live -i lo --filter 'tcp port \(port)' --duration 3 --top"
-        let top = try Child(["-qfec", command, "/dev/null"], executable: LiveEnv.tool("script"), in: dir)
-        #expect(top.waitFor(15) { $0.stdout.contains("CLIENT STATE") || !$0.isRunning })
+        let command = prelude + "\(binary) live -i lo --filter 'tcp port \(port)' " + arguments(port)
+        let child = try Child(["-qfec", command, "/dev/null"], executable: LiveEnv.tool("script"), in: dir)
+        #expect(child.waitFor(15) { ready($0) || !$0.isRunning })
         let listener = try Net.listen(port: port)
         defer { Net.close(listener) }
         let c = try Net.connect(port: port)
         let s = try Net.accept(listener)
         defer { Net.abort(c.fd); Net.abort(s) }
-        #expect(top.exitStatus(within: 15) == 0)
-        let out = top.stdout
+        let status = child.exitStatus(within: 15)
+        return (child.stdout, status, c.local, port)
+    }
+
+    @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
+    func topRedrawsATableOfLiveConnectionsInPlace() throws {
+        let top = try inTerminal("top", prelude: "stty rows 30 cols 160; ", arguments: { _ in "--duration 3 --top" },
+                                 ready: { $0.stdout.contains("CLIENT STATE") })
+        #expect(top.status == 0)
+        let out = top.out
         let home = out.components(separatedBy: "\u{1B}[H").count - 1
         #expect(home >= 2, "the table must be redrawn in place (ESC[H), saw \(home)")
         #expect(out.contains("ESTABLISHED   ESTABLISHED"), "the held connection with both states: \(out.suffix(800))")
@@ -478,22 +489,12 @@ struct LiveCommandTests {
 
     @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
     func aTerminalGetsTextEventsAsTheyHappen() throws {
-        let dir = try LiveEnv.scratch("tty")
-        defer { LiveEnv.remove(dir) }
-        let port = try Net.freePort()
-        let binary = try #require(LiveEnv.binary).path
         // No --format: standard output is a terminal, so text.
-        let command = "\(binary) live -i lo --filter 'tcp port \(port)' --count 3"
-        let tty = try Child(["-qfec", command, "/dev/null"], executable: LiveEnv.tool("script"), in: dir)
-        #expect(tty.waitFor(15) { $0.stdout.contains("listening on") || !$0.isRunning })
-        let listener = try Net.listen(port: port)
-        defer { Net.close(listener) }
-        let c = try Net.connect(port: port)
-        let s = try Net.accept(listener)
-        defer { Net.abort(c.fd); Net.abort(s) }
-        #expect(tty.exitStatus(within: 15) == 0)
-        let out = tty.stdout
-        #expect(out.contains("opened    \(c.local) → 127.0.0.1:\(port)"), "\(out)")
+        let tty = try inTerminal("tty", arguments: { _ in "--count 3" }, ready: { $0.stdout.contains("listening on") })
+        #expect(tty.status == 0)
+        let (client, port) = (tty.client, tty.port)
+        let out = tty.out
+        #expect(out.contains("opened    \(client) → 127.0.0.1:\(port)"), "\(out)")
         #expect(out.contains("client    CLOSED → SYN_SENT  [observed; sent SYN]"))
         #expect(out.contains("server    SYN_RECEIVED → ESTABLISHED  [inferred; received ACK]"))
         #expect(out.contains("stopped after 3 packets (--count)"))
