@@ -74,11 +74,19 @@ struct Live: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    /// A sensor runs unattended: spoofed SYNs must not grow it without bound. At today's size
+    /// per connection this caps the table near 200 MB.
+    static let defaultMaxConnections = 200_000
+
     func validate() throws {
         guard snaplen > 0 && snaplen <= 262_144 else { throw ValidationError("--snaplen must be between 1 and 262144") }
-        if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be a positive number of seconds") } }
+        if let duration {
+            guard duration > 0, CaptureTime.nanoseconds(seconds: duration) != nil else {
+                throw ValidationError("--duration must be above 0 and at most 10000000 seconds (got \(duration))")
+            }
+        }
         if let count { guard count > 0 else { throw ValidationError("--count must be at least 1") } }
-        guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a non-negative number of seconds") }
+        _ = try tracker.configuration(idleTimeout: idleTimeout) // ranges of --idle-timeout and the tracker options
         guard bufferSize > 0 && bufferSize <= 2047 else { throw ValidationError("--buffer-size must be between 1 and 2047 MiB") }
         if write == "-" { throw ValidationError("--write needs a file name: standard output carries the events") }
         if top && format == .jsonl { throw ValidationError("--top is a text display; it cannot be combined with --format jsonl") }
@@ -86,7 +94,7 @@ struct Live: ParsableCommand {
     }
 
     func run() throws {
-        let config = try tracker.configuration(idleTimeout: idleTimeout > 0 ? idleTimeout : nil)
+        let config = try tracker.configuration(idleTimeout: idleTimeout, defaultCap: Self.defaultMaxConnections)
         let format = self.format ?? (isatty(1) != 0 ? .text : .jsonl)
 
         var options = LiveCapture.Options(interface: interface, filter: filter)

@@ -219,7 +219,9 @@ public final class LiveCapture: LivePacketSource {
 
     /// Ends the capture after `seconds` (counted from now).
     public func stop(after seconds: Double) {
-        deadline = monotonicNanos() + Int64((seconds * 1e9).rounded())
+        // Saturating: a caller's huge value means "practically never", not an overflow.
+        let nanos = seconds.isFinite && seconds > 0 ? min(seconds * 1e9, 1e18).rounded() : 0
+        deadline = monotonicNanos() &+ Int64(nanos)
     }
 
     /// Ends the capture at the next read (the current read returns at once).

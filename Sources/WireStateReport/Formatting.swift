@@ -39,7 +39,7 @@ public enum Format {
 
     /// Time offset from the start of the run, for timelines: `+0.000123`.
     public static func offset(_ nanos: Int64, from start: Int64) -> String {
-        let d = nanos &- start
+        let d = CaptureTime.elapsed(from: start, to: nanos)
         return (d >= 0 ? "+" : "") + fixed(Double(d) / 1e9, 6)
     }
 

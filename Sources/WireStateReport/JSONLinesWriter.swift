@@ -14,6 +14,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public var flushEachEvent: Bool
     public private(set) var connections = 0
     public private(set) var anomalies = 0
+    public private(set) var evicted = 0
 
     public init(out: Out, flushEachEvent: Bool = false) {
         self.out = out
@@ -30,6 +31,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             out.write(Self.line(a, sourceNames))
         case .finished(let s):
             connections += 1
+            if s.endReason == .evicted { evicted += 1 }
             out.write(Self.line(s, sourceNames))
         }
         out.write("\n")
@@ -99,7 +101,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
                   + ",\"frames\":\(total.frames),\"tcp\":\(total.tcp.count),\"not_ip\":\(total.notIP.count)"
                   + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
                   + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
-                  + ",\"errors\":\(inputs.filter { !$0.complete }.count)}\n")
+                  + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)}\n")
         out.flush()
     }
 }

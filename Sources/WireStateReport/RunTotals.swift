@@ -9,6 +9,8 @@ public struct RunTotals: Sendable {
     public private(set) var midstream = 0
     public private(set) var refused = 0
     public private(set) var reset = 0
+    /// Connections evicted at the `--max-connections` cap.
+    public private(set) var evicted = 0
     public private(set) var anomalies = [Int](repeating: 0, count: Severity.allCases.count)
     /// End states by (client, server) pair: 121 cells, named only when printed.
     private var ends = [Int](repeating: 0, count: TCPState.allCases.count * TCPState.allCases.count)
@@ -22,6 +24,7 @@ public struct RunTotals: Sendable {
         if c.midstream { midstream += 1 }
         if c.refused { refused += 1 }
         if c.reset { reset += 1 }
+        if c.endReason == .evicted { evicted += 1 }
         ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.serverState.rawValue)] += 1
     }
 
@@ -51,6 +54,7 @@ public struct RunTotals: Sendable {
         }
         var out = "Totals: \(connections) connection\(connections == 1 ? "" : "s")"
         out += " (\(midstream) midstream, \(refused) refused, \(reset) reset)"
+        if evicted > 0 { out += "; \(evicted) evicted at the connection cap (--max-connections)" }
         out += "; anomalies \(anomalyTotal)"
         if anomalyTotal > 0 {
             out += " (" + Severity.allCases.reversed().compactMap { s in

@@ -13,6 +13,8 @@ struct Connection {
     /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
     /// late segments join it instead of starting a phantom connection.
     var closedAt: Int64?
+    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
+    var scheduled: Int64 = .max
     var oneSidedReported = false
     var peerResetReported = false
     /// Retransmissions from each side since the other last sent anything, and when the run began.
@@ -331,7 +333,7 @@ struct Connection {
             unanswered.server += 1
             (count, since) = (unanswered.server, unansweredSince.server)
         }
-        guard count >= 3, ctx.time - since >= 1_000_000_000 else { return }
+        guard count >= 3, CaptureTime.elapsed(from: since, to: ctx.time) >= 1_000_000_000 else { return }
         unresponsiveReported = true
         if fromClient {
             server.presumeGone(ctx, &out)
@@ -351,6 +353,24 @@ struct Connection {
         if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) && closedAt == nil {
             closedAt = max(client.timeWaitDeadline(msl: msl), server.timeWaitDeadline(msl: msl), summary.lastTime)
         }
+    }
+
+    /// The earliest capture time at which time alone changes this connection: the linger after
+    /// both endpoints closed running out, else the first TIME_WAIT ending (nil: none).
+    func nextDeadline(msl: Int64, linger: Int64) -> Int64? {
+        if let closedAt { return CaptureTime.adding(linger, to: closedAt) }
+        let c = client.state == .timeWait ? client.timeWaitDeadline(msl: msl) : Int64.max
+        let s = server.state == .timeWait ? server.timeWaitDeadline(msl: msl) : Int64.max
+        let d = min(c, s)
+        return d == .max ? nil : d
+    }
+
+    /// Which eviction list it belongs on: handshakes that never completed and connections whose
+    /// endpoints both closed are the cheapest to lose.
+    var evictionClass: EvictionClass {
+        if closedAt != nil { return .attempt }
+        if summary.midstream { return .live }
+        return client.state.isSynchronized || server.state.isSynchronized ? .live : .attempt
     }
 
     /// The final record: states as they are now, counts of anomalies already tallied by the tracker.

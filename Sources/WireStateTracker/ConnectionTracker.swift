@@ -15,13 +15,18 @@ public struct ConnectionTracker {
         public var closedLinger: Int64 = 10_000_000_000
         /// Evict connections idle this long (nil: never; a saved capture is finite).
         public var idleTimeout: Int64? = nil
-        /// How often (in capture time) the table is swept for expiries.
-        public var sweepInterval: Int64 = 1_000_000_000
+        /// The most connections held at once (nil: no cap). When a new connection would exceed it,
+        /// one is evicted first, in this order: the least recently active connection whose
+        /// handshake never completed (or whose endpoints both closed), else the least recently
+        /// active of all. Every eviction is counted and ends its connection with reason `evicted`.
+        public var maxConnections: Int? = nil
 
-        public init(msl: Int64 = 30_000_000_000, closedLinger: Int64 = 10_000_000_000, idleTimeout: Int64? = nil) {
+        public init(msl: Int64 = 30_000_000_000, closedLinger: Int64 = 10_000_000_000, idleTimeout: Int64? = nil,
+                    maxConnections: Int? = nil) {
             self.msl = msl
             self.closedLinger = closedLinger
             self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
         }
     }
 
@@ -29,20 +34,22 @@ public struct ConnectionTracker {
     /// Events produced since the caller last drained them.
     public var events: [TrackerEvent] = []
     var table = FlowTable()
+    /// When time alone next changes a held connection (TIME_WAIT, linger after close).
+    var deadlines = DeadlineQueue()
     var nextID: UInt64 = 1
-    var nextSweep: Int64 = .min
     var lastTime: Int64 = 0
-    private var evictions: [FlowKey] = []
+    /// Connections evicted to stay under `maxConnections`.
+    public private(set) var evictedCount: UInt64 = 0
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         events.reserveCapacity(64)
     }
 
-    /// Times are kept within ±2⁶² ns (±146 years around 1970) so that adding MSLs, lingers and
-    /// sweep intervals can never overflow, whatever timestamps a damaged or crafted file carries.
+    /// Times are kept within `CaptureTime.range` so that adding MSLs, lingers and idle timeouts can
+    /// never overflow, whatever timestamps a damaged or crafted file carries.
     @inline(__always)
-    static func clamp(_ t: Int64) -> Int64 { min(max(t, -(1 << 62)), 1 << 62) }
+    static func clamp(_ t: Int64) -> Int64 { CaptureTime.clamp(t) }
 
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
     public var connectionCount: Int { table.count }
@@ -51,22 +58,32 @@ public struct ConnectionTracker {
     public mutating func process(_ s: TCPSegment, frame: FrameRef, time rawTime: Int64) {
         let time = Self.clamp(rawTime)
         if time > lastTime { lastTime = time }
-        if time >= nextSweep {
-            sweep(now: time)
-            nextSweep = time + configuration.sweepInterval
-        }
+        advance(to: time)
         let key = FlowKey(s.source, s.destination)
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {
                 retire(key, reason: .reused)
                 start(key, s, frame: frame, time: time, incarnation: reuse.incarnation, inTimeWait: reuse.inTimeWait)
+            } else {
+                settle(index)
             }
         } else {
             start(key, s, frame: frame, time: time, incarnation: 1, inTimeWait: false)
         }
     }
 
+    /// After a connection changed: its eviction list, and its deadline if that moved earlier
+    /// (a later one is found lazily when the earlier entry comes due).
+    @inline(__always)
+    private mutating func settle(_ index: Int) {
+        let c = table.values[index]
+        table.touch(index, eviction: c.evictionClass)
+        if let d = c.nextDeadline(msl: configuration.msl, linger: configuration.closedLinger), d < c.scheduled {
+            table.values[index].scheduled = d
+            deadlines.push(.init(time: d, key: table.keys[index], id: c.ref.id))
+        }
+    }
     private mutating func start(_ key: FlowKey, _ s: TCPSegment, frame: FrameRef, time: Int64,
                                 incarnation: UInt32, inTimeWait: Bool) {
         let ref = ConnectionRef(id: nextID, incarnation: incarnation)
@@ -83,7 +100,16 @@ public struct ConnectionTracker {
         }
         c.pickUp(s, fromClient: clientIsSource, ctx, &events)
         c.process(s, fromClient: clientIsSource, ctx, &events)
-        table.insert(key, c)
+        if let cap = configuration.maxConnections, table.count >= max(cap, 1) { evictOne() }
+        table.insert(key, c, eviction: c.evictionClass)
+        if let index = table.index(of: key) { settle(index) }
+    }
+
+    /// Makes room for one connection (see `Configuration.maxConnections` for the order).
+    private mutating func evictOne() {
+        guard let victim = table.leastRecent(.attempt) ?? table.leastRecent(.live) else { return }
+        evictedCount += 1
+        retire(table.keys[victim], reason: .evicted)
     }
 
     /// Who is the client: the sender of a bare SYN; the receiver of a SYN+ACK; otherwise guessed
@@ -99,21 +125,37 @@ public struct ConnectionTracker {
         return (true, true)
     }
 
-    /// Expires TIME_WAIT and retires finished or idle connections, as of capture time `now`.
+    /// Expires TIME_WAIT and retires finished or idle connections, as of capture time `now`
+    /// (live capture calls it while the wire is quiet).
     public mutating func sweep(now rawNow: Int64) {
-        let now = Self.clamp(rawNow)
-        evictions.removeAll(keepingCapacity: true)
-        for i in table.values.indices {
+        advance(to: Self.clamp(rawNow))
+    }
+
+    /// Runs every deadline due by `now`, then the idle timeout. Costs nothing per packet when
+    /// nothing is due: the queue's top and the LRU lists' heads are all it reads.
+    @inline(__always)
+    private mutating func advance(to now: Int64) {
+        while let due = deadlines.earliest, due <= now, let entry = deadlines.pop() {
+            guard let i = table.index(of: entry.key), table.values[i].ref.id == entry.id,
+                  table.values[i].scheduled == entry.time else { continue } // stale: moved or gone
+            table.values[i].scheduled = .max
             table.values[i].expire(at: now, msl: configuration.msl, &events)
-            if let closedAt = table.values[i].closedAt, now - closedAt >= configuration.closedLinger {
-                evictions.append(table.keys[i])
-            } else if let idle = configuration.idleTimeout, now - table.values[i].summary.lastTime >= idle {
-                evictions.append(table.keys[i])
+            if let closedAt = table.values[i].closedAt,
+               CaptureTime.elapsed(from: closedAt, to: now) >= configuration.closedLinger {
+                retire(entry.key, reason: .closed)
+            } else if let d = table.values[i].nextDeadline(msl: configuration.msl, linger: configuration.closedLinger) {
+                table.values[i].scheduled = d
+                deadlines.push(.init(time: d, key: entry.key, id: entry.id))
             }
         }
-        for key in evictions {
-            guard let i = table.index(of: key) else { continue }
-            retire(key, reason: table.values[i].closedAt != nil ? .closed : .idle)
+        if let idle = configuration.idleTimeout {
+            for list in [EvictionClass.attempt, .live] {
+                while let i = table.leastRecent(list),
+                      CaptureTime.elapsed(from: table.values[i].summary.lastTime, to: now) >= idle {
+                    table.values[i].expire(at: now, msl: configuration.msl, &events)
+                    retire(table.keys[i], reason: table.values[i].closedAt != nil ? .closed : .idle)
+                }
+            }
         }
     }
 

@@ -143,8 +143,8 @@ public struct EndpointMachine: Sendable {
         self.role = role
     }
 
-    /// Whether TIME_WAIT is over at `now` for the given MSL.
-    func timeWaitDeadline(msl: Int64) -> Int64 { timeWaitSince + 2 * msl }
+    /// When TIME_WAIT (entered at `timeWaitSince`) ends: 2·MSL later, saturating.
+    func timeWaitDeadline(msl: Int64) -> Int64 { CaptureTime.adding(CaptureTime.adding(msl, to: msl), to: timeWaitSince) }
 
     /// What a segment is, for the sending table: one class per segment, by fixed priority.
     enum SegmentClass: UInt8 {

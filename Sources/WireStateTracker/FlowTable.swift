@@ -26,9 +26,22 @@ struct FlowKey: Hashable {
     }
 }
 
+/// Which eviction list a connection is on: the ones that cost least to lose come first.
+enum EvictionClass: Int {
+    /// No handshake completed (a lone or unanswered SYN, a half-open attempt) or both endpoints
+    /// already closed: a SYN flood fills only this list.
+    case attempt = 0
+    /// Everything else: connections that carried a handshake or were picked up midstream.
+    case live = 1
+}
+
 /// The flow table: an open-addressing hash table (linear probing, backward-shift deletion, load
 /// at most 1/2) whose connections live densely in one array, so a packet costs one cheap hash,
 /// a short probe and an in-place mutation.
+///
+/// Beside it, two intrusive least-recently-used lists (one per `EvictionClass`, linked through
+/// dense indices) say in O(1) which connection has been quiet longest: the idle timeout and the
+/// connection cap look only at their heads.
 ///
 /// `Dictionary` was 12% of the instructions per packet (SipHash, ten-field key compares, moves of
 /// large values on insert); see `wirestate-bench`.
@@ -39,6 +52,12 @@ struct FlowTable {
     /// Slot → index into `values`, or -1 for empty. Capacity is a power of two.
     private var slots: [Int32]
     private var mask: Int
+    /// LRU links by dense index (-1: none), each entry's list, and each list's ends.
+    private var older: [Int32] = []
+    private var newer: [Int32] = []
+    private var list: [UInt8] = []
+    private var oldestIn: [Int32] = [-1, -1]
+    private var newestIn: [Int32] = [-1, -1]
 
     init() {
         slots = [Int32](repeating: -1, count: 64)
@@ -59,12 +78,33 @@ struct FlowTable {
         }
     }
 
-    /// Adds a key that is not present.
-    mutating func insert(_ key: FlowKey, _ value: Connection) {
+    /// Adds a key that is not present, as the most recently used of `eviction`.
+    mutating func insert(_ key: FlowKey, _ value: Connection, eviction: EvictionClass) {
         if (values.count + 1) * 2 > slots.count { grow() }
         keys.append(key)
         values.append(value)
-        place(key, at: Int32(values.count - 1))
+        older.append(-1)
+        newer.append(-1)
+        list.append(UInt8(eviction.rawValue))
+        let index = Int32(values.count - 1)
+        link(index, eviction.rawValue)
+        place(key, at: index)
+    }
+
+    /// Marks the entry at `index` as just used, on list `eviction`.
+    @inline(__always)
+    mutating func touch(_ index: Int, eviction: EvictionClass) {
+        let i = Int32(index), l = eviction.rawValue
+        if Int(list[index]) == l && newestIn[l] == i { return }
+        unlink(i)
+        list[index] = UInt8(l)
+        link(i, l)
+    }
+
+    /// The dense index of the least recently used entry of `eviction`, if any.
+    func leastRecent(_ eviction: EvictionClass) -> Int? {
+        let i = oldestIn[eviction.rawValue]
+        return i < 0 ? nil : Int(i)
     }
 
     /// Removes `key` and returns its connection.
@@ -93,6 +133,7 @@ struct FlowTable {
             next = (next + 1) & mask
         }
         slots[hole] = -1
+        unlink(Int32(index))
         // Keep storage dense: the last entry fills the removed one's place.
         let removed = values[index]
         let last = values.count - 1
@@ -103,9 +144,13 @@ struct FlowTable {
             var s = Int(truncatingIfNeeded: movedKey.mix) & mask
             while Int(slots[s]) != last { s = (s + 1) & mask }
             slots[s] = Int32(index)
+            relink(from: Int32(last), to: Int32(index))
         }
         keys.removeLast()
         values.removeLast()
+        older.removeLast()
+        newer.removeLast()
+        list.removeLast()
         return removed
     }
 
@@ -119,5 +164,35 @@ struct FlowTable {
         slots = [Int32](repeating: -1, count: slots.count * 2)
         mask = slots.count - 1
         for i in keys.indices { place(keys[i], at: Int32(i)) }
+    }
+
+    // MARK: - LRU links
+
+    private mutating func link(_ i: Int32, _ l: Int) {
+        let tail = newestIn[l]
+        older[Int(i)] = tail
+        newer[Int(i)] = -1
+        if tail >= 0 { newer[Int(tail)] = i } else { oldestIn[l] = i }
+        newestIn[l] = i
+    }
+
+    private mutating func unlink(_ i: Int32) {
+        let l = Int(list[Int(i)])
+        let o = older[Int(i)], n = newer[Int(i)]
+        if o >= 0 { newer[Int(o)] = n } else { oldestIn[l] = n }
+        if n >= 0 { older[Int(n)] = o } else { newestIn[l] = o }
+        older[Int(i)] = -1
+        newer[Int(i)] = -1
+    }
+
+    /// The entry at dense index `from` (still linked) now lives at `to` (already unlinked).
+    private mutating func relink(from: Int32, to: Int32) {
+        let l = Int(list[Int(from)])
+        let o = older[Int(from)], n = newer[Int(from)]
+        older[Int(to)] = o
+        newer[Int(to)] = n
+        list[Int(to)] = UInt8(l)
+        if o >= 0 { newer[Int(o)] = to } else { oldestIn[l] = to }
+        if n >= 0 { older[Int(n)] = to } else { newestIn[l] = to }
     }
 }

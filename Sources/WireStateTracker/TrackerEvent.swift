@@ -121,6 +121,8 @@ public enum EndReason: UInt8, Sendable {
     case idle
     /// The input ended with the connection still in the table.
     case endOfCapture
+    /// Removed to stay under the connection cap (`--max-connections`).
+    case evicted
 
     public var name: String {
         switch self {
@@ -128,6 +130,7 @@ public enum EndReason: UInt8, Sendable {
         case .reused: return "reused"
         case .idle: return "idle"
         case .endOfCapture: return "end-of-capture"
+        case .evicted: return "evicted"
         }
     }
 }
@@ -162,7 +165,7 @@ public struct ConnectionSummary: Sendable, Equatable {
     public var halfOpenReported = false
     public var endReason: EndReason? = nil
 
-    public var durationNanos: Int64 { lastTime - firstTime }
+    public var durationNanos: Int64 { CaptureTime.elapsed(from: firstTime, to: lastTime) }
 }
 
 /// What the tracker tells its consumers, in order.

@@ -112,37 +112,63 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 @Suite struct FlowTableTests {
-    /// Inserts and removes thousands of keys in random order against a Dictionary model.
+    /// Inserts, touches and removes thousands of keys in random order against a model: a
+    /// Dictionary for lookup and one ordered list per eviction class for least-recent order.
     @Test(arguments: 0..<5)
-    func behavesLikeADictionary(_ seed: Int) {
+    func behavesLikeADictionaryWithLRUOrder(_ seed: Int) throws {
         var rng = SplitMix64(state: UInt64(seed) &+ 77)
         var table = FlowTable()
         var model: [FlowKey: UInt64] = [:]
+        var order: [[FlowKey]] = [[], []] // per class, least recent first
         func key(_ n: UInt64) -> FlowKey {
             FlowKey(SocketAddress(IPAddress(ipv4: UInt32(truncatingIfNeeded: n % 97)), UInt16(truncatingIfNeeded: n)),
                     SocketAddress(IPAddress(ipv4: 0x0a000001), 443))
         }
+        func forget(_ k: FlowKey) { for l in 0..<2 { order[l].removeAll { $0 == k } } }
         let first = TCPSegment(source: SocketAddress(IPAddress(ipv4: 1), 1), destination: SocketAddress(IPAddress(ipv4: 2), 2),
                                sequence: 0, acknowledgment: 0, flags: .syn, window: 0)
         for _ in 0..<20_000 {
             let n = UInt64.random(in: 0..<3_000, using: &rng)
             let k = key(n)
+            let l = Int.random(in: 0..<2, using: &rng)
             if model[k] != nil && Bool.random(using: &rng) {
                 let removed = table.remove(k)
                 #expect(removed?.ref.id == model[k])
                 model[k] = nil
-            } else if model[k] == nil {
+                forget(k)
+            } else if model[k] != nil {
+                let i = try #require(table.index(of: k))
+                table.touch(i, eviction: EvictionClass(rawValue: l)!)
+                forget(k)
+                order[l].append(k)
+            } else {
                 let c = Connection(first: first, ref: ConnectionRef(id: n, incarnation: 1), clientIsSource: true, guessed: false,
                                    StepContext(ref: ConnectionRef(id: n, incarnation: 1), frame: nil, time: 0))
-                table.insert(k, c)
+                table.insert(k, c, eviction: EvictionClass(rawValue: l)!)
                 model[k] = n
+                order[l].append(k)
             }
             #expect(table.count == model.count)
+            for l in 0..<2 {
+                let oldest = table.leastRecent(EvictionClass(rawValue: l)!).map { table.keys[$0] }
+                #expect(oldest == order[l].first)
+            }
         }
         for (k, id) in model {
             guard let i = table.index(of: k) else { Issue.record("lost a key"); continue }
             #expect(table.values[i].ref.id == id)
         }
+        // Draining each list oldest-first gives exactly the model's order.
+        for l in 0..<2 {
+            var drained: [FlowKey] = []
+            while let i = table.leastRecent(EvictionClass(rawValue: l)!) {
+                let k = table.keys[i]
+                drained.append(k)
+                _ = table.remove(k)
+            }
+            #expect(drained == order[l])
+        }
+        #expect(table.count == 0)
         #expect(table.index(of: key(99_999)) == nil)
     }
 }
