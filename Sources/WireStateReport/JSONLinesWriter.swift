@@ -79,6 +79,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             + ",\"code\":\"\(a.code.code)\",\"severity\":\"\(a.severity.name)\",\"endpoint\":\"\(a.endpoint.name)\""
             + "," + frameFields("frame", a.frame, names)
             + (a.relatedFrame.map { "," + frameFields("related_frame", $0, names) } ?? "")
+            + (a.count > 1 ? ",\"count\":\(a.count)," + frameFields("last_frame", a.lastFrame, names) : "")
             + ",\"time\":\(Format.time(a.time))"
             + ",\"client_before\":\"\(a.clientBefore.name)\",\"server_before\":\"\(a.serverBefore.name)\""
             + ",\"client_after\":\"\(a.clientAfter.name)\",\"server_after\":\"\(a.serverAfter.name)\""

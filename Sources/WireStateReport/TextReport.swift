@@ -79,7 +79,7 @@ public struct TextReport {
         for c in collector.sortedConnections {
             let inc = c.ref.incarnation > 1 ? " (incarnation \(c.ref.incarnation))" : ""
             out += "connection \(c.ref.id)\(inc): \(c.client) → \(c.server)\n"
-            for event in collector.timeline[c.ref.id] ?? [] {
+            for event in Self.runsAtTheirStart(collector.timeline[c.ref.id] ?? []) {
                 let f: FrameRef?, t: Int64, text: String
                 switch event {
                 case .transition(let x):
@@ -90,7 +90,7 @@ public struct TextReport {
                     text = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
                 case .anomaly(let x):
                     (f, t) = (x.frame, x.time)
-                    text = "  !     \(x.code.code) (\(x.severity.name)): \(x.message)"
+                    text = "  !     \(x.code.code) (\(x.severity.name)): \(x.message)" + Self.repeats(x, frame(x.lastFrame))
                 default:
                     continue
                 }
@@ -105,14 +105,50 @@ public struct TextReport {
     /// Anomalies in frame order, one line each.
     public func anomalyList() -> String {
         var all: [Anomaly] = []
-        for c in collector.sortedConnections { all += collector.anomalies[c.ref.id] ?? [] }
+        for c in collector.sortedConnections {
+            // In frame order: a repeating finding arrives when its run ends, but is listed at its start.
+            let list = (collector.anomalies[c.ref.id] ?? []).enumerated().sorted {
+                ($0.element.frame?.number ?? .max, $0.offset) < ($1.element.frame?.number ?? .max, $1.offset)
+            }
+            all += list.map(\.element)
+        }
         guard !all.isEmpty else { return "" }
         var out = "Anomalies:\n"
         for a in all {
             let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
-            out += "  conn \(id)  frame \(frame(a.frame))  \(a.code.code) (\(a.severity.name)): \(a.message)\n"
+            out += "  conn \(id)  frame \(frame(a.frame))  \(a.code.code) (\(a.severity.name)): \(a.message)"
+                + Self.repeats(a, frame(a.lastFrame)) + "\n"
         }
         return out
+    }
+
+    /// A repeating finding is delivered when its run ends; a timeline tells it where the run began.
+    static func runsAtTheirStart(_ events: [TrackerEvent]) -> [TrackerEvent] {
+        var out: [TrackerEvent] = []
+        var runs: [Anomaly] = []
+        for e in events {
+            if case .anomaly(let a) = e, a.lastFrame != nil { runs.append(a) } else { out.append(e) }
+        }
+        for run in runs {
+            guard let start = run.frame else { out.append(.anomaly(run)); continue }
+            let at = out.firstIndex { e in
+                let f: FrameRef?
+                switch e {
+                case .transition(let x): f = x.frame
+                case .confirmation(let x): f = x.frame
+                case .anomaly(let x): f = x.frame
+                default: f = nil
+                }
+                return f.map { start < $0 } ?? false
+            } ?? out.count
+            out.insert(.anomaly(run), at: at)
+        }
+        return out
+    }
+
+    /// " (×12, through frame 80)" for a finding that held over a run of segments.
+    static func repeats(_ a: Anomaly, _ last: String) -> String {
+        a.count > 1 ? " (×\(a.count), through frame \(last))" : ""
     }
 
     /// Totals over the whole run.

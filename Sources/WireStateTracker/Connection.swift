@@ -21,6 +21,9 @@ struct Connection {
     var unanswered: (client: UInt32, server: UInt32) = (0, 0)
     var unansweredSince: (client: Int64, server: Int64) = (0, 0)
     var unresponsiveReported = false
+    /// A finding that repeats segment after segment (a window that stays shrunk), held until its
+    /// run ends so that it is reported once, with a count and its first and last frames.
+    var heldRun: Anomaly?
 
     var ref: ConnectionRef { summary.ref }
 
@@ -132,6 +135,7 @@ struct Connection {
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let mark = out.count
         let before = (client.state, server.state)
+        let runWasOpen = (fromClient ? client : server).shrinkRepeats
         let retransmitted = fromClient
             ? Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
             : Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
@@ -169,6 +173,7 @@ struct Connection {
         if let f = ctx.frame { summary.lastFrame = f }
         summary.lastTime = ctx.time
         stamp(out: &out, from: mark, before: before)
+        collapseRepeats(fromClient ? .client : .server, wasOpen: runWasOpen, from: mark, ctx, &out)
         if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) {
             if closedAt == nil { closedAt = ctx.time }
         } else {
@@ -287,7 +292,14 @@ struct Connection {
                 let edge = s.acknowledgment &+ (UInt32(s.window) << UInt32(sender.scale))
                 let granularity = UInt32(1) << UInt32(sender.scale)
                 if Seq.lt(edge &+ granularity, sender.maxRightEdge) && s.window != 0 {
-                    sender.emit(.windowShrunk, ctx, &out, expected: sender.maxRightEdge, actual: edge)
+                    if let n = sender.shrinkRepeats {
+                        sender.shrinkRepeats = n &+ 1 // still shrunk: the same finding, once more
+                    } else {
+                        sender.shrinkRepeats = 1
+                        sender.emit(.windowShrunk, ctx, &out, expected: sender.maxRightEdge, actual: edge)
+                    }
+                } else {
+                    sender.shrinkRepeats = nil
                 }
             }
         }
@@ -355,6 +367,40 @@ struct Connection {
         }
     }
 
+    // MARK: - Repeated findings
+
+    /// Keeps one anomaly per run of a repeating finding. The run's first anomaly was built and
+    /// stamped in this step like any other; it is taken out of the stream and held. Later steps
+    /// count into it; the step that ends the run (or the end of the connection) releases it.
+    mutating func collapseRepeats(_ sender: Role, wasOpen: UInt32?, from mark: Int, _ ctx: StepContext,
+                                  _ out: inout [TrackerEvent]) {
+        let now = (sender == .client ? client : server).shrinkRepeats
+        switch (wasOpen, now) {
+        case (nil, .some):
+            guard let i = out[mark...].lastIndex(where: {
+                if case .anomaly(let a) = $0 { return a.code == .windowShrunk && a.endpoint == sender } else { return false }
+            }), case .anomaly(let a) = out[i] else { return }
+            out.remove(at: i)
+            releaseHeldRun(&out) // the other endpoint's run, if any, is reported as far as it went
+            if heldRun == nil { heldRun = a }
+        case (.some, .some(let n)):
+            if heldRun?.endpoint == sender { heldRun?.count = n; heldRun?.lastFrame = ctx.frame }
+        case (.some, nil):
+            if heldRun?.endpoint == sender { releaseHeldRun(&out) }
+        case (nil, nil):
+            break
+        }
+    }
+
+    /// Reports the held run (already counted in the summary when it began).
+    mutating func releaseHeldRun(_ out: inout [TrackerEvent]) {
+        guard var a = heldRun else { return }
+        heldRun = nil
+        if a.lastFrame == nil { a.lastFrame = a.frame }
+        if a.endpoint == .client { client.shrinkRepeats = nil } else { server.shrinkRepeats = nil }
+        out.append(.anomaly(a))
+    }
+
     /// The earliest capture time at which time alone changes this connection: the linger after
     /// both endpoints closed running out, else the first TIME_WAIT ending (nil: none).
     func nextDeadline(msl: Int64, linger: Int64) -> Int64? {
@@ -411,7 +457,8 @@ struct Connection {
     mutating func stamp(out: inout [TrackerEvent], from mark: Int, before: (TCPState, TCPState)) {
         var i = mark
         while i < out.count {
-            if case .anomaly(var a) = out[i] {
+            // A released run (`lastFrame` set) was stamped and counted at its first segment.
+            if case .anomaly(var a) = out[i], a.lastFrame == nil {
                 a.clientBefore = before.0
                 a.serverBefore = before.1
                 a.clientAfter = client.state

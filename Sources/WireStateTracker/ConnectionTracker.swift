@@ -161,6 +161,7 @@ public struct ConnectionTracker {
 
     private mutating func retire(_ key: FlowKey, reason: EndReason) {
         guard var c = table.remove(key) else { return }
+        c.releaseHeldRun(&events)
         c.checkOneSided(&events)
         events.append(.finished(c.finalSummary(reason)))
     }

@@ -100,6 +100,9 @@ public struct EndpointMachine: Sendable {
     var maxRightEdge: UInt32 = 0
     var rightEdgeKnown = false
     var zeroWindowOpen = false
+    /// Segments since its window's right edge moved left and has stayed left (nil: not shrunk).
+    /// One shrink is one finding however long it lasts (`Connection.collapseRepeats`).
+    var shrinkRepeats: UInt32?
     var pureAcksSent: UInt32 = 0
     /// The first stretch of its sequence space the capture skipped ([holeStart, holeEnd)), until a
     /// retransmission fills it or the peer acknowledges past it (then the capture, not the network,

@@ -106,6 +106,11 @@ public struct Anomaly: Sendable, Equatable {
     /// Values for the message: sequence numbers are absolute, as on the wire.
     public var expected: UInt32?
     public var actual: UInt32?
+    /// Segments that showed the same finding in one unbroken run (a window that stayed shrunk),
+    /// and the last of them; 1 and nil for a finding of one frame. A run is reported once, when it
+    /// ends, with `frame` its first segment and the states around that first segment.
+    public var count: UInt32 = 1
+    public var lastFrame: FrameRef? = nil
 
     public var severity: Severity { code.severity }
     public var message: String { code.sentence(who: endpoint.name, expected: expected, actual: actual) }

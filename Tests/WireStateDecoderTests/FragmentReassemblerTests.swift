@@ -49,9 +49,32 @@ import WireStateDecoder
         for id in 0..<20 { _ = r.first(Self.firstPiece(length: 100, id: UInt32(id)), time: 0) }
         var out: [TCPSegment] = []
         r.expire(now: 1, into: &out)
-        #expect(out.count == 20 && r.heldCount == 0)
-        _ = r.first(Self.firstPiece(length: 100), time: 0)
+        // Over the limit, the oldest go first, down to the limit.
+        #expect(out.map(\.ipIdentification) == Array(0..<10))
+        #expect(r.heldCount == 10)
+        out.removeAll()
         r.expire(now: r.timeout, into: &out)
+        #expect(out.map(\.ipIdentification) == Array(10..<20), "the rest time out, in arrival order")
+        #expect(r.heldCount == 0)
+    }
+
+    /// Completed datagrams leave the queue without disturbing the order of the others, and only
+    /// those past the timeout are released.
+    @Test func expiryFollowsArrivalOrderAcrossCompletions() {
+        var r = FragmentReassembler()
+        r.timeout = 100
+        for id in 0..<1_000 { _ = r.first(Self.firstPiece(length: 100, id: UInt32(id)), time: Int64(id)) }
+        // Complete every even datagram.
+        for id in stride(from: 0, to: 1_000, by: 2) {
+            #expect(r.later(Self.piece(offset: 100, length: 50, more: false, id: UInt32(id)), time: 1_000) != nil)
+        }
+        #expect(r.heldCount == 500)
+        var out: [TCPSegment] = []
+        r.expire(now: 150, into: &out) // held since 0…50 are at least 100 old
+        #expect(out.map(\.ipIdentification) == Array(stride(from: 1, through: 49, by: 2)))
+        out.removeAll()
+        r.flush(into: &out)
+        #expect(out.map(\.ipIdentification) == Array(stride(from: 51, to: 1_000, by: 2)))
         #expect(r.heldCount == 0)
     }
 }
