@@ -106,12 +106,13 @@ struct Live: ParsableCommand {
             capture = try LiveCapture(options)
             guard LinkType(dlt: capture.dataLinkType) != nil else {
                 throw CaptureError(kind: .other, source: interface,
-                                   message: "link type \(capture.dataLinkName) (DLT \(capture.dataLinkType)) is not decoded; "
-                                       + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+                                   message: LinkType.unsupportedMessage(name: capture.dataLinkName, dlt: capture.dataLinkType))
             }
             for w in capture.warnings { Diagnostics.note("warning: \(interface): \(w)") }
             if let write { try capture.startWriting(to: write) }
-            if let user { try Privileges.drop(to: user) }
+            if let user, try Privileges.drop(to: user).uid == 0 {
+                Diagnostics.note("--user \(Escaped.text(user)) is root: the capture keeps root privileges")
+            }
         } catch {
             Diagnostics.error(Self.startFailure(error, user: user))
             throw ExitCode(2)

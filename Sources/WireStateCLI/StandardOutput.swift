@@ -54,10 +54,15 @@ func checkStandardOutput() throws {
     throw ExitCode(2)
 }
 
-/// Messages for people: errors and notes on standard error, unbuffered.
+/// Messages for people: errors and notes on standard error, unbuffered. Messages quote input
+/// (paths, filters, expectation files), so each line is escaped for the terminal.
 enum Diagnostics {
-    static func error(_ message: String) { emit("wirestate: error: \(message)\n") }
-    static func note(_ message: String) { emit("wirestate: \(message)\n") }
+    static func error(_ message: String) { emit("wirestate: error: \(escaped(message))\n") }
+    static func note(_ message: String) { emit("wirestate: \(escaped(message))\n") }
+    static func escaped(_ message: String) -> String {
+        message.split(separator: "\n", omittingEmptySubsequences: false).map { Escaped.text(String($0)) }
+            .joined(separator: "\n")
+    }
     private static func emit(_ s: String) {
         var e = FDOutput(fd: 2)
         e.write(s)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WireStateCapture
 
 @main
 struct WireStateCommand: ParsableCommand {
@@ -14,4 +15,9 @@ struct WireStateCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Analyze.self, Check.self, Live.self, Interfaces.self]
     )
+
+    /// Parses the arguments with their bytes kept: a file name need not be UTF-8 (`OSPath`).
+    static func main() {
+        main(Array(OSPath.arguments().dropFirst()))
+    }
 }

@@ -19,7 +19,7 @@ public final class PcapDumper {
 
     init(capture handle: OpaquePointer, path: String) throws(CaptureError) {
         self.path = path
-        guard let d = pcap_dump_open(handle, path) else {
+        guard let d = OSPath.withCString(path, { pcap_dump_open(handle, $0) }) else {
             var why = String(cString: pcap_geterr(handle))
             if why.hasPrefix(path + ": ") { why.removeFirst(path.count + 2) }
             throw CaptureError(kind: .write, source: path, message: "cannot create: " + why)

@@ -54,7 +54,8 @@ public final class PcapFile {
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+        let opened = OSPath.withCString(path) { pcap_open_offline_with_tstamp_precision($0, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) }
+        guard let h = opened else {
             // libpcap's message often begins with the path already: name it once.
             var message = errorText(errbuf)
             if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
@@ -105,8 +106,9 @@ public final class PcapFile {
 }
 
 /// The NUL-terminated text libpcap wrote into an error buffer.
+/// Its bytes are kept as `OSPath` keeps them, since it usually begins with the file's name.
 func errorText(_ buffer: [CChar]) -> String {
-    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    OSPath.string(fromBytes: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) })
 }
 
 /// libpcap's name for a DLT (`EN10MB`), or `DLT n` when it has none.

@@ -1,5 +1,8 @@
+import WireStateReport
+
 /// The human report of `wirestate check`: a status line per capture with its diff lines under it,
-/// and a one-line summary. Strings only; the CLI prints them.
+/// and a one-line summary. Strings only; the CLI prints them. Every line quotes input (paths,
+/// expectation text), so each is escaped for the terminal.
 public enum CheckReport {
     /// `ok    Captures/x.pcap`, `FAIL  Captures/x.pcap`, `ERROR Captures/x.pcap`, with what --update did.
     public static func statusLine(_ o: CaptureOutcome) -> String {
@@ -9,13 +12,13 @@ public enum CheckReport {
         case .failed: word = "FAIL "
         case .error: word = "ERROR"
         }
-        var s = "\(word) \(o.capture)"
+        var s = "\(word) \(Escaped.text(o.capture))"
         if let n = o.connections, o.status != .error { s += " (\(n) connection\(n == 1 ? "" : "s"))" }
         if let u = o.update, let e = o.expectation {
             switch u {
-            case .created: s += "; wrote \(e)"
-            case .updated: s += "; updated \(e)"
-            case .unchanged: s += "; \(e) unchanged"
+            case .created: s += "; wrote \(Escaped.text(e))"
+            case .updated: s += "; updated \(Escaped.text(e))"
+            case .unchanged: s += "; \(Escaped.text(e)) unchanged"
             }
         }
         return s
@@ -29,7 +32,7 @@ public enum CheckReport {
             out.append("  " + m.text(capture: o.capture))
             for d in m.detail { out.append("      " + d) }
         }
-        return out
+        return out.map(Escaped.text)
     }
 
     /// Status line and details.

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WireStateCapture
 
 /// The little file access `check` needs, on the C library (the package stays Foundation-free).
 /// Reads, lists and writes; never prints.
@@ -14,7 +15,7 @@ public enum FileSystem {
     /// What is at `path`, following symbolic links.
     public static func kind(_ path: String) -> Kind {
         var st = stat()
-        guard stat(path, &st) == 0 else { return .missing }
+        guard OSPath.withCString(path, { stat($0, &st) }) == 0 else { return .missing }
         switch st.st_mode & 0o170000 {
         case 0o040000: return .directory
         case 0o100000: return .file
@@ -25,7 +26,7 @@ public enum FileSystem {
     /// Whether `path` itself is a symbolic link (directories behind links are not descended into).
     static func isSymbolicLink(_ path: String) -> Bool {
         var st = stat()
-        guard lstat(path, &st) == 0 else { return false }
+        guard OSPath.withCString(path, { lstat($0, &st) }) == 0 else { return false }
         return st.st_mode & 0o170000 == 0o120000
     }
 
@@ -33,12 +34,14 @@ public enum FileSystem {
 
     /// The names in a directory (not `.` and `..`), sorted bytewise so runs are stable.
     public static func list(_ path: String) throws(CheckError) -> [String] {
-        guard let dir = opendir(path) else { throw CheckError(file: path, message: "cannot list: " + errorText()) }
+        guard let dir = OSPath.withCString(path, { opendir($0) }) else { throw CheckError(file: path, message: "cannot list: " + errorText()) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+                $0.withMemoryRebound(to: UInt8.self, capacity: Int(NAME_MAX) + 1) { p in
+                    OSPath.string(fromBytes: UnsafeBufferPointer(start: p, count: strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self))))
+                }
             }
             if name != "." && name != ".." { names.append(name) }
         }
@@ -47,7 +50,7 @@ public enum FileSystem {
 
     /// The whole file as UTF-8 text.
     public static func read(_ path: String) throws(CheckError) -> String {
-        let fd = open(path, O_RDONLY)
+        let fd = OSPath.withCString(path) { open($0, O_RDONLY) }
         guard fd >= 0 else { throw CheckError(file: path, message: "cannot open: " + errorText()) }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -67,7 +70,7 @@ public enum FileSystem {
     /// Replaces the file's content atomically (a temporary file beside it, then rename).
     public static func write(_ path: String, _ text: String) throws(CheckError) {
         let temporary = path + ".wirestate-\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = OSPath.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
         guard fd >= 0 else { throw CheckError(file: path, message: "cannot write: " + errorText()) }
         let bytes = Array(text.utf8)
         var offset = 0
@@ -82,9 +85,9 @@ public enum FileSystem {
             offset += n
         }
         if close(fd) != 0 && failure == nil { failure = errorText() }
-        if failure == nil && rename(temporary, path) != 0 { failure = errorText() }
+        if failure == nil && OSPath.withCString(temporary, { t in OSPath.withCString(path) { rename(t, $0) } }) != 0 { failure = errorText() }
         if let failure {
-            unlink(temporary)
+            _ = OSPath.withCString(temporary) { unlink($0) }
             throw CheckError(file: path, message: "cannot write: " + failure)
         }
     }

@@ -92,8 +92,7 @@ public struct Pipeline<Sink: EventSink> {
     private mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
         guard let link = LinkType(dlt: source.dataLinkType) else {
             report.error = CaptureError(kind: .other, source: source.name,
-                                        message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "
-                                            + "supported: " + LinkType.allCases.map(\.name).joined(separator: ", "))
+                                        message: LinkType.unsupportedMessage(name: source.dataLinkName, dlt: source.dataLinkType))
             inputs.append(report)
             return nil
         }

@@ -78,7 +78,7 @@ public struct RunTotals: Sendable {
                 .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
         }
         for i in inputs {
-            if let e = i.error { out += "error: \(e)\n" }
+            if let e = i.error { out += "error: \(Escaped.text(e.description))\n" }
         }
         return out
     }

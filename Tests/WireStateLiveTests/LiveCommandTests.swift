@@ -425,6 +425,16 @@ struct LiveCommandTests {
         #expect(try JSONL.parse(replay.stdout).contains { $0.type == "connection" })
     }
 
+    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
+    func userRootSaysItKeepsRoot() throws {
+        let dir = try LiveEnv.scratch("user-root")
+        defer { LiveEnv.remove(dir) }
+        let r = try Child.run(["live", "-i", "lo", "--filter", "tcp port 9", "--user", "root", "--duration", "0.3",
+                               "--format", "jsonl"], in: dir)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("--user root is root: the capture keeps root privileges"), "stderr: \(r.stderr)")
+    }
+
     @Test func badUsageIsRefusedBeforeCapturing() throws {
         let dir = try LiveEnv.scratch("usage")
         defer { LiveEnv.remove(dir) }
