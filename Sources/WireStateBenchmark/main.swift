@@ -27,6 +27,8 @@ struct Options {
     var keep: String?
     /// Run one phase once on an existing file (`--keep FILE`) and exit: for profilers.
     var phase: String?
+    /// Only the flood figures (no capture is built).
+    var floodsOnly = false
     init(_ args: [String]) {
         var i = 1
         while i < args.count {
@@ -34,8 +36,9 @@ struct Options {
             case "--connections": i += 1; connections = Int(args[i]) ?? connections
             case "--keep": i += 1; keep = args[i]
             case "--phase": i += 1; phase = args[i]
+            case "--floods": floodsOnly = true
             default:
-                print("usage: wirestate-bench [--connections N] [--keep FILE] [--phase read|decode|track|analyze]")
+                print("usage: wirestate-bench [--connections N] [--keep FILE] [--phase read|decode|track|analyze] [--floods]")
                 exit(args[i] == "--help" ? 0 : 2)
             }
             i += 1
@@ -154,6 +157,7 @@ func timeIt(_ body: () throws -> Void) rethrows -> Double {
 }
 
 let options = Options(CommandLine.arguments)
+if options.floodsOnly { Floods.run(); exit(0) }
 let captures = FileManager.default.fileExists(atPath: "Captures") ? "Captures"
     : URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Captures").path
 let templates = try loadTemplates(captures)
@@ -287,4 +291,5 @@ if rows.count == 2, rows[0].1 > 0 {
     print("  4× input → table \(Format.fixed(Double(rows[1].1) / Double(rows[0].1), 2))× (flat ≈ 1.0)")
 }
 if options.keep == nil { unlink(path) }
+Floods.run()
 print("peak RSS of the whole run: \(Format.fixed(peakRSSMiB(), 1)) MiB")

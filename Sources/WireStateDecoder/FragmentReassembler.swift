@@ -33,7 +33,7 @@ public struct FragmentReassembler: Sendable {
     public var timeout: Int64 = 30_000_000_000
     private var pending: [Key: Pending] = [:]
     /// Held datagrams in arrival order; entries whose datagram completed are skipped lazily.
-    private var arrivals: [(key: Key, serial: UInt64)] = []
+    private var arrivals: [(key: Key, serial: UInt64, since: Int64)] = []
     private var arrivalsHead = 0
     private var nextSerial: UInt64 = 0
 
@@ -74,7 +74,7 @@ public struct FragmentReassembler: Sendable {
     /// A datagram seen for the first time joins the back of the arrival queue.
     private mutating func arrive(_ key: Key, _ time: Int64) -> Pending {
         nextSerial &+= 1
-        arrivals.append((key, nextSerial))
+        arrivals.append((key, nextSerial, time))
         return Pending(since: time, serial: nextSerial)
     }
 
@@ -102,6 +102,9 @@ public struct FragmentReassembler: Sendable {
     /// Releases first fragments held longer than `timeout` (or beyond `limit`), as they are,
     /// oldest first. Reads only the front of the arrival queue.
     public mutating func expire(now: Int64, into out: inout [TCPSegment]) {
+        // The common case, read without a lookup: nothing is old enough and the limit holds.
+        if pending.count <= limit, arrivalsHead < arrivals.count,
+           CaptureTimeDifference.elapsed(from: arrivals[arrivalsHead].since, to: now) < timeout { return }
         while let (key, p) = oldest() {
             guard pending.count > limit || CaptureTimeDifference.elapsed(from: p.since, to: now) >= timeout else { return }
             pending[key] = nil

@@ -27,12 +27,13 @@ public enum Format {
     /// Fixed-point without Foundation; negative values too (captures can have backward timestamps).
     public static func fixed(_ v: Double, _ places: Int) -> String {
         var scale: UInt64 = 1
-        for _ in 0..<places { scale *= 10 }
+        for _ in 0..<min(max(places, 0), 18) { scale *= 10 }
         let scaled = (v * Double(scale)).rounded()
         guard scaled.isFinite else { return "0" }
         let clamped = max(min(scaled, 9.2e18), -9.2e18)
         let n = Int64(clamped)
         let m = n.magnitude
+        if places <= 0 { return (n < 0 ? "-" : "") + "\(m)" }
         let frac = String(m % scale)
         return (n < 0 ? "-" : "") + "\(m / scale)." + String(repeating: "0", count: places - frac.count) + frac
     }

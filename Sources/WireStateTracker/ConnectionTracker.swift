@@ -51,6 +51,12 @@ public struct ConnectionTracker {
     @inline(__always)
     static func clamp(_ t: Int64) -> Int64 { CaptureTime.clamp(t) }
 
+    /// What one held connection costs in the table: the connection, its key, its LRU links and
+    /// list, and its share of the hash slots (at most half full: two 4-byte slots).
+    public static var bytesPerConnection: Int {
+        MemoryLayout<Connection>.stride + MemoryLayout<FlowKey>.stride + 2 * MemoryLayout<Int32>.stride + 1 + 2 * 4
+    }
+
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
     public var connectionCount: Int { table.count }
 
@@ -82,7 +88,19 @@ public struct ConnectionTracker {
         if let d = c.nextDeadline(msl: configuration.msl, linger: configuration.closedLinger), d < c.scheduled {
             table.values[index].scheduled = d
             deadlines.push(.init(time: d, key: table.keys[index], id: c.ref.id))
+            if deadlines.count > 2 * table.count + 1024 { compactDeadlines() }
         }
+    }
+
+    /// Keeps only the live deadline of each held connection (amortised: it runs after at least
+    /// `table.count + 1024` stale entries piled up).
+    private mutating func compactDeadlines() {
+        var live: [DeadlineQueue.Entry] = []
+        live.reserveCapacity(table.count)
+        for i in table.values.indices where table.values[i].scheduled != .max {
+            live.append(.init(time: table.values[i].scheduled, key: table.keys[i], id: table.values[i].ref.id))
+        }
+        deadlines.rebuild(live)
     }
     private mutating func start(_ key: FlowKey, _ s: TCPSegment, frame: FrameRef, time: Int64,
                                 incarnation: UInt32, inTimeWait: Bool) {

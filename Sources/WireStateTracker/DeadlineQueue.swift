@@ -7,7 +7,8 @@
 /// table, leaves a stale entry behind, which is recognised and dropped when it comes to the top
 /// (`ConnectionTracker` keeps each connection's one live deadline in `Connection.scheduled`).
 /// A connection pushes a new entry only when its deadline moves *earlier*, which happens a
-/// bounded number of times in its life (entering TIME_WAIT, closing), so stale entries stay few.
+/// bounded number of times in its life (entering TIME_WAIT, closing), so stale entries stay few;
+/// and when connections leave faster than their deadlines come due, `rebuild` drops them.
 struct DeadlineQueue {
     struct Entry {
         var time: Int64
@@ -40,20 +41,36 @@ struct DeadlineQueue {
         let last = entries.removeLast()
         guard !entries.isEmpty else { return top }
         entries[0] = last
-        var i = 0
+        siftDown(0)
+        return top
+    }
+
+    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
+
+    /// Replaces the entries with `live` (the connections' current deadlines) in heap order. The
+    /// tracker calls it when stale entries outnumber the live ones, so a port-reuse storm (each
+    /// incarnation retired before its linger ran out) cannot grow the queue past the table.
+    mutating func rebuild(_ live: [Entry]) {
+        entries = live
+        var i = entries.count / 2
+        while i > 0 {
+            i -= 1
+            siftDown(i)
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
             if l < entries.count && Self.before(entries[l], entries[m]) { m = l }
             if r < entries.count && Self.before(entries[r], entries[m]) { m = r }
-            guard m != i else { break }
+            guard m != i else { return }
             entries.swapAt(i, m)
             i = m
         }
-        return top
     }
-
-    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
 
     /// Earlier time first; equal times by connection id, so expiries at one instant come out in
     /// the order connections were first seen, whatever order they were pushed in.
