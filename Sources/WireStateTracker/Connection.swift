@@ -140,14 +140,12 @@ struct Connection {
             ? Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
             : Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
-        if client.sentSyn && server.sentSyn && !(client.scaleKnown && server.scaleKnown) {
+        if client.sentSyn && server.sentSyn && (client.windowScale.isPending || server.windowScale.isPending) {
             // A SYN whose options the capture cut hides whether scaling was on for either side.
-            if client.synOptionsCut || server.synOptionsCut {
-                client.scaleUnknowable = true
-                server.scaleUnknowable = true
-            }
-            client.learnScale(peerOffered: server.offeredScale)
-            server.learnScale(peerOffered: client.offeredScale)
+            let cut = client.windowScale.optionsCut || server.windowScale.optionsCut
+            let (c, s) = (client.windowScale, server.windowScale)
+            client.settleScale(peer: s, eitherCut: cut)
+            server.settleScale(peer: c, eitherCut: cut)
         }
         // Half-open: an endpoint keeps talking to a peer that reset (reported once).
         // Half-open: an endpoint keeps talking to a peer that reset (reported once). If its own
@@ -249,7 +247,7 @@ struct Connection {
                     sender.emit(.zeroWindowProbe, ctx, &out)
                 }
                 // Data beyond the furthest right edge the receiver ever offered (van Rooij bound I).
-                if len > 0 && receiver.rightEdgeKnown && receiver.scaleKnown && sender.scaleKnown
+                if len > 0 && receiver.rightEdgeKnown && receiver.windowScale.shift != nil && sender.windowScale.shift != nil
                     && !summary.midstream && Seq.gt(end &- (s.flags.contains(.fin) ? 1 : 0), receiver.maxRightEdge)
                     && !(len == 1 && receiver.lastWindow == 0) {
                     sender.emit(.dataBeyondWindow, ctx, &out, expected: receiver.maxRightEdge,
@@ -287,10 +285,10 @@ struct Connection {
                 && (sender.state.isSynchronized) {
                 sender.emit(.duplicateAck, ctx, &out, actual: s.acknowledgment)
             }
-            if sender.rightEdgeKnown && sender.scaleKnown && !summary.midstream
-                && Seq.ge(s.acknowledgment, sender.lastAck) {
-                let edge = s.acknowledgment &+ (UInt32(s.window) << UInt32(sender.scale))
-                let granularity = UInt32(1) << UInt32(sender.scale)
+            if sender.rightEdgeKnown, let shift = sender.windowScale.shift, !summary.midstream,
+               Seq.ge(s.acknowledgment, sender.lastAck) {
+                let edge = s.acknowledgment &+ (UInt32(s.window) << UInt32(shift))
+                let granularity = UInt32(1) << UInt32(shift)
                 if Seq.lt(edge &+ granularity, sender.maxRightEdge) && s.window != 0 {
                     if let n = sender.shrinkRepeats {
                         sender.shrinkRepeats = n &+ 1 // still shrunk: the same finding, once more
@@ -318,7 +316,8 @@ struct Connection {
         // SYN+ACK acknowledging something other than the SYN it answers.
         if c == .synAck && receiver.sentSyn && s.acknowledgment != receiver.iss &+ 1
             && !(Seq.gt(s.acknowledgment, receiver.iss) && Seq.le(s.acknowledgment, receiver.sndNxt)) {
-            sender.emit(.synAckBadAck, ctx, &out, expected: receiver.iss &+ 1, actual: s.acknowledgment)
+            sender.emit(.synAckBadAck, ctx, &out, expected: receiver.iss &+ 1, actual: s.acknowledgment,
+                        related: receiver.synFrame)
         }
         if c != .invalid {
             receiver.received(s, ctx, &out)
@@ -360,8 +359,8 @@ struct Connection {
 
     /// TIME_WAIT expiry for both endpoints at capture time `now`.
     mutating func expire(at now: Int64, msl: Int64, _ out: inout [TrackerEvent]) {
-        _ = client.expireTimeWait(at: now, msl: msl, ref, &out)
-        _ = server.expireTimeWait(at: now, msl: msl, ref, &out)
+        client.expireTimeWait(at: now, msl: msl, ref, &out)
+        server.expireTimeWait(at: now, msl: msl, ref, &out)
         if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) && closedAt == nil {
             closedAt = max(client.timeWaitDeadline(msl: msl), server.timeWaitDeadline(msl: msl), summary.lastTime)
         }

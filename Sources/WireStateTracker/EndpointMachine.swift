@@ -77,17 +77,8 @@ public struct EndpointMachine: Sendable {
     var sentFin = false
     var finSeq: UInt32 = 0
     var finFrame: FrameRef?
-    var sentRst = false
-    var offeredScale: UInt8?
-    var offeredSackOrTFO = false
-    /// Shift applied to this endpoint's advertised windows; valid when `scaleKnown`.
-    var scale: UInt8 = 0
-    var scaleKnown = false
-    /// Its SYN was not captured, yet the peer's SYN+ACK shows it offered window scaling: the shift
-    /// is unknowable, so its windows cannot be read and window checks stay off (design note §4).
-    var scaleUnknowable = false
-    /// Its SYN's options were cut by the capture's snaplen: whether it offered scaling is unknown.
-    var synOptionsCut = false
+    /// How its advertised windows are scaled (pending until both SYNs are known).
+    var windowScale = WindowScale.initial
     /// Its starting state was assumed (midstream pickup): moves from there are proven only relative
     /// to the assumption, so they are never better than inferred.
     var assumedStart = false
@@ -317,7 +308,6 @@ public struct EndpointMachine: Sendable {
                 break
             }
             if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
-            sentRst = true
             if state == .listen {
                 // The presumed listener answers a SYN with RST: there was none. Refused.
                 emit(.refused, ctx, &out)
@@ -332,7 +322,7 @@ public struct EndpointMachine: Sendable {
             } else {
                 // A fresh open against a peer still holding the old connection (half-open, RFC 9293
                 // §3.5.2): its send side starts over.
-                sentSyn = false; sentSynAck = false; sentFin = false; sentRst = false
+                sentSyn = false; sentSynAck = false; sentFin = false
                 sndNxt = start; closedByReset = false
                 recordSyn(s, ctx, synAck: false)
                 move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
@@ -418,7 +408,7 @@ public struct EndpointMachine: Sendable {
                 if s.payloadLength > 0 && !receivedFastOpen {
                     // A stack queues data in SYN_RECEIVED (RFC 9293 §3.10.2), so data proves it got
                     // the handshake ACK: the capture missed that ACK (design note §4).
-                    emitAbout(.handshakeAckNotCaptured, peerOf: true, ctx, &out)
+                    emitAbout(.handshakeAckNotCaptured, ctx, &out)
                     move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
                 }
             default:
@@ -437,7 +427,7 @@ public struct EndpointMachine: Sendable {
         guard sentFin, s.payloadLength > 0 else { return }
         let dataEnd = start &+ s.payloadLength
         if Seq.gt(dataEnd, finSeq) {
-            emit(.dataAfterFin, ctx, &out, expected: finSeq, actual: dataEnd)
+            emit(.dataAfterFin, ctx, &out, expected: finSeq, actual: dataEnd, related: finFrame)
         }
     }
 
@@ -455,12 +445,11 @@ public struct EndpointMachine: Sendable {
     }
 
     private mutating func recordSyn(_ s: TCPSegment, _ ctx: StepContext, synAck: Bool) {
-        if s.options.truncated { synOptionsCut = true }
+        windowScale.sawSyn(offering: s.options.windowScale, first: !sentSyn, optionsCut: s.options.truncated)
         if !sentSyn {
             sentSyn = true
             iss = s.sequence
             synFrame = ctx.frame
-            offeredScale = s.options.windowScale
         }
         if synAck { sentSynAck = true }
     }
@@ -486,7 +475,7 @@ public struct EndpointMachine: Sendable {
         if receiveKnown && Seq.gt(s.acknowledgment, rcvNxt) && !receivedFin { rcvNxt = s.acknowledgment }
         lastWindowRaw = s.window
         // Windows in SYN segments are never scaled (RFC 7323 §2.2).
-        let shift = s.flags.contains(.syn) ? 0 : (scaleKnown ? scale : 0)
+        let shift = s.flags.contains(.syn) ? 0 : (windowScale.shift ?? 0)
         lastWindow = UInt32(s.window) << UInt32(shift)
         let edge = s.acknowledgment &+ lastWindow
         if !rightEdgeKnown || Seq.gt(edge, maxRightEdge) { maxRightEdge = edge }
@@ -587,7 +576,7 @@ public struct EndpointMachine: Sendable {
             let inWindow = !receiveKnown || !windowKnownForReceive || Seq.inWindow(seq, rcvNxt, max(window, 1))
             if state == .synReceived {
                 guard inWindow else {
-                    emitAbout(.rstOutOfWindow, peerOf: true, ctx, &out, expected: rcvNxt, actual: seq)
+                    emitAbout(.rstOutOfWindow, ctx, &out, expected: rcvNxt, actual: seq)
                     return false
                 }
                 closedByReset = !passiveOpen
@@ -601,7 +590,7 @@ public struct EndpointMachine: Sendable {
                 move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
                 return true
             }
-            emitAbout(inWindow ? .rstChallenged : .rstOutOfWindow, peerOf: true, ctx, &out,
+            emitAbout(inWindow ? .rstChallenged : .rstOutOfWindow, ctx, &out,
                       expected: rcvNxt, actual: seq)
             return false
         }
@@ -632,7 +621,7 @@ public struct EndpointMachine: Sendable {
         let carriesFin = s.flags.contains(.fin)
         if state == .synReceived {
             guard Seq.gt(ack, iss) && Seq.le(ack, sndNxt) else {
-                emitAbout(.handshakeAckInvalid, peerOf: true, ctx, &out, expected: iss &+ 1, actual: ack)
+                emitAbout(.handshakeAckInvalid, ctx, &out, expected: iss &+ 1, actual: ack)
                 return false
             }
             sndUna = ack
@@ -690,32 +679,22 @@ public struct EndpointMachine: Sendable {
     }
 
     /// Windows can be checked once the handshake told us the scale (or that there is none).
-    var windowKnownForReceive: Bool { ackKnown && scaleKnown }
+    var windowKnownForReceive: Bool { ackKnown && windowScale.shift != nil }
 
-    /// RFC 7323: scaling is on only when both SYNs carried the option; then each side shifts by its own offer.
-    mutating func setScale(peerOffered: UInt8?) {
-        guard !scaleUnknowable else { return }
-        if let mine = offeredScale, peerOffered != nil {
-            scale = min(mine, 14)
-        } else {
-            scale = 0
-        }
-        scaleKnown = true
-    }
-
-    /// Called by the connection once both SYNs are known, for the endpoint whose scale is not yet set.
-    mutating func learnScale(peerOffered: UInt8?) {
-        if !scaleKnown { setScale(peerOffered: peerOffered) }
+    /// Called by the connection once both SYNs are known (`WindowScale.settle`); a SYN whose
+    /// options were cut on either side makes both shifts unknowable.
+    mutating func settleScale(peer: WindowScale, eitherCut: Bool) {
+        if eitherCut && windowScale.isPending { windowScale = .unknowable }
+        windowScale.settle(peerOffered: peer.offerSeenByPeer)
     }
 
     // MARK: - Time
 
-    /// TIME_WAIT ends after 2·MSL of capture time. Returns whether it moved.
-    mutating func expireTimeWait(at now: Int64, msl: Int64, _ ref: ConnectionRef, _ out: inout [TrackerEvent]) -> Bool {
-        guard state == .timeWait, now >= timeWaitDeadline(msl: msl) else { return false }
+    /// TIME_WAIT ends after 2·MSL of capture time.
+    mutating func expireTimeWait(at now: Int64, msl: Int64, _ ref: ConnectionRef, _ out: inout [TrackerEvent]) {
+        guard state == .timeWait, now >= timeWaitDeadline(msl: msl) else { return }
         let ctx = StepContext(ref: ref, frame: nil, time: timeWaitDeadline(msl: msl))
         move(to: .closed, evidence, cause: .timeWaitExpired, ctx, &out)
-        return true
     }
 
     // MARK: - Pickup
@@ -734,8 +713,8 @@ public struct EndpointMachine: Sendable {
     mutating func assumeSynSent(iss: UInt32, windowScaleOffered: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         active = true
         sentSyn = true; self.iss = iss; sndNxt = iss &+ 1; sendKnown = true
-        offeredScale = windowScaleOffered ? 0 : nil // only "offered or not" is implied, not the shift
-        scaleUnknowable = windowScaleOffered
+        // Only "offered or not" is implied, not the shift.
+        windowScale = windowScaleOffered ? .unknowable : .pending(offered: nil, optionsCut: false)
         move(to: .synSent, .unknown, cause: .assumedMidstream, ctx, &out)
     }
 
@@ -758,7 +737,6 @@ public struct EndpointMachine: Sendable {
     /// A RST as the very first thing seen from this endpoint: it has no connection.
     mutating func markReset() {
         active = true
-        sentRst = true
         closedByReset = true
         evidence = .observed
     }
@@ -782,17 +760,21 @@ public struct EndpointMachine: Sendable {
 
     func emit(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
               expected: UInt32? = nil, actual: UInt32? = nil, related: FrameRef? = nil) {
+        Self.emit(code, about: role, ctx, &out, expected: expected, actual: actual, related: related)
+    }
+
+    /// Both endpoints' states are filled in by `Connection.stamp` once the step is over.
+    static func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+                     expected: UInt32?, actual: UInt32?, related: FrameRef?) {
         out.append(.anomaly(Anomaly(connection: ctx.ref, code: code, endpoint: role, frame: ctx.frame,
                                     relatedFrame: related, time: ctx.time, clientBefore: .closed, serverBefore: .closed,
                                     clientAfter: .closed, serverAfter: .closed, expected: expected, actual: actual)))
     }
 
     /// An anomaly about the peer (the sender of a segment this endpoint received).
-    func emitAbout(_ code: AnomalyCode, peerOf: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent],
+    func emitAbout(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
                    expected: UInt32? = nil, actual: UInt32? = nil) {
-        out.append(.anomaly(Anomaly(connection: ctx.ref, code: code, endpoint: role.peer, frame: ctx.frame,
-                                    relatedFrame: nil, time: ctx.time, clientBefore: .closed, serverBefore: .closed,
-                                    clientAfter: .closed, serverAfter: .closed, expected: expected, actual: actual)))
+        Self.emit(code, about: role.peer, ctx, &out, expected: expected, actual: actual, related: nil)
     }
 }
 

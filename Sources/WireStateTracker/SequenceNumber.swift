@@ -10,9 +10,6 @@ enum Seq {
     static func gt(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) > 0 }
     @inlinable @inline(__always)
     static func ge(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) >= 0 }
-    /// The later of two sequence numbers.
-    @inlinable @inline(__always)
-    static func max(_ a: UInt32, _ b: UInt32) -> UInt32 { gt(a, b) ? a : b }
     /// lo <= x < lo + size, in sequence space.
     @inlinable @inline(__always)
     static func inWindow(_ x: UInt32, _ lo: UInt32, _ size: UInt32) -> Bool { x &- lo < size }

@@ -182,3 +182,25 @@ enum WireStateBinary {
         #expect(r.stdout.contains("\"connections\":2"))
     }
 }
+
+/// `related_frame` names the earlier frame a finding refers to, as its doc promises.
+@Suite struct RelatedFrameTests {
+    static func anomaly(_ code: String, in capture: String) throws -> [String: Any] {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", capture])
+        let objects = try r.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        return try #require(objects.first { $0["code"] as? String == code })
+    }
+
+    @Test func dataAfterFinNamesTheFin() throws {
+        let a = try Self.anomaly("data-after-fin", in: "Captures/data-after-fin.pcap")
+        #expect(a["frame"] as? Int == 8)
+        #expect(a["related_frame"] as? Int == 6, "frame 6 is the client's FIN")
+    }
+
+    @Test func aBadSynAckNamesTheSyn() throws {
+        let a = try Self.anomaly("synack-bad-ack", in: "Captures/synack-wrong-ack.pcap")
+        #expect(a["frame"] as? Int == 2 && a["related_frame"] as? Int == 1)
+    }
+}

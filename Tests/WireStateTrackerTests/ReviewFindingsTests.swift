@@ -17,7 +17,7 @@ import WireStateDecoder
     // §1.3/§2.2, but the *shift* is unknown). `setScale` then applies shift 0 to the client's
     // windows, so a Linux client's `win 502` (= 502 << 7 = 64256 bytes) is read as 502 bytes and
     // the server's first full-size segment is reported as a `violation`. The shift is unknowable:
-    // window checks for that endpoint must stay off (scaleKnown false), as for midstream (note §4:
+    // window checks for that endpoint must stay off (its WindowScale unknowable), as for midstream (note §4:
     // "skip checks that need handshake facts (ISN, window scale)").
     @Test func missedSynWithWindowScalingDoesNotInventDataBeyondWindow() {
         var w = Wire()
