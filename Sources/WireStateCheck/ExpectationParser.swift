@@ -44,28 +44,11 @@ public enum ExpectationParser {
     static let stateNames = TCPState.allCases.map(\.name)
     static let severityNames = Severity.allCases.map(\.name)
 
-    /// Kebab-case names of the transition causes (`sent-rst`, `received-fin`, `time-wait-expired`).
-    public static let causeNames: [String] = {
-        var out: [String] = []
-        for raw in 0...UInt8.max {
-            guard let c = TransitionCause(rawValue: raw) else { continue }
-            out.append(causeName(c))
-        }
-        return out
-    }()
+    /// The transition causes' stable codes (`sent-rst`, `received-fin`, `time-wait-expired`).
+    public static let causeNames: [String] = TransitionCause.allCases.map(\.code)
 
-    /// `sentSynAck` → `sent-syn-ack`.
-    public static func causeName(_ cause: TransitionCause) -> String {
-        var out = ""
-        for ch in String(describing: cause) {
-            if ch.isUppercase {
-                out += "-" + ch.lowercased()
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
-    }
+    /// The code of `cause` as expectation files write it.
+    public static func causeName(_ cause: TransitionCause) -> String { cause.code }
 
     /// Parses `text`; `path` only names the file in errors.
     public static func parse(_ text: String, path: String) throws(ExpectationSyntaxErrors) -> ExpectationFile {

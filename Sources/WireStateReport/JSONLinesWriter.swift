@@ -64,7 +64,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public static func line(_ t: Transition, _ names: [String] = []) -> String {
         "{\"type\":\"transition\",\"connection\":\(t.connection.id),\"incarnation\":\(t.connection.incarnation)"
             + ",\"endpoint\":\"\(t.endpoint.name)\",\"from\":\"\(t.from.name)\",\"to\":\"\(t.to.name)\""
-            + ",\"evidence\":\"\(t.evidence.name)\",\"cause\":" + Format.json(t.cause.name)
+            + ",\"evidence\":\"\(t.evidence.name)\",\"cause\":" + Format.json(t.cause.name) + ",\"cause_code\":\"\(t.cause.code)\""
             + "," + frameFields("frame", t.frame, names) + ",\"time\":\(Format.time(t.time))}"
     }
 

@@ -22,7 +22,7 @@ public struct ConnectionRef: Hashable, Sendable {
 }
 
 /// Why an endpoint changed state.
-public enum TransitionCause: UInt8, Sendable {
+public enum TransitionCause: UInt8, Sendable, CaseIterable {
     case sentSyn, sentSynAck, sentFin, sentRst, sentAck
     case receivedSyn, receivedSynAck, receivedFin, receivedRst, receivedAck
     /// The responder is presumed to be listening because a SYN reached it.
@@ -42,6 +42,32 @@ public enum TransitionCause: UInt8, Sendable {
     /// An inferred state its own segment contradicts (a delivery it had not yet had) is taken back.
     case withdrawn
 
+    /// The stable code written in JSON Lines (`cause_code`) and expectation files (`cause=`).
+    /// Spelled out, not derived from the case name, so renaming a case cannot change a file format.
+    public var code: String {
+        switch self {
+        case .sentSyn: return "sent-syn"
+        case .sentSynAck: return "sent-syn-ack"
+        case .sentFin: return "sent-fin"
+        case .sentRst: return "sent-rst"
+        case .sentAck: return "sent-ack"
+        case .receivedSyn: return "received-syn"
+        case .receivedSynAck: return "received-syn-ack"
+        case .receivedFin: return "received-fin"
+        case .receivedRst: return "received-rst"
+        case .receivedAck: return "received-ack"
+        case .presumedListen: return "presumed-listen"
+        case .assumedMidstream: return "assumed-midstream"
+        case .timeWaitExpired: return "time-wait-expired"
+        case .impliedBySent: return "implied-by-sent"
+        case .replacedByNewIncarnation: return "replaced-by-new-incarnation"
+        case .presumedGone: return "presumed-gone"
+        case .impliedByPeer: return "implied-by-peer"
+        case .withdrawn: return "withdrawn"
+        }
+    }
+
+    /// The sentence for people (timelines, the `cause` field).
     public var name: String {
         switch self {
         case .sentSyn: return "sent SYN"
