@@ -18,14 +18,23 @@ struct Connection {
     var oneSidedReported = false
     var peerResetReported = false
     /// Retransmissions from each side since the other last sent anything, and when the run began.
-    var unanswered: (client: UInt32, server: UInt32) = (0, 0)
-    var unansweredSince: (client: Int64, server: Int64) = (0, 0)
+    var unanswered = PerRole<UInt32>(0)
+    var unansweredSince = PerRole<Int64>(0)
     var unresponsiveReported = false
     /// A finding that repeats segment after segment (a window that stays shrunk), held until its
     /// run ends so that it is reported once, with a count and its first and last frames.
     var heldRun: Anomaly?
 
     var ref: ConnectionRef { summary.ref }
+
+    /// An endpoint by role, so that rules are written once for "the sender" and "the receiver"
+    /// (conntrack's `seen[dir]`) instead of mirrored for client and server.
+    @inline(__always)
+    subscript(_ role: Role) -> EndpointMachine {
+        get { role == .client ? client : server }
+        // In place, not a copy of the endpoint and a write back.
+        _modify { if role == .client { yield &client } else { yield &server } }
+    }
 
     /// Starts a connection from its first captured segment. `clientIsSource` says who the client is.
     init(first s: TCPSegment, ref: ConnectionRef, clientIsSource: Bool, guessed: Bool, _ ctx: StepContext) {
@@ -49,22 +58,18 @@ struct Connection {
         let c = EndpointMachine.SegmentClass(s.flags)
         let mark = out.count
         let before = (client.state, server.state)
+        let sender: Role = fromClient ? .client : .server, receiver = sender.peer
         switch c {
         case .syn:
             return
         case .synAck:
             // The SYN went by uncaptured: the receiver of this SYN+ACK sent a SYN with ISN ack-1.
-            if fromClient {
-                server.assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
-                client.assumeListenWithSyn(irs: s.acknowledgment &- 1, ctx, &out)
-            } else {
-                client.assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
-                server.assumeListenWithSyn(irs: s.acknowledgment &- 1, ctx, &out)
-            }
-            emit(.synNotCaptured, about: fromClient ? .client : .server, ctx, &out)
+            self[receiver].assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
+            self[sender].assumeListenWithSyn(irs: s.acknowledgment &- 1, ctx, &out)
+            emit(.synNotCaptured, about: sender, ctx, &out)
         case .rst:
-            if fromClient { client.markReset() } else { server.markReset() }
-            emit(.rstWithoutConnection, about: fromClient ? .client : .server, ctx, &out)
+            self[sender].markReset()
+            emit(.rstWithoutConnection, about: sender, ctx, &out)
         case .invalid:
             return // nothing can be assumed from an impossible segment; the step reports it
         default:
@@ -72,14 +77,9 @@ struct Connection {
             let hasAck = s.flags.contains(.ack)
             let senderNext = s.sequence
             let receiverNext: UInt32? = hasAck ? s.acknowledgment : nil
-            if fromClient {
-                client.assumeSynchronized(sendNext: senderNext, receiveNext: receiverNext, ctx, &out)
-                server.assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
-            } else {
-                server.assumeSynchronized(sendNext: senderNext, receiveNext: receiverNext, ctx, &out)
-                client.assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
-            }
-            emit(.midstreamPickup, about: fromClient ? .client : .server, ctx, &out)
+            self[sender].assumeSynchronized(sendNext: senderNext, receiveNext: receiverNext, ctx, &out)
+            self[receiver].assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
+            emit(.midstreamPickup, about: sender, ctx, &out)
         }
         stamp(out: &out, from: mark, before: before)
     }
@@ -329,30 +329,18 @@ struct Connection {
     /// before, never answers. After 3 unanswered retransmissions spanning at least a second, the
     /// silent side is presumed gone (evidence unknown); any segment from it revives it.
     mutating func checkUnresponsive(retransmitted: Bool, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        if fromClient { unanswered.server = 0 } else { unanswered.client = 0 }
+        let sender: Role = fromClient ? .client : .server, silent = sender.peer
+        unanswered[silent] = 0
         guard retransmitted, !unresponsiveReported else { return }
         let silentSeen = fromClient ? summary.packetsFromServer > 0 : summary.packetsFromClient > 0
         guard silentSeen else { return } // one-sided capture: silence proves nothing
-        var count: UInt32
-        var since: Int64
-        if fromClient {
-            if unanswered.client == 0 { unansweredSince.client = ctx.time }
-            unanswered.client += 1
-            (count, since) = (unanswered.client, unansweredSince.client)
-        } else {
-            if unanswered.server == 0 { unansweredSince.server = ctx.time }
-            unanswered.server += 1
-            (count, since) = (unanswered.server, unansweredSince.server)
-        }
+        if unanswered[sender] == 0 { unansweredSince[sender] = ctx.time }
+        unanswered[sender] += 1
+        let (count, since) = (unanswered[sender], unansweredSince[sender])
         guard count >= 3, CaptureTime.elapsed(from: since, to: ctx.time) >= 1_000_000_000 else { return }
         unresponsiveReported = true
-        if fromClient {
-            server.presumeGone(ctx, &out)
-            server.emit(.peerUnresponsive, ctx, &out, actual: count)
-        } else {
-            client.presumeGone(ctx, &out)
-            client.emit(.peerUnresponsive, ctx, &out, actual: count)
-        }
+        self[silent].presumeGone(ctx, &out)
+        self[silent].emit(.peerUnresponsive, ctx, &out, actual: count)
     }
 
     // MARK: - Time
@@ -448,7 +436,7 @@ struct Connection {
     // MARK: - Helpers
 
     func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        (role == .client ? client : server).emit(code, ctx, &out)
+        self[role].emit(code, ctx, &out)
     }
 
     /// Fills in both endpoints' states before and after the step on the anomalies it produced, and

@@ -79,3 +79,20 @@ public enum Role: UInt8, Sendable, CaseIterable {
     public var peer: Role { self == .client ? .server : .client }
     public var name: String { self == .client ? "client" : "server" }
 }
+
+/// One value per endpoint, addressed by role (no mirrored client/server fields).
+struct PerRole<Value> {
+    var client: Value
+    var server: Value
+
+    init(_ both: Value) { client = both; server = both }
+
+    @inline(__always)
+    subscript(_ role: Role) -> Value {
+        get { role == .client ? client : server }
+        // In place, not a copy of the endpoint and a write back.
+        _modify { if role == .client { yield &client } else { yield &server } }
+    }
+}
+
+extension PerRole: Sendable where Value: Sendable {}
