@@ -390,6 +390,7 @@ struct Connection {
 
     /// The earliest capture time at which time alone changes this connection: the linger after
     /// both endpoints closed running out, else the first TIME_WAIT ending (nil: none).
+    @inline(__always)
     func nextDeadline(msl: Int64, linger: Int64) -> Int64? {
         if let closedAt { return CaptureTime.adding(linger, to: closedAt) }
         let c = client.state == .timeWait ? client.timeWaitDeadline(msl: msl) : Int64.max
@@ -400,6 +401,7 @@ struct Connection {
 
     /// Which eviction list it belongs on: handshakes that never completed and connections whose
     /// endpoints both closed are the cheapest to lose.
+    @inline(__always)
     var evictionClass: EvictionClass {
         if closedAt != nil { return .attempt }
         if summary.midstream { return .live }

@@ -54,7 +54,7 @@ public struct ConnectionTracker {
     /// What one held connection costs in the table: the connection, its key, its LRU links and
     /// list, and its share of the hash slots (at most half full: two 4-byte slots).
     public static var bytesPerConnection: Int {
-        MemoryLayout<Connection>.stride + MemoryLayout<FlowKey>.stride + 2 * MemoryLayout<Int32>.stride + 1 + 2 * 4
+        MemoryLayout<Connection>.stride + MemoryLayout<FlowKey>.stride + MemoryLayout<FlowTable.Link>.stride + 2 * 4
     }
 
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
@@ -83,11 +83,12 @@ public struct ConnectionTracker {
     /// (a later one is found lazily when the earlier entry comes due).
     @inline(__always)
     private mutating func settle(_ index: Int) {
-        let c = table.values[index]
-        table.touch(index, eviction: c.evictionClass)
-        if let d = c.nextDeadline(msl: configuration.msl, linger: configuration.closedLinger), d < c.scheduled {
+        // Fields are read through the array, not by copying the connection out of it.
+        table.touch(index, eviction: table.values[index].evictionClass)
+        if let d = table.values[index].nextDeadline(msl: configuration.msl, linger: configuration.closedLinger),
+           d < table.values[index].scheduled {
             table.values[index].scheduled = d
-            deadlines.push(.init(time: d, key: table.keys[index], id: c.ref.id))
+            deadlines.push(.init(time: d, key: table.keys[index], id: table.values[index].ref.id))
             if deadlines.count > 2 * table.count + 1024 { compactDeadlines() }
         }
     }

@@ -138,6 +138,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// When TIME_WAIT (entered at `timeWaitSince`) ends: 2·MSL later, saturating.
+    @inline(__always)
     func timeWaitDeadline(msl: Int64) -> Int64 { CaptureTime.adding(CaptureTime.adding(msl, to: msl), to: timeWaitSince) }
 
     /// What a segment is, for the sending table: one class per segment, by fixed priority.

@@ -52,12 +52,14 @@ struct FlowTable {
     /// Slot → index into `values`, or -1 for empty. Capacity is a power of two.
     private var slots: [Int32]
     private var mask: Int
-    /// LRU links by dense index (-1: none), each entry's list, and each list's ends.
-    private var older: [Int32] = []
-    private var newer: [Int32] = []
-    private var list: [UInt8] = []
-    private var oldestIn: [Int32] = [-1, -1]
-    private var newestIn: [Int32] = [-1, -1]
+    /// LRU links by dense index (-1: none), with each entry's list; and each list's ends.
+    struct Link {
+        var older: Int32 = -1
+        var newer: Int32 = -1
+        var list: UInt8
+    }
+    private var links: [Link] = []
+    private var ends = (oldest: (Int32(-1), Int32(-1)), newest: (Int32(-1), Int32(-1)))
 
     init() {
         slots = [Int32](repeating: -1, count: 64)
@@ -83,9 +85,7 @@ struct FlowTable {
         if (values.count + 1) * 2 > slots.count { grow() }
         keys.append(key)
         values.append(value)
-        older.append(-1)
-        newer.append(-1)
-        list.append(UInt8(eviction.rawValue))
+        links.append(Link(list: UInt8(eviction.rawValue)))
         let index = Int32(values.count - 1)
         link(index, eviction.rawValue)
         place(key, at: index)
@@ -95,15 +95,15 @@ struct FlowTable {
     @inline(__always)
     mutating func touch(_ index: Int, eviction: EvictionClass) {
         let i = Int32(index), l = eviction.rawValue
-        if Int(list[index]) == l && newestIn[l] == i { return }
+        if Int(links[index].list) == l && links[index].newer < 0 { return } // already the newest of its list
         unlink(i)
-        list[index] = UInt8(l)
+        links[index].list = UInt8(l)
         link(i, l)
     }
 
     /// The dense index of the least recently used entry of `eviction`, if any.
     func leastRecent(_ eviction: EvictionClass) -> Int? {
-        let i = oldestIn[eviction.rawValue]
+        let i = oldest(eviction.rawValue)
         return i < 0 ? nil : Int(i)
     }
 
@@ -148,9 +148,7 @@ struct FlowTable {
         }
         keys.removeLast()
         values.removeLast()
-        older.removeLast()
-        newer.removeLast()
-        list.removeLast()
+        links.removeLast()
         return removed
     }
 
@@ -168,31 +166,34 @@ struct FlowTable {
 
     // MARK: - LRU links
 
+    @inline(__always) private func oldest(_ l: Int) -> Int32 { l == 0 ? ends.oldest.0 : ends.oldest.1 }
+    @inline(__always) private func newest(_ l: Int) -> Int32 { l == 0 ? ends.newest.0 : ends.newest.1 }
+    @inline(__always) private mutating func setOldest(_ l: Int, _ i: Int32) { if l == 0 { ends.oldest.0 = i } else { ends.oldest.1 = i } }
+    @inline(__always) private mutating func setNewest(_ l: Int, _ i: Int32) { if l == 0 { ends.newest.0 = i } else { ends.newest.1 = i } }
+
     private mutating func link(_ i: Int32, _ l: Int) {
-        let tail = newestIn[l]
-        older[Int(i)] = tail
-        newer[Int(i)] = -1
-        if tail >= 0 { newer[Int(tail)] = i } else { oldestIn[l] = i }
-        newestIn[l] = i
+        let tail = newest(l)
+        links[Int(i)].older = tail
+        links[Int(i)].newer = -1
+        if tail >= 0 { links[Int(tail)].newer = i } else { setOldest(l, i) }
+        setNewest(l, i)
     }
 
     private mutating func unlink(_ i: Int32) {
-        let l = Int(list[Int(i)])
-        let o = older[Int(i)], n = newer[Int(i)]
-        if o >= 0 { newer[Int(o)] = n } else { oldestIn[l] = n }
-        if n >= 0 { older[Int(n)] = o } else { newestIn[l] = o }
-        older[Int(i)] = -1
-        newer[Int(i)] = -1
+        let e = links[Int(i)]
+        let l = Int(e.list)
+        if e.older >= 0 { links[Int(e.older)].newer = e.newer } else { setOldest(l, e.newer) }
+        if e.newer >= 0 { links[Int(e.newer)].older = e.older } else { setNewest(l, e.older) }
+        links[Int(i)].older = -1
+        links[Int(i)].newer = -1
     }
 
     /// The entry at dense index `from` (still linked) now lives at `to` (already unlinked).
     private mutating func relink(from: Int32, to: Int32) {
-        let l = Int(list[Int(from)])
-        let o = older[Int(from)], n = newer[Int(from)]
-        older[Int(to)] = o
-        newer[Int(to)] = n
-        list[Int(to)] = UInt8(l)
-        if o >= 0 { newer[Int(o)] = to } else { oldestIn[l] = to }
-        if n >= 0 { older[Int(n)] = to } else { newestIn[l] = to }
+        let e = links[Int(from)]
+        let l = Int(e.list)
+        links[Int(to)] = e
+        if e.older >= 0 { links[Int(e.older)].newer = to } else { setOldest(l, to) }
+        if e.newer >= 0 { links[Int(e.newer)].older = to } else { setNewest(l, to) }
     }
 }
