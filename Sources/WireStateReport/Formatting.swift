@@ -25,7 +25,10 @@ public enum Format {
     static func format3(_ v: Double) -> String { fixed(v, 3) }
 
     /// Fixed-point without Foundation; negative values too (captures can have backward timestamps).
-    public static func fixed(_ v: Double, _ places: Int) -> String {
+    /// `places` is kept to 0...18 (10¹⁸ is the largest power of ten in UInt64); with 0 there is
+    /// no point (asking for 0 used to trap; found by the FuzzReporters fuzz target).
+    public static func fixed(_ v: Double, _ requestedPlaces: Int) -> String {
+        let places = min(max(requestedPlaces, 0), 18)
         var scale: UInt64 = 1
         for _ in 0..<places { scale *= 10 }
         let scaled = (v * Double(scale)).rounded()
@@ -33,6 +36,7 @@ public enum Format {
         let clamped = max(min(scaled, 9.2e18), -9.2e18)
         let n = Int64(clamped)
         let m = n.magnitude
+        if places == 0 { return (n < 0 ? "-" : "") + "\(m)" }
         let frac = String(m % scale)
         return (n < 0 ? "-" : "") + "\(m / scale)." + String(repeating: "0", count: places - frac.count) + frac
     }

@@ -105,9 +105,9 @@ public struct ConnectionTracker {
         evictions.removeAll(keepingCapacity: true)
         for i in table.values.indices {
             table.values[i].expire(at: now, msl: configuration.msl, &events)
-            if let closedAt = table.values[i].closedAt, now - closedAt >= configuration.closedLinger {
+            if let closedAt = table.values[i].closedAt, now.elapsed(since: closedAt) >= configuration.closedLinger {
                 evictions.append(table.keys[i])
-            } else if let idle = configuration.idleTimeout, now - table.values[i].summary.lastTime >= idle {
+            } else if let idle = configuration.idleTimeout, now.elapsed(since: table.values[i].summary.lastTime) >= idle {
                 evictions.append(table.keys[i])
             }
         }
