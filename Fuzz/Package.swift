@@ -1,17 +1,23 @@
 // swift-tools-version:6.0
-// libFuzzer harness for the pure core: random bytes → decoder (every link type) → tracker.
-// Build and run (see README.md here):
+// libFuzzer targets, one per parser plus the whole pipeline (Fuzz/README.md). Build and run all:
+//   scripts/fuzz.sh SECONDS [TARGET...]
+// or by hand:
 //   swift build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-//   Fuzz/.build/release/FuzzDecoderTracker -max_total_time=60 Fuzz/corpus
+//   Fuzz/.build/release/FuzzDecoder -max_total_time=60 Fuzz/corpus/FuzzDecoder
 import PackageDescription
+
+let wirestate = Target.Dependency.product(name: "WireState", package: "WireState")
 
 let package = Package(
     name: "WireStateFuzz",
     dependencies: [.package(name: "WireState", path: "..")],
     targets: [
-        .executableTarget(
-            name: "FuzzDecoderTracker",
-            dependencies: [.product(name: "WireState", package: "WireState")]
-        ),
+        // The libFuzzer driver glue, the discarding sink, and the frame-script input format.
+        .target(name: "FuzzSupport", dependencies: [wirestate]),
+        .executableTarget(name: "FuzzDecoder", dependencies: ["FuzzSupport", wirestate]),
+        .executableTarget(name: "FuzzTracker", dependencies: ["FuzzSupport", wirestate]),
+        .executableTarget(name: "FuzzCaptureFile", dependencies: ["FuzzSupport", wirestate]),
+        .executableTarget(name: "FuzzReporters", dependencies: ["FuzzSupport", wirestate]),
+        .executableTarget(name: "FuzzExpectations", dependencies: ["FuzzSupport", wirestate]),
     ]
 )

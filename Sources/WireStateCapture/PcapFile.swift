@@ -51,8 +51,7 @@ public final class PcapFile {
     /// filter rejects still count and frame numbers stay the file's own, as Wireshark shows them.
     private var program: BPFProgram?
 
-    public init(path: String, filter: String? = nil) throws(CaptureError) {
-        self.path = path
+    public convenience init(path: String, filter: String? = nil) throws(CaptureError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = OSPath.withCString(path) { pcap_open_offline_with_tstamp_precision($0, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) }
         guard let h = opened else {
@@ -61,6 +60,12 @@ public final class PcapFile {
             if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
             throw CaptureError(kind: .open, source: path, message: message)
         }
+        try self.init(opened: h, path: path, filter: filter)
+    }
+
+    /// Takes an open libpcap handle (closed by deinit, also when the filter fails); `path` names it.
+    init(opened h: OpaquePointer, path: String, filter: String?) throws(CaptureError) {
+        self.path = path
         handle = h
         dataLinkType = pcap_datalink(h)
         dataLinkName = linkTypeName(dataLinkType)

@@ -25,9 +25,12 @@ public enum Format {
     static func format3(_ v: Double) -> String { fixed(v, 3) }
 
     /// Fixed-point without Foundation; negative values too (captures can have backward timestamps).
-    public static func fixed(_ v: Double, _ places: Int) -> String {
+    /// `places` is kept to 0...18 (10¹⁸ is the largest power of ten in UInt64); with 0 there is
+    /// no point (asking for 0 used to trap; found by the FuzzReporters fuzz target).
+    public static func fixed(_ v: Double, _ requestedPlaces: Int) -> String {
+        let places = min(max(requestedPlaces, 0), 18)
         var scale: UInt64 = 1
-        for _ in 0..<min(max(places, 0), 18) { scale *= 10 }
+        for _ in 0..<places { scale *= 10 }
         let scaled = (v * Double(scale)).rounded()
         guard scaled.isFinite else { return "0" }
         let clamped = max(min(scaled, 9.2e18), -9.2e18)

@@ -1,0 +1,36 @@
+import WireStatePipeline
+import WireStateReport
+import WireStateTracker
+
+/// Every reporter at once on one pipeline: text through the collector (`analyze`), JSON Lines as
+/// events arrive (`analyze --format jsonl`, flushed per event as `live` does), and the running
+/// totals `live` prints; all write into `DiscardSink`s.
+public struct ReportingSink: EventSink {
+    public var collector = AnalysisCollector(keepTimeline: true)
+    public var json = JSONLinesWriter(out: DiscardSink(), flushEachEvent: true)
+    public var totals = RunTotals()
+
+    public init(sourceNames: [String]) {
+        json.sourceNames = sourceNames
+    }
+
+    public mutating func consume(_ event: TrackerEvent) {
+        collector.consume(event)
+        json.consume(event)
+        totals.consume(event)
+    }
+
+    /// Ends the run as `analyze` does for each format: the JSON closing records, and every part of
+    /// the text report. Returns the bytes written, so none of it is dead code.
+    public mutating func finish(inputs: [InputReport]) -> Int {
+        json.writeEnd(inputs: inputs)
+        let report = TextReport(collector: collector, inputs: inputs)
+        var text = DiscardSink()
+        text.write(report.table())
+        text.write(report.timeline())
+        text.write(report.anomalyList())
+        text.write(report.totals())
+        text.write(totals.text(inputs: inputs))
+        return json.out.bytes + text.bytes
+    }
+}
