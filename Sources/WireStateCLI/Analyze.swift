@@ -32,6 +32,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     func run() throws {
         let config = try tracker.configuration()
         var failed = false
@@ -39,12 +41,13 @@ struct Analyze: ParsableCommand {
         case .jsonl:
             var writer = JSONLinesWriter(out: StandardOutput())
             writer.sourceNames = files
-            var pipeline = Pipeline(configuration: config, sink: writer)
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .text:
-            var pipeline = Pipeline(configuration: config, sink: AnalysisCollector(keepTimeline: timeline))
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
+                                    sink: AnalysisCollector(keepTimeline: timeline))
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             let report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)

@@ -74,6 +74,8 @@ struct Live: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     func validate() throws {
         guard snaplen > 0 && snaplen <= 262_144 else { throw ValidationError("--snaplen must be between 1 and 262144") }
         if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be a positive number of seconds") } }
@@ -145,7 +147,7 @@ struct Live: ParsableCommand {
 
     func runJSONLines(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
         let writer = JSONLinesWriter(out: StandardOutput(), flushEachEvent: true)
-        var pipeline = Pipeline(configuration: config, sink: writer)
+        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
         let error = pipeline.run(live: capture)
         let stats = capture.statistics()
         let writeError = finishWriting(capture)
@@ -177,7 +179,7 @@ struct Live: ParsableCommand {
     // MARK: Text
 
     func runText(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
-        var pipeline = Pipeline(configuration: config, sink: LiveTextSink(out: StandardOutput(), stream: !top))
+        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: LiveTextSink(out: StandardOutput(), stream: !top))
         let display = top ? TopDisplay(interface: interface, filter: filter) : nil
         var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in

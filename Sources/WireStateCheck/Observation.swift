@@ -148,8 +148,9 @@ public struct ExpectationCollector: EventSink {
 /// tracker configuration), collecting with `ExpectationCollector`.
 public enum Observer {
     public static func observe(capture path: String,
-                               configuration: ConnectionTracker.Configuration = .init()) -> Result<SeenCapture, CheckError> {
-        var pipeline = Pipeline(configuration: configuration, sink: ExpectationCollector())
+                               configuration: ConnectionTracker.Configuration = .init(),
+                               tunnelPorts: TunnelPorts = TunnelPorts()) -> Result<SeenCapture, CheckError> {
+        var pipeline = Pipeline(configuration: configuration, tunnelPorts: tunnelPorts, sink: ExpectationCollector())
         do {
             let file = try PcapFile(path: path)
             if let error = pipeline.run(file) { return .failure(Self.error(error, path)) }

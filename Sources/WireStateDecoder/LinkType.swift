@@ -5,6 +5,7 @@
 public enum LinkType: Int32, Sendable, CaseIterable {
     case null = 0          // BSD loopback: 4-byte address family in host byte order
     case ethernet = 1      // Ethernet II, with any stack of 802.1Q / 802.1ad tags
+    case fddi = 10         // FDDI: frame control, addresses, then 802.2 LLC/SNAP
     case raw = 101         // raw IPv4 or IPv6, version from the first nibble
     case loop = 108        // OpenBSD loopback: 4-byte address family in network byte order
     case linuxSLL = 113    // Linux cooked capture v1 (16-byte header)
@@ -26,6 +27,7 @@ public enum LinkType: Int32, Sendable, CaseIterable {
         switch self {
         case .null: return "NULL"
         case .ethernet: return "EN10MB"
+        case .fddi: return "FDDI"
         case .raw: return "RAW"
         case .loop: return "LOOP"
         case .linuxSLL: return "LINUX_SLL"

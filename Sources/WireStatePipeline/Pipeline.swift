@@ -23,15 +23,19 @@ public struct InputReport: Sendable {
 public struct Pipeline<Sink: EventSink> {
     public var tracker: ConnectionTracker
     public var sink: Sink
-    public private(set) var inputs: [InputReport] = []
+    public internal(set) var inputs: [InputReport] = []
+    /// Which UDP ports carry which tunnel, for every input's decoder.
+    public var tunnelPorts: TunnelPorts
     /// The last frame time of the inputs read so far (nil before the first frame).
     private var lastTime: Int64?
     /// TCP segments that came in IP fragments wait here for their whole length.
     private var fragments = FragmentReassembler()
     private var released: [TCPSegment] = []
 
-    public init(configuration: ConnectionTracker.Configuration = .init(), sink: Sink) {
+    public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
+                sink: Sink) {
         tracker = ConnectionTracker(configuration: configuration)
+        self.tunnelPorts = tunnelPorts
         self.sink = sink
     }
 
@@ -97,12 +101,12 @@ public struct Pipeline<Sink: EventSink> {
             inputs.append(report)
             return nil
         }
-        return Input(index: UInt16(truncatingIfNeeded: inputs.count), decoder: PacketDecoder(linkType: link))
+        return Input(index: UInt16(truncatingIfNeeded: inputs.count), decoder: PacketDecoder(linkType: link, tunnelPorts: tunnelPorts))
     }
 
     /// One frame: decode in place, track, deliver the events.
     @inline(__always)
-    private mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
+    mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
         if !input.started {
             input.started = true
             // Several inputs continue one capture (rotated files) only if each begins where the last

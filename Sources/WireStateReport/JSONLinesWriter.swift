@@ -56,7 +56,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             + ",\"start\":\(Format.time(c.firstTime)),\"duration\":\(Format.fixed(Double(c.durationNanos) / 1e9, 9))"
             + ",\"anomalies\":\(c.anomalyCount),\"violations\":\(c.violationCount)"
             + ",\"midstream\":\(c.midstream),\"client_guessed\":\(c.clientGuessed),\"refused\":\(c.refused),\"reset\":\(c.reset)"
-            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"}"
+            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"" + TunnelFormat.connectionField(c.tunnel) + "}"
     }
 
     public static func line(_ t: Transition, _ names: [String] = []) -> String {
@@ -93,13 +93,14 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             if let e = i.error {
                 s += ",\"error\":" + Format.json(e.message) + ",\"error_frame\":" + (e.frame.map(String.init) ?? "null")
             }
-            out.write(s + "}\n")
+            out.write(s + TunnelFormat.countersFields(i.counters.encapsulations) + "}\n")
         }
         out.write("{\"type\":\"summary\",\"connections\":\(connections),\"anomalies\":\(anomalies)"
                   + ",\"frames\":\(total.frames),\"tcp\":\(total.tcp.count),\"not_ip\":\(total.notIP.count)"
                   + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
                   + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
-                  + ",\"errors\":\(inputs.filter { !$0.complete }.count)}\n")
+                  + ",\"errors\":\(inputs.filter { !$0.complete }.count)"
+                  + TunnelFormat.countersFields(total.encapsulations) + "}\n")
         out.flush()
     }
 }

@@ -55,7 +55,7 @@ public struct ConnectionTracker {
             sweep(now: time)
             nextSweep = time + configuration.sweepInterval
         }
-        let key = FlowKey(s.source, s.destination)
+        let key = FlowKey(s.source, s.destination, tunnel: s.tunnel)
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {

@@ -161,6 +161,9 @@ public struct ConnectionSummary: Sendable, Equatable {
     /// An endpoint kept talking after its peer reset (half-open).
     public var halfOpenReported = false
     public var endReason: EndReason? = nil
+    /// The tunnels the connection was seen in, outermost first (its first segment's path; ids
+    /// that differ by direction, such as GTP-U TEIDs, are that segment's).
+    public var tunnel = TunnelPath()
 
     public var durationNanos: Int64 { lastTime - firstTime }
 }

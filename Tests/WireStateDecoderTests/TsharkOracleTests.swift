@@ -72,8 +72,8 @@ import WireStateDecoder
                 continue
             }
             tcpFrames += 1
-            let src = row["ip.src"]!.isEmpty ? row["ipv6.src"]! : row["ip.src"]!
-            let dst = row["ip.dst"]!.isEmpty ? row["ipv6.dst"]! : row["ip.dst"]!
+            // The innermost IP header before TCP (tunnel fixtures carry outer ones too).
+            let (src, dst) = Self.innermostAddresses(row)
             #expect(s.source.address == IPAddress(src), "\(where_): source")
             #expect(s.destination.address == IPAddress(dst), "\(where_): destination")
             #expect("\(s.source.port)" == row["tcp.srcport"], "\(where_): source port")
@@ -97,6 +97,7 @@ import WireStateDecoder
             #expect(s.options.sackBlocks.map { "\($0.right)" }.joined(separator: ",") == row["tcp.options.sack_re"], "\(where_): SACK right edges")
             #expect(s.options.timestampValue.map(String.init) ?? "" == row["tcp.options.timestamp.tsval"], "\(where_): TSval")
             #expect(s.options.timestampEcho.map(String.init) ?? "" == row["tcp.options.timestamp.tsecr"], "\(where_): TSecr")
+            Self.checkTunnel(row, s, where_)
             let cookie = row["tcp.options.tfo.cookie"]!.replacingOccurrences(of: ":", with: "")
             if !cookie.isEmpty {
                 #expect(s.options.fastOpenCookieHex == cookie, "\(where_): TFO cookie")
