@@ -140,20 +140,21 @@ def llc_fddi(out):
 
 # ------------------------------------------------------------------ IP in IP
 def ipip(out):
-    """4in4, 6in4 (proto 41), 4in6 and 6in6 (next header 4 / 41)."""
-    recs = []
-    for i, (sec, usec, ip) in enumerate(frames_ip()):
-        inner4 = ip[0] >> 4 == 4
-        proto = 4 if inner4 else 41
-        a = from_a(ip, False)
-        if i % 2 == 0:
-            s, d = forward(a)
-            outer = v4(s, d, proto, ip)
-            recs.append((sec, usec, eth(MAC_B, MAC_A, 0x0800, outer)))
-        else:
-            s, d = (OUT6_A, OUT6_B) if a else (OUT6_B, OUT6_A)
-            recs.append((sec, usec, eth(MAC_B, MAC_A, 0x86DD, v6(s, d, proto, ip))))
-    build(out, "tun-ipip", 1, recs)
+    """Cross-family 4in6 and 6in4 (proto 41) in tun-ipip; same-family 4in4 and 6in6 in
+    tun-ipip-same. Each conversation keeps one outer address pair, as a configured tunnel does."""
+    for name, cross in (("tun-ipip", True), ("tun-ipip-same", False)):
+        recs = []
+        for sec, usec, ip in frames_ip():
+            inner4 = ip[0] >> 4 == 4
+            proto = 4 if inner4 else 41
+            a = from_a(ip, False)
+            if inner4 != cross:   # outer IPv4
+                s, d = forward(a)
+                recs.append((sec, usec, eth(MAC_B, MAC_A, 0x0800, v4(s, d, proto, ip))))
+            else:
+                s, d = (OUT6_A, OUT6_B) if a else (OUT6_B, OUT6_A)
+                recs.append((sec, usec, eth(MAC_B, MAC_A, 0x86DD, v6(s, d, proto, ip))))
+        build(out, name, 1, recs)
 
 
 # ------------------------------------------------------------------ GRE
@@ -191,23 +192,23 @@ def gre(out):
 
 
 def erspan(out):
-    """ERSPAN type I (no GRE flags), II (session 5) and III (session 6, with and without the
-    platform sub-header), each a mirror of the same frames."""
-    recs = []
+    """ERSPAN II and III (with and without the platform sub-header) from one mirror session (5),
+    mixed in one conversation; type I (no GRE flags, no header, no session) in tun-erspan-type1."""
+    recs, type1 = [], []
     for i, (sec, usec, orig, f) in enumerate(frames_eth()):
-        kind = i % 4
+        kind = i % 3
         if kind == 0:
-            g = gre_header(0x88BE)
-        elif kind == 1:
             g = gre_header(0x88BE, seq=i) + struct.pack("!HHI", 0x1000 | 0, 5, 0)          # ver 1, session 5
         else:
-            o = 1 if kind == 3 else 0
-            hdr = struct.pack("!HHIHH", 0x2000, 6, 123456, 0, o)                         # ver 2, session 6
+            o = 1 if kind == 2 else 0
+            hdr = struct.pack("!HHIHH", 0x2000, 5, 123456, 0, o)                         # ver 2, session 5
             if o:
                 hdr += struct.pack("!II", 0x08000000, 0)                                 # platform sub-header
             g = gre_header(0x22EB, seq=i) + hdr
         recs.append((sec, usec, eth(MAC_B, MAC_A, 0x0800, v4(OUT4_A, OUT4_B, 47, g + f))))
+        type1.append((sec, usec, eth(MAC_B, MAC_A, 0x0800, v4(OUT4_A, OUT4_B, 47, gre_header(0x88BE) + f))))
     build(out, "tun-erspan", 1, recs)
+    build(out, "tun-erspan-type1", 1, type1)
 
 
 # ------------------------------------------------------------------ UDP tunnels
