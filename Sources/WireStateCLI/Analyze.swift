@@ -71,16 +71,10 @@ struct Analyze: ParsableCommand {
     static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>) -> Bool {
         var failed = false
         for path in files {
-            do {
-                let file = try PcapFile(path: path, filter: filter)
-                if let error = pipeline.run(file) {
-                    failed = true
-                    Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
-                }
-            } catch {
+            // libpcap first; a pcapng libpcap refuses (mixed link types) falls back to the pure reader.
+            if let error = pipeline.runFile(path, filter: filter) {
                 failed = true
-                pipeline.recordFailure(error)
-                Diagnostics.error(error.description)
+                Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
             }
         }
         return failed

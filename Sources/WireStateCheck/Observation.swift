@@ -151,12 +151,7 @@ public enum Observer {
                                configuration: ConnectionTracker.Configuration = .init(),
                                tunnelPorts: TunnelPorts = TunnelPorts()) -> Result<SeenCapture, CheckError> {
         var pipeline = Pipeline(configuration: configuration, tunnelPorts: tunnelPorts, sink: ExpectationCollector())
-        do {
-            let file = try PcapFile(path: path)
-            if let error = pipeline.run(file) { return .failure(Self.error(error, path)) }
-        } catch {
-            return .failure(Self.error(error, path))
-        }
+        if let error = pipeline.runFile(path) { return .failure(Self.error(error, path)) }
         pipeline.finish()
         return .success(pipeline.sink.capture)
     }

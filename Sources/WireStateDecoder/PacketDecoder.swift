@@ -44,6 +44,12 @@ public struct PacketDecoder: Sendable {
         return status
     }
 
+    /// Counts a frame the decoder cannot even start on (its interface's link type is unsupported,
+    /// in a multi-interface pcapng) as not IP, so frame totals stay the file's.
+    public mutating func countUndecodable(frame: UInt64) {
+        counters.count(.skipped(.notIP), frame: frame)
+    }
+
     /// The stateless core of `decode`, for tests and fuzzing.
     public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
                               ports: TunnelPorts = TunnelPorts()) -> DecodeResult {

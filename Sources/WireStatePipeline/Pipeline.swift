@@ -93,7 +93,7 @@ public struct Pipeline<Sink: EventSink> {
     }
 
     /// Starts an input, or records why its link type cannot be decoded (and returns nil).
-    private mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
+    mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
         guard let link = LinkType(dlt: source.dataLinkType) else {
             report.error = CaptureError(kind: .other, source: source.name,
                                         message: "unsupported link type \(source.dataLinkName) (DLT \(source.dataLinkType)); "

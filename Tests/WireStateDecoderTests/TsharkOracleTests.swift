@@ -29,6 +29,8 @@ import WireStateDecoder
 
     /// Every frame of a fixture, decoded.
     static func decodeAll(_ name: String) throws -> (results: [DecodeResult], counters: DecodeCounters, link: LinkType) {
+        let pcapng = dir.appendingPathComponent(name + ".pcapng").path
+        if FileManager.default.fileExists(atPath: pcapng) { return try decodePcapng(pcapng) }
         let file = try PcapFile(path: dir.appendingPathComponent(name + ".pcap").path)
         let link = try #require(LinkType(dlt: file.dataLinkType))
         var decoder = PacketDecoder(linkType: link)

@@ -51,6 +51,9 @@ cp "$B/vxlan.pcap" vxlan-recorded.pcap
 
 # ---------------------------------------------------------------- 2. wrapped real conversations
 $PY fx_tunnels.py "$HERE"
+$PY fx_pcapng.py "$HERE/multi-interface.pcapng"
+# libpcap must refuse it (that is why the pure reader exists); tcpdump says so.
+if tcpdump -r multi-interface.pcapng -c 1 >/dev/null 2>&1; then echo "libpcap read multi-interface.pcapng" >&2; exit 1; fi
 
 # ---------------------------------------------------------------- oracles
 # The decoder fixtures' field list (make-fixtures.sh), plus the tunnel identities.
@@ -70,18 +73,19 @@ FIELDS=(
     tcp.options.timestamp.tsval tcp.options.timestamp.tsecr
     tcp.options.tfo.request tcp.options.tfo.cookie
     udp.srcport udp.dstport icmp.type icmpv6.type arp.opcode
+    frame.time_epoch frame.interface_id
     vxlan.vni geneve.vni gtp.teid gre.key ieee8021ah.isid pppoe.session_id erspan.spanid mpls.label
 )
 OPTS=(-n -o tcp.relative_sequence_numbers:FALSE -o tcp.analyze_sequence_numbers:FALSE
       -o tcp.check_checksum:FALSE -o tcp.desegment_tcp_streams:FALSE -o ip.check_checksum:FALSE
       -o udp.check_checksum:FALSE -o ip.defragment:FALSE -o ipv6.defragment:FALSE)
 ARGS=(); for f in "${FIELDS[@]}"; do ARGS+=(-e "$f"); done
-for p in vxlan-recorded.pcap fddi.pcap tun-*.pcap; do
+for p in vxlan-recorded.pcap fddi.pcap tun-*.pcap multi-interface.pcapng; do
     extra=()
     # Wireshark consults its label table before guessing; the pseudowire's label is configured
     # (its guess reads the control word as a MAC address: the ambiguity RFC 4385 leaves).
     [[ $p == tun-mpls-pw.pcap ]] && extra=(-d mpls.label==77,pwethcw)
     tshark -r "$p" "${OPTS[@]}" "${extra[@]}" -T fields -E header=y -E separator=/t -E occurrence=a \
-        -E aggregator=, -E quote=n "${ARGS[@]}" >"${p%.pcap}.expected.tsv" 2>/dev/null
-    printf '%s\t%s frames\t%s bytes\n' "$p" "$(($(wc -l <"${p%.pcap}.expected.tsv") - 1))" "$(stat -c %s "$p")"
+        -E aggregator=, -E quote=n "${ARGS[@]}" >"${p%.pcap*}.expected.tsv" 2>/dev/null
+    printf '%s\t%s frames\t%s bytes\n' "$p" "$(($(wc -l <"${p%.pcap*}.expected.tsv") - 1))" "$(stat -c %s "$p")"
 done
