@@ -13,5 +13,11 @@ let package = Package(
             name: "FuzzDecoderTracker",
             dependencies: [.product(name: "WireState", package: "WireState")]
         ),
+        // A whole pcapng file per input: the pure block reader, then each packet decoded by its
+        // interface's link type and tracked.
+        .executableTarget(
+            name: "FuzzPcapng",
+            dependencies: [.product(name: "WireState", package: "WireState")]
+        ),
     ]
 )

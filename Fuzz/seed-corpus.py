@@ -2,7 +2,7 @@
 """Writes fuzz seed inputs from the committed captures: link type byte + length-prefixed frames."""
 import os, struct, sys, glob
 
-LINKS = {0: 0, 1: 1, 101: 2, 12: 2, 108: 3, 113: 4, 228: 5, 229: 6, 276: 7}  # index into LinkType.allCases
+LINKS = {0: 0, 1: 1, 101: 2, 12: 2, 108: 3, 113: 4, 228: 5, 229: 6, 276: 7, 10: 8}  # index into LinkType.allCases
 root = os.path.dirname(os.path.abspath(__file__))
 out = os.path.join(root, "corpus")
 os.makedirs(out, exist_ok=True)

@@ -5,13 +5,14 @@
 public enum LinkType: Int32, Sendable, CaseIterable {
     case null = 0          // BSD loopback: 4-byte address family in host byte order
     case ethernet = 1      // Ethernet II, with any stack of 802.1Q / 802.1ad tags
-    case fddi = 10         // FDDI: frame control, addresses, then 802.2 LLC/SNAP
     case raw = 101         // raw IPv4 or IPv6, version from the first nibble
     case loop = 108        // OpenBSD loopback: 4-byte address family in network byte order
     case linuxSLL = 113    // Linux cooked capture v1 (16-byte header)
     case ipv4 = 228        // raw IPv4
     case ipv6 = 229        // raw IPv6
     case linuxSLL2 = 276   // Linux cooked capture v2 (20-byte header), what `tcpdump -i any` writes
+    // Appended, not sorted: the fuzz corpus indexes `allCases`.
+    case fddi = 10         // FDDI: frame control, addresses, then 802.2 LLC/SNAP
 
     /// Maps a libpcap DLT value (or a file LINKTYPE value) to a link type, or nil when unsupported.
     public init?(dlt: Int32) {

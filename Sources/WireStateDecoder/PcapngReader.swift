@@ -160,8 +160,14 @@ public struct PcapngReader: Sendable {
         interfaces.append(i)
     }
 
-    /// Interface units since the epoch (plus the interface's offset) as nanoseconds, saturating.
+    /// Interface units since the epoch (plus the interface's offset) as nanoseconds, saturating to
+    /// 0…Int64.max: a negative `if_tsoffset` cannot take time before 1970, the range libpcap's pcap
+    /// path delivers too (the tracker's time arithmetic assumes differences stay below 2^63).
     static func nanoseconds(units: UInt64, _ i: Interface) -> Int64 {
+        max(signedNanoseconds(units: units, i), 0)
+    }
+
+    static func signedNanoseconds(units: UInt64, _ i: Interface) -> Int64 {
         let whole: UInt64, fraction: UInt64
         if i.resolutionIsBinary {
             let n = UInt64(i.resolutionExponent)

@@ -101,3 +101,36 @@ extension TsharkOracleTests {
         return (out, decoder.counters, try #require(LinkType(dlt: Int32(reader.interfaces[0].linkType))))
     }
 }
+
+/// Timestamps at the edges of what a pcapng can say (found by FuzzPcapng: a negative
+/// `if_tsoffset` took time before 1970, and the tracker's idle arithmetic overflowed).
+@Suite struct PcapngTimestampTests {
+    static func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+    static func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+        let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+        let n = UInt32(12 + padded.count)
+        return le32(type) + le32(n) + padded + le32(n)
+    }
+
+    /// SHB, one raw-IP interface with `tsoffset`, and one EPB per timestamp (a 20-byte IPv4 header).
+    static func file(tsoffset: Int64, stamps: [UInt64]) -> [UInt8] {
+        var f = block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + [1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8))
+        let option: [UInt8] = [14, 0, 8, 0] + withUnsafeBytes(of: tsoffset.littleEndian, Array.init) + [0, 0, 0, 0]
+        f += block(1, [101, 0, 0, 0] + le32(0) + option)
+        let ip: [UInt8] = [0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+        for t in stamps {
+            f += block(6, le32(0) + le32(UInt32(t >> 32)) + le32(UInt32(t & 0xFFFF_FFFF)) + le32(20) + le32(20) + ip)
+        }
+        return f
+    }
+
+    @Test func offsetsSaturateInsteadOfWrapping() throws {
+        let (reader, records) = try PcapngReaderTests.records(Self.file(tsoffset: .min, stamps: [0, .max]))
+        #expect(reader.interfaces[0].offsetSeconds == .min)
+        #expect(records.map(\.timestampNanos) == [0, 0])
+        let (_, late) = try PcapngReaderTests.records(Self.file(tsoffset: .max, stamps: [1]))
+        #expect(late[0].timestampNanos == .max)
+        let (_, plain) = try PcapngReaderTests.records(Self.file(tsoffset: 2, stamps: [1_500_000]))
+        #expect(plain[0].timestampNanos == 3_500_000_000) // µs units by default, +2 s offset
+    }
+}
