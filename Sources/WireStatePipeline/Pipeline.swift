@@ -6,6 +6,13 @@ import WireStateTracker
 /// generic over it, so delivering an event is a direct call.
 public protocol EventSink {
     mutating func consume(_ event: TrackerEvent)
+    /// The run's tunnel table grew (`ConnectionSummary.tunnelID` indexes it); called before the
+    /// events that use the new entries. Sinks that show no tunnels need not implement it.
+    mutating func tunnelsChanged(_ paths: [TunnelPath])
+}
+
+extension EventSink {
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) {}
 }
 
 /// What happened to one input.
@@ -31,6 +38,8 @@ public struct Pipeline<Sink: EventSink> {
     /// TCP segments that came in IP fragments wait here for their whole length.
     private var fragments = FragmentReassembler()
     private var released: [TCPSegment] = []
+    /// How many tunnel paths the sink has been given.
+    private var tunnelsDelivered = 0
 
     public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
                 sink: Sink) {
@@ -166,6 +175,10 @@ public struct Pipeline<Sink: EventSink> {
 
     private mutating func drain() {
         guard !tracker.events.isEmpty else { return }
+        if tracker.tunnelPaths.count != tunnelsDelivered {
+            tunnelsDelivered = tracker.tunnelPaths.count
+            sink.tunnelsChanged(tracker.tunnelPaths)
+        }
         for event in tracker.events { sink.consume(event) }
         tracker.events.removeAll(keepingCapacity: true)
     }

@@ -14,11 +14,15 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public var flushEachEvent: Bool
     public private(set) var connections = 0
     public private(set) var anomalies = 0
+    /// The run's tunnel table (`ConnectionSummary.tunnelID`).
+    public private(set) var tunnels: [TunnelPath] = []
 
     public init(out: Out, flushEachEvent: Bool = false) {
         self.out = out
         self.flushEachEvent = flushEachEvent
     }
+
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
@@ -30,7 +34,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             out.write(Self.line(a, sourceNames))
         case .finished(let s):
             connections += 1
-            out.write(Self.line(s, sourceNames))
+            out.write(Self.line(s, sourceNames, tunnels: tunnels))
         }
         out.write("\n")
         if flushEachEvent { out.flush() }
@@ -45,7 +49,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         return s
     }
 
-    public static func line(_ c: ConnectionSummary, _ names: [String] = []) -> String {
+    public static func line(_ c: ConnectionSummary, _ names: [String] = [], tunnels: [TunnelPath] = []) -> String {
         "{\"type\":\"connection\",\"id\":\(c.ref.id),\"incarnation\":\(c.ref.incarnation)"
             + ",\"client\":" + Format.json(c.client.description) + ",\"server\":" + Format.json(c.server.description)
             + ",\"client_state\":\"\(c.clientState.name)\",\"server_state\":\"\(c.serverState.name)\""
@@ -56,7 +60,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             + ",\"start\":\(Format.time(c.firstTime)),\"duration\":\(Format.fixed(Double(c.durationNanos) / 1e9, 9))"
             + ",\"anomalies\":\(c.anomalyCount),\"violations\":\(c.violationCount)"
             + ",\"midstream\":\(c.midstream),\"client_guessed\":\(c.clientGuessed),\"refused\":\(c.refused),\"reset\":\(c.reset)"
-            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"" + TunnelFormat.connectionField(c.tunnel) + "}"
+            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"" + TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels)) + "}"
     }
 
     public static func line(_ t: Transition, _ names: [String] = []) -> String {

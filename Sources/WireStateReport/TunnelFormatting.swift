@@ -4,6 +4,11 @@ import WireStatePipeline
 /// How tunnels and encapsulation counters read in reports (JSON Lines and text), in one place so
 /// the `connection`, `input` and `summary` records and the text totals agree.
 public enum TunnelFormat {
+    /// Entry `id` of a run's tunnel table (`ConnectionSummary.tunnelID`), empty for 0 or unknown.
+    public static func path(_ id: UInt32, in table: [TunnelPath]) -> TunnelPath {
+        id == 0 || Int(id) > table.count ? TunnelPath() : table[Int(id) - 1]
+    }
+
     /// `[{"type":"vxlan","vni":42},{"type":"gre","key":7}]`, outermost first.
     public static func json(_ path: TunnelPath) -> String {
         "[" + path.layers.map { l in

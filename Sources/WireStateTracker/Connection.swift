@@ -34,7 +34,6 @@ struct Connection {
             firstFrame: ctx.frame ?? FrameRef(number: 0), lastFrame: ctx.frame ?? FrameRef(number: 0),
             firstTime: ctx.time, lastTime: ctx.time)
         summary.clientGuessed = guessed
-        summary.tunnel = s.tunnel
     }
 
     // MARK: - Pickup

@@ -33,6 +33,7 @@ public struct ConnectionTracker {
     var nextSweep: Int64 = .min
     var lastTime: Int64 = 0
     private var evictions: [FlowKey] = []
+    private var tunnels = TunnelInterner()
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -43,6 +44,9 @@ public struct ConnectionTracker {
     /// sweep intervals can never overflow, whatever timestamps a damaged or crafted file carries.
     @inline(__always)
     static func clamp(_ t: Int64) -> Int64 { min(max(t, -(1 << 62)), 1 << 62) }
+
+    /// Every tunnel path seen; `ConnectionSummary.tunnelID` n is entry n - 1.
+    public var tunnelPaths: [TunnelPath] { tunnels.paths }
 
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
     public var connectionCount: Int { table.count }
@@ -55,7 +59,7 @@ public struct ConnectionTracker {
             sweep(now: time)
             nextSweep = time + configuration.sweepInterval
         }
-        let key = FlowKey(s.source, s.destination, tunnel: s.tunnel)
+        let key = FlowKey(s.source, s.destination, tunnel: tunnels.id(s.tunnel))
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {
@@ -74,6 +78,7 @@ public struct ConnectionTracker {
         let (clientIsSource, guessed) = Self.chooseClient(s)
         let ctx = StepContext(ref: ref, frame: frame, time: time)
         var c = Connection(first: s, ref: ref, clientIsSource: clientIsSource, guessed: guessed, ctx)
+        c.summary.tunnelID = key.tunnel
         events.append(.opened(c.summary))
         let mark = events.count
         if incarnation > 1 {

@@ -15,10 +15,18 @@ import WireStateTracker
 
     static func analyse(_ names: [String], ports: TunnelPorts = TunnelPorts()) throws
         -> (connections: [ConnectionSummary], inputs: [InputReport]) {
+        let r = try analyseWithTunnels(names, ports: ports)
+        return (r.connections, r.inputs)
+    }
+
+    /// Connections with their tunnel paths resolved from the run's table.
+    static func analyseWithTunnels(_ names: [String], ports: TunnelPorts = TunnelPorts()) throws
+        -> (connections: [ConnectionSummary], tunnels: [TunnelPath], inputs: [InputReport]) {
         var pipeline = Pipeline(tunnelPorts: ports, sink: AnalysisCollector())
         for n in names { pipeline.run(try PcapFile(path: dir.appendingPathComponent(n + ".pcap").path)) }
         pipeline.finish()
-        return (pipeline.sink.sortedConnections, pipeline.inputs)
+        let c = pipeline.sink.sortedConnections
+        return (c, c.map(pipeline.sink.tunnel(of:)), pipeline.inputs)
     }
 
     /// What identifies a connection's outcome, tunnel aside.
@@ -37,37 +45,40 @@ import WireStateTracker
     @Test(arguments: sources.keys.sorted())
     func tunnelledConnectionsEndLikeThePlainRecording(_ name: String) throws {
         let plain = try Self.sources[name]!.flatMap { try Self.analyse([$0]).connections }.map(Self.outcome)
-        let tunnelled = try Self.analyse([name]).connections
+        let (tunnelled, paths, _) = try Self.analyseWithTunnels([name])
         #expect(!plain.isEmpty)
         // One connection per plain one: per-direction ids (GRE keys 7/8, GTP-U TEIDs) do not split it.
         #expect(tunnelled.map(Self.outcome).sorted() == plain.sorted(), "\(name)")
         let linkOnly: Set<String> = ["tun-mpls", "tun-mpls-pw", "tun-llc-snap", "fddi"]
-        for c in tunnelled {
-            #expect(c.tunnel.isEmpty == linkOnly.contains(name), "\(name): tunnel \(c.tunnel.text)")
+        for (c, path) in zip(tunnelled, paths) {
+            #expect(path.isEmpty == linkOnly.contains(name), "\(name): tunnel \(path.text)")
+            #expect((c.tunnelID == 0) == path.isEmpty)
         }
     }
 
     @Test func sameInnerTupleInTwoVNIsIsTwoConnections() throws {
         let plain = try Self.analyse(["eth"]).connections
-        let (connections, _) = try Self.analyse(["tun-vxlan-two-vnis"])
+        let (connections, paths, _) = try Self.analyseWithTunnels(["tun-vxlan-two-vnis"])
         try #require(plain.count == 1)
         #expect(connections.count == 2)
-        #expect(Set(connections.map { $0.tunnel.layers.first?.id }) == [42, 43])
-        for c in connections {
+        #expect(Set(paths.map { $0.layers.first?.id }) == [42, 43])
+        for (c, path) in zip(connections, paths) {
             #expect(Self.outcome(c) == Self.outcome(plain[0]))
-            #expect(c.tunnel.layers.map(\.kind) == [.vxlan])
+            #expect(path.layers.map(\.kind) == [.vxlan])
         }
-        // Reports tell them apart.
-        var json = JSONLinesWriter(out: StringSink())
-        for c in connections { json.consume(.finished(c)) }
-        #expect(json.out.text.contains("\"tunnel\":[{\"type\":\"vxlan\",\"vni\":42}]"))
-        #expect(json.out.text.contains("\"tunnel\":[{\"type\":\"vxlan\",\"vni\":43}]"))
+        // Reports tell them apart: the JSON Lines writer as the pipeline's own sink.
+        var pipeline = Pipeline(sink: JSONLinesWriter(out: StringSink()))
+        pipeline.runFile(Self.dir.appendingPathComponent("tun-vxlan-two-vnis.pcap").path)
+        pipeline.finish()
+        let text = pipeline.sink.out.text
+        #expect(text.contains("\"tunnel\":[{\"type\":\"vxlan\",\"vni\":42}]"))
+        #expect(text.contains("\"tunnel\":[{\"type\":\"vxlan\",\"vni\":43}]"))
     }
 
     @Test func recordedVXLANConnectionCarriesItsVNI() throws {
-        let (connections, inputs) = try Self.analyse(["vxlan-recorded"])
+        let (connections, paths, inputs) = try Self.analyseWithTunnels(["vxlan-recorded"])
         try #require(connections.count == 1)
-        #expect(connections[0].tunnel.text == "vxlan vni 42")
+        #expect(paths[0].text == "vxlan vni 42")
         #expect(connections[0].clientState == .timeWait && connections[0].serverState == .closed)
         // Every frame of the recording went through VXLAN (ARP, neighbour discovery, TCP).
         let rows = try String(contentsOf: Self.dir.appendingPathComponent("vxlan-recorded.expected.tsv"), encoding: .utf8)
