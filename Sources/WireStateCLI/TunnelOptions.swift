@@ -36,11 +36,17 @@ struct TunnelOptions: ParsableArguments {
             guard let port = UInt16(parts[1]), port > 0 else {
                 throw ValidationError("--tunnel-port \(spec): the port must be 1…65535")
             }
-            p.add(kind, port: port)
+            try add(kind, port, to: &p)
         }
-        for port in vxlanPort { p.add(.vxlan, port: port) }
-        for port in genevePort { p.add(.geneve, port: port) }
-        for port in gtpuPort { p.add(.gtpU, port: port) }
+        for port in vxlanPort { try add(.vxlan, port, to: &p) }
+        for port in genevePort { try add(.geneve, port, to: &p) }
+        for port in gtpuPort { try add(.gtpU, port, to: &p) }
         return p
+    }
+
+    private func add(_ kind: UDPTunnel, _ port: UInt16, to p: inout TunnelPorts) throws {
+        guard p.add(kind, port: port) else {
+            throw ValidationError("at most \(TunnelPorts.capacity) tunnel ports (the 5 standard ones included)")
+        }
     }
 }

@@ -78,6 +78,12 @@ public struct PacketDecoder: Sendable {
         var layer: Layer
         switch linkType {
         case .ethernet:
+            // The common case first, as before tunnels existed: untagged IPv4 carrying TCP.
+            if reader.count >= 34 && reader.u16(12) == 0x0800 {
+                var ip = reader
+                ip.advance(14)
+                if case .done(let status) = decodeIPv4(ip, wireLength: wireLength - 14, into: &segment) { return status }
+            }
             layer = .ethernet
         case .fddi:
             layer = .fddi

@@ -35,34 +35,51 @@ public enum UDPTunnel: UInt8, Sendable, CaseIterable {
 /// Which UDP ports carry which tunnel. A packet is matched on its destination port, then its
 /// source port (a server's replies come *from* the well-known port).
 ///
-/// Kept as a short inline list rather than a dictionary: a lookup is a handful of compares and
-/// happens only for UDP, never on the TCP fast path. Ports are added, never replaced: Linux's
-/// VXLAN driver defaults to 8472, so `--vxlan-port 8472` keeps 4789 too.
+/// Held inline (at most `capacity` entries, no array), so handing it to the decoder per packet
+/// costs no reference counting, and a lookup is a few compares that happen only for UDP, never on
+/// the TCP fast path. Ports are added, never replaced: Linux's VXLAN driver defaults to 8472, so
+/// `--vxlan-port 8472` keeps 4789 too.
 public struct TunnelPorts: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var port: UInt16
         public var tunnel: UDPTunnel
     }
-    public private(set) var entries: [Entry]
+    public static let capacity = 16
+    private var ports = SIMD16<UInt16>()
+    private var kinds = SIMD16<UInt8>()
+    private var count = 0
 
     /// The IANA ports of every UDP tunnel.
     public init() {
-        entries = UDPTunnel.allCases.map { Entry(port: $0.standardPort, tunnel: $0) }
+        for t in UDPTunnel.allCases { _ = add(t, port: t.standardPort) }
     }
 
     /// No UDP tunnels at all (every UDP packet is "not TCP").
-    public static var none: TunnelPorts { var p = TunnelPorts(); p.entries = []; return p }
+    public static var none: TunnelPorts { var p = TunnelPorts(); p.count = 0; return p }
 
-    /// Also decode `tunnel` on `port` (a port given twice keeps its latest meaning).
-    public mutating func add(_ tunnel: UDPTunnel, port: UInt16) {
-        entries.removeAll { $0.port == port }
-        entries.append(Entry(port: port, tunnel: tunnel))
+    public var entries: [Entry] {
+        (0..<count).map { Entry(port: ports[$0], tunnel: UDPTunnel(rawValue: kinds[$0])!) }
+    }
+
+    /// Also decode `tunnel` on `port` (a port given twice keeps its latest meaning). Returns false
+    /// when `capacity` ports are already configured.
+    @discardableResult
+    public mutating func add(_ tunnel: UDPTunnel, port: UInt16) -> Bool {
+        for i in 0..<count where ports[i] == port {
+            kinds[i] = tunnel.rawValue
+            return true
+        }
+        guard count < Self.capacity else { return false }
+        ports[count] = port
+        kinds[count] = tunnel.rawValue
+        count += 1
+        return true
     }
 
     @inline(__always)
     func tunnel(destination: UInt16, source: UInt16) -> UDPTunnel? {
-        for e in entries where e.port == destination { return e.tunnel }
-        for e in entries where e.port == source { return e.tunnel }
+        for i in 0..<count where ports[i] == destination { return UDPTunnel(rawValue: kinds[i]) }
+        for i in 0..<count where ports[i] == source { return UDPTunnel(rawValue: kinds[i]) }
         return nil
     }
 }
