@@ -54,23 +54,27 @@ public enum TunnelKind: UInt8, Sendable, CaseIterable {
 /// The outer UDP source port is never used: VXLAN, Geneve and GTP-U vary it per flow for ECMP.
 @frozen
 public struct TunnelLayer: Sendable {
-    public var kind: TunnelKind
-    /// Whether `id` was present on the wire (GRE without K, ERSPAN I have none).
-    public var hasID: Bool
-    public var hasDirectionalID: Bool
-    public var id: UInt32
-    /// Shown, not keyed: the TEID or GRE key of the packet that recorded this layer.
-    public var directionalID: UInt32
     /// The unordered outer address pair, for kinds keyed by it (IP-in-IP, GRE, GTP-U, AYIYA):
     /// exact for two IPv4 addresses (lower << 32 | higher), a 64-bit mix for IPv6 (0 otherwise).
     public var scope: UInt64
+    /// Shown, not keyed: the TEID or GRE key of the packet that recorded this layer.
+    public var directionalID: UInt32
+    /// id (24 bits: VNI, I-SID, PPPoE and ERSPAN sessions all fit) | kind << 24 | hasID << 29 |
+    /// hasDirectionalID << 30. Packed so a layer is 16 bytes: four of them ride in every decoded
+    /// segment, and the segment is copied per packet.
+    @usableFromInline var packed: UInt32
+
+    public var kind: TunnelKind { TunnelKind(rawValue: UInt8(truncatingIfNeeded: packed >> 24) & 0x1F) ?? .none }
+    /// The shared id, when `hasID`.
+    public var id: UInt32 { packed & 0xFF_FFFF }
+    /// Whether `id` was present on the wire (GRE without K, ERSPAN I have none).
+    public var hasID: Bool { packed & (1 << 29) != 0 }
+    public var hasDirectionalID: Bool { packed & (1 << 30) != 0 }
 
     @inlinable
     public init(kind: TunnelKind, id: UInt32? = nil, directionalID: UInt32? = nil, scope: UInt64 = 0) {
-        self.kind = kind
-        hasID = id != nil
-        self.id = id ?? 0
-        hasDirectionalID = directionalID != nil
+        packed = (id ?? 0) & 0xFF_FFFF | UInt32(kind.rawValue) << 24 | (id != nil ? 1 << 29 : 0)
+            | (directionalID != nil ? 1 << 30 : 0)
         self.directionalID = directionalID ?? 0
         self.scope = scope
     }
@@ -78,7 +82,7 @@ public struct TunnelLayer: Sendable {
     /// Identity: kind, shared id and scope; the directional id is left out so both directions match.
     @inlinable
     func sameIdentity(_ o: TunnelLayer) -> Bool {
-        kind == o.kind && id == o.id && scope == o.scope && hasID == o.hasID
+        packed & 0x3FFF_FFFF == o.packed & 0x3FFF_FFFF && scope == o.scope
     }
 
     /// The unordered pair of outer addresses as one word, the same whichever way the packet went.
@@ -102,12 +106,12 @@ public struct TunnelLayer: Sendable {
 @frozen
 public struct TunnelPath: Sendable, Hashable {
     public static let capacity = 4
-    @usableFromInline var storedCount: UInt8 = 0
-    public var count: UInt8 { storedCount }
     @usableFromInline var l0 = TunnelLayer(kind: .none)
     @usableFromInline var l1 = TunnelLayer(kind: .none)
     @usableFromInline var l2 = TunnelLayer(kind: .none)
     @usableFromInline var l3 = TunnelLayer(kind: .none)
+    @usableFromInline var storedCount: UInt8 = 0
+    public var count: UInt8 { storedCount }
 
     @inlinable public init() {}
 
@@ -155,7 +159,7 @@ public struct TunnelPath: Sendable, Hashable {
         h.combine(count)
         for i in 0..<Int(count) {
             let l = self[i]
-            h.combine(l.kind.rawValue); h.combine(l.id); h.combine(l.scope); h.combine(l.hasID)
+            h.combine(l.packed & 0x3FFF_FFFF); h.combine(l.scope)
         }
     }
 
@@ -166,7 +170,7 @@ public struct TunnelPath: Sendable, Hashable {
         var x: UInt64 = UInt64(count)
         for i in 0..<Int(count) {
             let l = self[i]
-            x = (x ^ UInt64(l.kind.rawValue) << 40 ^ UInt64(l.id) ^ l.scope) &* 0x9E37_79B9_7F4A_7C15
+            x = (x ^ UInt64(l.packed & 0x3FFF_FFFF) << 32 ^ l.scope) &* 0x9E37_79B9_7F4A_7C15
             x ^= x >> 31
         }
         return x
