@@ -19,5 +19,8 @@ let package = Package(
         .executableTarget(name: "FuzzCaptureFile", dependencies: ["FuzzSupport", wirestate]),
         .executableTarget(name: "FuzzReporters", dependencies: ["FuzzSupport", wirestate]),
         .executableTarget(name: "FuzzExpectations", dependencies: ["FuzzSupport", wirestate]),
+        // A whole pcapng file per input: the pure block reader, then each packet decoded by its
+        // interface's link type and tracked.
+        .executableTarget(name: "FuzzPcapng", dependencies: [wirestate]),
     ]
 )

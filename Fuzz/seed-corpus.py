@@ -7,12 +7,13 @@ Real frames and files are far better starting points than random bytes. Output: 
   FuzzTracker       link index, configuration, records of (control, 2-byte length, frame)
   FuzzReporters     name length, name, two 8-byte times, then a FuzzTracker input
   FuzzCaptureFile   whole .pcap / .pcapng files, as they are
+  FuzzPcapng        whole .pcapng files, as they are
   FuzzExpectations  whole .expect files, as they are
 """
 import glob, os, struct, sys
 
-# LINKTYPE -> index into LinkType.allCases (null, ethernet, raw, loop, linuxSLL, ipv4, ipv6, linuxSLL2)
-LINKS = {0: 0, 1: 1, 101: 2, 12: 2, 14: 2, 108: 3, 113: 4, 228: 5, 229: 6, 276: 7}
+# LINKTYPE -> index into LinkType.allCases (null, ethernet, raw, loop, linuxSLL, ipv4, ipv6, linuxSLL2, fddi)
+LINKS = {0: 0, 1: 1, 101: 2, 12: 2, 14: 2, 108: 3, 113: 4, 228: 5, 229: 6, 276: 7, 10: 8}
 root = os.path.dirname(os.path.abspath(__file__))
 repo = os.path.dirname(root)
 out = os.path.join(root, "corpus")
@@ -78,6 +79,8 @@ for path in captures:
     base = os.path.basename(path)
     data = open(path, "rb").read()
     write("FuzzCaptureFile", base, data)
+    if path.endswith(".pcapng"):
+        write("FuzzPcapng", base, data)
     parsed = pcap_frames(data)
     if not parsed or parsed[0] not in LINKS:
         continue

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzDecoder FuzzTracker FuzzCaptureFile FuzzReporters FuzzExpectations)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzDecoder FuzzTracker FuzzCaptureFile FuzzPcapng FuzzReporters FuzzExpectations)
 swift build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 python3 Fuzz/seed-corpus.py
 log=${FUZZ_LOG:-$(mktemp -d)}

@@ -32,6 +32,8 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     /// Without a cap a SYN flood in a file grows memory without bound. A million held at once is
     /// far past real captures (the benchmark's 10M packets hold 33k at once); past it, evictions
     /// are counted and reported, never silent.
@@ -44,12 +46,13 @@ struct Analyze: ParsableCommand {
         case .jsonl:
             var writer = JSONLinesWriter(out: StandardOutput())
             writer.sourceNames = files
-            var pipeline = Pipeline(configuration: config, sink: writer)
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .text:
-            var pipeline = Pipeline(configuration: config, sink: AnalysisCollector(keepTimeline: timeline))
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
+                                    sink: AnalysisCollector(keepTimeline: timeline))
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             let report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
@@ -73,16 +76,10 @@ struct Analyze: ParsableCommand {
     static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>) -> Bool {
         var failed = false
         for path in files {
-            do {
-                let file = try PcapFile(path: path, filter: filter)
-                if let error = pipeline.run(file) {
-                    failed = true
-                    Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
-                }
-            } catch {
+            // libpcap first; a pcapng libpcap refuses (mixed link types) falls back to the pure reader.
+            if let error = pipeline.runFile(path, filter: filter) {
                 failed = true
-                pipeline.recordFailure(error)
-                Diagnostics.error(error.description)
+                Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
             }
         }
         return failed

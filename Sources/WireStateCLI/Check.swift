@@ -38,8 +38,11 @@ struct Check: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     func run() throws {
-        let options = Checker.Options(update: update, configuration: try tracker.configuration())
+        let options = Checker.Options(update: update, configuration: try tracker.configuration(),
+                                      tunnelPorts: tunnels.ports)
         var out = StandardOutput()
         let discovery = Checker.discover(paths)
         for note in discovery.notes { Diagnostics.note(note) }

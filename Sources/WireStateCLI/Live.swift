@@ -74,6 +74,8 @@ struct Live: ParsableCommand {
 
     @OptionGroup var tracker: TrackerOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     /// A sensor runs unattended: spoofed SYNs must not grow it without bound. At today's size
     /// per connection this caps the table near 200 MB.
     static let defaultMaxConnections = 200_000
@@ -154,7 +156,7 @@ struct Live: ParsableCommand {
 
     func runJSONLines(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
         let writer = JSONLinesWriter(out: StandardOutput(), flushEachEvent: true)
-        var pipeline = Pipeline(configuration: config, sink: writer)
+        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
         let error = pipeline.run(live: capture)
         let stats = capture.statistics()
         let writeError = finishWriting(capture)
@@ -186,7 +188,7 @@ struct Live: ParsableCommand {
     // MARK: Text
 
     func runText(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
-        var pipeline = Pipeline(configuration: config, sink: LiveTextSink(out: StandardOutput(), stream: !top))
+        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: LiveTextSink(out: StandardOutput(), stream: !top))
         let display = top ? TopDisplay(interface: interface, filter: filter) : nil
         var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in

@@ -1,3 +1,4 @@
+import WireStateDecoder
 import WireStateTracker
 
 /// A capture and the expectation file beside it.
@@ -48,10 +49,13 @@ public enum Checker {
     public struct Options: Sendable {
         public var update: Bool
         public var configuration: ConnectionTracker.Configuration
+        public var tunnelPorts: TunnelPorts
 
-        public init(update: Bool = false, configuration: ConnectionTracker.Configuration = .init()) {
+        public init(update: Bool = false, configuration: ConnectionTracker.Configuration = .init(),
+                    tunnelPorts: TunnelPorts = TunnelPorts()) {
             self.update = update
             self.configuration = configuration
+            self.tunnelPorts = tunnelPorts
         }
     }
 
@@ -214,7 +218,8 @@ public enum Checker {
             outcome.errors.append(CheckError(file: target.expectation, message: "the expectation file is not a regular file"))
         }
         let seen: SeenCapture
-        switch Observer.observe(capture: target.capture, configuration: options.configuration) {
+        switch Observer.observe(capture: target.capture, configuration: options.configuration,
+                                 tunnelPorts: options.tunnelPorts) {
         case .success(let s): seen = s
         case .failure(let e):
             outcome.errors.append(e)

@@ -148,14 +148,10 @@ public struct ExpectationCollector: EventSink {
 /// tracker configuration), collecting with `ExpectationCollector`.
 public enum Observer {
     public static func observe(capture path: String,
-                               configuration: ConnectionTracker.Configuration = .init()) -> Result<SeenCapture, CheckError> {
-        var pipeline = Pipeline(configuration: configuration, sink: ExpectationCollector())
-        do {
-            let file = try PcapFile(path: path)
-            if let error = pipeline.run(file) { return .failure(Self.error(error, path)) }
-        } catch {
-            return .failure(Self.error(error, path))
-        }
+                               configuration: ConnectionTracker.Configuration = .init(),
+                               tunnelPorts: TunnelPorts = TunnelPorts()) -> Result<SeenCapture, CheckError> {
+        var pipeline = Pipeline(configuration: configuration, tunnelPorts: tunnelPorts, sink: ExpectationCollector())
+        if let error = pipeline.runFile(path) { return .failure(Self.error(error, path)) }
         pipeline.finish()
         return .success(pipeline.sink.capture)
     }

@@ -11,6 +11,8 @@ public enum LinkType: Int32, Sendable, CaseIterable {
     case ipv4 = 228        // raw IPv4
     case ipv6 = 229        // raw IPv6
     case linuxSLL2 = 276   // Linux cooked capture v2 (20-byte header), what `tcpdump -i any` writes
+    // Appended, not sorted: the fuzz corpus indexes `allCases`.
+    case fddi = 10         // FDDI: frame control, addresses, then 802.2 LLC/SNAP
 
     /// Maps a libpcap DLT value (or a file LINKTYPE value) to a link type, or nil when unsupported.
     public init?(dlt: Int32) {
@@ -26,6 +28,7 @@ public enum LinkType: Int32, Sendable, CaseIterable {
         switch self {
         case .null: return "NULL"
         case .ethernet: return "EN10MB"
+        case .fddi: return "FDDI"
         case .raw: return "RAW"
         case .loop: return "LOOP"
         case .linuxSLL: return "LINUX_SLL"

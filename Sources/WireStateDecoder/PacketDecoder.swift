@@ -9,6 +9,15 @@ public struct PacketDecoder: Sendable {
 
     public init(linkType: LinkType) {
         self.linkType = linkType
+        tunnelPorts = TunnelPorts()
+    }
+
+    /// Which UDP ports carry VXLAN, Geneve, GTP-U, Teredo and AYIYA (IANA ports by default).
+    public var tunnelPorts: TunnelPorts
+
+    public init(linkType: LinkType, tunnelPorts: TunnelPorts) {
+        self.linkType = linkType
+        self.tunnelPorts = tunnelPorts
     }
 
     /// Decodes one frame.
@@ -27,41 +36,70 @@ public struct PacketDecoder: Sendable {
     @inlinable
     public mutating func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64,
                                 into segment: inout TCPSegment) -> DecodeStatus {
-        let status = Self.decode(bytes, wireLength: wireLength, linkType: linkType, into: &segment)
+        var trace = DecodeTrace()
+        let status = Self.decode(bytes, wireLength: wireLength, linkType: linkType, ports: tunnelPorts,
+                                 into: &segment, trace: &trace)
         counters.count(status, frame: frame)
+        if trace.crossed != 0 || trace.skip != nil { counters.encapsulations.count(trace, frame: frame) }
         return status
     }
 
+    /// Counts a frame the decoder cannot even start on (its interface's link type is unsupported,
+    /// in a multi-interface pcapng) as not IP, so frame totals stay the file's.
+    public mutating func countUndecodable(frame: UInt64) {
+        counters.count(.skipped(.notIP), frame: frame)
+    }
+
     /// The stateless core of `decode`, for tests and fuzzing.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType) -> DecodeResult {
+    public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
+                              ports: TunnelPorts = TunnelPorts()) -> DecodeResult {
         var segment = TCPSegment.empty
-        let status = decode(bytes, wireLength: wireLength, linkType: linkType, into: &segment)
+        var trace = DecodeTrace()
+        let status = decode(bytes, wireLength: wireLength, linkType: linkType, ports: ports, into: &segment, trace: &trace)
         return DecodeResult(status, segment)
     }
 
+    /// The layers the core walks, one at a time: each step parses one header and names the next,
+    /// so nesting is a loop with a budget (`maxHeaders`), never recursion a crafted file could deepen.
     @usableFromInline
-    static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
-                       into segment: inout TCPSegment) -> DecodeStatus {
+    enum Layer {
+        case ethernet, ipv4, ipv6, mpls, pppoe, llc, fddi
+    }
+
+    /// At most this many headers after the link header (VLAN tags and MPLS labels count as one
+    /// each group); the design reference suggests ≤ 16 headers, ≤ 4 tunnels (`TunnelPath.capacity`).
+    @usableFromInline static let maxHeaders = 16
+
+    @usableFromInline
+    static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, ports: TunnelPorts,
+                       into segment: inout TCPSegment, trace: inout DecodeTrace) -> DecodeStatus {
+        segment.tunnel.removeAll()
         var reader = ByteReader(bytes)
-        let network: NetworkProtocol
+        var layer: Layer
         switch linkType {
         case .ethernet:
-            guard reader.count >= 14 else { return .truncated(.linkHeader) }
-            switch lookThroughVLANTags(reader, type: reader.u16(12), tagsAt: 14) {
-            case .network(let n, let payload): network = n; reader.advance(payload)
-            case .stop(let status): return status
+            // The common case first, as before tunnels existed: untagged IPv4 carrying TCP.
+            if reader.count >= 34 && reader.u16(12) == 0x0800 {
+                var ip = reader
+                ip.advance(14)
+                if case .done(let status) = decodeIPv4(ip, wireLength: wireLength - 14, into: &segment) { return status }
             }
+            layer = .ethernet
+        case .fddi:
+            layer = .fddi
         case .linuxSLL:
             // libpcap can leave an 802.1Q tag in band behind the cooked header (protocol 0x8100).
             guard reader.count >= 16 else { return .truncated(.linkHeader) }
             switch lookThroughVLANTags(reader, type: reader.u16(14), tagsAt: 16) {
-            case .network(let n, let payload): network = n; reader.advance(payload)
+            case .next(let l, let payload): layer = l; reader.advance(payload)
+            case .pbb: return .skipped(.notIP)
             case .stop(let status): return status
             }
         case .linuxSLL2:
             guard reader.count >= 20 else { return .truncated(.linkHeader) }
             switch lookThroughVLANTags(reader, type: reader.u16(0), tagsAt: 20) {
-            case .network(let n, let payload): network = n; reader.advance(payload)
+            case .next(let l, let payload): layer = l; reader.advance(payload)
+            case .pbb: return .skipped(.notIP)
             case .stop(let status): return status
             }
         case .null, .loop:
@@ -70,40 +108,84 @@ public struct PacketDecoder: Sendable {
             var family = reader.u32(0)
             if linkType == .null && family > 0xFFFF { family = family.byteSwapped }
             switch family {
-            case 2: network = .ipv4
-            case 10, 24, 28, 30: network = .ipv6   // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+            case 2: layer = .ipv4
+            case 10, 24, 28, 30: layer = .ipv6   // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
             default: return .skipped(.notIP)
             }
             reader.advance(4)
         case .raw:
             guard reader.count >= 1 else { return .truncated(.linkHeader) }
             switch reader.u8(0) >> 4 {
-            case 4: network = .ipv4
-            case 6: network = .ipv6
+            case 4: layer = .ipv4
+            case 6: layer = .ipv6
             default: return .skipped(.notIP)
             }
         case .ipv4:
-            network = .ipv4
+            layer = .ipv4
         case .ipv6:
-            network = .ipv6
+            layer = .ipv6
         }
-        let linkHeaderLength = bytes.count - reader.count
-        let wireIP = wireLength - linkHeaderLength
-        switch network {
-        case .ipv4: return decodeIPv4(reader, wireLength: wireIP, into: &segment)
-        case .ipv6: return decodeIPv6(reader, wireLength: wireIP, into: &segment)
+        var headers = 0
+        while true {
+            headers += 1
+            guard headers <= maxHeaders else { trace.skip = .tooDeep; return .malformed(.tooDeeplyNested) }
+            switch layer {
+            case .ethernet:
+                guard reader.count >= 14 else { return .truncated(.linkHeader) }
+                switch lookThroughVLANTags(reader, type: reader.u16(12), tagsAt: 14, allowLength: true) {
+                case .next(let l, let payload): layer = l; reader.advance(payload)
+                case .pbb(let payload):
+                    // 802.1ah: I-TAG (PCP/DEI/UCA, I-SID 24 bits), then the customer's Ethernet header.
+                    guard reader.count >= payload + 4 else { return .truncated(.linkHeader) }
+                    trace.crossed |= Encapsulation.pbb.bit
+                    guard segment.tunnel.append(TunnelLayer(kind: .pbb, id: reader.u32(payload) & 0xFF_FFFF)) else {
+                        trace.skip = .tooDeep; return .malformed(.tooDeeplyNested)
+                    }
+                    reader.advance(payload + 4)
+                    layer = .ethernet
+                case .stop(let status): return status
+                }
+            case .ipv4, .ipv6:
+                let wireIP = wireLength - (bytes.count - reader.count)
+                let step = layer == .ipv4 ? decodeIPv4(reader, wireLength: wireIP, into: &segment)
+                                          : decodeIPv6(reader, wireLength: wireIP, into: &segment)
+                switch step {
+                case .done(let status):
+                    return status
+                case .payload(let proto, let offset, let length, let src, let dst):
+                    reader.advance(offset)
+                    switch decodeIPPayload(&reader, protocol: proto, length: length, src: src, dst: dst,
+                                           ports: ports, into: &segment, trace: &trace) {
+                    case .next(let l, _): layer = l
+                    case .stop(let status): return status
+                    case .pbb: return .skipped(.notTCP) // not produced by IP payloads
+                    }
+                }
+            case .mpls, .pppoe, .llc, .fddi:
+                switch decodeLink(&reader, layer, into: &segment, trace: &trace) {
+                case .next(let l, _): layer = l
+                case .stop(let status): return status
+                case .pbb: return .skipped(.notIP)
+                }
+            }
         }
     }
 
+    @usableFromInline
     enum LinkOutcome {
-        case network(NetworkProtocol, payload: Int)
+        case next(Layer, payload: Int)
+        /// An 802.1ah backbone header ends at `payload`: the I-TAG follows.
+        case pbb(payload: Int)
         case stop(DecodeStatus)
     }
 
     /// Follows 802.1Q (0x8100), 802.1ad (0x88a8) and old QinQ (0x9100) tags, stacked any number
     /// deep (at most 8). Each tag is 4 bytes at `tagsAt`: TCI, then the next EtherType.
+    /// `allowLength`: on Ethernet a type ≤ 1500 is an 802.3 length (LLC follows); cooked
+    /// captures use those values for other things.
     @inline(__always)
-    static func lookThroughVLANTags(_ reader: ByteReader, type first: UInt16, tagsAt start: Int) -> LinkOutcome {
+    static func lookThroughVLANTags(_ reader: ByteReader, type first: UInt16, tagsAt start: Int,
+                                    allowLength: Bool = false) -> LinkOutcome {
         var type = first
         var offset = start
         var tags = 0
@@ -114,31 +196,40 @@ public struct PacketDecoder: Sendable {
             type = reader.u16(offset + 2)
             offset += 4
         }
-        guard let n = NetworkProtocol(etherType: type) else { return .stop(.skipped(.notIP)) }
-        return .network(n, payload: offset)
+        if type == 0x0800 { return .next(.ipv4, payload: offset) }
+        if type == 0x86DD { return .next(.ipv6, payload: offset) }
+        if type == 0x88E7 { return .pbb(payload: offset) }
+        if allowLength && type <= 1500 { return .next(.llc, payload: offset) }
+        guard let l = layer(etherType: type) else { return .stop(.skipped(.notIP)) }
+        return .next(l, payload: offset)
     }
 
     // MARK: IPv4
 
     @inline(__always)
-    static func decodeIPv4(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> DecodeStatus {
-        guard ip.count >= 20 else { return .truncated(.ipHeader) }
+    static func decodeIPv4(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> IPStep {
+        guard ip.count >= 20 else { return .done(.truncated(.ipHeader)) }
         let versionIHL = ip.u8(0)
-        guard versionIHL >> 4 == 4 else { return .malformed(.badIPVersion) }
+        guard versionIHL >> 4 == 4 else { return .done(.malformed(.badIPVersion)) }
         let headerLength = Int(versionIHL & 0x0f) * 4
-        guard headerLength >= 20 else { return .malformed(.badIPHeaderLength) }
-        guard ip.count >= headerLength else { return .truncated(.ipHeader) }
+        guard headerLength >= 20 else { return .done(.malformed(.badIPHeaderLength)) }
+        guard ip.count >= headerLength else { return .done(.truncated(.ipHeader)) }
         var totalLength = Int(ip.u16(2))
         // TSO/GSO captures on the sending host show a total length of 0: fall back to the wire length.
         if totalLength == 0 { totalLength = max(wireLength, headerLength) }
-        guard totalLength >= headerLength else { return .malformed(.badIPTotalLength) }
+        guard totalLength >= headerLength else { return .done(.malformed(.badIPTotalLength)) }
         let protocolNumber = ip.u8(9)
         let fragmentField = ip.u16(6)
         let moreFragments = fragmentField & 0x2000 != 0
         let fragmentOffset = fragmentField & 0x1fff
-        guard protocolNumber == 6 else { return .skipped(.notTCP) }
         let src = IPAddress(ipv4: ip.u32(12))
         let dst = IPAddress(ipv4: ip.u32(16))
+        guard protocolNumber == 6 else {
+            // Tunnels are looked into only in whole datagrams: outer fragments are not reassembled.
+            guard isTunnelProtocol(protocolNumber) else { return .done(.skipped(.notTCP)) }
+            if moreFragments || fragmentOffset != 0 { return .done(.skipped(.notTCP)) }
+            return .payload(protocolNumber, offset: headerLength, length: totalLength - headerLength, src: src, dst: dst)
+        }
         if moreFragments || fragmentOffset != 0 {
             segment.source = SocketAddress(src, 0)
             segment.destination = SocketAddress(dst, 0)
@@ -147,7 +238,7 @@ public struct PacketDecoder: Sendable {
             segment.fragmentOffset = UInt32(fragmentOffset) * 8
             segment.fragmentLength = UInt32(totalLength - headerLength)
             segment.moreFragments = moreFragments
-            if fragmentOffset != 0 { return .skipped(.laterFragment) }
+            if fragmentOffset != 0 { return .done(.skipped(.laterFragment)) }
         } else {
             segment.fragmentOffset = 0
             segment.fragmentLength = 0
@@ -155,17 +246,17 @@ public struct PacketDecoder: Sendable {
         }
         var tcp = ip
         tcp.advance(headerLength)
-        return decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
-                         ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
-                         isFragment: moreFragments, into: &segment)
+        return .done(decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
+                               ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
+                               isFragment: moreFragments, into: &segment))
     }
 
     // MARK: IPv6
 
     @inline(__always)
-    static func decodeIPv6(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> DecodeStatus {
-        guard ip.count >= 40 else { return .truncated(.ipHeader) }
-        guard ip.u8(0) >> 4 == 6 else { return .malformed(.badIPVersion) }
+    static func decodeIPv6(_ ip: ByteReader, wireLength: Int, into segment: inout TCPSegment) -> IPStep {
+        guard ip.count >= 40 else { return .done(.truncated(.ipHeader)) }
+        guard ip.u8(0) >> 4 == 6 else { return .done(.malformed(.badIPVersion)) }
         var payloadLength = Int(ip.u16(4))
         // A zero payload length means a jumbogram (RFC 2675) or a TSO capture: trust the wire length.
         if payloadLength == 0 { payloadLength = max(wireLength - 40, 0) }
@@ -183,15 +274,15 @@ public struct PacketDecoder: Sendable {
         // Walk the extension-header chain until TCP, or something we cannot look through.
         while next != 6 {
             headers += 1
-            guard headers <= 16 else { return .malformed(.badExtensionHeader) }
+            guard headers <= 16 else { return .done(.malformed(.badExtensionHeader)) }
             switch next {
             case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
-                guard ip.count >= offset + 2 else { return .truncated(.ipHeader) }
+                guard ip.count >= offset + 2 else { return .done(.truncated(.ipHeader)) }
                 let length = (Int(ip.u8(offset + 1)) + 1) * 8
                 next = ip.u8(offset)
                 offset += length
             case 44: // fragment
-                guard ip.count >= offset + 8 else { return .truncated(.ipHeader) }
+                guard ip.count >= offset + 8 else { return .done(.truncated(.ipHeader)) }
                 fragmentField = ip.u16(offset + 2)
                 identification = ip.u32(offset + 4)
                 next = ip.u8(offset)
@@ -209,20 +300,21 @@ public struct PacketDecoder: Sendable {
                     segment.fragmentOffset = UInt32(fragmentField & 0xfff8)
                     segment.fragmentLength = UInt32(max(40 + payloadLength - offset, 0))
                     segment.moreFragments = fragmentField & 1 != 0
-                    return .skipped(.laterFragment)
+                    return .done(.skipped(.laterFragment))
                 }
                 firstFragment = fragmentField & 1 != 0
             case 51: // authentication header: length in 4-octet units minus 2
-                guard ip.count >= offset + 2 else { return .truncated(.ipHeader) }
+                guard ip.count >= offset + 2 else { return .done(.truncated(.ipHeader)) }
                 let length = (Int(ip.u8(offset + 1)) + 2) * 4
                 next = ip.u8(offset)
                 offset += length
-            default: // ESP (50), no next header (59), ICMPv6, UDP, …
-                return .skipped(.notTCP)
+            default: // ESP (50), no next header (59), ICMPv6, UDP, tunnels, …
+                guard isTunnelProtocol(next), !sawFragmentHeader, ip.count >= offset else { return .done(.skipped(.notTCP)) }
+                return .payload(next, offset: offset, length: 40 + payloadLength - offset, src: src, dst: dst)
             }
-            guard offset <= 40 + payloadLength else { return .malformed(.badExtensionHeader) }
+            guard offset <= 40 + payloadLength else { return .done(.malformed(.badExtensionHeader)) }
         }
-        guard ip.count >= offset else { return .truncated(.ipHeader) }
+        guard ip.count >= offset else { return .done(.truncated(.ipHeader)) }
         // Fragment bookkeeping is in bytes after the fragment header (extension headers after it count).
         segment.fragmentOffset = 0
         segment.fragmentLength = sawFragmentHeader ? UInt32(max(40 + payloadLength - fragmentPayloadStart, 0)) : 0
@@ -234,7 +326,7 @@ public struct PacketDecoder: Sendable {
                                isFragment: firstFragment, into: &segment)
         // Extension headers after the fragment header belong to the reassembled payload.
         if firstFragment { segment.fragmentHeaderBytes = UInt32(offset - fragmentPayloadStart) }
-        return status
+        return .done(status)
     }
 
     // MARK: TCP
@@ -327,15 +419,11 @@ public struct PacketDecoder: Sendable {
     }
 }
 
-enum NetworkProtocol {
-    case ipv4, ipv6
-    init?(etherType: UInt16) {
-        switch etherType {
-        case 0x0800: self = .ipv4
-        case 0x86DD: self = .ipv6
-        default: return nil
-        }
-    }
+/// What an IP header leads to: a finished decode, or a tunnel protocol's payload to walk into.
+@usableFromInline
+enum IPStep {
+    case done(DecodeStatus)
+    case payload(UInt8, offset: Int, length: Int, src: IPAddress, dst: IPAddress)
 }
 
 /// What became of one frame.
@@ -381,6 +469,8 @@ public enum MalformedReason: String, Sendable, Equatable {
     case badExtensionHeader = "IPv6 extension header chain runs past the packet"
     case badTCPDataOffset = "TCP data offset below 20 bytes or past the IP payload"
     case tooManyVLANTags = "more than 8 stacked VLAN tags"
+    case tooDeeplyNested = "more than 4 tunnels or 16 headers deep"
+    case badEncapsulation = "encapsulation header with an impossible length"
 }
 
 /// Frame counts by outcome, each with the first frame number that had it.
@@ -392,6 +482,10 @@ public struct DecodeCounters: Sendable, Equatable {
             count += 1
             if firstFrame == nil { firstFrame = frame }
         }
+        mutating func merge(_ b: Count) {
+            count += b.count
+            if firstFrame == nil { firstFrame = b.firstFrame }
+        }
     }
     public var frames: UInt64 = 0
     public var tcp = Count()
@@ -400,6 +494,8 @@ public struct DecodeCounters: Sendable, Equatable {
     public var laterFragments = Count()
     public var truncated = Count()
     public var malformed = Count()
+    /// Per encapsulation: frames decoded through it, and frames it stopped with the reason.
+    public var encapsulations = EncapsulationCounters()
 
     public init() {}
 
@@ -425,6 +521,7 @@ public struct DecodeCounters: Sendable, Equatable {
         }
         m(&tcp, other.tcp); m(&notIP, other.notIP); m(&notTCP, other.notTCP)
         m(&laterFragments, other.laterFragments); m(&truncated, other.truncated); m(&malformed, other.malformed)
+        encapsulations.merge(other.encapsulations)
     }
 }
 

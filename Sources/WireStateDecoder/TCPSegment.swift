@@ -131,6 +131,9 @@ public struct TCPSegment: Hashable, Sendable {
     public var moreFragments = false
     /// IPv6: extension headers between the fragment header and TCP, part of the fragmentable data.
     public var fragmentHeaderBytes: UInt32 = 0
+    /// The tunnels the segment came through, outermost first (empty on a plain link). Part of
+    /// the connection's identity: the same inner 4-tuple in two VXLAN VNIs is two connections.
+    public var tunnel = TunnelPath()
 
     /// A zeroed segment for the decoder to fill in place.
     public static var empty: TCPSegment {

@@ -6,6 +6,13 @@ import WireStateTracker
 /// generic over it, so delivering an event is a direct call.
 public protocol EventSink {
     mutating func consume(_ event: TrackerEvent)
+    /// The run's tunnel table grew (`ConnectionSummary.tunnelID` indexes it); called before the
+    /// events that use the new entries. Sinks that show no tunnels need not implement it.
+    mutating func tunnelsChanged(_ paths: [TunnelPath])
+}
+
+extension EventSink {
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) {}
 }
 
 /// What happened to one input.
@@ -23,15 +30,21 @@ public struct InputReport: Sendable {
 public struct Pipeline<Sink: EventSink> {
     public var tracker: ConnectionTracker
     public var sink: Sink
-    public private(set) var inputs: [InputReport] = []
+    public internal(set) var inputs: [InputReport] = []
+    /// Which UDP ports carry which tunnel, for every input's decoder.
+    public var tunnelPorts: TunnelPorts
     /// The last frame time of the inputs read so far (nil before the first frame).
     private var lastTime: Int64?
     /// TCP segments that came in IP fragments wait here for their whole length.
     private var fragments = FragmentReassembler()
     private var released: [TCPSegment] = []
+    /// How many tunnel paths the sink has been given.
+    private var tunnelsDelivered = 0
 
-    public init(configuration: ConnectionTracker.Configuration = .init(), sink: Sink) {
+    public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
+                sink: Sink) {
         tracker = ConnectionTracker(configuration: configuration)
+        self.tunnelPorts = tunnelPorts
         self.sink = sink
     }
 
@@ -89,19 +102,19 @@ public struct Pipeline<Sink: EventSink> {
     }
 
     /// Starts an input, or records why its link type cannot be decoded (and returns nil).
-    private mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
+    mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
         guard let link = LinkType(dlt: source.dataLinkType) else {
             report.error = CaptureError(kind: .other, source: source.name,
                                         message: LinkType.unsupportedMessage(name: source.dataLinkName, dlt: source.dataLinkType))
             inputs.append(report)
             return nil
         }
-        return Input(index: UInt16(truncatingIfNeeded: inputs.count), decoder: PacketDecoder(linkType: link))
+        return Input(index: UInt16(truncatingIfNeeded: inputs.count), decoder: PacketDecoder(linkType: link, tunnelPorts: tunnelPorts))
     }
 
     /// One frame: decode in place, track, deliver the events.
     @inline(__always)
-    private mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
+    mutating func feed(_ frame: CapturedFrame, _ input: inout Input) {
         if !input.started {
             input.started = true
             // Several inputs continue one capture (rotated files) only if each begins where the last
@@ -161,6 +174,10 @@ public struct Pipeline<Sink: EventSink> {
 
     private mutating func drain() {
         guard !tracker.events.isEmpty else { return }
+        if tracker.tunnelPaths.count != tunnelsDelivered {
+            tunnelsDelivered = tracker.tunnelPaths.count
+            sink.tunnelsChanged(tracker.tunnelPaths)
+        }
         for event in tracker.events { sink.consume(event) }
         tracker.events.removeAll(keepingCapacity: true)
     }

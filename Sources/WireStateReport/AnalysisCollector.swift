@@ -1,3 +1,4 @@
+import WireStateDecoder
 import WireStatePipeline
 import WireStateTracker
 
@@ -12,10 +13,17 @@ public struct AnalysisCollector: EventSink {
     /// Per connection, transitions, confirmations and anomalies in the order the tracker emitted them.
     public private(set) var timeline: [UInt64: [TrackerEvent]] = [:]
     public private(set) var firstTime: Int64?
+    /// The run's tunnel table (`ConnectionSummary.tunnelID`).
+    public private(set) var tunnels: [TunnelPath] = []
 
     public init(keepTimeline: Bool = true) {
         self.keepTimeline = keepTimeline
     }
+
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
+
+    /// The tunnels `c` was seen in (empty on a plain link).
+    public func tunnel(of c: ConnectionSummary) -> TunnelPath { TunnelFormat.path(c.tunnelID, in: tunnels) }
 
     public mutating func consume(_ event: TrackerEvent) {
         switch event {

@@ -15,11 +15,15 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public private(set) var connections = 0
     public private(set) var anomalies = 0
     public private(set) var evicted = 0
+    /// The run's tunnel table (`ConnectionSummary.tunnelID`).
+    public private(set) var tunnels: [TunnelPath] = []
 
     public init(out: Out, flushEachEvent: Bool = false) {
         self.out = out
         self.flushEachEvent = flushEachEvent
     }
+
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
@@ -32,7 +36,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         case .finished(let s):
             connections += 1
             if s.endReason == .evicted { evicted += 1 }
-            out.write(Self.line(s, sourceNames))
+            out.write(Self.line(s, sourceNames, tunnels: tunnels))
         }
         out.write("\n")
         if flushEachEvent { out.flush() }
@@ -47,7 +51,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         return s
     }
 
-    public static func line(_ c: ConnectionSummary, _ names: [String] = []) -> String {
+    public static func line(_ c: ConnectionSummary, _ names: [String] = [], tunnels: [TunnelPath] = []) -> String {
         "{\"type\":\"connection\",\"id\":\(c.ref.id),\"incarnation\":\(c.ref.incarnation)"
             + ",\"client\":" + Format.json(c.client.description) + ",\"server\":" + Format.json(c.server.description)
             + ",\"client_state\":\"\(c.clientState.name)\",\"server_state\":\"\(c.serverState.name)\""
@@ -58,7 +62,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             + ",\"start\":\(Format.time(c.firstTime)),\"duration\":\(Format.fixed(Double(c.durationNanos) / 1e9, 9))"
             + ",\"anomalies\":\(c.anomalyCount),\"violations\":\(c.violationCount)"
             + ",\"midstream\":\(c.midstream),\"client_guessed\":\(c.clientGuessed),\"refused\":\(c.refused),\"reset\":\(c.reset)"
-            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"}"
+            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"" + TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels)) + "}"
     }
 
     public static func line(_ t: Transition, _ names: [String] = []) -> String {
@@ -96,13 +100,14 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             if let e = i.error {
                 s += ",\"error\":" + Format.json(e.message) + ",\"error_frame\":" + (e.frame.map(String.init) ?? "null")
             }
-            out.write(s + "}\n")
+            out.write(s + TunnelFormat.countersFields(i.counters.encapsulations) + "}\n")
         }
         out.write("{\"type\":\"summary\",\"connections\":\(connections),\"anomalies\":\(anomalies)"
                   + ",\"frames\":\(total.frames),\"tcp\":\(total.tcp.count),\"not_ip\":\(total.notIP.count)"
                   + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
                   + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
-                  + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)}\n")
+                  + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)"
+                  + TunnelFormat.countersFields(total.encapsulations) + "}\n")
         out.flush()
     }
 }

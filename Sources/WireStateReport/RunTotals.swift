@@ -69,6 +69,7 @@ public struct RunTotals: Sendable {
         out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", { $0.notIP })
             + count("not TCP", { $0.notTCP }) + count("later fragments", { $0.laterFragments })
             + count("truncated", { $0.truncated }) + count("malformed", { $0.malformed }) + "\n"
+        out += TunnelFormat.totalsLines(inputs: inputs)
         let k = TCPState.allCases.count
         let named = ends.enumerated().filter { $0.element > 0 }.map { (i, n) -> (String, Int) in
             ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)

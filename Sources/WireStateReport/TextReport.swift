@@ -45,6 +45,7 @@ public struct TextReport {
             var flags: [String] = []
             if c.midstream { flags.append("midstream") }
             if c.refused { flags.append("refused") }
+            if c.tunnelID != 0 { flags.append(collector.tunnel(of: c).text) }
             let anomalies = c.anomalyCount == 0 ? "0"
                 : "\(c.anomalyCount)" + (c.violationCount > 0 ? " (\(c.violationCount) violation\(c.violationCount == 1 ? "" : "s"))" : "")
             lines.append([id, c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,

@@ -40,6 +40,7 @@ public struct ConnectionTracker {
     var lastTime: Int64 = 0
     /// Connections evicted to stay under `maxConnections`.
     public private(set) var evictedCount: UInt64 = 0
+    private var tunnels = TunnelInterner()
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -57,6 +58,9 @@ public struct ConnectionTracker {
         MemoryLayout<Connection>.stride + MemoryLayout<FlowKey>.stride + MemoryLayout<FlowTable.Link>.stride + 2 * 4
     }
 
+    /// Every tunnel path seen; `ConnectionSummary.tunnelID` n is entry n - 1.
+    public var tunnelPaths: [TunnelPath] { tunnels.paths }
+
     /// Connections currently held (active, in TIME_WAIT, or lingering after close).
     public var connectionCount: Int { table.count }
 
@@ -65,7 +69,7 @@ public struct ConnectionTracker {
         let time = Self.clamp(rawTime)
         if time > lastTime { lastTime = time }
         advance(to: time)
-        let key = FlowKey(s.source, s.destination)
+        let key = FlowKey(s.source, s.destination, tunnel: tunnels.id(s.tunnel))
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {
@@ -110,6 +114,7 @@ public struct ConnectionTracker {
         let (clientIsSource, guessed) = Self.chooseClient(s)
         let ctx = StepContext(ref: ref, frame: frame, time: time)
         var c = Connection(first: s, ref: ref, clientIsSource: clientIsSource, guessed: guessed, ctx)
+        c.summary.tunnelID = key.tunnel
         events.append(.opened(c.summary))
         let mark = events.count
         if incarnation > 1 {

@@ -1,13 +1,17 @@
 import WireStateDecoder
 
-/// The 4-tuple with the lower endpoint first, so both directions find the same entry.
+/// The 4-tuple with the lower endpoint first, so both directions find the same entry, and the
+/// number of the tunnel path it came through (`TunnelInterner`; 0 = none), so the same inner
+/// tuple in two VXLAN VNIs is two connections.
 struct FlowKey: Hashable {
     var a: SocketAddress
     var b: SocketAddress
+    var tunnel: UInt32
 
     @inline(__always)
-    init(_ x: SocketAddress, _ y: SocketAddress) {
+    init(_ x: SocketAddress, _ y: SocketAddress, tunnel: UInt32 = 0) {
         if (x.address, x.port) < (y.address, y.port) { a = x; b = y } else { a = y; b = x }
+        self.tunnel = tunnel
     }
 
     /// A 64-bit mix of all fields (multiply-xorshift). Not keyed: the table bounds probe lengths by
@@ -19,6 +23,7 @@ struct FlowKey: Hashable {
         x ^= b.address.low &* 0xC2B2_AE3D_27D4_EB4F
         x ^= (a.address.high ^ (b.address.high >> 1)) &* 0x1656_67B1_9E37_79F9
         x ^= UInt64(a.port) << 32 | UInt64(b.port) << 16 | (a.address.isIPv6 ? 1 : 0)
+        x ^= UInt64(tunnel) &* 0xD6E8_FEB8_6659_FD93
         x ^= x >> 29
         x = x &* 0xBF58_476D_1CE4_E5B9
         x ^= x >> 32

@@ -195,6 +195,10 @@ public struct ConnectionSummary: Sendable, Equatable {
     /// An endpoint kept talking after its peer reset (half-open).
     public var halfOpenReported = false
     public var endReason: EndReason? = nil
+    /// The tunnels the connection was seen in: 0 for none, else a number in the run's tunnel table
+    /// (`ConnectionTracker.tunnelPaths`, handed to sinks by `EventSink.tunnelsChanged`). A number,
+    /// not the path, so summaries and events stay as small as on a plain link.
+    public var tunnelID: UInt32 = 0
 
     public var durationNanos: Int64 { CaptureTime.elapsed(from: firstTime, to: lastTime) }
 }

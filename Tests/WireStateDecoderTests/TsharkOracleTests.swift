@@ -29,6 +29,8 @@ import WireStateDecoder
 
     /// Every frame of a fixture, decoded.
     static func decodeAll(_ name: String) throws -> (results: [DecodeResult], counters: DecodeCounters, link: LinkType) {
+        let pcapng = dir.appendingPathComponent(name + ".pcapng").path
+        if FileManager.default.fileExists(atPath: pcapng) { return try decodePcapng(pcapng) }
         let file = try PcapFile(path: dir.appendingPathComponent(name + ".pcap").path)
         let link = try #require(LinkType(dlt: file.dataLinkType))
         var decoder = PacketDecoder(linkType: link)
@@ -72,8 +74,8 @@ import WireStateDecoder
                 continue
             }
             tcpFrames += 1
-            let src = row["ip.src"]!.isEmpty ? row["ipv6.src"]! : row["ip.src"]!
-            let dst = row["ip.dst"]!.isEmpty ? row["ipv6.dst"]! : row["ip.dst"]!
+            // The innermost IP header before TCP (tunnel fixtures carry outer ones too).
+            let (src, dst) = Self.innermostAddresses(row)
             #expect(s.source.address == IPAddress(src), "\(where_): source")
             #expect(s.destination.address == IPAddress(dst), "\(where_): destination")
             #expect("\(s.source.port)" == row["tcp.srcport"], "\(where_): source port")
@@ -97,6 +99,7 @@ import WireStateDecoder
             #expect(s.options.sackBlocks.map { "\($0.right)" }.joined(separator: ",") == row["tcp.options.sack_re"], "\(where_): SACK right edges")
             #expect(s.options.timestampValue.map(String.init) ?? "" == row["tcp.options.timestamp.tsval"], "\(where_): TSval")
             #expect(s.options.timestampEcho.map(String.init) ?? "" == row["tcp.options.timestamp.tsecr"], "\(where_): TSecr")
+            Self.checkTunnel(row, s, where_)
             let cookie = row["tcp.options.tfo.cookie"]!.replacingOccurrences(of: ":", with: "")
             if !cookie.isEmpty {
                 #expect(s.options.fastOpenCookieHex == cookie, "\(where_): TFO cookie")

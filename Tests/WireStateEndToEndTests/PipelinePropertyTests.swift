@@ -110,13 +110,13 @@ import WireStateTracker
             let report = TextReport(collector: c, inputs: pipeline.inputs)
             #expect(report.totals().hasPrefix("Totals: \(c.connections.count) connection"))
             _ = report.table() + report.timeline() + report.anomalyList()
-            for s in c.connections { _ = JSONLinesWriter<StringSink>.line(s) }
+            for s in c.connections { _ = JSONLinesWriter<DiscardingTextSink>.line(s) }
         }
     }
 }
 
 /// A text sink that keeps nothing (the writers' static line builders need a type).
-struct StringSink: TextSink {
+struct DiscardingTextSink: TextSink {
     mutating func write(_ s: String) {}
     mutating func flush() {}
 }
