@@ -157,8 +157,10 @@ struct Live: ParsableCommand {
     }
 
     func captureRecord(_ capture: LiveCapture, _ stats: CaptureStatistics?) -> String {
-        var s = "{\"type\":\"capture\",\"interface\":" + Format.json(interface)
-            + ",\"link_type\":" + Format.json(capture.dataLinkName)
+        let schema = JSONLinesWriter<StringSink>.schemaVersion
+        var s = "{\"type\":\"capture\",\"schema\":\(schema)"
+        s += ",\"interface\":" + Format.json(interface)
+        s += ",\"link_type\":" + Format.json(capture.dataLinkName)
             + ",\"filter\":" + (filter.map(Format.json) ?? "null")
             + ",\"snaplen\":\(capture.snapshotLength),\"frames\":\(capture.framesCaptured)"
         if let stats {

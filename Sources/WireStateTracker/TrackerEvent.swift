@@ -161,6 +161,8 @@ public struct ConnectionSummary: Sendable, Equatable {
     /// An endpoint kept talking after its peer reset (half-open).
     public var halfOpenReported = false
     public var endReason: EndReason? = nil
+    /// Handshake timing, who reset or closed it, Zeek's view: complete in the final summary.
+    public var facts = ConnectionFacts()
 
     public var durationNanos: Int64 { lastTime - firstTime }
 }
