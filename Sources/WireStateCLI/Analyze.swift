@@ -27,7 +27,7 @@ struct Analyze: ParsableCommand {
     @Flag(name: .long, help: "Print only the totals.")
     var quiet = false
 
-    @Option(name: .long, help: "Output format: text or jsonl.")
+    @Option(name: .long, help: "Output format: text, jsonl (docs/json-schema.md) or zeek (a Zeek conn.log).")
     var format: OutputFormat = .text
 
     @OptionGroup var tracker: TrackerOptions
@@ -40,6 +40,11 @@ struct Analyze: ParsableCommand {
             var writer = JSONLinesWriter(out: StandardOutput())
             writer.sourceNames = files
             var pipeline = Pipeline(configuration: config, sink: writer)
+            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.finish()
+            pipeline.sink.writeEnd(inputs: pipeline.inputs)
+        case .zeek:
+            var pipeline = Pipeline(configuration: config, sink: ZeekConnLog(out: StandardOutput()))
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)

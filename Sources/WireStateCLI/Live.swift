@@ -81,6 +81,7 @@ struct Live: ParsableCommand {
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a non-negative number of seconds") }
         guard bufferSize > 0 && bufferSize <= 2047 else { throw ValidationError("--buffer-size must be between 1 and 2047 MiB") }
         if write == "-" { throw ValidationError("--write needs a file name: standard output carries the events") }
+        if format == .zeek { throw ValidationError("--format zeek writes a conn.log from saved captures: use analyze") }
         if top && format == .jsonl { throw ValidationError("--top is a text display; it cannot be combined with --format jsonl") }
         if top && isatty(1) == 0 { throw ValidationError("--top needs a terminal on standard output") }
     }
@@ -121,6 +122,7 @@ struct Live: ParsableCommand {
         switch format {
         case .jsonl: failed = runJSONLines(capture, config)
         case .text: failed = runText(capture, config)
+        case .zeek: failed = true // refused by validate()
         }
         try checkStandardOutput()
         if failed { throw ExitCode(2) }
