@@ -62,6 +62,7 @@ struct Analyze: ParsableCommand {
                 if !anomalies.isEmpty { out.write(anomalies + "\n") }
             }
             out.write(report.totals())
+            if !quiet { out.write(report.summary()) }
             out.flush()
         }
         try checkStandardOutput()

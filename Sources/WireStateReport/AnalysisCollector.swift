@@ -12,12 +12,16 @@ public struct AnalysisCollector: EventSink {
     /// Per connection, transitions, confirmations and anomalies in the order the tracker emitted them.
     public private(set) var timeline: [UInt64: [TrackerEvent]] = [:]
     public private(set) var firstTime: Int64?
+    /// Time per state of each finished connection, by id (the clock holds only open ones).
+    public private(set) var stateTimes: [UInt64: StateTimes] = [:]
+    private var clock = StateClock()
 
     public init(keepTimeline: Bool = true) {
         self.keepTimeline = keepTimeline
     }
 
     public mutating func consume(_ event: TrackerEvent) {
+        clock.consume(event)
         switch event {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
@@ -33,6 +37,7 @@ public struct AnalysisCollector: EventSink {
             if keepTimeline { timeline[a.connection.id, default: []].append(event) }
         case .finished(let s):
             connections.append(s)
+            stateTimes[s.ref.id] = clock.finish(s).times
         }
     }
 

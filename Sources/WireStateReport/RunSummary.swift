@@ -106,7 +106,7 @@ public struct RunSummary: Sendable {
     public func text() -> String {
         guard connections > 0 else { return "" }
         var out = "Summary:\n"
-        out += "  final states (client/server): " + Self.ranked(finalStates).map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
+        // Final state pairs are the "End states" line just above it.
         out += "  Zeek conn_state: " + Self.ranked(zeekStates).map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
         out += "  resets by: client \(resetsBy["client"] ?? 0), server \(resetsBy["server"] ?? 0), none \(resetsBy["none"] ?? 0)\n"
         if !anomaliesByCode.isEmpty {
