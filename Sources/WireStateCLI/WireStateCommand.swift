@@ -12,6 +12,6 @@ struct WireStateCommand: ParsableCommand {
             Exit status: 0 when every input was read to its end, 2 on errors or damaged input.
             """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Check.self, Live.self, Interfaces.self]
+        subcommands: [Analyze.self, Check.self, Live.self, Interfaces.self, Diagram.self]
     )
 }
