@@ -19,8 +19,6 @@ struct Connection {
     var unanswered: (client: UInt32, server: UInt32) = (0, 0)
     var unansweredSince: (client: Int64, server: Int64) = (0, 0)
     var unresponsiveReported = false
-    /// Per-segment facts for reports (handshake timing, who reset/closed, Zeek's view).
-    var facts = ConnectionFacts()
 
     var ref: ConnectionRef { summary.ref }
 
@@ -130,7 +128,7 @@ struct Connection {
     }
 
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        facts.observe(s, fromClient: fromClient, time: ctx.time)
+        summary.facts.observe(s, fromClient: fromClient, time: ctx.time)
         let mark = out.count
         let before = (client.state, server.state)
         let retransmitted = fromClient
@@ -364,7 +362,6 @@ struct Connection {
         s.clientEvidence = client.evidence
         s.serverEvidence = server.evidence
         s.endReason = reason
-        s.facts = facts
         s.refused = summary.refused
         return s
     }

@@ -3,9 +3,9 @@ import WireStateDecoder
 /// Facts about a connection that reports want beside the endpoint states: who reset it, who
 /// closed it first, the handshake timing at the capture point, and Zeek's view of it.
 ///
-/// Updated once per segment by one call from `Connection.process`; a fixed-size value, so it adds
-/// no allocation to the hot path, and it stays with the connection (memory follows connections
-/// open at once). The whole value travels in the final `ConnectionSummary`.
+/// Updated once per segment by one call from `Connection.process`; a fixed-size value held in the
+/// connection's running summary (one copy per connection, so memory follows connections open at
+/// once) and adding no allocation to the hot path.
 public struct ConnectionFacts: Sendable, Equatable {
     /// Who sent the first RST (nil: nobody).
     public private(set) var resetBy: Role?

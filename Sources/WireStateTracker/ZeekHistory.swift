@@ -113,7 +113,6 @@ struct ZeekEndpoint: Sendable, Equatable {
     var size: UInt64 = 0
     /// IP-level bytes (conn.log's `orig_ip_bytes`/`resp_ip_bytes`).
     var ipBytes: UInt64 = 0
-    var packets: UInt64 = 0
     /// Bytes the peer acknowledged that this endpoint's captured segments never carried.
     var missedBytes: UInt64 = 0
     var retransmits = Scaled()
@@ -219,7 +218,6 @@ public struct ZeekView: Sendable, Equatable {
         var segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0)
         if rst { segLen -= len }
         let end = seq &+ UInt32(truncatingIfNeeded: segLen)
-        e.packets &+= 1
         e.ipBytes &+= UInt64(s.ipHeaderLength) + UInt64(s.headerLength) + UInt64(s.payloadLength)
 
         // init_endpoint
