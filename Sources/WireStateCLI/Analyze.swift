@@ -27,7 +27,7 @@ struct Analyze: ParsableCommand {
     @Flag(name: .long, help: "Print only the totals.")
     var quiet = false
 
-    @Option(name: .long, help: "Output format: text or jsonl.")
+    @Option(name: .long, help: "Output format: text, jsonl (docs/json-schema.md) or zeek (a Zeek conn.log).")
     var format: OutputFormat = .text
 
     @OptionGroup var tracker: TrackerOptions
@@ -50,6 +50,11 @@ struct Analyze: ParsableCommand {
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
+        case .zeek:
+            var pipeline = Pipeline(configuration: config, sink: ZeekConnLog(out: StandardOutput()))
+            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.finish()
+            pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .text:
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
                                     sink: AnalysisCollector(keepTimeline: timeline))
@@ -65,6 +70,7 @@ struct Analyze: ParsableCommand {
                 if !anomalies.isEmpty { out.write(anomalies + "\n") }
             }
             out.write(report.totals())
+            if !quiet { out.write(report.summary()) }
             out.flush()
         }
         try checkStandardOutput()

@@ -91,6 +91,7 @@ struct Live: ParsableCommand {
         _ = try tracker.configuration(idleTimeout: idleTimeout) // ranges of --idle-timeout and the tracker options
         guard bufferSize > 0 && bufferSize <= 2047 else { throw ValidationError("--buffer-size must be between 1 and 2047 MiB") }
         if write == "-" { throw ValidationError("--write needs a file name: standard output carries the events") }
+        if format == .zeek { throw ValidationError("--format zeek writes a conn.log from saved captures: use analyze") }
         if top && format == .jsonl { throw ValidationError("--top is a text display; it cannot be combined with --format jsonl") }
         if top && isatty(1) == 0 { throw ValidationError("--top needs a terminal on standard output") }
     }
@@ -132,6 +133,7 @@ struct Live: ParsableCommand {
         switch format {
         case .jsonl: failed = runJSONLines(capture, config)
         case .text: failed = runText(capture, config)
+        case .zeek: failed = true // refused by validate()
         }
         try checkStandardOutput()
         if failed { throw ExitCode(2) }
@@ -168,8 +170,10 @@ struct Live: ParsableCommand {
     }
 
     func captureRecord(_ capture: LiveCapture, _ stats: CaptureStatistics?) -> String {
-        var s = "{\"type\":\"capture\",\"interface\":" + Format.json(interface)
-            + ",\"link_type\":" + Format.json(capture.dataLinkName)
+        let schema = JSONLinesWriter<StringSink>.schemaVersion
+        var s = "{\"type\":\"capture\",\"schema\":\(schema)"
+        s += ",\"interface\":" + Format.json(interface)
+        s += ",\"link_type\":" + Format.json(capture.dataLinkName)
             + ",\"filter\":" + (filter.map(Format.json) ?? "null")
             + ",\"snaplen\":\(capture.snapshotLength),\"frames\":\(capture.framesCaptured)"
         if let stats {

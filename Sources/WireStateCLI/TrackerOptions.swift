@@ -51,4 +51,6 @@ struct TrackerOptions: ParsableArguments {
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, jsonl
+    /// A Zeek conn.log (analyze only).
+    case zeek
 }

@@ -15,6 +15,9 @@ public struct AnalysisCollector: EventSink {
     public private(set) var firstTime: Int64?
     /// The run's tunnel table (`ConnectionSummary.tunnelID`).
     public private(set) var tunnels: [TunnelPath] = []
+    /// Time per state of each finished connection, by id (the clock holds only open ones).
+    public private(set) var stateTimes: [UInt64: StateTimes] = [:]
+    private var clock = StateClock()
 
     public init(keepTimeline: Bool = true) {
         self.keepTimeline = keepTimeline
@@ -26,6 +29,7 @@ public struct AnalysisCollector: EventSink {
     public func tunnel(of c: ConnectionSummary) -> TunnelPath { TunnelFormat.path(c.tunnelID, in: tunnels) }
 
     public mutating func consume(_ event: TrackerEvent) {
+        clock.consume(event)
         switch event {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
@@ -41,6 +45,7 @@ public struct AnalysisCollector: EventSink {
             if keepTimeline { timeline[a.connection.id, default: []].append(event) }
         case .finished(let s):
             connections.append(s)
+            stateTimes[s.ref.id] = clock.finish(s).times
         }
     }
 

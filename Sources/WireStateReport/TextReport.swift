@@ -152,6 +152,14 @@ public struct TextReport {
         a.count > 1 ? " (×\(a.count), through frame \(last))" : ""
     }
 
+    /// The run's overview (`Summary:`): the same `RunSummary` the JSON `summary` record is made of.
+    public func summary() -> String {
+        var summary = RunSummary()
+        for c in collector.sortedConnections { summary.add(c, times: collector.stateTimes[c.ref.id] ?? StateTimes()) }
+        for c in collector.sortedConnections { for a in collector.anomalies[c.ref.id] ?? [] { summary.add(a) } }
+        return summary.text()
+    }
+
     /// Totals over the whole run.
     public func totals() -> String {
         var totals = RunTotals()

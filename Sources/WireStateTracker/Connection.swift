@@ -133,6 +133,7 @@ struct Connection {
     }
 
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        summary.facts.observe(s, fromClient: fromClient, time: ctx.time)
         let mark = out.count
         let before = (client.state, server.state)
         let runWasOpen = (fromClient ? client : server).shrinkRepeats

@@ -199,6 +199,8 @@ public struct ConnectionSummary: Sendable, Equatable {
     /// (`ConnectionTracker.tunnelPaths`, handed to sinks by `EventSink.tunnelsChanged`). A number,
     /// not the path, so summaries and events stay as small as on a plain link.
     public var tunnelID: UInt32 = 0
+    /// Handshake timing, who reset or closed it, Zeek's view: complete in the final summary.
+    public var facts = ConnectionFacts()
 
     public var durationNanos: Int64 { CaptureTime.elapsed(from: firstTime, to: lastTime) }
 }

@@ -17,6 +17,13 @@ import Testing
         let j = try WireStateBinary.run(["analyze", "--format", "jsonl", "--timeline", Self.extreme])
         #expect(j.status == 0)
         #expect(j.stdout.contains("\"type\":\"connection\""))
+        // Every other output made from the same run: none may trap on these times either.
+        for args in [["analyze", "--format", "zeek", Self.extreme], ["analyze", "--timeline", Self.extreme],
+                     ["diagram", Self.extreme, "--connection", "1"], ["diagram", Self.extreme, "--states"]] {
+            let r = try WireStateBinary.run(args)
+            #expect(r.status == 0, "\(args): \(r.stderr.prefix(300))")
+            #expect(!r.stdout.isEmpty)
+        }
     }
 
     @Test func checkAndUpdateSurviveExtremeTimestamps() throws {

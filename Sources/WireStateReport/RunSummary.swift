@@ -1,0 +1,135 @@
+import WireStateDecoder
+import WireStateTracker
+
+/// The run's closing overview (issue 11, item 4): final state pairs, anomalies by code and by
+/// severity, handshake round-trip percentiles, time per state, resets by side, top talkers.
+/// Fed one finished connection (with its state times) and one anomaly at a time, by `analyze`'s
+/// text report and by the JSON Lines `summary` record alike, so both say the same.
+public struct RunSummary: Sendable {
+    public private(set) var connections = 0
+    /// (client state, server state) → connections ending so.
+    public private(set) var finalStates: [String: Int] = [:]
+    public private(set) var anomaliesByCode: [String: Int] = [:]
+    public private(set) var anomaliesBySeverity: [String: Int] = [:]
+    public private(set) var resetsBy: [String: Int] = ["client": 0, "server": 0, "none": 0]
+    public private(set) var zeekStates: [String: Int] = [:]
+    /// Summed time per state, per role.
+    public private(set) var stateTime = StateTimes()
+    /// Handshake samples (ns); at most `sampleLimit` kept so an endless live run stays bounded.
+    public private(set) var synToSynAck: [Int64] = []
+    public private(set) var synAckToAck: [Int64] = []
+    public private(set) var handshake: [Int64] = []
+    public static let sampleLimit = 1_000_000
+    struct Talker { var bytes: UInt64 = 0, packets: UInt64 = 0, connections = 0 }
+    private var talkers: [IPAddress: Talker] = [:]
+
+    public init() {}
+
+    public mutating func add(_ c: ConnectionSummary, times: StateTimes) {
+        connections += 1
+        finalStates[c.clientState.name + "/" + c.serverState.name, default: 0] += 1
+        resetsBy[c.facts.resetBy?.name ?? "none", default: 0] += 1
+        zeekStates[c.facts.zeek.connState.name, default: 0] += 1
+        for s in TCPState.allCases {
+            stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
+            stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
+        }
+        if let v = c.facts.synToSynAck, synToSynAck.count < Self.sampleLimit { synToSynAck.append(v) }
+        if let v = c.facts.synAckToAck, synAckToAck.count < Self.sampleLimit { synAckToAck.append(v) }
+        if let v = c.facts.handshakeRTT, handshake.count < Self.sampleLimit { handshake.append(v) }
+        let bytes = c.bytesFromClient + c.bytesFromServer, packets = c.packetsFromClient + c.packetsFromServer
+        for a in c.client.address == c.server.address ? [c.client.address] : [c.client.address, c.server.address] {
+            talkers[a, default: Talker()].bytes += bytes
+            talkers[a, default: Talker()].packets += packets
+            talkers[a, default: Talker()].connections += 1
+        }
+    }
+
+    public mutating func add(_ a: Anomaly) {
+        anomaliesByCode[a.code.code, default: 0] += 1
+        anomaliesBySeverity[a.severity.name, default: 0] += 1
+    }
+
+    /// Nearest-rank percentile (p in 0…100) of `samples`; nil when there are none.
+    public static func percentile(_ samples: [Int64], _ p: Int) -> Int64? {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        let rank = max(1, Int((Double(p) / 100 * Double(sorted.count)).rounded(.up)))
+        return sorted[min(rank, sorted.count) - 1]
+    }
+
+    public static let percentiles = [50, 90, 99]
+
+    /// Addresses by bytes carried (then packets, then address), at most `limit`.
+    public func topTalkers(_ limit: Int = 5) -> [(address: IPAddress, bytes: UInt64, packets: UInt64, connections: Int)] {
+        talkers.map { ($0.key, $0.value.bytes, $0.value.packets, $0.value.connections) }
+            .sorted { ($1.1, $1.2, $0.0) < ($0.1, $0.2, $1.0) }
+            .prefix(limit).map { $0 }
+    }
+
+    /// Keys sorted by count (descending), then name: stable output.
+    static func ranked(_ d: [String: Int]) -> [(String, Int)] {
+        d.filter { $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+    }
+
+    // MARK: Renderings
+
+    /// The JSON members of the `summary` record (without braces), after the existing counts.
+    public func jsonMembers() -> String {
+        func object(_ d: [String: Int]) -> String {
+            "{" + Self.ranked(d).map { Format.json($0.0) + ":\($0.1)" }.joined(separator: ",") + "}"
+        }
+        func pct(_ samples: [Int64]) -> String {
+            "{\"count\":\(samples.count)" + Self.percentiles.map { p in
+                ",\"p\(p)_ns\":" + (Self.percentile(samples, p).map(String.init) ?? "null")
+            }.joined() + "}"
+        }
+        func times(_ role: Role) -> String {
+            "{" + TCPState.allCases.filter { stateTime[role, $0] > 0 }
+                .map { "\"\($0.name)\":\(stateTime[role, $0])" }.joined(separator: ",") + "}"
+        }
+        var s = "\"final_states\":" + object(finalStates)
+        s += ",\"anomalies_by_code\":" + object(anomaliesByCode)
+        s += ",\"anomalies_by_severity\":" + object(anomaliesBySeverity)
+        s += ",\"resets_by\":{\"client\":\(resetsBy["client"] ?? 0),\"server\":\(resetsBy["server"] ?? 0),\"none\":\(resetsBy["none"] ?? 0)}"
+        s += ",\"zeek_conn_states\":" + object(zeekStates)
+        s += ",\"handshake\":{\"syn_to_synack\":" + pct(synToSynAck) + ",\"synack_to_ack\":" + pct(synAckToAck)
+            + ",\"total\":" + pct(handshake) + "}"
+        s += ",\"client_state_ns\":" + times(.client) + ",\"server_state_ns\":" + times(.server)
+        s += ",\"top_talkers\":[" + topTalkers().map {
+            "{\"address\":" + Format.json($0.address.description) + ",\"bytes\":\($0.bytes),\"packets\":\($0.packets),\"connections\":\($0.connections)}"
+        }.joined(separator: ",") + "]"
+        return s
+    }
+
+    /// The `Summary:` block `analyze` prints after its totals.
+    public func text() -> String {
+        guard connections > 0 else { return "" }
+        var out = "Summary:\n"
+        // Final state pairs are the "End states" line just above it.
+        out += "  Zeek conn_state: " + Self.ranked(zeekStates).map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
+        out += "  resets by: client \(resetsBy["client"] ?? 0), server \(resetsBy["server"] ?? 0), none \(resetsBy["none"] ?? 0)\n"
+        if !anomaliesByCode.isEmpty {
+            out += "  anomalies by severity: " + Self.ranked(anomaliesBySeverity).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
+            out += "  anomalies by code: " + Self.ranked(anomaliesByCode).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
+        }
+        func pct(_ name: String, _ samples: [Int64]) -> String {
+            guard !samples.isEmpty else { return "" }
+            return "  \(name) (\(samples.count)): " + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples, $0)!) }
+                .joined(separator: ", ") + "\n"
+        }
+        out += pct("handshake SYN→SYN+ACK", synToSynAck) + pct("handshake SYN+ACK→ACK", synAckToAck)
+        for role in Role.allCases {
+            let spent = TCPState.allCases.filter { stateTime[role, $0] > 0 && $0 != .closed }
+            if spent.isEmpty { continue }
+            out += "  time in state, \(role.name)s: " + spent.map { "\($0.name) " + Format.duration(stateTime[role, $0]) }
+                .joined(separator: ", ") + "\n"
+        }
+        let top = topTalkers()
+        if !top.isEmpty {
+            out += "  top talkers: " + top.map { "\($0.address) \($0.bytes) B / \($0.packets) pkts / \($0.connections) conn" }
+                .joined(separator: ", ") + "\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+@testable import WireStateReport
+
+/// The run summary (issue 11, item 4): the text block and the JSON `summary` record come from the
+/// same `RunSummary`, so they must say the same about the same run.
+@Suite struct SummaryTests {
+    static let files = ["Captures/multi.pcap", "Captures/half-open.pcap", "Captures/loss-retransmission.pcap",
+                        "Captures/refused.pcap"]
+
+    @Test func textAndJSONSummariesAgree() throws {
+        let text = try WireStateBinary.run(["analyze"] + Self.files).stdout
+        let json = try WireStateBinary.run(["analyze", "--format", "jsonl"] + Self.files).stdout
+        let last = try #require(json.split(separator: "\n").last)
+        let s = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(s["type"] as? String == "summary")
+        let resets = try #require(s["resets_by"] as? [String: Int])
+        #expect(text.contains("resets by: client \(resets["client"]!), server \(resets["server"]!), none \(resets["none"]!)"))
+        #expect(resets.values.reduce(0, +) == s["connections"] as? Int)
+        let zeek = try #require(s["zeek_conn_states"] as? [String: Int])
+        #expect(zeek["REJ"] == 1) // refused.pcap
+        for (state, n) in zeek { #expect(text.contains("\(state) ×\(n)"), "\(state) ×\(n)") }
+        let codes = try #require(s["anomalies_by_code"] as? [String: Int])
+        #expect(codes.values.reduce(0, +) == s["anomalies"] as? Int)
+        for (code, n) in codes { #expect(text.contains("\(code) \(n)")) }
+        let finals = try #require(s["final_states"] as? [String: Int])
+        #expect(finals.values.reduce(0, +) == s["connections"] as? Int)
+        let hs = try #require((s["handshake"] as? [String: Any])?["syn_to_synack"] as? [String: Any])
+        #expect((hs["count"] as? Int ?? 0) >= 7)
+        let p50 = try #require(hs["p50_ns"] as? Int), p99 = try #require(hs["p99_ns"] as? Int)
+        #expect(p50 > 0 && p50 <= p99)
+        let talkers = try #require(s["top_talkers"] as? [[String: Any]])
+        #expect(talkers.count >= 2)
+        let bytes = talkers.compactMap { $0["bytes"] as? Int }
+        #expect(bytes == bytes.sorted(by: >))
+        // How long servers sat in CLOSE_WAIT: half-close style endings leave server CLOSE_WAIT time.
+        let server = try #require(s["server_state_ns"] as? [String: Int])
+        #expect((server["ESTABLISHED"] ?? 0) > 0)
+        #expect(text.contains("time in state, servers: "))
+    }
+
+    @Test func percentilesAreNearestRank() {
+        let samples: [Int64] = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6]
+        #expect(RunSummary.percentile(samples, 50) == 5)
+        #expect(RunSummary.percentile(samples, 90) == 9)
+        #expect(RunSummary.percentile(samples, 99) == 10)
+        #expect(RunSummary.percentile([], 50) == nil)
+        #expect(RunSummary.percentile([42], 1) == 42)
+    }
+
+    /// Time per state sums to the connection's span for each endpoint (nothing lost or counted twice).
+    @Test func stateTimesCoverTheConnection() throws {
+        let json = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/client-close.pcap"]).stdout
+        for line in json.split(separator: "\n") {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard o["type"] as? String == "connection" else { continue }
+            let duration = try #require(o["duration_ns"] as? Int)
+            for key in ["client_state_ns", "server_state_ns"] {
+                let t = try #require(o[key] as? [String: Int])
+                #expect(t.values.reduce(0, +) == duration, "\(key): \(t) vs \(duration)")
+            }
+            #expect(o["closed_by"] as? String == "client")
+            #expect(o["reset_by"] as? String == "none")
+            let a = try #require(o["syn_to_synack_ns"] as? Int), b = try #require(o["synack_to_ack_ns"] as? Int)
+            #expect(o["handshake_rtt_ns"] as? Int == a + b)
+        }
+    }
+}
