@@ -17,7 +17,7 @@ public struct AnalysisCollector: EventSink {
     public private(set) var tunnels: [TunnelPath] = []
     /// Time per state of each finished connection, by id (the clock holds only open ones).
     public private(set) var stateTimes: [UInt64: StateTimes] = [:]
-    private var clock = StateClock()
+    private var clock = StateClock(keepsUIDs: false)
 
     public init(keepTimeline: Bool = true) {
         self.keepTimeline = keepTimeline
@@ -45,7 +45,7 @@ public struct AnalysisCollector: EventSink {
             if keepTimeline { timeline[a.connection.id, default: []].append(event) }
         case .finished(let s):
             connections.append(s)
-            stateTimes[s.ref.id] = clock.finish(s).times
+            stateTimes[s.ref.id] = clock.finishTimes(s)
         }
     }
 

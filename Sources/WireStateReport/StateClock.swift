@@ -20,14 +20,18 @@ public struct StateTimes: Sendable, Equatable {
 /// remembers each open connection's `uid` for the records that name it.
 public struct StateClock {
     struct Running {
-        var uid: String
+        var uid: String?
         var times = StateTimes()
         var since: (client: Int64, server: Int64)
     }
 
     private var running: [UInt64: Running] = [:]
+    /// Whether to compute uids as connections open (a SHA-1 each): the text report needs none.
+    public var keepsUIDs: Bool
 
-    public init() {}
+    public init(keepsUIDs: Bool = true) {
+        self.keepsUIDs = keepsUIDs
+    }
 
     public var openCount: Int { running.count }
 
@@ -37,7 +41,7 @@ public struct StateClock {
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
         case .opened(let s):
-            running[s.ref.id] = Running(uid: ConnectionUID.make(s), since: (s.firstTime, s.firstTime))
+            running[s.ref.id] = Running(uid: keepsUIDs ? ConnectionUID.make(s) : nil, since: (s.firstTime, s.firstTime))
         case .transition(let t):
             guard var r = running[t.connection.id] else { return }
             if t.endpoint == .client {
@@ -53,13 +57,27 @@ public struct StateClock {
         }
     }
 
+    /// Closes the connection's clock and returns its times only (no uid computed).
+    public mutating func finishTimes(_ s: ConnectionSummary) -> StateTimes {
+        guard var r = running.removeValue(forKey: s.ref.id) else { return StateTimes() }
+        Self.close(&r, s)
+        return r.times
+    }
+
     /// Closes the connection's clock and returns its uid and times.
     public mutating func finish(_ s: ConnectionSummary) -> (uid: String, times: StateTimes) {
         guard var r = running.removeValue(forKey: s.ref.id) else {
             return (ConnectionUID.make(s), StateTimes())
         }
-        r.times[.client, s.clientState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.client, to: s.lastTime)), to: r.times[.client, s.clientState])
-        r.times[.server, s.serverState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.server, to: s.lastTime)), to: r.times[.server, s.serverState])
-        return (r.uid, r.times)
+        Self.close(&r, s)
+        return (r.uid ?? ConnectionUID.make(s), r.times)
+    }
+
+    /// The final states run to the last segment. Saturating: capture times can be 2⁶³ ns apart.
+    private static func close(_ r: inout Running, _ s: ConnectionSummary) {
+        r.times[.client, s.clientState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.client, to: s.lastTime)),
+                                                             to: r.times[.client, s.clientState])
+        r.times[.server, s.serverState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.server, to: s.lastTime)),
+                                                             to: r.times[.server, s.serverState])
     }
 }
