@@ -26,9 +26,9 @@ for t in "${targets[@]}"; do
         "Fuzz/corpus/$t" > "$log/$t.log" 2>&1; then
         status=1
         echo "   CRASH: see $log/$t.log and Fuzz/artifacts/"
-        grep -E "ERROR|Fatal error|SUMMARY" "$log/$t.log" | head -5 || true
+        grep -aE "ERROR|Fatal error|SUMMARY" "$log/$t.log" | head -5 || true
     fi
     # The summary docs/fuzzing.md records: inputs run, final coverage, rate.
-    grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec" "$log/$t.log" | sed 's/^/   /' || true
+    grep -aE "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec" "$log/$t.log" | sed 's/^/   /' || true
 done
 exit $status
