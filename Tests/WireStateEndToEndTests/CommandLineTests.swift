@@ -21,10 +21,15 @@ enum WireStateBinary {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     static func run(_ args: [String]) throws -> Result {
+        try run(executable: url, args, in: repo)
+    }
+
+    /// Any program, with its output and status (the shell, for arguments that are raw bytes).
+    static func run(executable: URL, _ args: [String], in dir: URL) throws -> Result {
         let p = Process()
-        p.executableURL = url
+        p.executableURL = executable
         p.arguments = args
-        p.currentDirectoryURL = repo
+        p.currentDirectoryURL = dir
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

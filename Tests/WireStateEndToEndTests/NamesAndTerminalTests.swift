@@ -13,18 +13,7 @@ import Testing
     /// Runs the binary through sh so that arguments can be bytes that are not UTF-8
     /// (Foundation's `Process` takes Strings). `script` sees the binary as $0.
     static func shell(_ script: String, in dir: URL) throws -> WireStateBinary.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script, WireStateBinary.url.path]
-        p.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try WireStateBinary.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script, WireStateBinary.url.path], in: dir)
     }
 
     @Test func aFileNameThatIsNotUTF8OpensAndIsPrintedEscaped() throws {
