@@ -76,7 +76,17 @@ MUTANTS = [
      "let headerLength = Int(versionIHL & 0x0f) * 4", "let headerLength = 20"),
     ("vlan-qinq-not-followed", "Sources/WireStateDecoder/PacketDecoder.swift",
      "while type == 0x8100 || type == 0x88a8 || type == 0x9100 {", "while type == 0x8100 {"),
-    # Check and reporters.
+    # Reporters.
+    ("jsonl-evidence-swapped", "Sources/WireStateReport/JSONLinesWriter.swift",
+     '",\\"client_evidence\\":\\"\\(c.clientEvidence.name)\\",\\"server_evidence\\":\\"\\(c.serverEvidence.name)\\""',
+     '",\\"client_evidence\\":\\"\\(c.serverEvidence.name)\\",\\"server_evidence\\":\\"\\(c.clientEvidence.name)\\""'),
+    ("totals-ends-client-only", "Sources/WireStateReport/RunTotals.swift",
+     "ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.serverState.rawValue)] += 1",
+     "ends[Int(c.clientState.rawValue) * TCPState.allCases.count + Int(c.clientState.rawValue)] += 1"),
+    # Check.
+    ("check-evidence-not-compared", "Sources/WireStateCheck/Evaluator.swift",
+     "                if !p.matches(seen.name) {\n                    let w = c.finalStateWhere(role)",
+     "                if false {\n                    let w = c.finalStateWhere(role)"),
     ("check-always-passes", "Sources/WireStateCheck/Checker.swift",
      "return mismatches.isEmpty ? .passed : .failed", "return .passed"),
     ("junit-failures-zero", "Sources/WireStateCheck/JUnitWriter.swift",
