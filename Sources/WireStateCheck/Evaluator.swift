@@ -98,6 +98,18 @@ public enum Evaluator {
                 }
             }
         }
+        if let f = e.evidence {
+            for role in Role.allCases {
+                guard let p = role == .client ? f.client : f.server,
+                      let seen = role == .client ? c.clientEvidence : c.serverEvidence else { continue }
+                if !p.matches(seen.name) {
+                    let w = c.finalStateWhere(role)
+                    out.append(Mismatch(connection: label,
+                                        message: "\(role.name) final state evidence: expected \(p), seen \(seen.name) (\(w.text))",
+                                        line: f.line, frame: w.frame))
+                }
+            }
+        }
         for role in Role.allCases {
             guard let seq = e.sequence(role) else { continue }
             if let m = compareSequence(seq, c.transitions(role), role: role, label: label) { out.append(m) }

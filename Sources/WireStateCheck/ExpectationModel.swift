@@ -151,6 +151,8 @@ public struct ExpectedConnection: Sendable, Equatable {
     public var incarnation: Pattern
     public var line: Int
     public var final: ExpectedFinal?
+    /// `evidence client=observed server=inferred`: patterns over the final states' evidence.
+    public var evidence: ExpectedFinal?
     public var clientSequence: ExpectedSequence?
     public var serverSequence: ExpectedSequence?
     /// Every anomaly the connection has: the list is complete (none listed means none expected).

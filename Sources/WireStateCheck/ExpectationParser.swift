@@ -133,7 +133,7 @@ private struct ParseState {
         let words = ExpectationParser.tokens(ExpectationParser.stripComment(trimmed))
         guard let keyword = words.first else { return .comment }
         let args = Array(words.dropFirst())
-        if skipping && ["final", "client", "server", "anomaly"].contains(keyword) {
+        if skipping && ["final", "evidence", "client", "server", "anomaly"].contains(keyword) {
             noteFact(number)
             return .fact
         }
@@ -168,6 +168,15 @@ private struct ParseState {
                 fail(number, "`final` is given twice for this connection (first on line \(f.line))")
             } else {
                 current!.final = parseFinal(args, line: number)
+            }
+            return .fact
+        case "evidence":
+            noteFact(number)
+            guard current != nil else { fail(number, "`evidence` must follow a `connection` line"); return .fact }
+            if let f = current!.evidence {
+                fail(number, "`evidence` is given twice for this connection (first on line \(f.line))")
+            } else {
+                current!.evidence = parseEvidence(args, line: number)
             }
             return .fact
         case "client", "server":
@@ -300,6 +309,30 @@ private struct ParseState {
         }
         guard ok else {
             fail(line, "expected `final client=STATE server=STATE`, e.g. `final client=TIME_WAIT server=CLOSED`")
+            return nil
+        }
+        return f
+    }
+
+    /// `evidence client=observed server=inferred|observed`: like `final`, over evidence names.
+    mutating func parseEvidence(_ args: [String], line: Int) -> ExpectedFinal? {
+        var f = ExpectedFinal(client: nil, server: nil, line: line)
+        var ok = !args.isEmpty
+        for a in args {
+            let kv = a.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, kv[0] == "client" || kv[0] == "server" else { ok = false; continue }
+            guard let p = validated(kv[1], line: line, what: "evidence", known: ["observed", "inferred", "unknown"])
+            else { return nil }
+            if kv[0] == "client" {
+                if f.client != nil { ok = false }
+                f.client = p
+            } else {
+                if f.server != nil { ok = false }
+                f.server = p
+            }
+        }
+        guard ok else {
+            fail(line, "expected `evidence client=EVIDENCE server=EVIDENCE`, e.g. `evidence client=observed server=inferred`")
             return nil
         }
         return f

@@ -13,6 +13,9 @@ public enum ExpectationWriter {
             if c.clientGuessed { header += "  # client guessed from the ports: no SYN was captured" }
             out.append(header)
             out.append("  final client=\(c.clientState.name) server=\(c.serverState.name)")
+            if let ce = c.clientEvidence, let se = c.serverEvidence {
+                out.append("  evidence client=\(ce.name) server=\(se.name)")
+            }
             for role in Role.allCases {
                 let list = c.transitions(role)
                 out.append("  \(role.name) " + (list.isEmpty ? "none" : list.map(\.description).joined(separator: " ")))

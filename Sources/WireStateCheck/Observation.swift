@@ -61,6 +61,9 @@ public struct SeenConnection: Sendable, Equatable {
     public var reset = false
     public var midstream = false
     public var clientGuessed = false
+    /// How sure the final states are (nil when not known, e.g. a hand-built connection).
+    public var clientEvidence: Evidence? = nil
+    public var serverEvidence: Evidence? = nil
 
     public init(id: UInt64, incarnation: UInt32 = 1, client: String, server: String,
                 clientState: TCPState, serverState: TCPState, firstFrame: UInt64, lastFrame: UInt64) {
@@ -132,6 +135,8 @@ public struct ExpectationCollector: EventSink {
             c.reset = s.reset
             c.midstream = s.midstream
             c.clientGuessed = s.clientGuessed
+            c.clientEvidence = s.clientEvidence
+            c.serverEvidence = s.serverEvidence
             for t in transitions[s.ref.id] ?? [] {
                 let x = SeenTransition(from: t.from, to: t.to, frame: t.frame?.number, cause: t.cause)
                 if t.endpoint == .client { c.clientTransitions.append(x) } else { c.serverTransitions.append(x) }

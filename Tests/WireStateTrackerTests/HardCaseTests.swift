@@ -49,12 +49,12 @@ import WireStateDecoder
         #expect(Set(who) == Set([Role.client, Role.server]))
     }
 
-    @Test func refusedConnectionClosesBothAndWithdrawsListen() {
+    @Test func refusedConnectionClosesBothAndWithdrawsListen() throws {
         var w = Wire()
         w.c(.syn, seq: 1000)
         w.s([.rst, .ack], seq: 0, ack: 1001)
         let done = w.finish()
-        #expect(done.count == 1)
+        try #require(done.count == 1)
         #expect(done[0].clientState == .closed && done[0].serverState == .closed)
         #expect(done[0].refused)
         #expect(w.anomalyCodes == ["refused"])
@@ -279,7 +279,7 @@ import WireStateDecoder
 }
 
 @Suite struct IncarnationAndTimeTests {
-    @Test func newIsnAfterTimeWaitStartsANewIncarnation() {
+    @Test func newIsnAfterTimeWaitStartsANewIncarnation() throws {
         var w = Wire()
         w.handshake()
         w.s([.fin, .ack], seq: 5001, ack: 1001)
@@ -287,7 +287,7 @@ import WireStateDecoder
         w.s(.ack, seq: 5002, ack: 1002)
         w.c(.syn, seq: 900_000, after: 2_000_000_000)  // server still in TIME_WAIT
         let done = w.finish()
-        #expect(done.count == 2)
+        try #require(done.count == 2)
         #expect(done[0].ref.incarnation == 1 && done[0].endReason == .reused)
         #expect(done[1].ref.incarnation == 2 && done[1].ref.id != done[0].ref.id)
         #expect(w.anomalyCodes.suffix(2) == ["port-reuse", "reuse-in-time-wait"])

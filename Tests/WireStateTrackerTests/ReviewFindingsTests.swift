@@ -251,7 +251,7 @@ import WireStateDecoder
 
     // CHECKED: the server closes first (HTTP/1.0 style) and the client reuses the port while the
     // server is in TIME_WAIT: new incarnation, reuse-in-time-wait, old server TIME_WAIT → CLOSED.
-    @Test func portReuseAgainstServerTimeWait() {
+    @Test func portReuseAgainstServerTimeWait() throws {
         var w = Wire()
         w.handshake()
         w.s([.fin, .ack], seq: 5001, ack: 1001)
@@ -263,7 +263,7 @@ import WireStateDecoder
         w.c(.ack, seq: 777_778, ack: 888_889)
         #expect(w.states == (.established, .established))
         let done = w.finish()
-        #expect(done.count == 2)
+        try #require(done.count == 2)
         #expect(done[0].endReason == .reused && done[0].serverState == .closed)
         #expect(w.anomalyCodes.contains("reuse-in-time-wait"))
         #expect(done.allSatisfy { $0.violationCount == 0 })
