@@ -209,3 +209,13 @@ enum WireStateBinary {
         #expect(a["frame"] as? Int == 2 && a["related_frame"] as? Int == 1)
     }
 }
+
+/// The closing "End states" line pairs each connection's client state with its server state.
+@Suite struct EndStateTotalsTests {
+    @Test func endStatesPairTheClientWithTheServer() throws {
+        let one = try WireStateBinary.run(["analyze", "--quiet", "Captures/client-close.pcap"])
+        #expect(one.stdout.contains("End states (client/server): TIME_WAIT/CLOSED ×1"), "\(one.stdout)")
+        let many = try WireStateBinary.run(["analyze", "--quiet", "Captures/multi.pcap"])
+        #expect(many.stdout.contains("CLOSED/TIME_WAIT ×1") && many.stdout.contains("FIN_WAIT_2/CLOSE_WAIT ×1"), "\(many.stdout)")
+    }
+}
