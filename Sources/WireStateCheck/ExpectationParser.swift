@@ -293,36 +293,28 @@ private struct ParseState {
     }
 
     mutating func parseFinal(_ args: [String], line: Int) -> ExpectedFinal? {
-        var f = ExpectedFinal(client: nil, server: nil, line: line)
-        var ok = !args.isEmpty
-        for a in args {
-            let kv = a.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, kv[0] == "client" || kv[0] == "server" else { ok = false; continue }
-            guard let p = statePattern(kv[1], line: line) else { return nil }
-            if kv[0] == "client" {
-                if f.client != nil { ok = false }
-                f.client = p
-            } else {
-                if f.server != nil { ok = false }
-                f.server = p
-            }
+        parsePair(args, line: line, usage: "`final client=STATE server=STATE`, e.g. `final client=TIME_WAIT server=CLOSED`") {
+            $0.statePattern($1, line: line)
         }
-        guard ok else {
-            fail(line, "expected `final client=STATE server=STATE`, e.g. `final client=TIME_WAIT server=CLOSED`")
-            return nil
-        }
-        return f
     }
 
     /// `evidence client=observed server=inferred|observed`: like `final`, over evidence names.
     mutating func parseEvidence(_ args: [String], line: Int) -> ExpectedFinal? {
+        parsePair(args, line: line, usage: "`evidence client=EVIDENCE server=EVIDENCE`, e.g. `evidence client=observed server=inferred`") {
+            $0.validated($1, line: line, what: "evidence", known: ["observed", "inferred", "unknown"])
+        }
+    }
+
+    /// `client=X server=Y` (either or both, once each), each value read by `value` (nil: it failed
+    /// and said why).
+    mutating func parsePair(_ args: [String], line: Int, usage: String,
+                            _ value: (inout Self, String) -> Pattern?) -> ExpectedFinal? {
         var f = ExpectedFinal(client: nil, server: nil, line: line)
         var ok = !args.isEmpty
         for a in args {
             let kv = a.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, kv[0] == "client" || kv[0] == "server" else { ok = false; continue }
-            guard let p = validated(kv[1], line: line, what: "evidence", known: ["observed", "inferred", "unknown"])
-            else { return nil }
+            guard let p = value(&self, kv[1]) else { return nil }
             if kv[0] == "client" {
                 if f.client != nil { ok = false }
                 f.client = p
@@ -332,7 +324,7 @@ private struct ParseState {
             }
         }
         guard ok else {
-            fail(line, "expected `evidence client=EVIDENCE server=EVIDENCE`, e.g. `evidence client=observed server=inferred`")
+            fail(line, "expected " + usage)
             return nil
         }
         return f
