@@ -29,8 +29,12 @@ let package = Package(
         .target(name: "WireStateDecoder"),
         // Pure: decoded segments in, state events out. No I/O.
         .target(name: "WireStateTracker", dependencies: ["WireStateDecoder"]),
+        // gzip, zstd, xz and bzip2 behind a stdio stream (fopencookie), so libpcap reads compressed
+        // captures directly; Debian: zlib1g-dev libzstd-dev liblzma-dev libbz2-dev.
+        .target(name: "CDecompress",
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd"), .linkedLibrary("lzma"), .linkedLibrary("bz2")]),
         // The only module that talks to libpcap.
-        .target(name: "WireStateCapture", dependencies: ["CPcap"]),
+        .target(name: "WireStateCapture", dependencies: ["CPcap", "CDecompress"]),
         // capture → decode → track, shared by every subcommand.
         .target(name: "WireStatePipeline", dependencies: ["WireStateCapture", "WireStateDecoder", "WireStateTracker"]),
         // Turns events and summaries into text / JSON Lines; writes to a sink it is given.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import WireStateCapture
 import WireStatePipeline
@@ -11,12 +14,23 @@ struct Analyze: ParsableCommand {
             + "continues it (rotated captures: a connection may span them), one that begins earlier is "
             + "analysed on its own. "
             + "frame numbers are each file's own, counting from 1 like Wireshark's. "
+            + "`-` reads standard input; gzip, zstd, xz and bzip2 files (by their magic bytes) are read directly. "
+            + "The text report puts the totals and summary first (anomalies counted by code), then a table of at most "
+            + "\(AnalyzeView.defaultLimit) connections unless a selection or --limit is given; on a terminal it is fitted "
+            + "to the width and paged when longer than the screen. "
+            + "Ctrl-C stops reading and prints the report of what was read (marked partial; exit 130). "
             + "Exit status: 0 when every file was read to its end, 2 on errors or damaged input "
-            + "(what was read before the damage is still reported)."
+            + "(what was read before the damage is still reported), 64 on a usage error."
+            + Examples.analyze,
+        aliases: ["analyse"]
     )
 
-    @Argument(help: "Capture files (.pcap or .pcapng).")
-    var files: [String]
+    @Argument(help: "Capture files (.pcap, .pcapng, also compressed; - for standard input).")
+    var files: [String] = []
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("A capture file to read, as tcpdump -r (repeatable; same as the arguments).",
+                                                        valueName: "file"))
+    var readFiles: [String] = []
 
     @Option(name: .long, help: "BPF filter, tcpdump syntax, e.g. 'tcp port 443'.")
     var filter: String?
@@ -27,8 +41,13 @@ struct Analyze: ParsableCommand {
     @Flag(name: .long, help: "Print only the totals.")
     var quiet = false
 
+    @Flag(name: .customShort("n"), help: "Accepted for tcpdump habits: names are never resolved anyway.")
+    var numeric = false
+
     @Option(name: .long, help: "Output format: text, jsonl (docs/json-schema.md) or zeek (a Zeek conn.log).")
     var format: OutputFormat = .text
+
+    @OptionGroup(title: "Browsing") var view: AnalyzeView
 
     @OptionGroup var tracker: TrackerOptions
 
@@ -39,51 +58,122 @@ struct Analyze: ParsableCommand {
     /// are counted and reported, never silent.
     static let defaultMaxConnections = 1_000_000
 
+    var inputs: [String] { readFiles + files }
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give a capture file to analyse (or - for standard input)") }
+        if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read once") }
+        if quiet && timeline { throw ValidationError("--quiet prints only the totals, so --timeline would show nothing: choose one") }
+        if quiet && view.anomalies { throw ValidationError("--quiet prints only the totals, so --anomalies would show nothing: choose one") }
+        if format != .text {
+            if timeline {
+                throw ValidationError("--timeline is part of the text report; --format \(format.rawValue) already carries every transition")
+            }
+            if quiet { throw ValidationError("--quiet is for the text report; --format \(format.rawValue) writes records, not totals") }
+            if let first = view.textOnly.first {
+                throw ValidationError("\(first) shapes the text report; with --format \(format.rawValue) select records downstream (e.g. with jq)")
+            }
+        }
+    }
+
     func run() throws {
         let config = try tracker.configuration(defaultCap: Self.defaultMaxConnections)
+        let selection = try view.selection()
+        // Mistakes that would make the whole run useless are one line and no report, before any
+        // file is read: a bad filter once (not once per file), a missing file, a directory, a non-capture.
+        if let filter, let problem = BPFFilter.problem(filter) { Self.fatal(problem) }
+        for path in inputs { if let problem = PcapFile.openProblem(path) { Self.fatal(problem.description) } }
+
+        let watcher = ReadWatcher(showProgress: !quiet && Terminal.isTerminal(2))
+        StopSignals.install()
+        defer { StopSignals.uninstall() }
         var failed = false
         switch format {
         case .jsonl:
             var writer = JSONLinesWriter(out: StandardOutput())
-            writer.sourceNames = files
+            writer.sourceNames = inputs
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
-            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.watch = watcher.observe
+            failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .zeek:
             var pipeline = Pipeline(configuration: config, sink: ZeekConnLog(out: StandardOutput()))
-            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.watch = watcher.observe
+            failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .text:
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
                                     sink: AnalysisCollector(keepTimeline: timeline))
-            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.watch = watcher.observe
+            failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
-            let report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
-            var out = StandardOutput()
+            if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
+            var report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
+            let all = report.rows
+            report.rows = selection.apply(all, anomalies: pipeline.sink.anomalies)
+            let color = view.color.enabled()
+            report.view = ReportView(width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
+                                     time: view.timeMode, color: color)
+            var text = ""
+            if watcher.interrupted { text += "Partial: interrupted (Ctrl-C); the report covers what was read before it\n" }
+            text += report.totals()
             if !quiet {
-                out.write(report.table())
-                out.write("\n")
-                if timeline { out.write(report.timeline()) }
-                let anomalies = report.anomalyList()
-                if !anomalies.isEmpty { out.write(anomalies + "\n") }
+                text += report.summary()
+                text += "\n" + Self.showing(report.rows.count, of: all.count, selection: selection, inputs: inputs)
+                text += report.table()
+                var unlimited = selection
+                unlimited.limit = nil
+                let matched = unlimited.apply(all, anomalies: pipeline.sink.anomalies).count
+                if matched > report.rows.count {
+                    text += "… \(matched - report.rows.count) more: --limit 0 for all, or choose with --state, --code, --connection, --sort\n"
+                }
+                if timeline { text += "\n" + report.timeline() }
+                if view.anomalies {
+                    let anomalies = report.anomalyList()
+                    if !anomalies.isEmpty { text += "\n" + anomalies }
+                }
             }
-            out.write(report.totals())
-            if !quiet { out.write(report.summary()) }
-            out.flush()
+            Pager.show(text, enabled: !view.noPager)
         }
         try checkStandardOutput()
+        if watcher.interrupted {
+            Diagnostics.note("interrupted: the report is partial")
+            throw ExitCode(130)
+        }
         if failed { throw ExitCode(2) }
     }
 
+    /// "Showing 3 of 13,664 connections (--state CLOSE_WAIT):" when a selection narrowed the table.
+    static func showing(_ shown: Int, of all: Int, selection: ConnectionSelection, inputs: [String]) -> String {
+        guard selection.narrows else { return "" }
+        return "Showing \(shown) of \(all) connection\(all == 1 ? "" : "s") (selected)\n"
+    }
+
+    /// Every input failed before a frame was read (standard input that is not a capture): the error
+    /// was said, and an empty report would only hide it.
+    static func nothingRead(_ inputs: [InputReport]) -> Bool {
+        !inputs.isEmpty && inputs.allSatisfy { $0.error != nil && $0.counters.frames == 0 }
+    }
+
+    static func fatal(_ message: String) -> Never {
+        Diagnostics.error(message)
+        Analyze.exit(withError: ExitCode(2))
+    }
+
     /// Reads every file into the pipeline; errors are reported on stderr and remembered, and the
-    /// files after a damaged one are still read. Returns whether any input failed.
-    static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>) -> Bool {
+    /// files after a damaged one are still read. Ctrl-C stops at once. Returns whether any input failed.
+    static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>,
+                                   watcher: ReadWatcher) -> Bool {
         var failed = false
         for path in files {
+            if watcher.interrupted { break }
             // libpcap first; a pcapng libpcap refuses (mixed link types) falls back to the pure reader.
-            if let error = pipeline.runFile(path, filter: filter) {
+            let error = pipeline.runFile(path, filter: filter)
+            watcher.clear()
+            // A read broken by Ctrl-C (EINTR on a pipe) is the interruption, not damage.
+            if let error, !watcher.interrupted {
                 failed = true
                 Diagnostics.error(error.description + (error.frame != nil ? " (analysis covers the frames before it)" : ""))
             }

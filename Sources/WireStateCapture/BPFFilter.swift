@@ -30,3 +30,19 @@ final class BPFProgram {
         }
     }
 }
+
+/// Checking a filter before any input is read, so a typo is one error, not one per file.
+public enum BPFFilter {
+    /// libpcap's complaint about `expression` compiled for Ethernet (nil when it compiles). A filter
+    /// that only another link type rejects (`ether host` on raw IP) is still refused per file.
+    public static func problem(_ expression: String) -> String? {
+        guard let dead = pcap_open_dead(DLT_EN10MB, 262_144) else { return nil }
+        defer { pcap_close(dead) }
+        var program = bpf_program()
+        guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            return "bad filter '\(expression)': \(String(cString: pcap_geterr(dead)))"
+        }
+        pcap_freecode(&program)
+        return nil
+    }
+}

@@ -14,9 +14,8 @@ public enum FileBytes {
     public static let limit = 1 << 31
 
     public static func read(_ path: String) throws(CaptureError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else {
-            throw CaptureError(kind: .open, source: path, message: String(cString: strerror(errno)))
-        }
+        // Decompressed like every capture (a compressed pcapng that libpcap refuses lands here too).
+        let f = try CaptureInput.open(path).stream
         defer { fclose(f) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

@@ -8,8 +8,15 @@ public protocol PacketSource: AnyObject {
     var dataLinkName: String { get }
     /// The next frame, nil at the end (or when stopped); throws on damage.
     func next() throws(CaptureError) -> CapturedFrame?
+    /// Bytes of the input read so far and its size, when known (progress lines).
+    var progressBytes: (read: Int64, total: Int64?)? { get }
+}
+
+extension PacketSource {
+    public var progressBytes: (read: Int64, total: Int64?)? { nil }
 }
 
 extension PcapFile: PacketSource {
     public var name: String { path }
+    public var progressBytes: (read: Int64, total: Int64?)? { (bytesRead, fileSize) }
 }

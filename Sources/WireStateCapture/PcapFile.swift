@@ -1,4 +1,6 @@
+import CDecompress
 import CPcap
+import Glibc
 
 /// One captured frame, borrowed from libpcap: `bytes` is valid only until the next `next()` call.
 public struct CapturedFrame {
@@ -51,16 +53,23 @@ public final class PcapFile {
     /// filter rejects still count and frame numbers stay the file's own, as Wireshark shows them.
     private var program: BPFProgram?
 
+    /// Opens `path` (`-`: standard input). Compressed files (gzip, zstd, xz, bzip2, by magic bytes)
+    /// are decompressed as they are read; a file that is not a capture is named for what it looks like.
     public convenience init(path: String, filter: String? = nil) throws(CaptureError) {
+        let input = try CaptureInput.open(path)
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        let opened = OSPath.withCString(path) { pcap_open_offline_with_tstamp_precision($0, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) }
-        guard let h = opened else {
+        guard let h = pcap_fopen_offline_with_tstamp_precision(input.stream, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             // libpcap's message often begins with the path already: name it once.
             var message = errorText(errbuf)
             if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
-            throw CaptureError(kind: .open, source: path, message: message)
+            let decoderError = input.wrapped ? String(cString: ws_stream_error(input.stream)) : ""
+            fclose(input.stream)
+            throw CaptureError(kind: .open, source: path, message: decoderError.isEmpty ? input.refusal(message) : decoderError)
         }
         try self.init(opened: h, path: path, filter: filter)
+        if input.wrapped { decompressing = input.stream }
+        fileSize = input.size
+        compression = CaptureInput.name(of: input.compression)
     }
 
     /// Takes an open libpcap handle (closed by deinit, also when the filter fails); `path` names it.
@@ -74,6 +83,28 @@ public final class PcapFile {
         if let filter {
             program = try BPFProgram(filter, for: h, source: path)
         }
+    }
+
+    /// Our decompressing stream, when the file was compressed or a pipe: its decoder's error
+    /// explains a read failure better than libpcap's "truncated dump file".
+    private var decompressing: UnsafeMutablePointer<FILE>?
+    /// The file's size in bytes (a regular file), for progress.
+    public private(set) var fileSize: Int64?
+    /// "gzip", "zstd", "xz", "bzip2" or "uncompressed".
+    public private(set) var compression = "uncompressed"
+
+    /// Bytes of the file read so far (compressed bytes for a compressed file), for progress.
+    public var bytesRead: Int64 {
+        if let decompressing { return ws_stream_position(decompressing) }
+        guard let f = pcap_file(handle) else { return 0 }
+        return Int64(ftello(f))
+    }
+
+    /// The decoder's error, if the compressed stream was damaged or cut short.
+    private var decoderError: String? {
+        guard let decompressing else { return nil }
+        let e = String(cString: ws_stream_error(decompressing))
+        return e.isEmpty ? nil : e
     }
 
     deinit {
@@ -98,10 +129,12 @@ public final class PcapFile {
                 number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
                 bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)))
         case PCAP_ERROR_BREAK: // -2: end of file
+            // A compressed file cut short at a packet boundary ends cleanly for libpcap.
+            if let decoderError { throw CaptureError(kind: .read, source: path, frame: frameNumber + 1, message: decoderError) }
             return nil
         default:
             throw CaptureError(kind: .read, source: path, frame: frameNumber + 1,
-                               message: String(cString: pcap_geterr(handle)))
+                               message: decoderError ?? String(cString: pcap_geterr(handle)))
         }
         }
     }

@@ -22,6 +22,8 @@ public struct InputReport: Sendable {
     public var counters = DecodeCounters()
     /// Set when the input could not be opened or read to its end.
     public var error: CaptureError?
+    /// Reading stopped early because `Pipeline.watch` said so (Ctrl-C): the report is partial.
+    public var stopped = false
     /// Whether the input was read to its end (false on error).
     public var complete: Bool { error == nil }
 }
@@ -40,6 +42,10 @@ public struct Pipeline<Sink: EventSink> {
     private var released: [TCPSegment] = []
     /// How many tunnel paths the sink has been given.
     private var tunnelsDelivered = 0
+    /// Called every few thousand frames of a saved input (and once at its start) with how far
+    /// reading has come; returning false stops reading that input (`InputReport.stopped`). For
+    /// progress lines and Ctrl-C; nil costs nothing per frame.
+    public var watch: ((ReadProgress) -> Bool)?
 
     public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
                 sink: Sink) {
@@ -55,7 +61,25 @@ public struct Pipeline<Sink: EventSink> {
         var report = InputReport(name: source.name, linkType: source.dataLinkName)
         guard var input = begin(source, &report) else { return report.error }
         do {
-            while let frame = try source.next() { feed(frame, &input) }
+            if let watch {
+                var frames: UInt64 = 0
+                var countdown = 0
+                reading: while true {
+                    if countdown == 0 {
+                        countdown = Self.watchInterval
+                        let bytes = source.progressBytes
+                        let p = ReadProgress(name: source.name, frames: frames, bytesRead: bytes?.read, totalBytes: bytes?.total,
+                                             openConnections: tracker.connectionCount)
+                        if !watch(p) { report.stopped = true; break reading }
+                    }
+                    guard let frame = try source.next() else { break }
+                    feed(frame, &input)
+                    frames += 1
+                    countdown -= 1
+                }
+            } else {
+                while let frame = try source.next() { feed(frame, &input) }
+            }
         } catch {
             report.error = error
         }
@@ -63,6 +87,9 @@ public struct Pipeline<Sink: EventSink> {
         inputs.append(report)
         return report.error
     }
+
+    /// Frames between two calls of `watch`: a few milliseconds of reading.
+    static var watchInterval: Int { 4096 }
 
     /// Live capture: like `run`, for a source that also says when its read timed out; the tracker
     /// is then ticked at the wall-clock time the source gives, so TIME_WAIT expiry and eviction go on
@@ -188,4 +215,16 @@ public struct Pipeline<Sink: EventSink> {
         for i in inputs { total.merge(i.counters) }
         return total
     }
+}
+
+/// How far reading an input has come, for `Pipeline.watch`.
+public struct ReadProgress: Sendable {
+    public var name: String
+    /// Frames read from this input so far (those the filter passed).
+    public var frames: UInt64
+    /// Bytes of the file read (compressed bytes for a compressed file) and its size, when known.
+    public var bytesRead: Int64?
+    public var totalBytes: Int64?
+    /// Connections the tracker holds now.
+    public var openConnections: Int
 }

@@ -6,10 +6,16 @@ import WireStateTracker
 public struct TextReport {
     public var collector: AnalysisCollector
     public var inputs: [InputReport]
+    /// Width, clock and colour of the output (`ReportView`).
+    public var view = ReportView()
+    /// The connections the table, timeline and anomaly list show (`ConnectionSelection`); every
+    /// connection, in the file's order, unless set. Totals and the summary always cover them all.
+    public var rows: [ConnectionSummary]
 
     public init(collector: AnalysisCollector, inputs: [InputReport]) {
         self.collector = collector
         self.inputs = inputs
+        rows = collector.sortedConnections
     }
 
     /// `frame 12`, or `capture.pcap#12` when several inputs were read.
@@ -35,49 +41,17 @@ public struct TextReport {
         return s.name + mark
     }
 
-    /// The connection table.
+    /// The connection table (`ConnectionTable`: fitted to `view.width`).
     public func table() -> String {
-        let rows = collector.sortedConnections
-        var lines: [[String]] = [["ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE",
-                                  "PKTS C>S", "PKTS S>C", "BYTES C>S", "BYTES S>C", "DURATION", "ANOMALIES"]]
-        for c in rows {
-            let id = c.ref.incarnation > 1 ? "\(c.ref.id).\(c.ref.incarnation)" : "\(c.ref.id)"
-            var flags: [String] = []
-            if c.midstream { flags.append("midstream") }
-            if c.refused { flags.append("refused") }
-            if c.tunnelID != 0 { flags.append(collector.tunnel(of: c).text) }
-            let anomalies = c.anomalyCount == 0 ? "0"
-                : "\(c.anomalyCount)" + (c.violationCount > 0 ? " (\(c.violationCount) violation\(c.violationCount == 1 ? "" : "s"))" : "")
-            lines.append([id, c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,
-                          Self.stateCell(c.clientState, c.clientEvidence), Self.stateCell(c.serverState, c.serverEvidence),
-                          "\(c.packetsFromClient)", "\(c.packetsFromServer)", "\(c.bytesFromClient)", "\(c.bytesFromServer)",
-                          Format.duration(c.durationNanos),
-                          anomalies + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")])
-        }
-        var widths = [Int](repeating: 0, count: lines[0].count)
-        for l in lines { for (i, cell) in l.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        let numeric: Set<Int> = [0, 5, 6, 7, 8]
-        var out = ""
-        for l in lines {
-            var cells: [String] = []
-            for (i, cell) in l.enumerated() {
-                if i == l.count - 1 { cells.append(cell) } else {
-                    cells.append(numeric.contains(i) ? Format.padLeft(cell, widths[i]) : Format.pad(cell, widths[i]))
-                }
-            }
-            out += cells.joined(separator: "  ") + "\n"
-        }
-        if rows.contains(where: \.clientGuessed) {
-            out += "? client guessed from the ports: no SYN was captured\n"
-        }
-        return out
+        ConnectionTable(report: self, rows: rows, view: view).render()
     }
 
     /// Per connection, every state change of each endpoint with frame and time.
     public func timeline() -> String {
         let start = collector.firstTime ?? 0
         var out = ""
-        for c in collector.sortedConnections {
+        for c in rows {
+            var previous = c.firstTime
             let inc = c.ref.incarnation > 1 ? " (incarnation \(c.ref.incarnation))" : ""
             out += "connection \(c.ref.id)\(inc): \(c.client) → \(c.server)\n"
             for event in Self.runsAtTheirStart(collector.timeline[c.ref.id] ?? []) {
@@ -91,11 +65,13 @@ public struct TextReport {
                     text = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
                 case .anomaly(let x):
                     (f, t) = (x.frame, x.time)
-                    text = "  !     \(x.code.code) (\(x.severity.name)): \(x.message)" + Self.repeats(x, frame(x.lastFrame))
+                    text = "  " + view.paint("!     \(x.code.code) (\(x.severity.name)): \(x.message)", x.severity)
+                        + Self.repeats(x, frame(x.lastFrame))
                 default:
                     continue
                 }
-                out += "  frame \(Format.padLeft(frame(f), 6))  \(Format.offset(t, from: start))  \(text)\n"
+                out += "  frame \(Format.padLeft(frame(f), 6))  \(stamp(t, start: start, previous: previous))  \(text)\n"
+                previous = t
             }
             out += "  final: client \(Self.stateCell(c.clientState, c.clientEvidence)), "
                 + "server \(Self.stateCell(c.serverState, c.serverEvidence))\n\n"
@@ -106,7 +82,7 @@ public struct TextReport {
     /// Anomalies in frame order, one line each.
     public func anomalyList() -> String {
         var all: [Anomaly] = []
-        for c in collector.sortedConnections {
+        for c in rows {
             // In frame order: a repeating finding arrives when its run ends, but is listed at its start.
             let list = (collector.anomalies[c.ref.id] ?? []).enumerated().sorted {
                 ($0.element.frame?.number ?? .max, $0.offset) < ($1.element.frame?.number ?? .max, $1.offset)
@@ -117,10 +93,20 @@ public struct TextReport {
         var out = "Anomalies:\n"
         for a in all {
             let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
-            out += "  conn \(id)  frame \(frame(a.frame))  \(a.code.code) (\(a.severity.name)): \(a.message)"
+            out += "  conn \(id)  frame \(frame(a.frame))  " + view.paint("\(a.code.code) (\(a.severity.name))", a.severity) + ": \(a.message)"
                 + Self.repeats(a, frame(a.lastFrame)) + "\n"
         }
         return out
+    }
+
+    /// A timeline's time column as `view.time` asks: offset from the run's start, UTC, or since the
+    /// connection's previous line.
+    func stamp(_ t: Int64, start: Int64, previous: Int64) -> String {
+        switch view.time {
+        case .relative: return Format.offset(t, from: start)
+        case .absolute: return Format.rfc3339(t)
+        case .delta: return Format.offset(t, from: previous)
+        }
     }
 
     /// A repeating finding is delivered when its run ends; a timeline tells it where the run began.

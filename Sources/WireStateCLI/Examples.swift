@@ -1,0 +1,48 @@
+/// The EXAMPLES that end each subcommand's --help: the commands a new user types first.
+enum Examples {
+    static let analyze = """
+
+
+        EXAMPLES:
+          wirestate analyze capture.pcap                     summary first, then up to 50 connections
+          wirestate analyze capture.pcap.zst                 compressed captures are read directly
+          tcpdump -w - -i eth0 | wirestate analyze -         standard input
+          wirestate analyze --state CLOSE_WAIT capture.pcap  only connections an endpoint left in CLOSE_WAIT
+          wirestate analyze --connection 7 --timeline capture.pcap
+          wirestate analyze --sort duration --limit 10 capture.pcap
+          wirestate analyze --code rst-without-connection --anomalies capture.pcap
+          wirestate analyze --format jsonl capture.pcap | jq 'select(.type=="connection")'
+        """
+    static let check = """
+
+
+        EXAMPLES:
+          wirestate check Captures/                          every capture beside its .expect file
+          wirestate check --update login.pcap                write or refresh login.expect
+          wirestate check --junit report.xml captures/       for CI
+        """
+    static let live = """
+
+
+        EXAMPLES:
+          sudo wirestate live -i eth0                        state changes as they happen
+          sudo wirestate live -i 1 --filter 'tcp port 443'   the interface number `wirestate interfaces` prints
+          sudo wirestate live -i lo --top                    a table of live connections
+          sudo wirestate live -i eth0 -w saved.pcap -c 1000  keep what was seen; replay with analyze
+          sudo wirestate live -i eth0 | jq .                 JSON Lines in a pipe
+        """
+    static let interfaces = """
+
+
+        EXAMPLES:
+          wirestate interfaces                               numbered, as `live -i N` takes them
+        """
+    static let diagram = """
+
+
+        EXAMPLES:
+          wirestate diagram capture.pcap --connection 3 -o conn3.svg
+          wirestate diagram capture.pcap --connection 3 --format mermaid
+          wirestate diagram capture.pcap --states -o states.svg
+        """
+}
