@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <unistd.h>
 
 #define WS_BUFFER (1 << 16)
 
@@ -19,6 +20,7 @@ typedef struct {
     ws_compression kind;
     unsigned char in[WS_BUFFER];
     size_t in_length, in_position;
+    long long raw_position;
     int raw_ended;
     int finished; // the decoder reached the end of its (last) stream
     z_stream z;
@@ -54,11 +56,14 @@ ws_compression ws_compression_of(const unsigned char *h, size_t n) {
 static int refill(ws_stream *s) {
     if (s->in_position < s->in_length) return 1;
     if (s->raw_ended) return 0;
-    s->in_length = fread(s->in, 1, WS_BUFFER, s->raw);
+    // read(2), not fread: a pipe gives what it has, so a slow producer is analysed as it writes.
+    ssize_t n = read(fileno(s->raw), s->in, WS_BUFFER);
     s->in_position = 0;
-    if (s->in_length == 0) {
+    s->in_length = n > 0 ? (size_t)n : 0;
+    if (n > 0) s->raw_position += n;
+    if (n <= 0) {
         s->raw_ended = 1;
-        if (ferror(s->raw)) snprintf(s->error, sizeof s->error, "read error: %s", strerror(errno));
+        if (n < 0) snprintf(s->error, sizeof s->error, "read error: %s", strerror(errno));
     }
     return s->in_length > 0;
 }
@@ -143,22 +148,19 @@ static ssize_t stream_read(void *cookie, char *buffer, size_t size) {
     size_t total = 0;
     while (total < size) {
         if (s->finished == 1) break;
+        // Block for more input only when nothing is decoded yet: libpcap gets what is there.
+        if (total > 0 && s->in_position >= s->in_length) break;
         int have = refill(s);
         if (!have) {
             if (s->error[0]) break;
             if (s->kind == WS_PLAIN || s->finished == 2) { s->finished = 1; break; }
-            if (s->kind == WS_XZ) {
-                // LZMA_FINISH with no input left: the decoder says whether the stream was complete.
-                ssize_t n = step(s, (unsigned char *)buffer + total, size - total);
-                if (n < 0) break;
-                total += (size_t)n;
-                if (s->finished || n == 0) {
-                    if (!s->finished) snprintf(s->error, sizeof s->error, "xz data ends early (truncated file)");
-                    break;
-                }
-                continue;
-            }
-            snprintf(s->error, sizeof s->error, "%s data ends early (truncated file)", kind_name(s->kind));
+            // No input left: the decoder may still hold output (and xz finishes here).
+            ssize_t n = step(s, (unsigned char *)buffer + total, size - total);
+            if (n < 0) break;
+            total += (size_t)n;
+            if (n > 0 && !s->finished) continue;
+            if (!s->finished && s->finished != 2) snprintf(s->error, sizeof s->error, "%s data ends early (truncated file)", kind_name(s->kind));
+            if (s->finished == 2) s->finished = 1;
             break;
         }
         ssize_t n = step(s, (unsigned char *)buffer + total, size - total);
@@ -191,6 +193,7 @@ FILE *ws_open_stream(FILE *raw, ws_compression kind, const unsigned char *prefix
     s->kind = kind;
     memcpy(s->in, prefix, prefix_length);
     s->in_length = prefix_length;
+    s->raw_position = (long long)prefix_length;
     int ok = 1;
     switch (kind) {
     case WS_GZIP: ok = inflateInit2(&s->z, 15 + 32) == Z_OK; break; // 32: gzip header expected
@@ -219,6 +222,6 @@ const char *ws_stream_error(FILE *stream) {
 
 long long ws_stream_position(FILE *stream) {
     for (int i = 0; i < WS_MAX_OPEN; i++)
-        if (open_streams[i].file == stream) return (long long)ftello(open_streams[i].state->raw);
+        if (open_streams[i].file == stream) return open_streams[i].state->raw_position;
     return -1;
 }

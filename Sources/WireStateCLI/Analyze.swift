@@ -172,6 +172,7 @@ struct Analyze: ParsableCommand {
             // libpcap first; a pcapng libpcap refuses (mixed link types) falls back to the pure reader.
             let error = pipeline.runFile(path, filter: filter)
             watcher.clear()
+            if watcher.interrupted { pipeline.markStopped() }
             // A read broken by Ctrl-C (EINTR on a pipe) is the interruption, not damage.
             if let error, !watcher.interrupted {
                 failed = true

@@ -32,7 +32,7 @@ struct CaptureInput {
             let rc = OSPath.withCString(path) { stat($0, &st) }
             if rc != 0 {
                 let e = errno
-                throw CaptureError(kind: .open, source: path, message: e == ENOENT ? "no such file" : String(cString: strerror(e)))
+                throw CaptureError(kind: .open, source: path, message: String(cString: strerror(e)))
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 throw CaptureError(kind: .open, source: path,
@@ -44,14 +44,27 @@ struct CaptureInput {
             raw = f
             if (st.st_mode & S_IFMT) == S_IFREG { size = Int64(st.st_size); seekable = true }
         }
+        // The decompressing stream reads the descriptor itself, so the head is read past stdio's
+        // buffer: pread on a file (its offset untouched), unbuffered on a pipe.
         var head = [UInt8](repeating: 0, count: headLength)
-        let n = head.withUnsafeMutableBytes { fread($0.baseAddress, 1, headLength, raw) }
+        let fd = fileno(raw)
+        var n = 0
+        if seekable {
+            n = max(0, head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headLength, 0) })
+        } else {
+            setvbuf(raw, nil, _IONBF, 0)
+            n = head.withUnsafeMutableBytes { fread($0.baseAddress, 1, headLength, raw) }
+        }
         head.removeSubrange(n...)
         let kind = head.withUnsafeBufferPointer { ws_compression_of($0.baseAddress, $0.count) }
-        if kind == WS_PLAIN && seekable && fseeko(raw, 0, SEEK_SET) == 0 {
+        if kind == WS_PLAIN && seekable {
             return CaptureInput(stream: raw, compression: kind, head: head, size: size, wrapped: false)
         }
         // A pipe cannot be rewound: the bytes read to sniff it are replayed by the stream.
+        if seekable && lseek(fd, off_t(n), SEEK_SET) < 0 {
+            fclose(raw)
+            throw CaptureError(kind: .open, source: path, message: String(cString: strerror(errno)))
+        }
         guard let s = head.withUnsafeBufferPointer({ ws_open_stream(raw, kind, $0.baseAddress, $0.count) }) else {
             throw CaptureError(kind: .open, source: path, message: "cannot start the \(Self.name(of: kind)) decoder")
         }

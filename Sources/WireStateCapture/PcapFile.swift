@@ -11,6 +11,8 @@ public struct CapturedFrame {
     public var capturedLength: Int
     public var wireLength: Int
     public var bytes: UnsafeRawBufferPointer
+    /// False for a frame the filter rejected, returned only when the file's `deliverRejected` is set.
+    public var matched = true
 }
 
 /// Why a capture source failed, with where.
@@ -122,12 +124,16 @@ public final class PcapFile {
         switch rc {
         case 1:
             frameNumber += 1
-            if let program, !program.matches(header!, data!) { continue }
+            var matched = true
+            if let program, !program.matches(header!, data!) {
+                guard deliverRejected else { continue }
+                matched = false
+            }
             let h = header!.pointee
             let ts = nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec))
             return CapturedFrame(
                 number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
-                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)))
+                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), matched: matched)
         case PCAP_ERROR_BREAK: // -2: end of file
             // A compressed file cut short at a packet boundary ends cleanly for libpcap.
             if let decoderError { throw CaptureError(kind: .read, source: path, frame: frameNumber + 1, message: decoderError) }
@@ -138,6 +144,10 @@ public final class PcapFile {
         }
         }
     }
+
+    /// Return the frames the filter rejects too, marked `matched: false` (the pipeline's shadow
+    /// tracker numbers connections over every frame).
+    public var deliverRejected = false
 
     /// Frames returned so far.
     public var framesRead: UInt64 { frameNumber }

@@ -13,6 +13,11 @@ extension Pipeline {
         var resume: InputReport?
         do {
             let file = try PcapFile(path: path, filter: filter)
+            if filter != nil {
+                // Rejected frames still reach the shadow tracker: ids stay the file's own.
+                file.deliverRejected = true
+                if fileOrder == nil { fileOrder = FileOrderIDs(configuration: tracker.configuration) }
+            }
             // libpcap 1.10 reads further interface blocks as it meets them, so its refusal of a
             // second link type or snaplen comes as a read error (before the first packet, when
             // Wireshark wrote every interface up front): the pure reader takes over from there.

@@ -46,6 +46,8 @@ public struct Pipeline<Sink: EventSink> {
     /// reading has come; returning false stops reading that input (`InputReport.stopped`). For
     /// progress lines and Ctrl-C; nil costs nothing per frame.
     public var watch: ((ReadProgress) -> Bool)?
+    /// With a filter: the shadow tracker that keeps connection ids the file's own (`FileOrderIDs`).
+    var fileOrder: FileOrderIDs?
 
     public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
                 sink: Sink) {
@@ -149,11 +151,15 @@ public struct Pipeline<Sink: EventSink> {
             // so the same connection recorded twice is not merged into one.
             if let last = lastTime, frame.timestampNanos < last {
                 tracker.finish()
+                fileOrder?.finish()
                 drain()
             }
         }
         lastTime = frame.timestampNanos
         let at = FrameRef(source: input.index, number: frame.number)
+        if fileOrder != nil {
+            guard frame.matched else { shadowOnly(frame, at, &input); return }
+        }
         switch input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) {
         case .tcp:
             if input.segment.isFragment {
@@ -175,8 +181,27 @@ public struct Pipeline<Sink: EventSink> {
 
     @inline(__always)
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
+        if fileOrder != nil { fileOrder!.process(segment, frame: frame, time: time) }
         tracker.process(segment, frame: frame, time: time)
         drain()
+    }
+
+    /// A frame the filter rejected: only the shadow tracker sees it, so that ids stay the file's.
+    /// Its decode is not counted (the counters describe what the filter passed, as before).
+    mutating func shadowOnly(_ frame: CapturedFrame, _ at: FrameRef, _ input: inout Input) {
+        let counters = input.decoder.counters
+        if case .tcp = input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment),
+           !input.segment.isFragment {
+            fileOrder!.process(input.segment, frame: at, time: frame.timestampNanos)
+        }
+        input.decoder.counters = counters
+    }
+
+    /// The last input was stopped on request (Ctrl-C): a read the signal broke is not damage.
+    public mutating func markStopped() {
+        guard !inputs.isEmpty else { return }
+        inputs[inputs.count - 1].stopped = true
+        inputs[inputs.count - 1].error = nil
     }
 
     /// Records an input that could not even be opened.
@@ -187,6 +212,7 @@ public struct Pipeline<Sink: EventSink> {
     /// Advances capture time without a packet (live capture idling), so expiries still happen.
     public mutating func tick(now: Int64) {
         tracker.sweep(now: now)
+        fileOrder?.sweep(now: now)
         drain()
     }
 
@@ -196,6 +222,7 @@ public struct Pipeline<Sink: EventSink> {
         for s in released { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
         released.removeAll()
         tracker.finish()
+        fileOrder?.finish()
         drain()
     }
 
@@ -205,7 +232,11 @@ public struct Pipeline<Sink: EventSink> {
             tunnelsDelivered = tracker.tunnelPaths.count
             sink.tunnelsChanged(tracker.tunnelPaths)
         }
-        for event in tracker.events { sink.consume(event) }
+        if fileOrder != nil {
+            for event in tracker.events { sink.consume(fileOrder!.renumber(event, tunnels: tracker.tunnelPaths)) }
+        } else {
+            for event in tracker.events { sink.consume(event) }
+        }
         tracker.events.removeAll(keepingCapacity: true)
     }
 
