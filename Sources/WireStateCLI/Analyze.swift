@@ -20,8 +20,7 @@ struct Analyze: ParsableCommand {
             + "to the width and paged when longer than the screen. "
             + "Ctrl-C stops reading and prints the report of what was read (marked partial; exit 130). "
             + "Exit status: 0 when every file was read to its end, 2 on errors or damaged input "
-            + "(what was read before the damage is still reported), 64 on a usage error."
-            + Examples.analyze,
+            + "(what was read before the damage is still reported), 64 on a usage error.",
         aliases: ["analyse"]
     )
 

@@ -1,5 +1,24 @@
+import ArgumentParser
+
 /// The EXAMPLES that end each subcommand's --help: the commands a new user types first.
+/// (swift-argument-parser prints a discussion before the options, so they are appended here.)
 enum Examples {
+    /// `wirestate SUB --help` (or `-h`, or `wirestate help SUB`): the parser's help with EXAMPLES
+    /// after it; nil for anything else, which the parser handles as usual.
+    static func help(for arguments: [String]) -> String? {
+        var words = arguments
+        if words.first == "help" { words.removeFirst(); words.append("--help") }
+        guard words.contains("--help") || words.contains("-h"), let first = words.first else { return nil }
+        let table: [(names: [String], command: ParsableCommand.Type, examples: String)] = [
+            (["analyze", "analyse"], Analyze.self, analyze), (["check"], Check.self, check), (["live"], Live.self, live),
+            (["interfaces"], Interfaces.self, interfaces), (["diagram"], Diagram.self, diagram),
+        ]
+        guard let entry = table.first(where: { $0.names.contains(first) }) else { return nil }
+        var text = WireStateCommand.helpMessage(for: entry.command)
+        while text.hasSuffix("\n") { text.removeLast() }
+        return text + "\n" + entry.examples.dropFirst() + "\n"
+    }
+
     static let analyze = """
 
 

@@ -36,13 +36,13 @@ struct Live: ParsableCommand {
             """
     )
 
-    @Option(name: [.customShort("i"), .long], help: "Interface to capture on ('wirestate interfaces' lists them; 'any' for all).")
+    @Option(name: [.customShort("i"), .long], help: "Interface to capture on, by name or by the number 'wirestate interfaces' prints ('any' for all).")
     var interface: String
 
     @Option(name: .long, help: "BPF filter, tcpdump syntax, e.g. 'tcp port 443' (installed in the kernel).")
     var filter: String?
 
-    @Option(name: .long, help: "Bytes kept per packet.")
+    @Option(name: [.customShort("s"), .long], help: "Bytes kept per packet (as tcpdump -s).")
     var snaplen: Int32 = 262_144
 
     @Flag(inversion: .prefixedNo, help: "Put the interface in promiscuous mode.")
@@ -51,14 +51,17 @@ struct Live: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Stop after this many packets (those the filter passes).", valueName: "packets"))
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Stop after this many packets (those the filter passes; as tcpdump -c).", valueName: "packets"))
     var count: UInt64?
 
-    @Option(name: .long, help: ArgumentHelp("Save the captured packets to this pcap file (for `wirestate analyze`).", valueName: "file.pcap"))
+    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Save the captured packets to this pcap file (for `wirestate analyze`; as tcpdump -w).", valueName: "file.pcap"))
     var write: String?
 
     @Option(name: .long, help: "Output format: text or jsonl (default: text on a terminal, jsonl otherwise).")
     var format: OutputFormat?
+
+    @Flag(name: .customShort("n"), help: "Accepted for tcpdump habits: names are never resolved anyway.")
+    var numeric = false
 
     @Flag(name: .long, help: "Show a table of live connections refreshed in place (text on a terminal).")
     var top = false
@@ -96,10 +99,22 @@ struct Live: ParsableCommand {
         if top && isatty(1) == 0 { throw ValidationError("--top needs a terminal on standard output") }
     }
 
+    /// `-i 2` is the second device `wirestate interfaces` lists, as tcpdump -i takes its -D numbers;
+    /// a device really named `2` still wins.
+    static func resolve(_ name: String) -> String {
+        guard let n = Int(name), n > 0, let devices = try? CaptureDevice.all(),
+              !devices.contains(where: { $0.name == name }), n <= devices.count else { return name }
+        return devices[n - 1].name
+    }
+
     func run() throws {
         let config = try tracker.configuration(idleTimeout: idleTimeout, defaultCap: Self.defaultMaxConnections)
         let format = self.format ?? (isatty(1) != 0 ? .text : .jsonl)
 
+        let interface = Self.resolve(self.interface)
+        if self.format == nil && isatty(1) == 0 {
+            Diagnostics.note("standard output is not a terminal: writing JSON Lines (docs/json-schema.md); --format text for text")
+        }
         var options = LiveCapture.Options(interface: interface, filter: filter)
         options.snapshotLength = snaplen
         options.promiscuous = promisc
@@ -172,7 +187,7 @@ struct Live: ParsableCommand {
     func captureRecord(_ capture: LiveCapture, _ stats: CaptureStatistics?) -> String {
         let schema = JSONLinesWriter<StringSink>.schemaVersion
         var s = "{\"type\":\"capture\",\"schema\":\(schema)"
-        s += ",\"interface\":" + Format.json(interface)
+        s += ",\"interface\":" + Format.json(Self.resolve(interface))
         s += ",\"link_type\":" + Format.json(capture.dataLinkName)
             + ",\"filter\":" + (filter.map(Format.json) ?? "null")
             + ",\"snaplen\":\(capture.snapshotLength),\"frames\":\(capture.framesCaptured)"
@@ -193,7 +208,7 @@ struct Live: ParsableCommand {
 
     func runText(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
         var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: LiveTextSink(out: StandardOutput(), stream: !top))
-        let display = top ? TopDisplay(interface: interface, filter: filter) : nil
+        let display = top ? TopDisplay(interface: Self.resolve(interface), filter: filter) : nil
         var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in
             guard let display else { return }
@@ -240,7 +255,7 @@ struct Live: ParsableCommand {
         case .requested: why = "on request"
         case .error: why = "by an error"
         }
-        var s = "Capture: \(interface), \(capture.framesCaptured) packet\(capture.framesCaptured == 1 ? "" : "s") "
+        var s = "Capture: \(Self.resolve(interface)), \(capture.framesCaptured) packet\(capture.framesCaptured == 1 ? "" : "s") "
             + "in \(Format.fixed(capture.elapsedSeconds, 3))s, stopped \(why)"
         if let stats {
             s += "; kernel: \(stats.received) received by filter, \(stats.droppedByKernel) dropped by kernel, "
@@ -439,7 +454,7 @@ struct TopDisplay {
 struct Interfaces: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the devices libpcap can capture on, with their addresses and flags.",
-        discussion: "Listing needs no privileges; capturing on one (wirestate live -i NAME) does."
+        discussion: "Listing needs no privileges; capturing on one (wirestate live -i NAME, or -i N with the number shown) does."
     )
 
     func run() throws {
@@ -451,6 +466,7 @@ struct Interfaces: ParsableCommand {
         var out = StandardOutput()
         out.write(Self.render(devices))
         out.flush()
+        try checkStandardOutput()
     }
 
     static func render(_ devices: [CaptureDevice]) -> String {

@@ -18,6 +18,11 @@ struct WireStateCommand: ParsableCommand {
 
     /// Parses the arguments with their bytes kept: a file name need not be UTF-8 (`OSPath`).
     static func main() {
-        main(Array(OSPath.arguments().dropFirst()))
+        let arguments = Array(OSPath.arguments().dropFirst())
+        if let help = Examples.help(for: arguments) {
+            print(help, terminator: "")
+            Self.exit()
+        }
+        main(arguments)
     }
 }
