@@ -91,7 +91,7 @@ public struct Pipeline<Sink: EventSink> {
     }
 
     /// Frames between two calls of `watch`: a few milliseconds of reading.
-    static var watchInterval: Int { 4096 }
+    static var watchInterval: Int { 1024 }
 
     /// Live capture: like `run`, for a source that also says when its read timed out; the tracker
     /// is then ticked at the wall-clock time the source gives, so TIME_WAIT expiry and eviction go on

@@ -3,7 +3,8 @@ import Testing
 
 /// A mistake is one line on stderr, exit 2 and no report; compressed captures are read directly.
 @Suite struct FailingCleanlyTests {
-    static func dir() throws -> URL { try NamesAndTerminalTests.temporaryDirectory("clean") }
+    /// A directory of its own per test case (they run in parallel).
+    static func dir() throws -> URL { try NamesAndTerminalTests.temporaryDirectory("clean-\(UUID().uuidString)") }
     static let multi = WireStateBinary.repo.appendingPathComponent("Captures/multi.pcap").path
 
     static func sh(_ script: String, in dir: URL) throws -> WireStateBinary.Result {
