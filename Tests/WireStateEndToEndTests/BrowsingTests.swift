@@ -130,4 +130,26 @@ import Testing
         #expect(r.stdout.contains("`-` reads standard input"))
         #expect(r.stdout.contains("tcpdump -w - -i eth0 | wirestate analyze -"))
     }
+
+    /// The README's big-capture workflow (`Captures/*.pcap`, expanded here as the shell would) prints
+    /// what the README shows.
+    @Test func theReadmeWorkflowIsCurrent() throws {
+        let readme = try String(contentsOf: WireStateBinary.repo.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "$ wirestate analyze Captures/*.pcap"))
+        let block = String(readme[start.lowerBound...]).components(separatedBy: "```")[0]
+        let captures = try FileManager.default.contentsOfDirectory(atPath: WireStateBinary.repo.appendingPathComponent("Captures").path)
+            .filter { $0.hasSuffix(".pcap") }.sorted().map { "Captures/" + $0 }
+        var commands = 0
+        for part in block.components(separatedBy: "$ wirestate ").dropFirst() {
+            var lines = part.split(separator: "\n").map(String.init)
+            let command = lines.removeFirst().components(separatedBy: "#")[0]
+            let args = command.split(separator: " ").map(String.init).flatMap { $0 == "Captures/*.pcap" ? captures : [$0] }
+            let r = try WireStateBinary.run(args)
+            for line in lines where line != "…" && !line.isEmpty {
+                #expect(r.stdout.contains(line), "README line not printed by `\(command)`: \(line)")
+            }
+            commands += 1
+        }
+        #expect(commands == 3)
+    }
 }
