@@ -20,8 +20,10 @@ if ldd "$binary" | grep -E 'libswift|libFoundation|libdispatch|swift'; then
 fi
 
 root=$(mktemp -d /tmp/wirestate-static-root.XXXXXX)
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/bin" "$root/tmp" "$root/captures"
+trap 'umount "$root/proc" 2>/dev/null || true; rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tmp" "$root/captures" "$root/proc"
+# Every Linux host has /proc, and the static Swift runtime reads the arguments from /proc/self/cmdline.
+mount -t proc proc "$root/proc"
 cp "$binary" "$root/bin/wirestate"
 for lib in $(ldd "$binary" | grep -oE '/[^ ]+'); do
   mkdir -p "$root$(dirname "$lib")"
@@ -30,7 +32,7 @@ done
 cp Captures/half-close.pcap "$root/captures/"
 gzip -c Captures/multi.pcap > "$root/captures/multi.pcap.gz"
 
-echo "test-static: root holds only: $(cd "$root" && find . -type f | sort | tr '\n' ' ')"
+echo "test-static: root holds only: $(cd "$root" && find . -path ./proc -prune -o -type f -print | sort | tr '\n' ' ')"
 out=$(chroot "$root" /bin/wirestate analyze --state CLOSE_WAIT /captures/half-close.pcap)
 echo "$out"
 echo "$out" | grep -q 'FIN_WAIT_2 *CLOSE_WAIT' || { echo "test-static: FAIL: unexpected output" >&2; exit 1; }
