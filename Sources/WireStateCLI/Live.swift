@@ -112,9 +112,6 @@ struct Live: ParsableCommand {
         let format = self.format ?? (isatty(1) != 0 ? .text : .jsonl)
 
         let interface = Self.resolve(self.interface)
-        if self.format == nil && isatty(1) == 0 {
-            Diagnostics.note("standard output is not a terminal: writing JSON Lines (docs/json-schema.md); --format text for text")
-        }
         var options = LiveCapture.Options(interface: interface, filter: filter)
         options.snapshotLength = snaplen
         options.promiscuous = promisc
@@ -141,6 +138,9 @@ struct Live: ParsableCommand {
         StopSignals.install(breaking: capture)
         defer { StopSignals.uninstall() }
 
+        if self.format == nil && isatty(1) == 0 {
+            Diagnostics.note("standard output is not a terminal: writing JSON Lines (docs/json-schema.md); --format text for text")
+        }
         Diagnostics.note("listening on \(interface), link-type \(capture.dataLinkName), snapshot length \(capture.snapshotLength) bytes"
                          + (filter.map { ", filter '\($0)'" } ?? "") + (write.map { ", writing \($0)" } ?? ""))
 
