@@ -120,7 +120,7 @@ struct Analyze: ParsableCommand {
             text += report.totals()
             if !quiet {
                 text += report.summary()
-                text += "\n" + Self.showing(report.rows.count, of: all.count, selection: selection, inputs: inputs)
+                text += "\n" + Self.showing(report.rows.count, of: all.count, selection: selection, described: view.described)
                 text += report.table()
                 var unlimited = selection
                 unlimited.limit = nil
@@ -145,9 +145,9 @@ struct Analyze: ParsableCommand {
     }
 
     /// "Showing 3 of 13,664 connections (--state CLOSE_WAIT):" when a selection narrowed the table.
-    static func showing(_ shown: Int, of all: Int, selection: ConnectionSelection, inputs: [String]) -> String {
+    static func showing(_ shown: Int, of all: Int, selection: ConnectionSelection, described: String) -> String {
         guard selection.narrows else { return "" }
-        return "Showing \(shown) of \(all) connection\(all == 1 ? "" : "s") (selected)\n"
+        return "Showing \(shown) of \(all) connection\(all == 1 ? "" : "s") (\(described))\n"
     }
 
     /// Every input failed before a frame was read (standard input that is not a capture): the error

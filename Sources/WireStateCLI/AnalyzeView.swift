@@ -101,6 +101,18 @@ struct AnalyzeView: ParsableArguments {
         return s
     }
 
+    /// The selection as it was asked for, for the "Showing N of M" line: `--state CLOSE_WAIT --reset`.
+    var described: String {
+        var parts: [String] = []
+        parts += connection.map { "--connection \($0)" }
+        parts += state.map { "--state \($0)" }
+        parts += severity.map { "--severity \($0)" }
+        parts += code.map { "--code \($0)" }
+        if midstream { parts.append("--midstream") }
+        if reset { parts.append("--reset") }
+        return Escaped.text(parts.joined(separator: " "))
+    }
+
     /// Whether any option here was given that only the text report can honour.
     var textOnly: [String] {
         var names: [String] = []

@@ -63,6 +63,10 @@ struct Live: ParsableCommand {
     @Flag(name: .customShort("n"), help: "Accepted for tcpdump habits: names are never resolved anyway.")
     var numeric = false
 
+    @Option(name: .long, help: ArgumentHelp("Colour severities and stuck states in the text events: auto (a terminal without NO_COLOR), always, never.",
+                                            valueName: "when"))
+    var color: ColorChoice = .auto
+
     @Flag(name: .long, help: "Show a table of live connections refreshed in place (text on a terminal).")
     var top = false
 
@@ -207,7 +211,9 @@ struct Live: ParsableCommand {
     // MARK: Text
 
     func runText(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
-        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: LiveTextSink(out: StandardOutput(), stream: !top))
+        var sink = LiveTextSink(out: StandardOutput(), stream: !top)
+        sink.color = color.enabled()
+        var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: sink)
         let display = top ? TopDisplay(interface: Self.resolve(interface), filter: filter) : nil
         var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in
@@ -295,6 +301,8 @@ struct LiveTextSink: EventSink {
     /// Print events as they come; false under --top, where the last ones are kept for the screen.
     var stream: Bool
     var totals = RunTotals()
+    /// Colour anomalies by severity and entries into stuck states (a terminal, `LiveColor`).
+    var color = false
     private(set) var recent: [String] = []
     /// Set when the capture has stopped: collects the connections reported at the end, for the table.
     var atEnd: AnalysisCollector?
@@ -313,7 +321,8 @@ struct LiveTextSink: EventSink {
             // The table printed at the end shows the connections still held; list the rest.
             if case .finished = event { return }
         }
-        guard let line = LiveText.line(event, now: wallClockNanos()) else { return }
+        guard var line = LiveText.line(event, now: wallClockNanos()) else { return }
+        if color && stream { line = LiveColor.paint(line, event) }
         if stream {
             out.write(line + "\n")
             out.flush()

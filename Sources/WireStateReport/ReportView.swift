@@ -28,8 +28,13 @@ public struct ReportView: Sendable {
     /// States a connection is commonly stuck in: a leak or a half-done close worth the eye.
     static let stuck: Set<TCPState> = [.closeWait, .finWait2, .synSent, .synReceived, .lastAck]
 
-    static let reset = "\u{1b}[0m"
-    static func sgr(_ severity: Severity) -> String {
+    public static let reset = "\u{1b}[0m"
+    /// Yellow: a state connections get stuck in.
+    public static let stuckColor = "\u{1b}[33m"
+    /// Whether `state` is one a connection gets stuck in (coloured on a terminal).
+    public static func isStuck(_ state: TCPState) -> Bool { stuck.contains(state) }
+    /// The SGR sequence for a severity.
+    public static func sgr(_ severity: Severity) -> String {
         switch severity {
         case .violation: return "\u{1b}[1;31m"  // bold red
         case .suspicious: return "\u{1b}[33m"   // yellow
@@ -45,6 +50,6 @@ public struct ReportView: Sendable {
 
     /// A state cell, yellow when the state is one a connection gets stuck in.
     func paint(state text: String, _ state: TCPState) -> String {
-        color && Self.stuck.contains(state) ? "\u{1b}[33m" + text + Self.reset : text
+        color && Self.stuck.contains(state) ? Self.stuckColor + text + Self.reset : text
     }
 }

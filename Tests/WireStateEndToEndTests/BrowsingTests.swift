@@ -31,7 +31,7 @@ import Testing
         #expect(Self.ids(try WireStateBinary.run(["analyze", "--state", "client=CLOSE_WAIT", Self.multi]).stdout) == [])
         #expect(Self.ids(try WireStateBinary.run(["analyze", "--state", "TIME_WAIT", Self.multi]).stdout) == ["1", "2"])
         let r = try WireStateBinary.run(["analyze", "--state", "TIME_WAIT", Self.multi])
-        #expect(r.stdout.contains("Showing 2 of 6 connections"))
+        #expect(r.stdout.contains("Showing 2 of 6 connections (--state TIME_WAIT)"))
         #expect(r.stdout.contains("Totals: 6 connections"), "totals always cover the whole run")
     }
 
