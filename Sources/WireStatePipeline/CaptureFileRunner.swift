@@ -27,6 +27,13 @@ extension Pipeline {
         } catch {
             refusal = error
         }
+        if path == "-" && refusal.kind == .read && refusal.frame == 1 {
+            // The pure pcapng reader needs the whole file, and a pipe cannot be read again.
+            var e = refusal
+            e.message += " (if this is a pcapng with several link types, give it by file name: standard input cannot be read twice)"
+            if var resume { resume.error = e; inputs.append(resume) } else { recordFailure(e) }
+            return e
+        }
         guard refusal.kind == .open || refusal.kind == .read, let bytes = try? FileBytes.read(path),
               bytes.withUnsafeBytes({ PcapngReader.isPcapng($0) }) else {
             if let resume { inputs.append(resume) } else { recordFailure(refusal) }

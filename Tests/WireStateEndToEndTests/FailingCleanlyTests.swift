@@ -98,4 +98,25 @@ import Testing
         #expect(r.status == 2, "\(args): \(r.stderr)")
         #expect(r.stderr.contains("cannot write the output"), "\(r.stderr)")
     }
+
+    @Test func standardInputThatIsNotACaptureIsOneLineAndNoReport() throws {
+        let r = try NamesAndTerminalTests.shell("echo 'GET / HTTP/1.1' | exec \"$0\" analyze -", in: WireStateBinary.repo)
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty, "\(r.stdout)")
+        #expect(r.stderr == "wirestate: error: -: text (a tcpdump or tshark printout?), not a capture: record with `tcpdump -w FILE`, not `tcpdump > FILE`\n")
+    }
+
+    @Test func aCompressedPcapngThatNeedsTheOwnReaderIsReadToo() throws {
+        let d = try Self.dir()
+        defer { try? FileManager.default.removeItem(at: d) }
+        let fixture = WireStateBinary.repo.appendingPathComponent("Tests/Fixtures/decoder/multi-interface.pcapng").path
+        _ = try Self.sh("xz -c '\(fixture)' > mi.pcapng.xz", in: d)
+        let r = try Self.sh("exec \"$0\" analyze --quiet mi.pcapng.xz", in: d)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Totals: 5 connections"))
+        // From a pipe it cannot be read twice: it says how to proceed.
+        let piped = try Self.sh("exec \"$0\" analyze - < '\(fixture)'", in: d)
+        #expect(piped.status == 2)
+        #expect(piped.stderr.contains("give it by file name: standard input cannot be read twice"))
+    }
 }
