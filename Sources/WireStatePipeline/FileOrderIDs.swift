@@ -43,7 +43,16 @@ struct FileOrderIDs {
     private mutating func drainShadow() {
         guard !shadow.events.isEmpty else { return }
         for e in shadow.events {
-            if case .opened(let s) = e { current[Self.flow(s, tunnels: shadow.tunnelPaths)] = s.ref }
+            switch e {
+            case .opened(let s):
+                current[Self.flow(s, tunnels: shadow.tunnelPaths)] = s.ref
+            case .finished(let s):
+                // Memory stays with the connections held, as the tracker's own does.
+                let flow = Self.flow(s, tunnels: shadow.tunnelPaths)
+                if current[flow] == s.ref { current.removeValue(forKey: flow) }
+            default:
+                break
+            }
         }
         shadow.events.removeAll(keepingCapacity: true)
     }
