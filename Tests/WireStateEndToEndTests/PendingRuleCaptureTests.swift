@@ -73,6 +73,55 @@ import Testing
         }
     }
 
+    /// Whether `state` matches an expectation-file state list (`A|B`, or `!A|B` for neither).
+    static func matches(_ pattern: Substring, _ state: String) -> Bool {
+        let negated = pattern.hasPrefix("!")
+        let names = pattern.dropFirst(negated ? 1 : 0).split(separator: "|").map(String.init)
+        return names.contains(state) != negated
+    }
+
+    /// The state patterns an intended expectation gives each connection (in block order) for `role`
+    /// ("client" or "server"): its block's `final` line and every `rule every-connection` without `where`.
+    static func intendedPatterns(_ expect: String, role: String, connections: Int) -> [[Substring]] {
+        var perBlock: [[Substring]] = [], common: [Substring] = []
+        for line in expect.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if line.hasPrefix("connection ") { perBlock.append([]) }
+            let isFinal = words.first == "final"
+            let isRule = line.hasPrefix("rule every-connection ") && !words.contains("where")
+            guard isFinal || isRule else { continue }
+            for w in words where w.hasPrefix(role + "=") {
+                if isFinal, !perBlock.isEmpty { perBlock[perBlock.count - 1].append(w.dropFirst(role.count + 1)) }
+                if isRule { common.append(w.dropFirst(role.count + 1)) }
+            }
+        }
+        return (0..<connections).map { i in (i < perBlock.count ? perBlock[i] : []) + common }
+    }
+
+    /// The intended answers agree with the kernel: every endpoint that was a kernel socket has its `ss` state
+    /// (the truth file) named by the intended expectation, so no "must say" contradicts the recording.
+    @Test(arguments: captures)
+    func intendedFinalStatesAgreeWithTheKernel(_ name: String) throws {
+        struct Truth: Decodable {
+            struct Conn: Decodable { var client_state: String; var server_state: String; var scripted: String? }
+            var connections: [Conn]
+        }
+        let root = WireStateBinary.repo
+        let truthURL = root.appendingPathComponent(Self.path(name, "truth.json"))
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: truthURL))
+        let expect = try String(contentsOf: root.appendingPathComponent(Self.path(name, "expect")), encoding: .utf8)
+        for role in ["client", "server"] {
+            let patterns = Self.intendedPatterns(expect, role: role, connections: truth.connections.count)
+            for (i, c) in truth.connections.enumerated() where c.scripted != role {
+                let state = role == "client" ? c.client_state : c.server_state
+                #expect(!patterns[i].isEmpty, "\(name): connection \(i + 1): the intended expectation names no \(role) state")
+                for p in patterns[i] {
+                    #expect(Self.matches(p, state), "\(name): connection \(i + 1): intended \(role)=\(p), kernel says \(state)")
+                }
+            }
+        }
+    }
+
     // MARK: one test per rule
 
     @Test func captureReorderingIsNotAViolation() throws {
