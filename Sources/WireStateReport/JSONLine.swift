@@ -40,26 +40,23 @@ public struct JSONLine {
 
     public mutating func unsigned(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(truncatingIfNeeded: v) + 48); return }
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = v, count = 0
-        withUnsafeMutableBytes(of: &digits) { raw in
-            let d = raw.bindMemory(to: UInt64.self)
-            while n > 0 { d[count] = n % 10; n /= 10; count += 1 }
-            for k in stride(from: count - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: d[k]) + 48) }
+        // Digits right to left into a stack buffer, then one append (per-byte appends cost a
+        // uniqueness check each).
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            var n = v, at = 20
+            while n > 0 { at -= 1; raw[at] = UInt8(truncatingIfNeeded: n % 10) + 48; n /= 10 }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<20]))
         }
     }
 
-    /// `n` as exactly `width` digits with leading zeros (n ≥ 0, below 10^width).
+    /// `n` as exactly `width` digits with leading zeros (0 ≤ n < 10^width, width ≤ 20).
     mutating func zeroPadded(_ n: Int64, _ width: Int) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var n = n
-        while divisor > 0 {
-            bytes.append(UInt8(truncatingIfNeeded: n / divisor) + 48)
-            n %= divisor
-            divisor /= 10
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            var n = UInt64(max(0, n)), at = 20
+            while at > 20 - width { at -= 1; raw[at] = UInt8(truncatingIfNeeded: n % 10) + 48; n /= 10 }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<20]))
         }
     }
 
@@ -70,6 +67,14 @@ public struct JSONLine {
     /// A JSON string literal with RFC 8259 escaping, byte for byte what `Format.json` writes.
     public mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings (addresses, uids, messages) need no escape: one append of the whole.
+        var s = s
+        let plain = s.withUTF8 { u -> Bool in
+            guard !u.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: u)
+            return true
+        }
+        if plain { bytes.append(UInt8(ascii: "\"")); return }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): raw("\\\"")
