@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import WireStateDecoder
 import WireStateTracker
 
 /// The bench's subcommands for scripts/benchmark.py.
@@ -43,7 +44,10 @@ enum Subcommands {
 
     /// `layout`: what one tracked connection costs, from MemoryLayout.
     static func layout() -> Never {
-        print("{\"bytes_per_tracked_connection\":\(ConnectionTracker.bytesPerConnection)}")
+        print("{\"bytes_per_tracked_connection\":\(ConnectionTracker.bytesPerConnection),"
+            + "\"tracker_event\":\(MemoryLayout<TrackerEvent>.stride),\"connection_summary\":\(MemoryLayout<ConnectionSummary>.stride),"
+            + "\"transition\":\(MemoryLayout<Transition>.stride),\"anomaly\":\(MemoryLayout<Anomaly>.stride),"
+            + "\"tcp_segment\":\(MemoryLayout<TCPSegment>.stride)}")
         exit(0)
     }
 }
