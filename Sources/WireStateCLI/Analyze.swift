@@ -102,6 +102,17 @@ struct Analyze: ParsableCommand {
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
+        case .text where quiet:
+            // Totals only: streamed, nothing kept per finished connection.
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: RunTotals())
+            pipeline.watch = watcher.observe
+            failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
+            pipeline.finish()
+            if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
+            var out = StandardOutput()
+            if watcher.interrupted { out.write(Self.partialLine) }
+            out.write(pipeline.sink.text(inputs: pipeline.inputs))
+            out.flush()
         case .text:
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
                                     sink: AnalysisCollector(keepTimeline: timeline))
@@ -116,7 +127,7 @@ struct Analyze: ParsableCommand {
             report.view = ReportView(width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
                                      time: view.timeMode, color: color)
             var text = ""
-            if watcher.interrupted { text += "Partial: interrupted (Ctrl-C); the report covers what was read before it\n" }
+            if watcher.interrupted { text += Self.partialLine }
             text += report.totals()
             if !quiet {
                 text += report.summary()
@@ -143,6 +154,8 @@ struct Analyze: ParsableCommand {
         }
         if failed { throw ExitCode(2) }
     }
+
+    static let partialLine = "Partial: interrupted (Ctrl-C); the report covers what was read before it\n"
 
     /// "Showing 3 of 13,664 connections (--state CLOSE_WAIT):" when a selection narrowed the table.
     static func showing(_ shown: Int, of all: Int, selection: ConnectionSelection, described: String) -> String {
