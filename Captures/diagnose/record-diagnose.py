@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""Record the captures behind `wirestate diagnose`'s findings (real Linux TCP
+stacks in private network namespaces) together with their truth.
+
+    sudo /usr/bin/python3 Captures/diagnose/record-diagnose.py [SCENARIO ...]
+
+With no argument every scenario is recorded into this folder (or into
+``--outdir``): ``NAME.pcap`` + ``NAME.truth.json``.  Exit status 1 if any
+scenario failed.
+
+The scene machinery (namespaces, relay, captures, truth files) is
+record-hard.py's ``Scene``, loaded from the parent folder, so these captures
+are made and described exactly like the others; only the namespace prefix
+differs (``wsd-``), so a run never touches another recording's namespaces.
+Each scenario holds a symptom past `diagnose`'s default threshold
+(``--stuck-after 2``) and takes ``ss`` inside the namespaces while every
+socket is still open, so the truth shows the kernel's own view of the
+symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
+TIME-WAIT sockets and the connect() that failed).
+
+Scenarios (server ports 47201-47204):
+
+* ``close-wait-stuck``: three clients send a request and close(); the server
+  application reads each request to EOF and never closes: three CLOSE_WAIT
+  sockets (their clients in FIN_WAIT_2) held for 2.5 s.
+* ``syn-unanswered``: client -> relay -> server; the relay drops every
+  client -> server SYN (a filter on the path): the client retransmits its
+  SYN (1 s, 3 s) and stays in SYN_SENT.
+* ``listen-queue-overflow``: a listener with backlog 1 whose application
+  never calls accept(); six clients connect at once.  Linux completes two
+  handshakes (the accept queue holds backlog + 1), then drops the SYNs of
+  the others, which retransmit them: a listener that answers some and not
+  others.  ``ss -ltn`` at the end shows the full queue.
+* ``time-wait-pileup``: one namespace with its ephemeral port range cut to
+  40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
+  (client closes first) to one listener until connect() fails with
+  EADDRNOTAVAIL: every port of the range is held in TIME_WAIT.
+"""
+
+import errno
+import importlib.util
+import os
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPTURES = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(CAPTURES, "tools"))
+import recorder as rec  # noqa: E402
+import netlab as nl     # noqa: E402
+
+nl.PREFIX = "wsd-"      # our namespaces only (cleanup_stale too)
+
+_spec = importlib.util.spec_from_file_location(
+    "record_hard", os.path.join(CAPTURES, "record-hard.py"))
+hard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hard)
+hard.SCENARIOS.clear()  # only ours are registered below
+scenario, anomaly, Scene = hard.scenario, hard.anomaly, hard.Scene
+LO, ADDR_A, ADDR_B = hard.LO, hard.ADDR_A, hard.ADDR_B
+
+
+def nonblocking_connect(ns, host, port, track):
+    with ns.entered():
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    track(c)
+    c.setblocking(False)
+    err = c.connect_ex((host, port))
+    if err not in (0, errno.EINPROGRESS):
+        raise OSError(err, "connect: " + os.strerror(err))
+    return c
+
+
+@scenario("close-wait-stuck", expect=[("FIN_WAIT_2", "CLOSE_WAIT")] * 3)
+def sc_close_wait_stuck(sc):
+    port = 47201
+    n = sc.ns("cw")
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, LO, port)
+    ceps = []
+    for i in range(3):
+        with n.entered():
+            c, cep, err = rec.connect(LO, port)
+        sc.track(c)
+        if err:
+            raise OSError(err, "connect")
+        s = sc.accept(ls)
+        c.sendall(rec.REQ)
+        c.close()                              # client is done: FIN
+        data = rec.recv_until_eof(s)           # the server reads to EOF ...
+        if data != rec.REQ:
+            raise AssertionError("server read %r" % data)
+        ceps.append(cep)                       # ... and never closes s
+        time.sleep(0.2)
+    time.sleep(2.5)
+    sc.end([n], port)
+    sc.write("Three clients in turn connect to 127.0.0.1:%d, send a request "
+             "and close(); the server application reads each request to EOF "
+             "(recv() returns 0) and never closes its socket. Its kernel "
+             "acknowledged each FIN (CLOSE_WAIT), the clients sit in "
+             "FIN_WAIT_2; the capture runs 2.5 s past the last FIN and ss "
+             "is taken with the server fds still open." % port,
+             [sc.conn(cep, (LO, port)) for cep in ceps], [])
+
+
+@scenario("syn-unanswered", expect=[("SYN_SENT", "CLOSED")])
+def sc_syn_unanswered(sc):
+    port = 47202
+
+    def drop(direction, frame, p):
+        return (direction == "a>b" and p is not None and bool(p["flags"] & 0x02)
+                and not p["flags"] & 0x10)
+
+    a, r, b = sc.relay_topology("su", drop=drop)
+    sc.capture(r, "ra", port)
+    sc.listen(b, ADDR_B, port)
+    c = nonblocking_connect(a, ADDR_B, port, sc.track)
+    cep = c.getsockname()
+    time.sleep(3.6)                            # SYN, then retransmits at ~1 s and ~3 s
+    sc.end([a, b], port)
+    dropped = sum(1 for _, d, act, p in sc.relay.log if act == "drop")
+    sc.write("Client %s connects (non-blocking) to %s:%d, where a listener "
+             "is open, through a relay namespace that drops every "
+             "client->server SYN (%d dropped): a filter on the path. The "
+             "client's kernel retransmits the SYN after about 1 s and 3 s and "
+             "stays in SYN_SENT; captured on the relay's veth facing the "
+             "client for 3.6 s." % (ADDR_A, ADDR_B, port, dropped),
+             [sc.conn(cep, (ADDR_B, port))],
+             [anomaly("syn-retransmission", "client",
+                      "the SYN retransmitted about 1 s and 3 s after the first")])
+
+
+@scenario("listen-queue-overflow",
+          expect=[("ESTABLISHED", "ESTABLISHED")] * 2 + [("SYN_SENT", "CLOSED")] * 4)
+def sc_listen_queue_overflow(sc):
+    port = 47203
+    n = sc.ns("lq")
+    sc.capture(n, "lo", port)
+    ls = sc.socket(n)
+    ls.bind((LO, port))
+    ls.listen(1)                               # never accept()ed
+    clients = []
+    for i in range(6):
+        c = nonblocking_connect(n, LO, port, sc.track)
+        clients.append(c.getsockname())
+        time.sleep(0.05)
+    time.sleep(3.6)                            # SYN retransmits at ~1 s and ~3 s
+    lines = sc.end([n], port)
+    listen = n.exec(["ss", "-ltnH", "( sport = :%d )" % port]).stdout.split("\n")
+    listen = [" ".join(l.split()) for l in listen if l.strip()]
+    nstat = n.exec(["nstat", "-az", "TcpExtListenOverflows", "TcpExtListenDrops"],
+                   check=False).stdout.split("\n")
+    nstat = [" ".join(l.split()) for l in nstat if l.strip() and not l.startswith("#")]
+    sc.write("A listener on 127.0.0.1:%d with backlog 1 whose application "
+             "never calls accept(); six clients connect (non-blocking) 50 ms "
+             "apart. Linux completes the first two handshakes (the accept "
+             "queue holds backlog + 1) and then drops the SYNs of the other "
+             "four (ListenOverflows/ListenDrops), which retransmit them after "
+             "about 1 s and 3 s and stay in SYN_SENT. ss_listen shows the "
+             "listener's Recv-Q (queued) and Send-Q (backlog); nstat the "
+             "namespace's counters at the end." % port,
+             [sc.conn(cep, (LO, port)) for cep in clients],
+             [anomaly("syn-retransmission", "client",
+                      "connections 3-6: SYNs dropped by the full accept queue")],
+             ss_listen=listen, nstat=nstat)
+    del lines
+
+
+@scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)
+def sc_time_wait_pileup(sc):
+    port = 47204
+    n = sc.ns("tw")
+    n.sysctl_set("net.ipv4.ip_local_port_range", "40000 40199")
+    n.sysctl_set("net.ipv4.tcp_tw_reuse", "0")
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, LO, port)
+    ceps, failure = [], None
+    for i in range(400):                       # bounded: the range has 200 ports
+        with n.entered():
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        err = c.connect_ex((LO, port))
+        if err:
+            failure = "connect() #%d failed: %s (%s)" % (i + 1, errno.errorcode.get(err, err),
+                                                          os.strerror(err))
+            c.close()
+            break
+        ceps.append(c.getsockname())
+        s, _ = ls.accept()
+        c.close()                              # client first: it keeps TIME_WAIT
+        s.recv(16)                             # EOF
+        s.close()
+        time.sleep(0.005)                      # keep tcpdump's ring from overflowing
+    if failure is None:
+        raise AssertionError("400 connections and no port exhaustion")
+    sc.log(failure)
+    time.sleep(0.3)
+    lines = sc.end([n], port)
+    tw = sum(1 for l in lines if l.startswith("TIME-WAIT"))
+    # The truth lists every connection; its final states come from ss.
+    conns = [sc.conn(cep, (LO, port)) for cep in ceps]
+    sc.write("One namespace with net.ipv4.ip_local_port_range = 40000 40199 "
+             "(200 ephemeral ports) and tcp_tw_reuse = 0. A client loops: "
+             "connect() to 127.0.0.1:%d, close() first (the client keeps "
+             "TIME_WAIT), the server reads EOF and closes; until connect() "
+             "fails. %s after %d connections; ss then shows %d TIME-WAIT "
+             "sockets." % (port, failure, len(ceps), tw),
+             conns, [], connect_failure=failure)
+
+
+def main():
+    hard.VERBOSE = True
+    ap = rec.scenario_parser(__doc__, hard.SCENARIOS, HERE)
+    args = ap.parse_args()
+    names = rec.chosen_scenarios(ap, args, hard.SCENARIOS, "namespaces, packet capture")
+    stale = nl.cleanup_stale()
+    if stale:
+        print("removed namespaces left by an interrupted run: %s" % ", ".join(stale))
+    return rec.run_scenarios(names, lambda name: hard.run(name, args.outdir),
+                             tracebacks=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
