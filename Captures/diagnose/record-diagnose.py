@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47204):
+Scenarios (server ports 47201-47205):
 
 * ``close-wait-stuck``: three clients send a request and close(); the server
   application reads each request to EOF and never closes: three CLOSE_WAIT
@@ -31,6 +31,10 @@ Scenarios (server ports 47201-47204):
   handshakes (the accept queue holds backlog + 1), then drops the SYNs of
   the others, which retransmit them: a listener that answers some and not
   others.  ``ss -ltn`` at the end shows the full queue.
+* ``handshake-stalled``: client -> relay -> server; the relay lets only the
+  client's SYN through: the server answers with a SYN+ACK, the client's
+  ACKs (and its retransmitted ones) never arrive, so the server sits in
+  SYN_RECEIVED retransmitting its SYN+ACK.  Captured on the server side.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -166,6 +170,36 @@ def sc_listen_queue_overflow(sc):
                       "connections 3-6: SYNs dropped by the full accept queue")],
              ss_listen=listen, nstat=nstat)
     del lines
+
+
+@scenario("handshake-stalled", expect=[("ESTABLISHED", "SYN_RECEIVED")])
+def sc_handshake_stalled(sc):
+    port = 47205
+
+    def drop(direction, frame, p):
+        syn_only = p is not None and p["flags"] & 0x12 == 0x02
+        return direction == "a>b" and not syn_only
+
+    a, r, b = sc.relay_topology("hs", drop=drop)
+    sc.capture(r, "rb", port)
+    sc.listen(b, ADDR_B, port)
+    c = nonblocking_connect(a, ADDR_B, port, sc.track)
+    cep = c.getsockname()
+    time.sleep(3.6)                            # SYN+ACK retransmits at ~1 s and ~3 s
+    sc.end([a, b], port)
+    dropped = sum(1 for _, d, act, p in sc.relay.log if act == "drop")
+    sc.write("Client %s connects (non-blocking) to a listener on %s:%d "
+             "through a relay namespace that forwards only the client's SYN "
+             "and drops every other client->server frame (%d dropped). The "
+             "server answers with a SYN+ACK; the client, ESTABLISHED, "
+             "acknowledges it and every retransmission of it, but none of "
+             "those ACKs arrive: the server stays in SYN_RECEIVED and "
+             "retransmits its SYN+ACK after about 1 s and 3 s. Captured on "
+             "the relay's veth facing the server for 3.6 s."
+             % (ADDR_A, ADDR_B, port, dropped),
+             [sc.conn(cep, (ADDR_B, port))],
+             [anomaly("synack-retransmission", "server",
+                      "the SYN+ACK retransmitted about 1 s and 3 s after the first")])
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)
