@@ -20,9 +20,10 @@ TIME-WAIT sockets and the connect() that failed).
 
 Scenarios (server ports 47201-47205):
 
-* ``close-wait-stuck``: three clients send a request and close(); the server
-  application reads each request to EOF and never closes: three CLOSE_WAIT
-  sockets (their clients in FIN_WAIT_2) held for 2.5 s.
+* ``close-wait-stuck``: clients send a request, read the response and
+  close(); the server application reads to EOF and never closes: CLOSE_WAIT
+  sockets (their clients in FIN_WAIT_2), three of them held for more than
+  2.5 s before a fourth request (leaked too) ends the capture.
 * ``syn-unanswered``: client -> relay -> server; the relay drops every
   client -> server SYN (a filter on the path): the client retransmits its
   SYN (1 s, 3 s) and stays in SYN_SENT.
@@ -77,14 +78,15 @@ def nonblocking_connect(ns, host, port, track):
     return c
 
 
-@scenario("close-wait-stuck", expect=[("FIN_WAIT_2", "CLOSE_WAIT")] * 3)
+@scenario("close-wait-stuck", expect=[("FIN_WAIT_2", "CLOSE_WAIT")] * 4)
 def sc_close_wait_stuck(sc):
     port = 47201
     n = sc.ns("cw")
     sc.capture(n, "lo", port)
     ls = sc.listen(n, LO, port)
     ceps = []
-    for i in range(3):
+
+    def leaky_request():
         with n.entered():
             c, cep, err = rec.connect(LO, port)
         sc.track(c)
@@ -92,20 +94,31 @@ def sc_close_wait_stuck(sc):
             raise OSError(err, "connect")
         s = sc.accept(ls)
         c.sendall(rec.REQ)
+        if rec.recv_exact(s, len(rec.REQ)) != rec.REQ:
+            raise AssertionError("server did not read the request")
+        s.sendall(rec.RESP)
+        if rec.recv_exact(c, len(rec.RESP)) != rec.RESP:
+            raise AssertionError("client did not read the response")
         c.close()                              # client is done: FIN
-        data = rec.recv_until_eof(s)           # the server reads to EOF ...
-        if data != rec.REQ:
-            raise AssertionError("server read %r" % data)
+        if rec.recv_until_eof(s) != b"":       # the server reads EOF ...
+            raise AssertionError("data after the request")
         ceps.append(cep)                       # ... and never closes s
+
+    for i in range(3):
+        leaky_request()
         time.sleep(0.2)
     time.sleep(2.5)
+    leaky_request()                            # the listener still serves, and leaks again
     sc.end([n], port)
-    sc.write("Three clients in turn connect to 127.0.0.1:%d, send a request "
-             "and close(); the server application reads each request to EOF "
-             "(recv() returns 0) and never closes its socket. Its kernel "
-             "acknowledged each FIN (CLOSE_WAIT), the clients sit in "
-             "FIN_WAIT_2; the capture runs 2.5 s past the last FIN and ss "
-             "is taken with the server fds still open." % port,
+    sc.write("Four clients connect to 127.0.0.1:%d in turn, send a request, "
+             "read the response and close(); the server application reads "
+             "each request, replies, reads EOF (recv() returns 0) and never "
+             "closes its socket. Its kernel acknowledges each FIN (CLOSE_WAIT) "
+             "and the clients sit in FIN_WAIT_2. The first three are 0.2 s "
+             "apart; the fourth comes 2.5 s later, so the capture holds the "
+             "first three in CLOSE_WAIT for more than 2.5 s (a file records "
+             "no time after its last frame). ss is taken with every server fd "
+             "still open." % port,
              [sc.conn(cep, (LO, port)) for cep in ceps], [])
 
 

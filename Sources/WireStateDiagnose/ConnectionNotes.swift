@@ -1,0 +1,230 @@
+import WireStateDecoder
+import WireStateTracker
+
+/// A stretch of time one endpoint spent in one state: from the transition into it (or its
+/// confirmation) to the transition out of it, or to the end of the capture while still held.
+struct HeldInterval: Sendable, Equatable {
+    var state: TCPState
+    var since: Int64
+    /// The frame that moved it there (nil: time moved it).
+    var frame: FrameRef?
+    var evidence: Evidence
+    /// The endpoint's own segment that confirmed the state (CLOSE_WAIT: its ACK of the FIN).
+    var confirmedFrame: FrameRef? = nil
+    var until: Int64? = nil
+    var leftFrame: FrameRef? = nil
+    var leftTo: TCPState? = nil
+
+    /// How long it was held, to `end` if it still is.
+    func held(end: Int64) -> Int64 { CaptureTime.elapsed(from: since, to: until ?? end) }
+}
+
+/// A zero window one endpoint advertised, and the probes its peer sent into it.
+struct ZeroWindowRun: Sendable, Equatable {
+    var frame: FrameRef?
+    var time: Int64
+    var probes = 0
+    var lastProbeFrame: FrameRef? = nil
+    var lastProbeTime: Int64? = nil
+
+    /// The stall the capture proves: from the zero window to the last probe that still found it zero.
+    var provenNanos: Int64 { lastProbeTime.map { CaptureTime.elapsed(from: time, to: $0) } ?? 0 }
+}
+
+/// What diagnose keeps about one endpoint of a connection.
+struct EndpointNotes: Sendable, Equatable {
+    var state: TCPState = .closed
+    var current: HeldInterval? = nil
+    /// The longest interval in each state a finding looks at.
+    var closeWait: HeldInterval? = nil
+    var finWait2: HeldInterval? = nil
+    var synReceived: HeldInterval? = nil
+    /// Every TIME_WAIT interval (a pile-up counts them at once).
+    var timeWait: HeldInterval? = nil
+    /// Its first RST and the state it sent it from.
+    var resetFrame: FrameRef? = nil
+    var resetTime: Int64 = 0
+    var resetFrom: TCPState = .closed
+    /// Zero windows it advertised, the longest-proven run kept.
+    var zeroWindow: ZeroWindowRun? = nil
+    var longestZeroWindow: ZeroWindowRun? = nil
+
+    mutating func enter(_ t: Transition) {
+        leave(at: t.time, frame: t.frame, to: t.to)
+        state = t.to
+        current = HeldInterval(state: t.to, since: t.time, frame: t.frame, evidence: t.evidence)
+    }
+
+    mutating func confirm(_ c: Confirmation) {
+        guard current?.state == c.state, current?.confirmedFrame == nil else { return }
+        current?.confirmedFrame = c.frame
+        current?.evidence = c.evidence
+    }
+
+    /// Closes the current interval and keeps it if it is the longest of its state.
+    mutating func leave(at time: Int64, frame: FrameRef?, to: TCPState) {
+        guard var i = current else { return }
+        i.until = time
+        i.leftFrame = frame
+        i.leftTo = to
+        keep(i)
+        current = nil
+    }
+
+    /// Keeps `i` where a finding will look for it (a still-open interval is kept as it stands).
+    mutating func keep(_ i: HeldInterval) {
+        func longer(_ old: HeldInterval?) -> HeldInterval {
+            guard let old else { return i }
+            return i.held(end: .max) >= old.held(end: .max) ? i : old
+        }
+        switch i.state {
+        case .closeWait: closeWait = longer(closeWait)
+        case .finWait2: finWait2 = longer(finWait2)
+        case .synReceived: synReceived = longer(synReceived)
+        case .timeWait: timeWait = i
+        default: break
+        }
+    }
+
+    /// Each interval of interest as it stands at the end (open ones included).
+    func settled() -> EndpointNotes {
+        var e = self
+        if let c = current { e.keep(c) }
+        if let z = zeroWindow { e.keepZeroWindow(z) }
+        return e
+    }
+
+    mutating func keepZeroWindow(_ z: ZeroWindowRun) {
+        if longestZeroWindow.map({ z.provenNanos > $0.provenNanos }) ?? true { longestZeroWindow = z }
+    }
+}
+
+/// What diagnose keeps about one connection: a few frames and intervals, not its packets.
+struct ConnectionNotes: Sendable, Equatable {
+    var ref: ConnectionRef
+    var client: SocketAddress
+    var server: SocketAddress
+    var firstTime: Int64
+    var lastTime: Int64
+    var midstream: Bool
+    var ends = [EndpointNotes(), EndpointNotes()]
+    /// The client's SYNs (the first and every retransmission) and their times.
+    var synFrames: [FrameRef] = []
+    var firstSynTime: Int64? = nil
+    var lastSynTime: Int64? = nil
+    /// The server's SYN+ACKs.
+    var synAckFrames: [FrameRef] = []
+    var lastSynAckTime: Int64? = nil
+    /// The client's own segment after the SYN+ACK (its handshake ACK was sent).
+    var clientAckFrame: FrameRef? = nil
+    var refusedFrame: FrameRef? = nil
+    /// A peer presumed gone (`peer-unresponsive`): who, the proving frame, the retransmission count.
+    var vanished: Role? = nil
+    var vanishedFrame: FrameRef? = nil
+    var vanishedCount: UInt32 = 0
+    var vanishedTime: Int64 = 0
+    /// An endpoint that kept sending after its peer reset (the RST never reached it).
+    var keptTalking: Role? = nil
+    var keptTalkingFrame: FrameRef? = nil
+    /// SYNs that took over a 4-tuple still in TIME_WAIT.
+    var reuseInTimeWaitFrames: [FrameRef] = []
+    var final: ConnectionSummary? = nil
+
+    init(_ s: ConnectionSummary) {
+        ref = s.ref
+        client = s.client
+        server = s.server
+        firstTime = s.firstTime
+        lastTime = s.lastTime
+        midstream = s.midstream
+    }
+
+    subscript(_ role: Role) -> EndpointNotes {
+        get { ends[role == .client ? 0 : 1] }
+        set { ends[role == .client ? 0 : 1] = newValue }
+    }
+
+    /// Packets the server sent, once known (nil while the connection is open).
+    var packetsFromServer: UInt64? { final?.packetsFromServer }
+
+    mutating func consume(_ event: TrackerEvent) {
+        switch event {
+        case .opened(let s):
+            midstream = s.midstream
+        case .transition(let t):
+            lastTime = max(lastTime, t.time)
+            self[t.endpoint].enter(t)
+            switch (t.endpoint, t.cause) {
+            case (.client, .sentSyn): addSyn(t.frame, t.time)
+            case (.server, .sentSynAck): addSynAck(t.frame, t.time)
+            case (_, .sentRst):
+                if self[t.endpoint].resetFrame == nil {
+                    self[t.endpoint].resetFrame = t.frame
+                    self[t.endpoint].resetTime = t.time
+                    self[t.endpoint].resetFrom = t.from
+                }
+            default: break
+            }
+        case .confirmation(let c):
+            lastTime = max(lastTime, c.time)
+            self[c.endpoint].confirm(c)
+            if c.endpoint == .client, !synAckFrames.isEmpty, clientAckFrame == nil { clientAckFrame = c.frame }
+        case .anomaly(let a):
+            lastTime = max(lastTime, a.time)
+            anomaly(a)
+        case .finished(let s):
+            lastTime = max(lastTime, s.lastTime)
+            midstream = s.midstream
+            final = s
+        }
+    }
+
+    mutating func anomaly(_ a: Anomaly) {
+        switch a.code {
+        case .synRetransmission where a.endpoint == .client: addSyn(a.frame, a.time)
+        case .synAckRetransmission where a.endpoint == .server: addSynAck(a.frame, a.time)
+        case .refused: if refusedFrame == nil { refusedFrame = a.frame }
+        case .peerUnresponsive:
+            if vanished == nil {
+                vanished = a.endpoint
+                vanishedFrame = a.frame
+                vanishedCount = a.actual ?? 0
+                vanishedTime = a.time
+            }
+        case .trafficAfterPeerReset:
+            if keptTalking == nil { keptTalking = a.endpoint; keptTalkingFrame = a.frame }
+        case .reuseInTimeWait:
+            if let f = a.frame { reuseInTimeWaitFrames.append(f) }
+        case .zeroWindow:
+            if let z = self[a.endpoint].zeroWindow { self[a.endpoint].keepZeroWindow(z) }
+            self[a.endpoint].zeroWindow = ZeroWindowRun(frame: a.frame, time: a.time)
+        case .zeroWindowProbe:
+            // A probe from this endpoint into its peer's zero window.
+            let r = a.endpoint.peer
+            if self[r].zeroWindow != nil {
+                self[r].zeroWindow?.probes += 1
+                self[r].zeroWindow?.lastProbeFrame = a.frame
+                self[r].zeroWindow?.lastProbeTime = a.time
+            }
+        default: break
+        }
+    }
+
+    mutating func addSyn(_ f: FrameRef?, _ t: Int64) {
+        if let f, !synFrames.contains(f) { synFrames.append(f) }
+        if firstSynTime == nil { firstSynTime = t }
+        lastSynTime = t
+    }
+
+    mutating func addSynAck(_ f: FrameRef?, _ t: Int64) {
+        if let f, !synAckFrames.contains(f) { synAckFrames.append(f) }
+        lastSynAckTime = t
+    }
+
+    /// The notes with every open interval and run closed at the end of what was seen.
+    func settled() -> ConnectionNotes {
+        var n = self
+        n.ends = ends.map { $0.settled() }
+        return n
+    }
+}
