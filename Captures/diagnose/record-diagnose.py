@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47205):
+Scenarios (server ports 47201-47206):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -36,6 +36,9 @@ Scenarios (server ports 47201-47205):
   client's SYN through: the server answers with a SYN+ACK, the client's
   ACKs (and its retransmitted ones) never arrive, so the server sits in
   SYN_RECEIVED retransmitting its SYN+ACK.  Captured on the server side.
+* ``zero-window-stall``: a receiver (SO_RCVBUF 4096) whose application stops
+  reading for 6 s while the client has data queued: window 0, the client
+  probes with backoff; then the server drains and both close.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -213,6 +216,59 @@ def sc_handshake_stalled(sc):
              [sc.conn(cep, (ADDR_B, port))],
              [anomaly("synack-retransmission", "server",
                       "the SYN+ACK retransmitted about 1 s and 3 s after the first")])
+
+
+@scenario("zero-window-stall", expect=[("TIME_WAIT", "CLOSED")])
+def sc_zero_window_stall(sc):
+    port = 47206
+    n = sc.ns("zw")
+    sc.capture(n, "lo", port)
+    ls = sc.socket(n)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # before listen
+    ls.bind((LO, port))
+    ls.listen(4)
+    c = sc.socket(n)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    c.connect((LO, port))
+    cep = c.getsockname()
+    s = sc.accept(ls)
+    c.setblocking(False)
+    total, chunk = 0, b"z" * 1000
+    for _ in range(200):                       # fill until EAGAIN twice
+        try:
+            total += c.send(chunk)
+        except BlockingIOError:
+            time.sleep(0.05)
+            try:
+                total += c.send(chunk)
+            except BlockingIOError:
+                break
+    time.sleep(6.0)                            # the application does not read
+    mid = n.ss(port)
+    got = 0
+    for _ in range(1000):                      # drain
+        if got >= total:
+            break
+        got += len(s.recv(65536))
+    if got != total:
+        raise AssertionError("drained %d of %d" % (got, total))
+    c.settimeout(rec.DEFAULT_TIMEOUT)
+    hard.end_client_close(c, s)
+    sc.end([n], port)
+    sc.write("Server socket with SO_RCVBUF 4096 (set on the listener before "
+             "listen()); its application stops reading. The client "
+             "(SO_SNDBUF 8192) writes non-blocking until EAGAIN (%d bytes "
+             "queued); the server's window closes to 0 and the client kernel "
+             "probes it with exponential backoff for 6 s "
+             "(ss_during_zero_window: Recv-Q of the server, Send-Q of the "
+             "client). Then the server drains, the window reopens, the client "
+             "closes first and the server closes." % total,
+             [sc.conn(cep, (LO, port))],
+             [anomaly("zero-window", "server", "the receiver advertises window 0 "
+                      "while its application does not read"),
+              anomaly("zero-window-probe", "client", "probes 0.2, 0.6, 1.4, 3.0 s "
+                      "after the window closed, until it reopens")],
+             ss_during_zero_window=mid)
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)

@@ -168,7 +168,7 @@ struct ConnectionNotes: Sendable, Equatable {
         case .confirmation(let c):
             lastTime = max(lastTime, c.time)
             self[c.endpoint].confirm(c)
-            if c.endpoint == .client, !synAckFrames.isEmpty, clientAckFrame == nil { clientAckFrame = c.frame }
+            if c.endpoint == .client, c.state == .established, !synAckFrames.isEmpty, clientAckFrame == nil { clientAckFrame = c.frame }
         case .anomaly(let a):
             lastTime = max(lastTime, a.time)
             anomaly(a)

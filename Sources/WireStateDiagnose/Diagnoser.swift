@@ -190,7 +190,7 @@ struct Diagnoser {
             // SYNs left unanswered while the same listener was answering, or holding, others.
             let dropped = conns.filter { u in
                 unansweredSyn(u) && answered.contains { a in
-                    a.firstTime <= (u.lastSynTime ?? u.lastTime) && (a.final == nil ? end : a.lastTime) >= (u.firstSynTime ?? u.firstTime)
+                    a.firstTime <= (u.lastSynTime ?? u.lastTime) && activeUntil(a) >= (u.firstSynTime ?? u.firstTime)
                 }
             }
             // SYN+ACKs retransmitted after the client's ACK went by: the ACK was dropped (queue full).
@@ -240,6 +240,13 @@ struct Diagnoser {
                     "sysctl net.core.somaxconn net.ipv4.tcp_max_syn_backlog; the backlog the application passes to listen()",
                 ])
         }
+    }
+
+    /// Until when a connection held the listener's attention: one still open at the end (waiting in
+    /// the accept queue, say) to the end of the capture.
+    func activeUntil(_ n: ConnectionNotes) -> Int64 {
+        guard let f = n.final, f.endReason != .endOfCapture else { return end }
+        return n.lastTime
     }
 
     mutating func synUnanswered() {
