@@ -219,6 +219,10 @@ struct Diagnoser {
                                   line: "answered in the same period: \(count(ok.count, "connection")) (\(shown)\(ok.count > 5 ? ", …" : "")), "
                                       + "SYN+ACK at frames \(frames(ok.prefix(5).compactMap { $0.synAckFrames.first }))",
                                   first: ok[0].firstTime, last: ok[0].lastTime))
+                // Every answered connection is listed among the finding's connections (no line each).
+                for a in ok.dropFirst() {
+                    group.append(Item(notes: a, role: .server, line: "", first: a.firstTime, last: a.firstTime))
+                }
             }
             let syns = dropped.reduce(0) { $0 + $1.synFrames.count }
             var what: [String] = []

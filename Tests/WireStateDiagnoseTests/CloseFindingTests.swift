@@ -1,0 +1,57 @@
+import Testing
+import WireStateDiagnose
+import WireStateTracker
+
+/// abortive-close, peer-vanished and time-wait-pileup on the captures that show them.
+@Suite struct CloseFindingTests {
+    @Test func resetsAreGroupedByWhoResets() throws {
+        let all = Diagnosis.findings("Captures/multi.pcap")
+        let resets = all.filter { $0.code == .abortiveClose }
+        #expect(resets.count == 2)
+        let byClient = try #require(resets.first { $0.subjectKind == .host })
+        let byServer = try #require(resets.first { $0.subjectKind == .listener })
+        #expect(byClient.connections == [3])
+        #expect(byServer.connections == [4])
+        #expect(byServer.subject == "127.0.0.1:47007")
+        #expect(byClient.summary.contains("RST from the client"))
+    }
+
+    @Test func aPeerPresumedGoneIsVanishedAndInferred() throws {
+        let f = try #require(Diagnosis.findings("Captures/half-open.pcap").first)
+        #expect(f.code == .peerVanished)
+        #expect(f.subject == "10.201.0.2:47111") // the server, still sending
+        #expect(f.evidence == .inferred)
+        #expect(f.frames.map(\.number) == [12])
+    }
+
+    @Test func aResetThatNeverReachedTheServerIsObserved() throws {
+        let f = try #require(Diagnosis.findings("Captures/half-open-client-side.pcap").first { $0.code == .peerVanished })
+        #expect(f.evidence == .observed)
+        #expect(f.details.contains { $0.contains("the RST did not reach it") })
+    }
+
+    @Test func timeWaitPileupCountsThemAtOnceAndTheShareOfThePortRange() throws {
+        let f = try #require(Diagnosis.findings("Captures/diagnose/time-wait-pileup.pcap").first)
+        #expect(f.code == .timeWaitPileup)
+        #expect(f.subjectKind == .host)
+        #expect(f.peer == "127.0.0.1:47204")
+        #expect(f.connectionCount == 200)
+        #expect(f.severity == .warning, "200 of Linux's default 28232 ports")
+        var o = DiagnoseOptions()
+        o.ephemeralPorts = 40000...40199 // the range the recording used: every port held
+        let g = try #require(Diagnosis.findings("Captures/diagnose/time-wait-pileup.pcap", options: o).first)
+        #expect(g.severity == .critical)
+        #expect(g.summary.contains("100.0%"))
+        o.timeWaitPileup = 201
+        #expect(Diagnosis.findings("Captures/diagnose/time-wait-pileup.pcap", options: o).isEmpty)
+    }
+
+    @Test func timeWaitThatExpiresDoesNotPileUp() {
+        // With a 1 ms MSL each TIME_WAIT ends long before the next connection: never 100 at once.
+        var config = ConnectionTracker.Configuration()
+        config.msl = 1_000_000
+        var o = DiagnoseOptions()
+        o.timeWaitPileup = 2
+        #expect(Diagnosis.findings(["Captures/diagnose/time-wait-pileup.pcap"], options: o, configuration: config).isEmpty)
+    }
+}

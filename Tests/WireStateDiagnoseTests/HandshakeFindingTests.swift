@@ -1,0 +1,44 @@
+import Testing
+import WireStateDiagnose
+import WireStateTracker
+
+/// connection-refused, syn-unanswered and listen-queue-overflow on the captures that show them.
+@Suite struct HandshakeFindingTests {
+    @Test func refusedAttemptsAreGroupedByTheirPort() throws {
+        let all = Diagnosis.findings("Captures/refused.pcap")
+        #expect(all.map(\.code) == [.connectionRefused])
+        let f = try #require(all.first)
+        #expect(f.subject == "127.0.0.1:47004")
+        #expect(f.frames.map(\.number) == [1, 2]) // the SYN and the RST
+        #expect(f.evidence == .observed)
+    }
+
+    @Test func synsDroppedOnThePathAreUnansweredAndSayTheCaptureMayBeOneSided() throws {
+        let all = Diagnosis.findings("Captures/diagnose/syn-unanswered.pcap")
+        #expect(all.map(\.code) == [.synUnanswered])
+        let f = try #require(all.first)
+        #expect(f.subject == "10.201.0.2:47202")
+        #expect(f.frames.count >= 3)
+        // Nothing at all comes back to that client in this file: a one-sided capture looks the same.
+        #expect(f.evidence == .inferred)
+        #expect(f.details.contains { $0.contains("only one direction") })
+    }
+
+    @Test func aListenerThatAnswersSomeAndDropsOthersOverflowsItsQueue() throws {
+        let all = Diagnosis.findings("Captures/diagnose/listen-queue-overflow.pcap")
+        // The dropped SYNs are explained by the overflow, not reported again as unanswered.
+        #expect(all.map(\.code) == [.listenQueueOverflow])
+        let f = try #require(all.first)
+        #expect(f.severity == .critical)
+        #expect(f.subject == "127.0.0.1:47203")
+        #expect(f.connectionCount == 4)
+        #expect(f.connections == [1, 2, 3, 4, 5, 6])
+        #expect(f.summary.contains("answered 2 connections"))
+        #expect(f.nextSteps.contains { $0.contains("TcpExtListenOverflows") })
+    }
+
+    @Test func unansweredSynsAloneAreNotAnOverflow() {
+        // The same listener logic on a capture where nothing was answered: no overflow.
+        #expect(!Diagnosis.findings("Captures/diagnose/syn-unanswered.pcap").contains { $0.code == .listenQueueOverflow })
+    }
+}
