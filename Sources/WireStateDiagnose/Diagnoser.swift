@@ -79,8 +79,23 @@ struct Diagnoser {
                 items[key(n, role), default: []].append(item)
             }
         }
-        for (k, group) in items.sorted(by: { $0.key < $1.key }) {
-            let n = group.count, longest = group.map(\.held).max() ?? 0
+        // Still in CLOSE_WAIT at the end, but not yet for the threshold: the leak going on.
+        var younger: [GroupKey: [UInt64]] = [:]
+        for n in notes {
+            for role in Role.allCases {
+                guard let i = n[role].closeWait, i.until == nil, i.held(end: end) < options.stuckAfter else { continue }
+                younger[key(n, role), default: []].append(n.ref.id)
+            }
+        }
+        for (k, found) in items.sorted(by: { $0.key < $1.key }) {
+            var group = found
+            if let more = younger[k] {
+                group.append(Item(notes: group[0].notes, role: group[0].role, evidence: group[0].evidence,
+                                  line: "\(count(more.count, "more connection")) (\(more.map(String.init).joined(separator: ", "))) "
+                                      + "\(more.count == 1 ? "is" : "are") in CLOSE_WAIT at the end of the capture, for less than the threshold so far",
+                                  first: group[0].first, last: group[0].last))
+            }
+            let n = found.count, longest = group.map(\.held).max() ?? 0
             let role = group[0].role
             let side = role == .server ? "server" : "client"
             let port = role == .server ? group[0].notes.server.port : group[0].notes.client.port
