@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47206):
+Scenarios (server ports 47201-47207):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -39,6 +39,10 @@ Scenarios (server ports 47201-47206):
 * ``zero-window-stall``: a receiver (SO_RCVBUF 4096) whose application stops
   reading for 6 s while the client has data queued: window 0, the client
   probes with backoff; then the server drains and both close.
+* ``syn-flood``: client -> relay -> server; 60 source addresses on the
+  client side each open a connection at once, and the relay lets only their
+  SYNs through: 60 handshakes from 60 sources held half-open at the
+  listener (SYN_RECEIVED), as a flood of spoofed SYNs leaves them.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -269,6 +273,51 @@ def sc_zero_window_stall(sc):
               anomaly("zero-window-probe", "client", "probes 0.2, 0.6, 1.4, 3.0 s "
                       "after the window closed, until it reopens")],
              ss_during_zero_window=mid)
+
+
+@scenario("syn-flood", expect=[("ESTABLISHED", "SYN_RECEIVED")] * 60)
+def sc_syn_flood(sc):
+    port = 47207
+    sources = ["10.201.0.%d" % (101 + i) for i in range(60)]
+
+    def drop(direction, frame, p):
+        syn_only = p is not None and p["flags"] & 0x12 == 0x02
+        return direction == "a>b" and p is not None and not syn_only
+
+    a, r, b = sc.relay_topology("sf", drop=drop)
+    for s in sources:
+        a.ip("addr", "add", s + "/24", "dev", "a0")
+        b.ip("neigh", "add", s, "lladdr", hard.MAC_A, "dev", "b0", "nud", "permanent")
+    sc.capture(r, "rb", port)
+    with b.entered():
+        ls = sc.track(rec.listen(ADDR_B, port, backlog=128))
+    ceps = []
+    for s in sources:
+        with a.entered():
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sc.track(c)
+        c.bind((s, 0))
+        c.setblocking(False)
+        err = c.connect_ex((ADDR_B, port))
+        if err not in (0, errno.EINPROGRESS):
+            raise OSError(err, "connect: " + os.strerror(err))
+        ceps.append(c.getsockname())
+    time.sleep(2.5)                            # one SYN+ACK retransmission each (~1 s)
+    lines = sc.end([a, b], port)
+    recv = sum(1 for l in lines if l.startswith("SYN-RECV"))
+    nstat = b.exec(["nstat", "-az", "TcpExtSyncookiesSent", "TcpExtListenDrops", "TcpExtTCPReqQFullDrop"],
+                   check=False).stdout.split("\n")
+    nstat = [" ".join(l.split()) for l in nstat if l.strip() and not l.startswith("#")]
+    del ls
+    sc.write("60 source addresses (10.201.0.101-160 on the client namespace's veth) each connect "
+             "(non-blocking) at once to a listener on %s:%d (backlog 128) through a relay "
+             "namespace that forwards only SYNs from the client side, as a flood of spoofed "
+             "SYNs would reach a server: every handshake stays half-open at the listener, which "
+             "retransmits its SYN+ACKs. ss shows %d SYN-RECV sockets on the server; captured "
+             "on the relay's veth facing the server for 2.5 s." % (ADDR_B, port, recv),
+             [sc.conn(cep, (ADDR_B, port)) for cep in ceps],
+             [anomaly("synack-retransmission", "server", "each SYN+ACK retransmitted after about 1 s")],
+             nstat=nstat)
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)

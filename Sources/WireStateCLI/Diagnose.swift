@@ -71,6 +71,11 @@ struct DiagnoseThresholds: ParsableArguments {
     var timeWaitPileup: Int = 100
 
     @Option(name: .long, help: ArgumentHelp(
+        "Half-open handshakes to one listener within 10 s, from at least 10 sources, that make a SYN flood.",
+        valueName: "count"))
+    var synFlood: Int = 50
+
+    @Option(name: .long, help: ArgumentHelp(
         "The hosts' ephemeral port range (net.ipv4.ip_local_port_range), for the share a TIME_WAIT pile-up holds.",
         valueName: "low-high"))
     var ephemeralPorts: String = "32768-60999"
@@ -87,6 +92,8 @@ struct DiagnoseThresholds: ParsableArguments {
             throw ValidationError("--time-wait-pileup must be at least 1 (got \(timeWaitPileup))")
         }
         o.timeWaitPileup = timeWaitPileup
+        guard synFlood >= 1 else { throw ValidationError("--syn-flood must be at least 1 (got \(synFlood))") }
+        o.synFlood = synFlood
         let parts = ephemeralPorts.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]), 1 <= lo, lo <= hi, hi <= 65535 else {
             throw ValidationError("--ephemeral-ports must be LOW-HIGH within 1-65535 (got '\(Escaped.text(ephemeralPorts))')")

@@ -10,6 +10,11 @@ public struct DiagnoseOptions: Sendable, Equatable {
     /// The ephemeral port range of the hosts (Linux `net.ipv4.ip_local_port_range` default), for the
     /// share of it a TIME_WAIT pile-up holds.
     public var ephemeralPorts: ClosedRange<Int> = 32768...60999
+    /// Half-open handshakes to one listener within `synFloodWindow` that make a SYN flood…
+    public var synFlood: Int = 50
+    public var synFloodWindow: Int64 = 10_000_000_000
+    /// …when they come from at least this many source addresses (fewer is one client's burst).
+    public var synFloodSources: Int = 10
     /// Connections on one subject from which a held-state finding becomes critical (a leak, not a slip).
     public var criticalCount: Int = 10
     /// Share of the ephemeral range held in TIME_WAIT from which a pile-up is critical.

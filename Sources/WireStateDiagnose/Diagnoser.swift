@@ -36,6 +36,8 @@ struct Diagnoser {
     var findings: [Finding] = []
     /// Connections a listen-queue overflow explains, so syn-unanswered does not report them again.
     var explainedSyns: Set<UInt64> = []
+    /// Half-open handshakes a SYN flood explains (not reported again as stalled or unanswered).
+    var flooded: Set<UInt64> = []
 
     init(options: DiagnoseOptions, notes: [ConnectionNotes], end: Int64, sourceNames: [String]) {
         self.options = options
@@ -48,6 +50,7 @@ struct Diagnoser {
         closeWaitStuck()
         finWait2Stuck()
         connectionRefused()
+        synFlood() // first of the handshake rules: the handshakes it explains are not reported again
         listenQueueOverflow() // before syn-unanswered: it claims the SYNs it explains
         synUnanswered()
         abortiveClose()
@@ -198,7 +201,7 @@ struct Diagnoser {
 
     mutating func listenQueueOverflow() {
         var byListener: [SocketAddress: [ConnectionNotes]] = [:]
-        for n in notes where !n.midstream { byListener[n.server, default: []].append(n) }
+        for n in notes where !n.midstream && !flooded.contains(n.ref.id) { byListener[n.server, default: []].append(n) }
         for (listener, conns) in byListener.sorted(by: { $0.key.description < $1.key.description }) {
             let answered = conns.filter { !$0.synAckFrames.isEmpty }
             guard !answered.isEmpty else { continue }
@@ -274,7 +277,7 @@ struct Diagnoser {
         var hostsReached = Set<IPAddress>()
         for n in notes where (n.packetsFromServer ?? 0) > 0 { hostsReached.insert(n.client.address) }
         var items: [GroupKey: [Item]] = [:]
-        for n in notes where unansweredSyn(n) && !explainedSyns.contains(n.ref.id) {
+        for n in notes where unansweredSyn(n) && !explainedSyns.contains(n.ref.id) && !flooded.contains(n.ref.id) {
             let span = CaptureTime.elapsed(from: n.firstSynTime ?? n.firstTime, to: n.lastSynTime ?? n.lastTime)
             let line = "\(conn(n)): \(count(n.synFrames.count, "SYN")) over \(dur(span)) (frames \(frames(n.synFrames))), "
                 + "nothing from the server"
@@ -310,9 +313,66 @@ struct Diagnoser {
         }
     }
 
+    /// A handshake the client never went on with: only SYNs from it, no ACK of the SYN+ACK.
+    func halfOpen(_ n: ConnectionNotes) -> Bool {
+        guard let f = n.final, !n.midstream, !n.synFrames.isEmpty, n.refusedFrame == nil, n.clientAckFrame == nil else { return false }
+        return f.packetsFromClient == UInt64(n.synFrames.count)
+    }
+
+    mutating func synFlood() {
+        var byListener: [SocketAddress: [ConnectionNotes]] = [:]
+        for n in notes where halfOpen(n) { byListener[n.server, default: []].append(n) }
+        for (listener, list) in byListener.sorted(by: { $0.key.description < $1.key.description })
+        where list.count >= options.synFlood {
+            // The most first SYNs inside one window.
+            let sorted = list.sorted { ($0.firstSynTime ?? $0.firstTime) < ($1.firstSynTime ?? $1.firstTime) }
+            let times = sorted.map { $0.firstSynTime ?? $0.firstTime }
+            var best = 0..<0, lo = 0
+            for hi in times.indices {
+                while CaptureTime.elapsed(from: times[lo], to: times[hi]) > options.synFloodWindow { lo += 1 }
+                if hi + 1 - lo > best.count { best = lo..<(hi + 1) }
+            }
+            let burst = Array(sorted[best])
+            let sources = Set(burst.map { $0.client.address })
+            guard burst.count >= options.synFlood, sources.count >= options.synFloodSources else { continue }
+            for n in list { flooded.insert(n.ref.id) }
+            let span = CaptureTime.elapsed(from: times[best.lowerBound], to: times[best.upperBound - 1])
+            let answered = burst.filter { !$0.synAckFrames.isEmpty }.count
+            let synAcks = burst.reduce(0) { $0 + $1.synAckFrames.count }
+            var group = burst.map { n in
+                Item(notes: n, role: .server, frames: n.synFrames + n.synAckFrames, line: "", first: n.firstSynTime ?? n.firstTime,
+                     last: n.lastSynAckTime ?? n.lastTime)
+            }
+            group[0].line = "\(burst.count) handshakes from \(sources.count) source addresses within \(dur(span)), "
+                + "first SYN at frame \(frame(burst[0].synFrames.first)); none completed: the clients sent nothing after their SYN"
+            group.append(Item(notes: burst[0], role: .server,
+                              line: "the listener answered \(answered) of them with \(synAcks) SYN+ACKs (retransmissions included)"
+                                  + (answered < burst.count ? "; \(burst.count - answered) got no answer at all" : ""),
+                              first: group[0].first, last: group[0].last))
+            group.append(Item(notes: burst[0], role: .server, evidence: .inferred,
+                              line: "inferred: whether the sources exist cannot be seen; a capture on the server side shows only "
+                                  + "that nothing came back",
+                              first: group[0].first, last: group[0].last))
+            add(.synFlood, severity: .critical, GroupKey(kind: .listener, subject: listener.description), group,
+                summary: "\(listener) received \(burst.count) handshakes from \(sources.count) sources within \(dur(span)) "
+                    + "that never completed: a SYN flood, or clients whose replies cannot get back.",
+                threshold: nil, connectionCount: burst.count,
+                causes: [
+                    "a SYN flood from spoofed source addresses (a denial-of-service attempt)",
+                    "the path back to many clients is broken (asymmetric routing, a firewall that drops their ACKs)",
+                    "a load test or scanner opening connections it never completes",
+                ],
+                steps: [
+                    "ss -tan state syn-recv '( sport = :\(listener.port) )' | wc -l   # on the server: half-open now",
+                    "nstat -az TcpExtSyncookiesSent TcpExtListenDrops TcpExtTCPReqQFullDrop; dmesg | grep 'SYN flooding'",
+                    "sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog net.ipv4.tcp_synack_retries",
+                ])
+        }
+    }
+
     mutating func handshakeStalled() {
         var items: [GroupKey: [Item]] = [:]
-        for n in notes {
+        for n in notes where !flooded.contains(n.ref.id) {
             guard let i = n[.server].synReceived, i.held(end: end) >= options.stuckAfter, n.clientAckFrame == nil,
                   n.synFrames.count <= 1 || !n.synAckFrames.isEmpty else { continue }
             let line = "\(conn(n)): SYN+ACK at frames \(frames(n.synAckFrames)), no handshake ACK"

@@ -37,6 +37,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
     case peerVanished
     case handshakeStalled
     case listenQueueOverflow
+    case synFlood
 
     /// Stable kebab-case code, spelled out so renaming a case cannot change an output format.
     public var code: String {
@@ -51,6 +52,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
         case .peerVanished: return "peer-vanished"
         case .handshakeStalled: return "handshake-stalled"
         case .listenQueueOverflow: return "listen-queue-overflow"
+        case .synFlood: return "syn-flood"
         }
     }
 

@@ -41,4 +41,22 @@ import WireStateTracker
         // The same listener logic on a capture where nothing was answered: no overflow.
         #expect(!Diagnosis.findings("Captures/diagnose/syn-unanswered.pcap").contains { $0.code == .listenQueueOverflow })
     }
+
+    @Test func manyHalfOpenHandshakesFromManySourcesAreASynFlood() throws {
+        let all = Diagnosis.findings("Captures/diagnose/syn-flood.pcap")
+        // The flood explains every stalled handshake: they are not reported one by one.
+        #expect(all.map(\.code) == [.synFlood])
+        let f = try #require(all.first)
+        #expect(f.severity == .critical)
+        #expect(f.subject == "10.201.0.2:47207")
+        #expect(f.connectionCount == 60)
+        #expect(f.evidence == .inferred)
+        var o = DiagnoseOptions()
+        o.synFloodSources = 61 // one more source than the capture has: no flood, the handshakes stall
+        o.stuckAfter = 500_000_000 // (held about 1 s, to the SYN+ACK retransmissions that end the file)
+        #expect(Diagnosis.findings("Captures/diagnose/syn-flood.pcap", options: o).map(\.code) == [.handshakeStalled])
+        o = DiagnoseOptions()
+        o.synFloodWindow = 5_000_000 // the 60 SYNs span 12 ms: at most a part of them within 5 ms
+        #expect(!Diagnosis.findings("Captures/diagnose/syn-flood.pcap", options: o).contains { $0.code == .synFlood })
+    }
 }
