@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47207):
+Scenarios (server ports 47201-47208):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -43,6 +43,10 @@ Scenarios (server ports 47201-47207):
   client side each open a connection at once, and the relay lets only their
   SYNs through: 60 handshakes from 60 sources held half-open at the
   listener (SYN_RECEIVED), as a flood of spoofed SYNs leaves them.
+* ``retransmission-heavy``: client -> relay (10 ms each way) -> server; the
+  relay drops the first copy of every 4th client -> server data segment:
+  the client retransmits about a quarter of its segments.  Captured on the
+  client side, before the drops.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -318,6 +322,42 @@ def sc_syn_flood(sc):
              [sc.conn(cep, (ADDR_B, port)) for cep in ceps],
              [anomaly("synack-retransmission", "server", "each SYN+ACK retransmitted after about 1 s")],
              nstat=nstat)
+
+
+@scenario("retransmission-heavy", expect=[("TIME_WAIT", "CLOSED")])
+def sc_retransmission_heavy(sc):
+    port = 47208
+    state = {"n": 0, "seen": set(), "dropped": 0}
+
+    def drop(direction, frame, p):
+        if direction != "a>b" or p is None or p["plen"] == 0 or p["seq"] in state["seen"]:
+            return False
+        state["seen"].add(p["seq"])            # only first copies are dropped
+        state["n"] += 1
+        if state["n"] % 4 == 0:
+            state["dropped"] += 1
+            return True
+        return False
+
+    a, r, b = sc.relay_topology("rh", delay_ab=0.01, delay_ba=0.01, drop=drop)
+    sc.capture(r, "ra", port)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
+    payload = bytes((i * 13) & 0xFF for i in range(40000))
+    c.sendall(payload)
+    assert rec.recv_exact(s, len(payload)) == payload
+    s.sendall(b"got 40000 bytes\n")
+    assert rec.recv_exact(c, 16) == b"got 40000 bytes\n"
+    hard.end_client_close(c, s)
+    sc.end([a, b], port)
+    sc.write("Client %s sends 40000 bytes to %s:%d through a relay namespace "
+             "(10 ms each way) that drops the first copy of every 4th "
+             "client->server data segment (%d dropped); SACK is on. The "
+             "server reads everything and replies, the client closes first. "
+             "Captured on the relay's veth facing the client: every original "
+             "and every retransmission is in the file."
+             % (ADDR_A, ADDR_B, port, state["dropped"]),
+             [sc.conn(cep, (ADDR_B, port))],
+             [anomaly("retransmission", "client", "about one segment in four, resent")])
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)

@@ -48,6 +48,9 @@ struct EndpointNotes: Sendable, Equatable {
     /// Zero windows it advertised, the longest-proven run kept.
     var zeroWindow: ZeroWindowRun? = nil
     var longestZeroWindow: ZeroWindowRun? = nil
+    /// Data segments it retransmitted, and the first few of them.
+    var retransmissions = 0
+    var retransmissionFrames: [FrameRef] = []
 
     mutating func enter(_ t: Transition) {
         leave(at: t.time, frame: t.frame, to: t.to)
@@ -193,6 +196,9 @@ struct ConnectionNotes: Sendable, Equatable {
             }
         case .trafficAfterPeerReset:
             if keptTalking == nil { keptTalking = a.endpoint; keptTalkingFrame = a.frame }
+        case .retransmission:
+            self[a.endpoint].retransmissions += 1
+            if let f = a.frame, self[a.endpoint].retransmissionFrames.count < 20 { self[a.endpoint].retransmissionFrames.append(f) }
         case .reuseInTimeWait:
             if let f = a.frame { reuseInTimeWaitFrames.append(f) }
         case .zeroWindow:

@@ -15,6 +15,10 @@ public struct DiagnoseOptions: Sendable, Equatable {
     public var synFloodWindow: Int64 = 10_000_000_000
     /// …when they come from at least this many source addresses (fewer is one client's burst).
     public var synFloodSources: Int = 10
+    /// A sender whose retransmitted data segments are at least this share of its segments…
+    public var retransmissionShare: Double = 0.1
+    /// …and at least this many (a single loss is not heavy).
+    public var retransmissionMinimum: Int = 5
     /// Connections on one subject from which a held-state finding becomes critical (a leak, not a slip).
     public var criticalCount: Int = 10
     /// Share of the ephemeral range held in TIME_WAIT from which a pile-up is critical.

@@ -58,6 +58,7 @@ struct Diagnoser {
         zeroWindowStall()
         peerVanished()
         handshakeStalled()
+        retransmissionHeavy()
         return findings
     }
 
@@ -569,6 +570,42 @@ struct Diagnoser {
                     "ss -tano '( \(filter) )'   # on the \(role.name): the retransmission timer and count (on, retrans)",
                     "sysctl net.ipv4.tcp_retries2   # how long the kernel retransmits before giving up (default 15: about 15 minutes)",
                     "enable TCP keep-alive or TCP_USER_TIMEOUT in the application; check the NAT/firewall idle timeouts on the path",
+                ])
+        }
+    }
+
+    mutating func retransmissionHeavy() {
+        var items: [GroupKey: [Item]] = [:]
+        for n in notes where n.vanished == nil && n.keptTalking == nil {
+            guard let f = n.final else { continue }
+            for role in Role.allCases {
+                let sent = role == .client ? f.packetsFromClient : f.packetsFromServer
+                let r = n[role].retransmissions
+                guard r >= options.retransmissionMinimum, sent > 0,
+                      Double(r) / Double(sent) >= options.retransmissionShare else { continue }
+                var line = "\(conn(n)): the \(role.name) retransmitted \(r) of its \(sent) segments "
+                    + "(\(Format.fixed(Double(r) * 100 / Double(sent), 1))%), frames \(frames(n[role].retransmissionFrames))"
+                if let rtt = f.facts.handshakeRTT { line += "; handshake RTT \(dur(rtt)), connection \(dur(f.durationNanos))" }
+                items[key(n, role), default: []].append(
+                    Item(notes: n, role: role, frames: n[role].retransmissionFrames, line: line, first: n.firstTime, last: n.lastTime))
+            }
+        }
+        for (k, group) in items.sorted(by: { $0.key < $1.key }) {
+            let role = group[0].role
+            add(.retransmissionHeavy, severity: .warning, k, group,
+                summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "from \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
+                    + "retransmitted at least \(Format.fixed(options.retransmissionShare * 100, 0))% of the \(role.name)'s segments: "
+                    + "packets are being lost on the path.",
+                threshold: nil,
+                causes: [
+                    "loss on the path: a congested or faulty link, a policer, a full queue in a middlebox",
+                    "a receiver or middlebox that drops segments (MTU black hole, checksum offload bugs)",
+                    "the capture point is before the loss; after it, the originals would be missing instead",
+                ],
+                steps: [
+                    "ss -tani '( dport = :\(group[0].notes.server.port) or sport = :\(group[0].notes.server.port) )'   # on the \(role.name): retrans, rtt, cwnd",
+                    "nstat -az TcpRetransSegs TcpExtTCPLostRetransmit TcpExtTCPTimeouts TcpExtTCPSackRecovery",
+                    "ip -s link on each hop's interfaces (drops, errors); mtr or a capture at the other end to find where",
                 ])
         }
     }

@@ -38,6 +38,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
     case handshakeStalled
     case listenQueueOverflow
     case synFlood
+    case retransmissionHeavy
 
     /// Stable kebab-case code, spelled out so renaming a case cannot change an output format.
     public var code: String {
@@ -53,6 +54,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
         case .handshakeStalled: return "handshake-stalled"
         case .listenQueueOverflow: return "listen-queue-overflow"
         case .synFlood: return "syn-flood"
+        case .retransmissionHeavy: return "retransmission-heavy"
         }
     }
 

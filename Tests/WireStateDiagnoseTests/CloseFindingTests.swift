@@ -2,7 +2,7 @@ import Testing
 import WireStateDiagnose
 import WireStateTracker
 
-/// abortive-close, peer-vanished and time-wait-pileup on the captures that show them.
+/// abortive-close, peer-vanished, time-wait-pileup and retransmission-heavy on the captures that show them.
 @Suite struct CloseFindingTests {
     @Test func resetsAreGroupedByWhoResets() throws {
         let all = Diagnosis.findings("Captures/multi.pcap")
@@ -53,5 +53,25 @@ import WireStateTracker
         var o = DiagnoseOptions()
         o.timeWaitPileup = 2
         #expect(Diagnosis.findings(["Captures/diagnose/time-wait-pileup.pcap"], options: o, configuration: config).isEmpty)
+    }
+
+    @Test func aQuarterOfSegmentsResentIsHeavy() throws {
+        let f = try #require(Diagnosis.findings("Captures/diagnose/retransmission-heavy.pcap").first)
+        #expect(f.code == .retransmissionHeavy)
+        #expect(f.subject == "10.201.0.1")
+        #expect(f.peer == "10.201.0.2:47208")
+        #expect(f.frames.count == 7)
+        #expect(f.details[0].contains("handshake RTT"))
+        // One recovered loss is not heavy; nor is a share below the threshold.
+        #expect(!Diagnosis.findings("Captures/loss-retransmission.pcap").contains { $0.code == .retransmissionHeavy })
+        var o = DiagnoseOptions()
+        o.retransmissionShare = 0.2 // 7 of 40 is 17.5 %
+        #expect(Diagnosis.findings("Captures/diagnose/retransmission-heavy.pcap", options: o).isEmpty)
+    }
+
+    @Test func retransmissionsToAVanishedPeerAreNotCountedAsLoss() {
+        var o = DiagnoseOptions()
+        o.retransmissionMinimum = 1
+        #expect(!Diagnosis.findings("Captures/half-open.pcap", options: o).contains { $0.code == .retransmissionHeavy })
     }
 }

@@ -16,6 +16,7 @@ import Testing
         ("Captures/diagnose/handshake-stalled.pcap", "handshake-stalled"),
         ("Captures/diagnose/listen-queue-overflow.pcap", "listen-queue-overflow"),
         ("Captures/diagnose/syn-flood.pcap", "syn-flood"),
+        ("Captures/diagnose/retransmission-heavy.pcap", "retransmission-heavy"),
     ]
 
     @Test(arguments: symptoms.map { [$0.capture, $0.code] })
