@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47208):
+Scenarios (server ports 47201-47209):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -47,6 +47,9 @@ Scenarios (server ports 47201-47208):
   relay drops the first copy of every 4th client -> server data segment:
   the client retransmits about a quarter of its segments.  Captured on the
   client side, before the drops.
+* ``slow-handshake``: six clients in turn connect to one listener through a
+  relay that drops the first SYN of the 3rd and 5th: those two connect()s
+  take about 1 s (the SYN retransmission), the others well under 1 ms.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -358,6 +361,47 @@ def sc_retransmission_heavy(sc):
              % (ADDR_A, ADDR_B, port, state["dropped"]),
              [sc.conn(cep, (ADDR_B, port))],
              [anomaly("retransmission", "client", "about one segment in four, resent")])
+
+
+@scenario("slow-handshake", expect=[("TIME_WAIT", "CLOSED")] * 6)
+def sc_slow_handshake(sc):
+    port = 47209
+    state = {"ports": [], "dropped": []}
+
+    def drop(direction, frame, p):
+        if direction != "a>b" or p is None or p["flags"] & 0x12 != 0x02 or p["sport"] in state["ports"]:
+            return False                       # only a connection's first SYN
+        state["ports"].append(p["sport"])
+        if len(state["ports"]) in (3, 5):
+            state["dropped"].append(p["sport"])
+            return True
+        return False
+
+    a, r, b = sc.relay_topology("sh", drop=drop)
+    sc.capture(r, "ra", port)
+    ls = sc.listen(b, ADDR_B, port)
+    ceps, took = [], []
+    for i in range(6):
+        with a.entered():
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sc.track(c)
+        t0 = time.monotonic()
+        c.connect((ADDR_B, port))
+        took.append(round(time.monotonic() - t0, 4))
+        ceps.append(c.getsockname())
+        s = sc.accept(ls)
+        hard.exchange(c, s)
+        hard.end_client_close(c, s)
+        time.sleep(0.1)
+    sc.end([a, b], port)
+    sc.write("Six clients from %s connect in turn to %s:%d through a relay namespace that drops "
+             "the first SYN of the 3rd and 5th connection attempts (source ports %s); each then "
+             "exchanges a request and response and closes first. connect() took %r seconds: the "
+             "two whose first SYN was lost waited for the SYN retransmission (about 1 s)."
+             % (ADDR_A, ADDR_B, port, state["dropped"], took),
+             [sc.conn(cep, (ADDR_B, port)) for cep in ceps],
+             [anomaly("syn-retransmission", "client", "connections 3 and 5: the first SYN was dropped")],
+             connect_seconds=took)
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)

@@ -76,6 +76,11 @@ struct DiagnoseThresholds: ParsableArguments {
     var synFlood: Int = 50
 
     @Option(name: .long, help: ArgumentHelp(
+        "A handshake answered this much later than its listener's median (and 4 times it) is slow. Above 0.",
+        valueName: "seconds"))
+    var slowHandshake: Double = 0.2
+
+    @Option(name: .long, help: ArgumentHelp(
         "The hosts' ephemeral port range (net.ipv4.ip_local_port_range), for the share a TIME_WAIT pile-up holds.",
         valueName: "low-high"))
     var ephemeralPorts: String = "32768-60999"
@@ -94,6 +99,10 @@ struct DiagnoseThresholds: ParsableArguments {
         o.timeWaitPileup = timeWaitPileup
         guard synFlood >= 1 else { throw ValidationError("--syn-flood must be at least 1 (got \(synFlood))") }
         o.synFlood = synFlood
+        guard slowHandshake > 0, let sh = CaptureTime.nanoseconds(seconds: slowHandshake), sh > 0 else {
+            throw ValidationError("--slow-handshake must be above 0 and at most 10000000 seconds (got \(slowHandshake))")
+        }
+        o.slowHandshake = sh
         let parts = ephemeralPorts.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]), 1 <= lo, lo <= hi, hi <= 65535 else {
             throw ValidationError("--ephemeral-ports must be LOW-HIGH within 1-65535 (got '\(Escaped.text(ephemeralPorts))')")

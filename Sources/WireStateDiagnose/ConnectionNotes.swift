@@ -117,6 +117,7 @@ struct ConnectionNotes: Sendable, Equatable {
     var lastSynTime: Int64? = nil
     /// The server's SYN+ACKs.
     var synAckFrames: [FrameRef] = []
+    var firstSynAckTime: Int64? = nil
     var lastSynAckTime: Int64? = nil
     /// The client's own segment after the SYN+ACK (its handshake ACK was sent).
     var clientAckFrame: FrameRef? = nil
@@ -224,6 +225,7 @@ struct ConnectionNotes: Sendable, Equatable {
 
     mutating func addSynAck(_ f: FrameRef?, _ t: Int64) {
         if let f, !synAckFrames.contains(f) { synAckFrames.append(f) }
+        if firstSynAckTime == nil { firstSynAckTime = t }
         lastSynAckTime = t
     }
 

@@ -19,6 +19,10 @@ public struct DiagnoseOptions: Sendable, Equatable {
     public var retransmissionShare: Double = 0.1
     /// …and at least this many (a single loss is not heavy).
     public var retransmissionMinimum: Int = 5
+    /// A handshake answered this much later than the listener's median (and 4× it) is slow…
+    public var slowHandshake: Int64 = 200_000_000
+    /// …among at least this many answered handshakes (fewer give no median to compare with).
+    public var slowHandshakeSamples: Int = 4
     /// Connections on one subject from which a held-state finding becomes critical (a leak, not a slip).
     public var criticalCount: Int = 10
     /// Share of the ephemeral range held in TIME_WAIT from which a pile-up is critical.

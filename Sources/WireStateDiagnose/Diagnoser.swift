@@ -59,6 +59,7 @@ struct Diagnoser {
         peerVanished()
         handshakeStalled()
         retransmissionHeavy()
+        slowHandshake()
         return findings
     }
 
@@ -606,6 +607,49 @@ struct Diagnoser {
                     "ss -tani '( dport = :\(group[0].notes.server.port) or sport = :\(group[0].notes.server.port) )'   # on the \(role.name): retrans, rtt, cwnd",
                     "nstat -az TcpRetransSegs TcpExtTCPLostRetransmit TcpExtTCPTimeouts TcpExtTCPSackRecovery",
                     "ip -s link on each hop's interfaces (drops, errors); mtr or a capture at the other end to find where",
+                ])
+        }
+    }
+
+    /// Handshake time as the client lives it: its first SYN to the listener's first SYN+ACK, so a
+    /// lost SYN's retransmission delay counts (the summary's split RTT starts at the last SYN).
+    mutating func slowHandshake() {
+        var byListener: [SocketAddress: [(ConnectionNotes, Int64)]] = [:]
+        for n in notes where !n.midstream {
+            guard let s = n.firstSynTime, let a = n.firstSynAckTime else { continue }
+            byListener[n.server, default: []].append((n, CaptureTime.elapsed(from: s, to: a)))
+        }
+        for (listener, list) in byListener.sorted(by: { $0.key.description < $1.key.description })
+        where list.count >= options.slowHandshakeSamples {
+            let sorted = list.map(\.1).sorted()
+            func pct(_ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded(.up)))] }
+            let p50 = pct(0.5)
+            let slow = list.filter { _, d in d >= CaptureTime.adding(options.slowHandshake, to: p50) && d >= 4 * p50 }
+            guard !slow.isEmpty else { continue }
+            var group: [Item] = slow.map { n, d in
+                let lost = n.synFrames.count > 1 ? " (\(n.synFrames.count) SYNs: the first went unanswered)" : ""
+                return Item(notes: n, role: .server, held: d, frames: n.synFrames + n.synAckFrames.prefix(1),
+                            line: "\(conn(n)): first SYN at frame \(frame(n.synFrames.first)), answered at frame "
+                                + "\(frame(n.synAckFrames.first)) \(dur(d)) later\(lost)",
+                            first: n.firstSynTime ?? n.firstTime, last: n.firstSynAckTime ?? n.lastTime)
+            }
+            group.append(Item(notes: slow[0].0, role: .server, held: 0,
+                              line: "\(sorted.count) handshakes answered: p50 \(dur(p50)), p90 \(dur(pct(0.9))), "
+                                  + "max \(dur(sorted.last ?? 0))",
+                              first: group[0].first, last: group[0].last))
+            add(.slowHandshake, severity: .warning, GroupKey(kind: .listener, subject: listener.description), group,
+                summary: "\(slow.count) of \(sorted.count) handshakes to \(listener) took far longer than its median "
+                    + "\(dur(p50)) (up to \(dur(slow.map(\.1).max() ?? 0))): connections are slow to open.",
+                threshold: options.slowHandshake, connectionCount: slow.count,
+                causes: [
+                    "SYNs lost or dropped on the way, answered only after the client's retransmission (1 s, then 3 s on Linux)",
+                    "the listener's SYN or accept queue is full at times and drops SYNs (bursts)",
+                    "the server answers slowly (CPU, SYN cookies under load) or the path's delay varies",
+                ],
+                steps: [
+                    "nstat -az TcpExtListenDrops TcpExtListenOverflows TcpExtTCPReqQFullDrop   # on the server",
+                    "nstat -az TcpExtTCPSynRetrans   # on the clients: SYN retransmissions",
+                    "ss -ltn '( sport = :\(listener.port) )'; the loss on the path (ip -s link, mtr)",
                 ])
         }
     }

@@ -39,6 +39,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
     case listenQueueOverflow
     case synFlood
     case retransmissionHeavy
+    case slowHandshake
 
     /// Stable kebab-case code, spelled out so renaming a case cannot change an output format.
     public var code: String {
@@ -55,6 +56,7 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
         case .listenQueueOverflow: return "listen-queue-overflow"
         case .synFlood: return "syn-flood"
         case .retransmissionHeavy: return "retransmission-heavy"
+        case .slowHandshake: return "slow-handshake"
         }
     }
 

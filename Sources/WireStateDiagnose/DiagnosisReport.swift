@@ -12,7 +12,7 @@ public enum DiagnosisReport {
         if let p = f.peer { s += " → \(p)" }
         s += "\n  \(f.summary)\n"
         s += "  evidence (\(f.evidence.name)"
-        if let d = f.durationNanos, let t = f.thresholdNanos { s += "; held \(Format.duration(d)), threshold \(Format.duration(t))" }
+        if let d = f.durationNanos, let t = f.thresholdNanos { s += "; longest \(Format.duration(d)), threshold \(Format.duration(t))" }
         s += "):\n"
         for d in f.details { s += "    \(d)\n" }
         s += "  likely causes:\n"

@@ -2,7 +2,7 @@ import Testing
 import WireStateDiagnose
 import WireStateTracker
 
-/// connection-refused, syn-unanswered and listen-queue-overflow on the captures that show them.
+/// connection-refused, syn-unanswered, listen-queue-overflow, syn-flood and slow-handshake on the captures that show them.
 @Suite struct HandshakeFindingTests {
     @Test func refusedAttemptsAreGroupedByTheirPort() throws {
         let all = Diagnosis.findings("Captures/refused.pcap")
@@ -58,5 +58,21 @@ import WireStateTracker
         o = DiagnoseOptions()
         o.synFloodWindow = 5_000_000 // the 60 SYNs span 12 ms: at most a part of them within 5 ms
         #expect(!Diagnosis.findings("Captures/diagnose/syn-flood.pcap", options: o).contains { $0.code == .synFlood })
+    }
+
+    @Test func handshakesAnsweredOnlyAfterASynRetransmissionAreSlow() throws {
+        let all = Diagnosis.findings("Captures/diagnose/slow-handshake.pcap")
+        #expect(all.map(\.code) == [.slowHandshake])
+        let f = try #require(all.first)
+        #expect(f.connections == [3, 5])
+        #expect(f.subject == "10.201.0.2:47209")
+        // Measured from the first SYN: the retransmission's second counts (about 1 s).
+        #expect((f.durationNanos ?? 0) > 1_000_000_000)
+        var o = DiagnoseOptions()
+        o.slowHandshake = 1_500_000_000
+        #expect(Diagnosis.findings("Captures/diagnose/slow-handshake.pcap", options: o).isEmpty)
+        o = DiagnoseOptions()
+        o.slowHandshakeSamples = 7 // six handshakes give no median to judge by
+        #expect(Diagnosis.findings("Captures/diagnose/slow-handshake.pcap", options: o).isEmpty)
     }
 }

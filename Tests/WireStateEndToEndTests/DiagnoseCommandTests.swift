@@ -17,6 +17,7 @@ import Testing
         ("Captures/diagnose/listen-queue-overflow.pcap", "listen-queue-overflow"),
         ("Captures/diagnose/syn-flood.pcap", "syn-flood"),
         ("Captures/diagnose/retransmission-heavy.pcap", "retransmission-heavy"),
+        ("Captures/diagnose/slow-handshake.pcap", "slow-handshake"),
     ]
 
     @Test(arguments: symptoms.map { [$0.capture, $0.code] })
@@ -49,7 +50,7 @@ import Testing
         #expect(!few.stdout.contains("time-wait-pileup"))
     }
 
-    @Test(arguments: [["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"],
+    @Test(arguments: [["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"], ["--slow-handshake", "0"],
                       ["--ephemeral-ports", "9-3"], ["--ephemeral-ports", "x"], ["--format", "zeek"]])
     func outOfRangeOptionsAreUsageErrors(_ option: [String]) throws {
         let r = try WireStateBinary.run(["diagnose"] + option + ["Captures/refused.pcap"])
