@@ -418,7 +418,7 @@ struct Diagnoser {
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let role = group[0].role
-            let port = role == .server ? group[0].notes.server.port : group[0].notes.server.port
+            let port = group[0].notes.server.port
             add(.abortiveClose, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                     + "\(group.count == 1 ? "was" : "were") ended by a RST from the \(role.name) instead of a FIN.",
@@ -624,7 +624,11 @@ struct Diagnoser {
             let sorted = list.map(\.1).sorted()
             func pct(_ p: Double) -> Int64 { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded(.up)))] }
             let p50 = pct(0.5)
-            let slow = list.filter { _, d in d >= CaptureTime.adding(options.slowHandshake, to: p50) && d >= 4 * p50 }
+            // Saturating: a damaged file's times can put p50 anywhere in the 64-bit range.
+            let fourTimes = p50.multipliedReportingOverflow(by: 4)
+            let slow = list.filter { _, d in
+                d >= CaptureTime.adding(options.slowHandshake, to: p50) && (fourTimes.overflow ? d == .max : d >= fourTimes.partialValue)
+            }
             guard !slow.isEmpty else { continue }
             var group: [Item] = slow.map { n, d in
                 let lost = n.synFrames.count > 1 ? " (\(n.synFrames.count) SYNs: the first went unanswered)" : ""

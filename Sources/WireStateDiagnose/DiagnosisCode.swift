@@ -69,15 +69,15 @@ public enum DiagnosisCode: UInt8, Sendable, CaseIterable, Comparable {
 }
 
 /// What a finding is about: a listener (`addr:port` of the server side, whether or not anything
-/// listens there), a host (an address, usually a client's), or one connection.
+/// listens there), or a host (an address, usually a client's, with the `addr:port` it talks to).
+/// Each finding lists its connections, so one connection's trouble is found under its listener.
 public enum DiagnosisSubject: UInt8, Sendable {
-    case listener, host, connection
+    case listener, host
 
     public var name: String {
         switch self {
         case .listener: return "listener"
         case .host: return "host"
-        case .connection: return "connection"
         }
     }
 }

@@ -5,7 +5,7 @@ public struct Finding: Sendable, Equatable {
     public var code: DiagnosisCode
     public var severity: DiagnosisSeverity
     public var subjectKind: DiagnosisSubject
-    /// `10.0.0.5:8080` for a listener, `10.0.0.7` for a host, `connection 3` for a connection.
+    /// `10.0.0.5:8080` for a listener, `10.0.0.7` for a host.
     public var subject: String
     /// The other side when the subject is a host (the `addr:port` it talks to), else nil.
     public var peer: String?
