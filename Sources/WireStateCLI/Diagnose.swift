@@ -11,7 +11,7 @@ struct Diagnose: ParsableCommand {
         abstract: "Name the trouble in saved captures: stuck closes, refused or unanswered connections, "
             + "full accept queues, TIME_WAIT pile-ups, stalled windows, vanished peers.",
         discussion: "Each finding has a stable code (docs/diagnoses.md), a severity (critical, warning, info), "
-            + "a subject (a listener addr:port, a host, or a connection), one sentence, the evidence (counts, "
+            + "a subject (a listener addr:port, or a host and the addr:port it talks to), one sentence, the evidence (counts, "
             + "durations, frames, connection ids as analyze numbers them; 'inferred' when part of it rests on "
             + "what the capture cannot show), likely causes and what to check next on the hosts. "
             + "Exit status: 0 when every file was read to its end, 2 on errors or damaged input."
@@ -24,17 +24,13 @@ struct Diagnose: ParsableCommand {
     var filter: String?
 
     @Option(name: .long, help: "Output format: text or jsonl (one {\"type\":\"diagnosis\"} record per finding).")
-    var format: OutputFormat = .text
+    var format: DiagnoseFormat = .text
 
     @OptionGroup var thresholds: DiagnoseThresholds
 
     @OptionGroup var tracker: TrackerOptions
 
     @OptionGroup var tunnels: TunnelOptions
-
-    func validate() throws {
-        if format == .zeek { throw ValidationError("diagnose writes text or jsonl, not zeek") }
-    }
 
     func run() throws {
         let config = try tracker.configuration(defaultCap: Analyze.defaultMaxConnections)
@@ -48,7 +44,7 @@ struct Diagnose: ParsableCommand {
         switch format {
         case .jsonl:
             for f in findings { out.write(DiagnosisReport.json(f, sourceNames: files) + "\n") }
-        default:
+        case .text:
             for f in findings { out.write(DiagnosisReport.text(f) + "\n") }
             out.write(DiagnosisReport.footer(findings, connections: pipeline.sink.connectionCount,
                                              frames: pipeline.totalCounters.frames))
@@ -57,6 +53,10 @@ struct Diagnose: ParsableCommand {
         try checkStandardOutput()
         if failed { throw ExitCode(2) }
     }
+}
+
+enum DiagnoseFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl
 }
 
 /// The thresholds of docs/diagnoses.md, shared by `diagnose` and `live --diagnose`.
