@@ -13,6 +13,7 @@ struct LiveDiagnoseTests {
         let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--diagnose", "--stuck-after", "1",
                               "--format", "jsonl", "--duration", "8"], in: dir)
         try live.waitUntilListening()
+        let started = LiveEnv.monotonic()
         let listener = try Net.listen(port: port)
         let c = try Net.connect(port: port)
         let server = try Net.accept(listener)
@@ -33,5 +34,8 @@ struct LiveDiagnoseTests {
         let final = try #require(records.first { $0.string("status") == "final" && $0.string("code") == "close-wait-stuck" })
         #expect(final.string("subject") == "127.0.0.1:\(port)")
         #expect(final.string("evidence") == "observed")
+        // Held until the capture stopped (8 s after it began), not only until the last look.
+        let held = Double(final.int("duration_ns") ?? 0) / 1e9
+        #expect(held > 8 - (closedAt - started) - 0.5, "final duration \(held)s")
     }
 }
