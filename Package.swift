@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "WireStateCheckTests",
                     dependencies: ["WireStateCheck", "WireStatePipeline", "WireStateTracker", "WireStateReport"]),
         .testTarget(name: "WireStateDiagnoseTests",
-                    dependencies: ["WireStateDiagnose", "WireStatePipeline", "WireStateTracker", "WireStateDecoder"]),
+                    dependencies: ["WireStateDiagnose", "WireStatePipeline", "WireStateTracker", "WireStateDecoder", "WireStateReport"]),
         .testTarget(name: "WireStateLiveTests",
                     dependencies: ["WireStateCapture", "WireStatePipeline", "WireStateReport", "WireStateTracker"]),
     ]
