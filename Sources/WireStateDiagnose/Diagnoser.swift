@@ -105,7 +105,9 @@ struct Diagnoser {
             let side = role == .server ? "server" : "client"
             let port = role == .server ? group[0].notes.server.port : group[0].notes.client.port
             let summary = "\(count(n, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
-                + "sat in CLOSE_WAIT for up to \(dur(longest)): the \(side) acknowledged its peer's FIN and did not close its socket."
+                + "sat in CLOSE_WAIT for up to \(dur(longest)): the \(side) "
+                + (found.allSatisfy { $0.evidence == .observed } ? "acknowledged" : "received (not every ACK of it was captured)")
+                + " its peer's FIN and did not close its socket."
             let sportOrDport = role == .server ? "sport" : "dport"
             let dport = role == .server ? port : group[0].notes.server.port
             add(.closeWaitStuck, severity: n >= options.criticalCount ? .critical : .warning, k, group,
