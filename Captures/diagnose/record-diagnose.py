@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47209):
+Scenarios (server ports 47201-47210):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -50,6 +50,11 @@ Scenarios (server ports 47201-47209):
 * ``slow-handshake``: six clients in turn connect to one listener through a
   relay that drops the first SYN of the 3rd and 5th: those two connect()s
   take about 1 s (the SYN retransmission), the others well under 1 ms.
+* ``peer-vanished``: client and server namespaces joined by a bridge in a
+  third one; after a request/response the client's link is deleted, its
+  socket closed (the RST goes nowhere) and its namespace deleted; the server
+  then sends and retransmits to a peer that no longer exists.  Captured on
+  the bridge port facing the server.
 * ``time-wait-pileup``: one namespace with its ephemeral port range cut to
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
@@ -402,6 +407,41 @@ def sc_slow_handshake(sc):
              [sc.conn(cep, (ADDR_B, port)) for cep in ceps],
              [anomaly("syn-retransmission", "client", "connections 3 and 5: the first SYN was dropped")],
              connect_seconds=took)
+
+
+@scenario("peer-vanished", expect=[("CLOSED", "ESTABLISHED")])
+def sc_peer_vanished(sc):
+    port = 47210
+    a, sw, b = sc.ns("pv-a"), sc.ns("pv-s"), sc.ns("pv-b")
+    nl.veth(a, "a0", sw, "pa", mac1=hard.MAC_A, addr1=ADDR_A + "/24")
+    nl.veth(b, "b0", sw, "pb", mac1=hard.MAC_B, addr1=ADDR_B + "/24")
+    sw.ip("link", "add", "br0", "type", "bridge")
+    for port_if in ("pa", "pb"):
+        sw.ip("link", "set", port_if, "master", "br0")
+    sw.ip("link", "set", "br0", "up")
+    a.ip("neigh", "add", ADDR_B, "lladdr", hard.MAC_B, "dev", "a0", "nud", "permanent")
+    b.ip("neigh", "add", ADDR_A, "lladdr", hard.MAC_A, "dev", "b0", "nud", "permanent")
+    sc.capture(sw, "pb", port)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
+    hard.exchange(c, s)
+    time.sleep(0.2)
+    a.ip("link", "del", "a0")                  # the client's host loses its network ...
+    rec.abort_close(c)                         # ... its process dies (the RST has no way out) ...
+    a.delete()                                 # ... and the host is gone
+    time.sleep(0.2)
+    s.sendall(b"are you still there?\n")       # retransmitted into the void
+    time.sleep(3.3)
+    sc.end([b], port)
+    sc.write("Client %s and server %s:%d in two namespaces joined by a bridge in a third. "
+             "After a request/response the client's veth is deleted, its socket closed "
+             "abortively (the RST has no interface to leave by) and its namespace deleted: "
+             "the peer vanishes without a trace on the wire. The server, still ESTABLISHED, "
+             "sends 21 bytes and retransmits them with exponential backoff for 3.3 s. "
+             "Captured on the bridge port facing the server; ss taken in the server's "
+             "namespace (the client's no longer exists)." % (ADDR_A, ADDR_B, port),
+             [sc.conn(cep, (ADDR_B, port))],
+             [anomaly("retransmission", "server", "the 21 bytes, resent to a peer that is gone"),
+              anomaly("peer-unresponsive", "client", "presumed gone after 3 unanswered retransmissions")])
 
 
 @scenario("time-wait-pileup", expect=[("TIME_WAIT", "CLOSED")] * 200)

@@ -544,7 +544,7 @@ struct Diagnoser {
             if let gone = n.vanished {
                 let talker = gone.peer
                 let line = "\(conn(n)): \(n.vanishedCount) retransmissions from the \(talker.name) went unacknowledged "
-                    + "(presumed gone at frame \(frame(n.vanishedFrame))); inferred: the \(gone.name)'s end is not in the capture"
+                    + "(presumed gone at frame \(frame(n.vanishedFrame))); inferred: the capture cannot show what became of the \(gone.name)"
                 items[key(n, talker), default: []].append(
                     Item(notes: n, role: talker, frames: [n.vanishedFrame].compactMap { $0 }, evidence: .inferred,
                          line: line, first: n.vanishedTime, last: n.lastTime))

@@ -24,6 +24,15 @@ import WireStateTracker
         #expect(f.frames.map(\.number) == [12])
     }
 
+    @Test func aPeerWhoseNamespaceWasDeletedVanished() throws {
+        let all = Diagnosis.findings("Captures/diagnose/peer-vanished.pcap")
+        #expect(all.map(\.code) == [.peerVanished])
+        let f = try #require(all.first)
+        #expect(f.subject == "10.201.0.2:47210")
+        #expect(f.evidence == .inferred)
+        #expect(f.details[0].contains("4 retransmissions from the server went unacknowledged"))
+    }
+
     @Test func aResetThatNeverReachedTheServerIsObserved() throws {
         let f = try #require(Diagnosis.findings("Captures/half-open-client-side.pcap").first { $0.code == .peerVanished })
         #expect(f.evidence == .observed)

@@ -13,6 +13,7 @@ import Testing
         ("Captures/diagnose/time-wait-pileup.pcap", "time-wait-pileup"),
         ("Captures/diagnose/zero-window-stall.pcap", "zero-window-stall"),
         ("Captures/half-open.pcap", "peer-vanished"),
+        ("Captures/diagnose/peer-vanished.pcap", "peer-vanished"),
         ("Captures/diagnose/handshake-stalled.pcap", "handshake-stalled"),
         ("Captures/diagnose/listen-queue-overflow.pcap", "listen-queue-overflow"),
         ("Captures/diagnose/syn-flood.pcap", "syn-flood"),
