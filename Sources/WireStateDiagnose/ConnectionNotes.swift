@@ -34,71 +34,96 @@ struct ZeroWindowRun: Sendable, Equatable {
 /// What diagnose keeps about one endpoint of a connection.
 struct EndpointNotes: Sendable, Equatable {
     var state: TCPState = .closed
-    var current: HeldInterval? = nil
-    /// The longest interval in each state a finding looks at.
+    /// The latest interval in each state a finding looks at (open while `until` is nil). A state is
+    /// re-entered in one incarnation only after an inference was withdrawn; the latest is the true one.
     var closeWait: HeldInterval? = nil
     var finWait2: HeldInterval? = nil
     var synReceived: HeldInterval? = nil
-    /// Every TIME_WAIT interval (a pile-up counts them at once).
     var timeWait: HeldInterval? = nil
     /// Its first RST and the state it sent it from.
     var resetFrame: FrameRef? = nil
     var resetTime: Int64 = 0
     var resetFrom: TCPState = .closed
-    /// Zero windows it advertised, the longest-proven run kept.
+    /// The zero window it advertises now (if any), and the longest-proven earlier one.
     var zeroWindow: ZeroWindowRun? = nil
-    var longestZeroWindow: ZeroWindowRun? = nil
+    var longestEarlierZeroWindow: ZeroWindowRun? = nil
     /// Data segments it retransmitted, and the first few of them.
     var retransmissions = 0
     var retransmissionFrames: [FrameRef] = []
 
-    mutating func enter(_ t: Transition) {
-        leave(at: t.time, frame: t.frame, to: t.to)
-        state = t.to
-        current = HeldInterval(state: t.to, since: t.time, frame: t.frame, evidence: t.evidence)
-    }
-
-    mutating func confirm(_ c: Confirmation) {
-        guard current?.state == c.state, current?.confirmedFrame == nil else { return }
-        current?.confirmedFrame = c.frame
-        current?.evidence = c.evidence
-    }
-
-    /// Closes the current interval and keeps it if it is the longest of its state.
-    mutating func leave(at time: Int64, frame: FrameRef?, to: TCPState) {
-        guard var i = current else { return }
-        i.until = time
-        i.leftFrame = frame
-        i.leftTo = to
-        keep(i)
-        current = nil
-    }
-
-    /// Keeps `i` where a finding will look for it (a still-open interval is kept as it stands).
-    mutating func keep(_ i: HeldInterval) {
-        func longer(_ old: HeldInterval?) -> HeldInterval {
-            guard let old else { return i }
-            return i.held(end: .max) >= old.held(end: .max) ? i : old
+    /// The slot of a state findings look at (nil for the others).
+    subscript(slot s: TCPState) -> HeldInterval? {
+        get {
+            switch s {
+            case .closeWait: return closeWait
+            case .finWait2: return finWait2
+            case .synReceived: return synReceived
+            case .timeWait: return timeWait
+            default: return nil
+            }
         }
-        switch i.state {
-        case .closeWait: closeWait = longer(closeWait)
-        case .finWait2: finWait2 = longer(finWait2)
-        case .synReceived: synReceived = longer(synReceived)
-        case .timeWait: timeWait = i
+        set {
+            switch s {
+            case .closeWait: closeWait = newValue
+            case .finWait2: finWait2 = newValue
+            case .synReceived: synReceived = newValue
+            case .timeWait: timeWait = newValue
+            default: break
+            }
+        }
+    }
+
+    mutating func enter(_ t: Transition) {
+        if var old = self[slot: state], old.until == nil {
+            old.until = t.time
+            old.leftFrame = t.frame
+            old.leftTo = t.to
+            self[slot: state] = old
+        }
+        state = t.to
+        switch t.to {
+        case .closeWait, .finWait2, .synReceived, .timeWait:
+            self[slot: t.to] = HeldInterval(state: t.to, since: t.time, frame: t.frame, evidence: t.evidence)
         default: break
         }
     }
 
-    /// Each interval of interest as it stands at the end (open ones included).
-    func settled() -> EndpointNotes {
-        var e = self
-        if let c = current { e.keep(c) }
-        if let z = zeroWindow { e.keepZeroWindow(z) }
-        return e
+    mutating func confirm(_ c: Confirmation) {
+        guard c.state == state, var i = self[slot: state], i.until == nil, i.confirmedFrame == nil else { return }
+        i.confirmedFrame = c.frame
+        i.evidence = c.evidence
+        self[slot: state] = i
     }
 
-    mutating func keepZeroWindow(_ z: ZeroWindowRun) {
-        if longestZeroWindow.map({ z.provenNanos > $0.provenNanos }) ?? true { longestZeroWindow = z }
+    mutating func startZeroWindow(_ z: ZeroWindowRun) {
+        if let old = zeroWindow, longestEarlierZeroWindow.map({ old.provenNanos > $0.provenNanos }) ?? true {
+            longestEarlierZeroWindow = old
+        }
+        zeroWindow = z
+    }
+
+    /// The zero-window run with the longest proven stall, the current one included.
+    var longestZeroWindow: ZeroWindowRun? {
+        guard let z = zeroWindow else { return longestEarlierZeroWindow }
+        guard let e = longestEarlierZeroWindow else { return z }
+        return z.provenNanos >= e.provenNanos ? z : e
+    }
+}
+
+/// The few facts of a finished connection the rules read (not the whole summary: memory).
+struct FinalFacts: Sendable, Equatable {
+    var packetsFromClient: UInt64
+    var packetsFromServer: UInt64
+    var endReason: EndReason?
+    var handshakeRTT: Int64?
+    var durationNanos: Int64
+
+    init(_ s: ConnectionSummary) {
+        packetsFromClient = s.packetsFromClient
+        packetsFromServer = s.packetsFromServer
+        endReason = s.endReason
+        handshakeRTT = s.facts.handshakeRTT
+        durationNanos = s.durationNanos
     }
 }
 
@@ -110,7 +135,8 @@ struct ConnectionNotes: Sendable, Equatable {
     var firstTime: Int64
     var lastTime: Int64
     var midstream: Bool
-    var ends = [EndpointNotes(), EndpointNotes()]
+    var client_ = EndpointNotes()
+    var server_ = EndpointNotes()
     /// The client's SYNs (the first and every retransmission) and their times.
     var synFrames: [FrameRef] = []
     var firstSynTime: Int64? = nil
@@ -132,7 +158,7 @@ struct ConnectionNotes: Sendable, Equatable {
     var keptTalkingFrame: FrameRef? = nil
     /// SYNs that took over a 4-tuple still in TIME_WAIT.
     var reuseInTimeWaitFrames: [FrameRef] = []
-    var final: ConnectionSummary? = nil
+    var final: FinalFacts? = nil
 
     init(_ s: ConnectionSummary) {
         ref = s.ref
@@ -144,8 +170,8 @@ struct ConnectionNotes: Sendable, Equatable {
     }
 
     subscript(_ role: Role) -> EndpointNotes {
-        get { ends[role == .client ? 0 : 1] }
-        set { ends[role == .client ? 0 : 1] = newValue }
+        get { role == .client ? client_ : server_ }
+        _modify { if role == .client { yield &client_ } else { yield &server_ } }
     }
 
     /// Packets the server sent, once known (nil while the connection is open).
@@ -179,7 +205,7 @@ struct ConnectionNotes: Sendable, Equatable {
         case .finished(let s):
             lastTime = max(lastTime, s.lastTime)
             midstream = s.midstream
-            final = s
+            final = FinalFacts(s)
         }
     }
 
@@ -203,8 +229,7 @@ struct ConnectionNotes: Sendable, Equatable {
         case .reuseInTimeWait:
             if let f = a.frame { reuseInTimeWaitFrames.append(f) }
         case .zeroWindow:
-            if let z = self[a.endpoint].zeroWindow { self[a.endpoint].keepZeroWindow(z) }
-            self[a.endpoint].zeroWindow = ZeroWindowRun(frame: a.frame, time: a.time)
+            self[a.endpoint].startZeroWindow(ZeroWindowRun(frame: a.frame, time: a.time))
         case .zeroWindowProbe:
             // A probe from this endpoint into its peer's zero window.
             let r = a.endpoint.peer
@@ -227,12 +252,5 @@ struct ConnectionNotes: Sendable, Equatable {
         if let f, !synAckFrames.contains(f) { synAckFrames.append(f) }
         if firstSynAckTime == nil { firstSynAckTime = t }
         lastSynAckTime = t
-    }
-
-    /// The notes with every open interval and run closed at the end of what was seen.
-    func settled() -> ConnectionNotes {
-        var n = self
-        n.ends = ends.map { $0.settled() }
-        return n
     }
 }

@@ -25,7 +25,7 @@ struct GroupKey: Hashable, Comparable {
     }
 }
 
-/// The rules: settled connection notes in, findings out. Each rule is one function named after
+/// The rules: connection notes in, findings out. Each rule is one function named after
 /// its code; docs/diagnoses.md says the same thing in prose.
 struct Diagnoser {
     let options: DiagnoseOptions
@@ -209,11 +209,19 @@ struct Diagnoser {
         for (listener, conns) in byListener.sorted(by: { $0.key.description < $1.key.description }) {
             let answered = conns.filter { !$0.synAckFrames.isEmpty }
             guard !answered.isEmpty else { continue }
-            // SYNs left unanswered while the same listener was answering, or holding, others.
+            // SYNs left unanswered while the same listener was answering, or holding, others: an
+            // answered connection's span overlaps the SYNs' span. Sorted by start with the running
+            // latest end, each query is a binary search (a flood must not make this quadratic).
+            let spans = answered.map { ($0.firstTime, activeUntil($0)) }.sorted { $0.0 < $1.0 }
+            var latestEnd: [Int64] = []
+            for s in spans { latestEnd.append(max(latestEnd.last ?? .min, s.1)) }
+            func overlaps(_ from: Int64, _ to: Int64) -> Bool {
+                var lo = 0, hi = spans.count // first span starting after `to`
+                while lo < hi { let mid = (lo + hi) / 2; if spans[mid].0 <= to { lo = mid + 1 } else { hi = mid } }
+                return lo > 0 && latestEnd[lo - 1] >= from
+            }
             let dropped = conns.filter { u in
-                unansweredSyn(u) && answered.contains { a in
-                    a.firstTime <= (u.lastSynTime ?? u.lastTime) && activeUntil(a) >= (u.firstSynTime ?? u.firstTime)
-                }
+                unansweredSyn(u) && overlaps(u.firstSynTime ?? u.firstTime, u.lastSynTime ?? u.lastTime)
             }
             // SYN+ACKs retransmitted after the client's ACK went by: the ACK was dropped (queue full).
             let ackDropped = answered.filter { a in
@@ -234,7 +242,8 @@ struct Diagnoser {
                                       + "yet the server retransmitted its SYN+ACK (frames \(frames(a.synAckFrames))): it dropped the ACK",
                                   first: a.firstTime, last: a.lastSynAckTime ?? a.lastTime))
             }
-            let ok = answered.filter { a in !ackDropped.contains { $0.ref == a.ref } }
+            let ackDroppedIDs = Set(ackDropped.map(\.ref.id))
+            let ok = answered.filter { !ackDroppedIDs.contains($0.ref.id) }
             if !ok.isEmpty {
                 let shown = ok.prefix(5).map { "\($0.ref.id)" }.joined(separator: ", ")
                 group.append(Item(notes: ok[0], role: .server, frames: ok.prefix(5).compactMap { $0.synAckFrames.first },
@@ -588,7 +597,7 @@ struct Diagnoser {
                       Double(r) / Double(sent) >= options.retransmissionShare else { continue }
                 var line = "\(conn(n)): the \(role.name) retransmitted \(r) of its \(sent) segments "
                     + "(\(Format.fixed(Double(r) * 100 / Double(sent), 1))%), frames \(frames(n[role].retransmissionFrames))"
-                if let rtt = f.facts.handshakeRTT { line += "; handshake RTT \(dur(rtt)), connection \(dur(f.durationNanos))" }
+                if let rtt = f.handshakeRTT { line += "; handshake RTT \(dur(rtt)), connection \(dur(f.durationNanos))" }
                 items[key(n, role), default: []].append(
                     Item(notes: n, role: role, frames: n[role].retransmissionFrames, line: line, first: n.firstTime, last: n.lastTime))
             }
@@ -672,8 +681,7 @@ struct Diagnoser {
     mutating func add(_ code: DiagnosisCode, severity: DiagnosisSeverity, _ k: GroupKey, _ items: [Item],
                       summary: String, threshold: Int64?, connectionCount: Int? = nil, details: [String]? = nil,
                       causes: [String], steps: [String]) {
-        var ids: [UInt64] = []
-        for i in items where !ids.contains(i.notes.ref.id) { ids.append(i.notes.ref.id) }
+        let ids = Array(Set(items.map(\.notes.ref.id)))
         var fs = Array(Set(items.flatMap(\.frames))).sorted()
         if fs.count > options.listLimit { fs = Array(fs.prefix(options.listLimit)) }
         var lines = details ?? items.map(\.line).filter { !$0.isEmpty }

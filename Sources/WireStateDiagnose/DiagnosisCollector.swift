@@ -10,7 +10,9 @@ public struct DiagnosisCollector: EventSink {
     public var options: DiagnoseOptions
     /// Input names by source index, to name frames when there are several files.
     public var sourceNames: [String] = []
-    var notes: [UInt64: ConnectionNotes] = [:]
+    /// In the order connections opened (so by id), with where each id is.
+    var notes: [ConnectionNotes] = []
+    var index: [UInt64: Int] = [:]
     /// The latest capture time any event or connection reached: "now", for a state still held.
     public private(set) var endTime: Int64? = nil
     public private(set) var startTime: Int64? = nil
@@ -24,23 +26,32 @@ public struct DiagnosisCollector: EventSink {
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
         case .opened(let s):
-            notes[s.ref.id] = ConnectionNotes(s)
+            index[s.ref.id] = notes.count
+            notes.append(ConnectionNotes(s))
             connectionCount += 1
             seen(s.firstTime)
         case .transition(let t):
-            notes[t.connection.id]?.consume(event)
+            deliver(event, to: t.connection.id)
             seen(t.time)
         case .confirmation(let c):
-            notes[c.connection.id]?.consume(event)
+            deliver(event, to: c.connection.id)
             seen(c.time)
         case .anomaly(let a):
-            notes[a.connection.id]?.consume(event)
+            deliver(event, to: a.connection.id)
             seen(a.time)
         case .finished(let s):
-            if notes[s.ref.id] == nil { notes[s.ref.id] = ConnectionNotes(s) }
-            notes[s.ref.id]?.consume(event)
+            if index[s.ref.id] == nil {
+                index[s.ref.id] = notes.count
+                notes.append(ConnectionNotes(s))
+            }
+            deliver(event, to: s.ref.id)
             seen(s.lastTime)
         }
+    }
+
+    private mutating func deliver(_ event: TrackerEvent, to id: UInt64) {
+        guard let i = index[id] else { return }
+        notes[i].consume(event)
     }
 
     /// Live capture: time moves on without packets, so a state held since is held longer.
@@ -54,13 +65,15 @@ public struct DiagnosisCollector: EventSink {
     /// Live capture: drops finished connections that ended before `horizon` and that no finding
     /// can still need, so memory follows the connections of the recent past.
     public mutating func forgetFinished(before horizon: Int64) {
-        notes = notes.filter { _, n in n.final == nil || n.lastTime >= horizon }
+        guard notes.contains(where: { $0.final != nil && $0.lastTime < horizon }) else { return }
+        notes.removeAll { $0.final != nil && $0.lastTime < horizon }
+        index = [:]
+        for (i, n) in notes.enumerated() { index[n.ref.id] = i }
     }
 
     /// The findings as of the latest time seen, ranked: severity, then importance, then subject.
     public func findings() -> [Finding] {
-        let all = notes.keys.sorted().compactMap { notes[$0]?.settled() }
-        var d = Diagnoser(options: options, notes: all, end: endTime ?? 0, sourceNames: sourceNames)
+        var d = Diagnoser(options: options, notes: notes, end: endTime ?? 0, sourceNames: sourceNames)
         return d.run().sorted(by: Finding.ranked)
     }
 }
