@@ -2,10 +2,11 @@ import WireStateDecoder
 
 /// One TCP connection: two instances of the same `EndpointMachine`, fed mirrored events.
 ///
-/// For a segment from A to B, `process` runs `A.sent(s)` then `B.received(s)` (design note §1),
-/// then the checks that need both sides (windows, acknowledgments of unseen data, retransmissions
-/// as the capture shows them). Anomalies found during the step get both endpoints' states before
-/// and after the step.
+/// For a segment from A to B, `process` runs the checks that read both sides (`HeaderChecks.swift`,
+/// `SequenceObservations.swift`, `WindowCheck.swift`), then `A.sent(s)` and `B.received(s)` (design
+/// note §1). Connection orchestrates and reports; the endpoints change only through their own
+/// methods (their state has private setters). Anomalies found during the step get both endpoints'
+/// states before and after the step (`stamp`, once the step is over: only then are they known).
 struct Connection {
     var client: EndpointMachine
     var server: EndpointMachine
@@ -50,6 +51,15 @@ struct Connection {
             firstFrame: ctx.frame ?? FrameRef(number: 0), lastFrame: ctx.frame ?? FrameRef(number: 0),
             firstTime: ctx.time, lastTime: ctx.time)
         summary.clientGuessed = guessed
+    }
+
+    /// A later incarnation of a 4-tuple says so before its first segment is processed (`port-reuse`,
+    /// and `reuse-in-time-wait` when the old one's TIME_WAIT was cut short).
+    mutating func announceIncarnation(inTimeWait: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let mark = out.count
+        emit(.portReuse, about: .client, ctx, &out, actual: ref.incarnation)
+        if inTimeWait { emit(.reuseInTimeWait, about: .client, ctx, &out) }
+        stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
     // MARK: - Pickup
@@ -230,7 +240,7 @@ struct Connection {
         guard count >= 3, CaptureTime.elapsed(from: since, to: ctx.time) >= 1_000_000_000 else { return }
         unresponsiveReported = true
         self[silent].presumeGone(ctx, &out)
-        self[silent].emit(.peerUnresponsive, ctx, &out, actual: count)
+        emit(.peerUnresponsive, about: silent, ctx, &out, actual: count)
     }
 
     // MARK: - Time
@@ -331,8 +341,9 @@ struct Connection {
         role == .client ? summary.packetsFromClient : summary.packetsFromServer
     }
 
-    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        self[role].emit(code, ctx, &out)
+    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+              actual: UInt32? = nil) {
+        EndpointMachine.emit(code, about: role, ctx, &out, expected: nil, actual: actual, related: nil)
     }
 
     /// Fills in both endpoints' states before and after the step on the anomalies it produced, and
