@@ -108,16 +108,19 @@ public struct EndpointMachine: Sendable {
     func timeWaitDeadline(msl: Int64) -> Int64 { CaptureTime.adding(CaptureTime.adding(msl, to: msl), to: timeWaitSince) }
 
     /// Closed by a reset it sent or accepted (not by a FIN exchange, not by silence).
+    @inline(__always)
     var closedByReset: Bool { closure?.byReset ?? false }
 
     /// Its window, for checking what it receives: known once the handshake told the scale (or that
     /// there is none) and it advertised one.
+    @inline(__always)
     var receiveWindow: UInt32? {
         guard let advertised, windowScale.shift != nil else { return nil }
         return advertised.window
     }
 
     /// Whether `ack` acknowledges its SYN and nothing it has not sent (ISS < SEG.ACK ≤ SND.NXT).
+    @inline(__always)
     func acknowledgesOwnSyn(_ ack: UInt32) -> Bool {
         guard let iss = send.iss, let nxt = send.nxt else { return false }
         return Seq.gt(ack, iss) && Seq.le(ack, nxt)
@@ -155,6 +158,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// An inferred state is confirmed when the endpoint acknowledges what put it there (`confirmAck`).
+    @inline(__always)
     private mutating func confirmIfAcknowledged(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
                                                 _ out: inout [TrackerEvent]) {
         guard evidence == .inferred, !assumedStart, s.flags.contains(.ack), state != .closed, state != .listen,
@@ -169,6 +173,7 @@ public struct EndpointMachine: Sendable {
     /// the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
     /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). Returns whether
     /// this rule took the segment.
+    @inline(__always)
     private mutating func sentFinCrossingPeerFin(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
                                                  _ out: inout [TrackerEvent]) -> Bool {
         guard state == .closeWait, evidence == .inferred, c == .fin, let r = receive, r.finReceived,
@@ -363,6 +368,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// Send-side bookkeeping common to every segment: SND.NXT, the ACK and window it advertised.
+    @inline(__always)
     private mutating func recordSend(_ s: TCPSegment) {
         // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
         // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
@@ -515,6 +521,7 @@ public struct EndpointMachine: Sendable {
 
     /// First check (§3.10.7.4, table 6): is the segment inside the receive window? Without a known
     /// RCV.NXT and window (midstream, unknowable scale) everything is.
+    @inline(__always)
     private func sequenceAcceptable(_ seq: UInt32, length len: UInt32) -> Bool {
         guard let r = receive, let window = receiveWindow else { return true }
         if len == 0 { return window == 0 ? seq == r.nxt : Seq.inWindow(seq, r.nxt, window) }
@@ -590,6 +597,7 @@ public struct EndpointMachine: Sendable {
     /// Fifth check, the ACK field: in SYN_RECEIVED it must acknowledge our SYN (else dropped, RFC 9293
     /// §3.10.7.4); elsewhere it moves SND.UNA forward, and the ACK of our FIN moves FIN_WAIT_1,
     /// CLOSING and LAST_ACK. nil: go on with the text.
+    @inline(__always)
     private mutating func receivedAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult? {
         let ack = s.acknowledgment
         let segmentEnd = s.sequence &+ s.sequenceLength
@@ -624,6 +632,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// Seventh: segment text. Data is taken while the peer has not closed its side.
+    @inline(__always)
     private mutating func receivedText(from seq: UInt32, _ s: TCPSegment) {
         receive?.received(upTo: seq &+ s.payloadLength)
     }
@@ -631,6 +640,7 @@ public struct EndpointMachine: Sendable {
     /// Eighth: FIN. The first one moves ESTABLISHED to CLOSE_WAIT, FIN_WAIT_1 to CLOSING (or
     /// TIME_WAIT when it also acknowledges ours), FIN_WAIT_2 to TIME_WAIT; a repeated one restarts
     /// TIME_WAIT's 2·MSL.
+    @inline(__always)
     private mutating func receivedFin(from seq: UInt32, _ s: TCPSegment, _ ctx: StepContext,
                                       _ out: inout [TrackerEvent]) -> ReceiveResult {
         guard s.flags.contains(.fin) else { return .accepted }
@@ -673,6 +683,7 @@ public struct EndpointMachine: Sendable {
 
     /// Whether this endpoint, as receiver, would reject a RST at `seq` (RFC 5961 §3.2: only an
     /// exact match closes). Unknown sequence state accepts.
+    @inline(__always)
     func wouldRejectReset(_ seq: UInt32) -> Bool {
         guard state.isSynchronized, let r = receive else { return false }
         return seq != r.nxt
@@ -690,6 +701,7 @@ public struct EndpointMachine: Sendable {
     /// A CLOSED that was only inferred (from a received RST, or from silence) is contradicted by
     /// the endpoint's own non-RST segment: the state before it comes back, with the anomaly that
     /// explains why (its peer's RST did not reach it, or it was only silent).
+    @inline(__always)
     mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
         guard state == .closed, evidence < .observed, let closure, let previous = closure.withdrawsTo,
               c != .rst, c != .invalid else { return nil }

@@ -56,6 +56,7 @@ struct SendSpace: Sendable {
     }
 
     /// It sent a segment ending at `end`: SND.NXT only moves forward.
+    @inline(__always)
     mutating func sent(upTo end: UInt32) {
         if let n = nxt, !Seq.gt(end, n) { return }
         nxt = end
@@ -72,6 +73,7 @@ struct SendSpace: Sendable {
 
     /// It accepted the peer's acknowledgment of everything before `ack`. `onlyForward`: the
     /// synchronized rule (SND.UNA < SEG.ACK moves it); the handshake takes the ACK as it is.
+    @inline(__always)
     mutating func acknowledged(_ ack: UInt32, onlyForward: Bool) {
         if onlyForward && !Seq.gt(ack, una) { return }
         una = ack
@@ -83,6 +85,7 @@ struct SendSpace: Sendable {
     }
 
     /// The peer has acknowledged its FIN (SND.UNA is past it).
+    @inline(__always)
     var finAcked: Bool { fin.map { Seq.gt(una, $0.seq) } ?? false }
 
     /// Its FIN was retransmitted: the ACK of it never arrived, so SND.UNA goes back to the FIN.
@@ -117,6 +120,7 @@ struct ReceiveSpace: Sendable {
     }
 
     /// Data up to `end` arrived, or its own ACK shows it did: RCV.NXT moves forward until the FIN.
+    @inline(__always)
     mutating func received(upTo end: UInt32) {
         if Seq.gt(end, nxt) && !finReceived { nxt = end }
     }
@@ -150,6 +154,7 @@ struct Advertisement: Sendable {
     }
 
     /// Another ACK it sent: the acknowledgment and right edge only move forward, the window is the latest.
+    @inline(__always)
     mutating func advertise(ack newAck: UInt32, rawWindow raw: UInt16, shift: UInt8) {
         if Seq.gt(newAck, ack) { ack = newAck }
         rawWindow = raw
@@ -172,6 +177,7 @@ struct CaptureHole: Sendable {
     }
 
     /// A retransmission of [seq, segmentEnd): returns the hole that is left, nil when it is filled.
+    @inline(__always)
     func filled(from seq: UInt32, to segmentEnd: UInt32) -> CaptureHole? {
         guard Seq.le(seq, start) && Seq.gt(segmentEnd, start) else { return self }
         if Seq.ge(segmentEnd, end) { return nil }

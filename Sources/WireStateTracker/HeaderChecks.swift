@@ -4,6 +4,7 @@ import WireStateDecoder
 /// the acknowledgment a SYN+ACK carries. They report; they change no state.
 extension Connection {
     /// Flags, options and data that are wrong whatever the state.
+    @inline(__always)
     static func checkHeader(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
                             _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let isSyn = s.flags.contains(.syn)
@@ -22,6 +23,7 @@ extension Connection {
 
     /// A SYN+ACK must acknowledge the SYN it answers (ISS+1), or at least nothing past what the
     /// peer sent; the related frame is that SYN.
+    @inline(__always)
     static func checkSynAckAcknowledgment(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
                                           sender: EndpointMachine, receiver: EndpointMachine,
                                           _ ctx: StepContext, _ out: inout [TrackerEvent]) {

@@ -7,6 +7,7 @@ import WireStateDecoder
 extension Connection {
     /// The sender's sequence number against its SND.NXT. Returns whether the segment was a
     /// retransmission (for `checkUnresponsive`).
+    @inline(__always)
     static func observeSequence(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
                                 sender: inout EndpointMachine, receiver: inout EndpointMachine,
                                 _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
@@ -46,6 +47,7 @@ extension Connection {
     /// (van Rooij bound III, read as a capture gap, not a violation). Only against a synchronized
     /// receiver: in the handshake the ACK must match exactly and the handshake checks
     /// (synack-bad-ack, handshake-ack-invalid) judge it.
+    @inline(__always)
     static func observeAcknowledgment(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
                                       receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         guard s.flags.contains(.ack) && c != .invalid else { return }

@@ -19,6 +19,7 @@ import WireStateDecoder
 extension Connection {
     /// Bound I: data beyond the furthest right edge the receiver offered. A one-byte segment into a
     /// zero window is a probe, not a violation.
+    @inline(__always)
     static func checkUpperBound(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
                                 receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext,
                                 _ out: inout [TrackerEvent]) {
@@ -36,6 +37,7 @@ extension Connection {
     /// The sender's own advertisement: a zero window (once per closing), a duplicate ACK (the same
     /// ACK and window again while the peer has data outstanding), a right edge that moved left
     /// (one finding per run, `collapseRepeats`).
+    @inline(__always)
     static func checkAdvertisedWindow(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
                                       receiver: EndpointMachine, window: inout WindowWatch, midstream: Bool,
                                       _ ctx: StepContext, _ out: inout [TrackerEvent]) {
@@ -78,11 +80,13 @@ struct WindowWatch: Sendable {
 
     /// Segments whose window field is an advertisement: ACKs that are not SYN, RST or invalid
     /// (windows in SYNs are never scaled, RFC 7323 §2.2).
+    @inline(__always)
     static func advertises(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass) -> Bool {
         s.flags.contains(.ack) && c != .rst && c != .invalid && !s.flags.contains(.syn)
     }
 
     /// After the sender's step: remember this advertisement.
+    @inline(__always)
     mutating func sent(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass) {
         guard Self.advertises(s, c) else { return }
         zeroWindowOpen = s.window == 0
