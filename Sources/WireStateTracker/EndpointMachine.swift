@@ -53,9 +53,9 @@ import WireStateDecoder
 /// A capture shows each segment once, but it is two events: the sender *sent* it (certain) and the
 /// receiver *received* it (presumed). The connection feeds both to two instances of this one type,
 /// so there is no client code and no server code (design note §1). `sent` moves the machine by the
-/// sending table below and marks the result **observed**; `received` runs RFC 9293 §3.10.7 for the
-/// receiver, in the RFC's order, and marks the result **inferred** until the endpoint's own next
-/// segment confirms it.
+/// sending table (`SendingTable.swift`) and marks the result **observed**; `received` runs RFC 9293
+/// §3.10.7 for the receiver, one function per step in the RFC's order, each returning a
+/// `ReceiveResult`, and marks the result **inferred** until the endpoint's own next segment confirms it.
 ///
 /// State is private: every stored property has a private setter, so only the methods in this
 /// file change it (`sent`, `received`, the capture-gap notes, `expireTimeWait`, the pickup
