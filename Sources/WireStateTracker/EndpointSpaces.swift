@@ -5,8 +5,14 @@
 
 /// A sequence number and the frame that carried it (the first SYN, the first FIN).
 struct SequenceMark: Sendable, Equatable {
-    var seq: UInt32
+    // The frame first: its spare bytes hold the sequence number (16 bytes, not 25).
     var frame: FrameRef?
+    var seq: UInt32
+
+    init(seq: UInt32, frame: FrameRef?) {
+        self.frame = frame
+        self.seq = seq
+    }
 }
 
 /// The endpoint's send sequence space (RFC 9293 §3.3.1, figure 3) as the capture shows it.

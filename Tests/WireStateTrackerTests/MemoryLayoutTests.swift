@@ -9,9 +9,9 @@ import Testing
         let endpoint = MemoryLayout<EndpointMachine>.size
         print("MemoryLayout: Connection size \(connection) stride \(stride), EndpointMachine size \(endpoint),"
               + " ConnectionSummary \(MemoryLayout<ConnectionSummary>.size), held run \(MemoryLayout<Anomaly?>.size),"
-              + " SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
+              + " FrameRef \(MemoryLayout<FrameRef>.size), SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
         // Before the redesign (issue 8 §1): Connection 1057 bytes (stride 1064), EndpointMachine 192.
-        #expect(stride <= 1056, "Connection stride \(stride)")
-        #expect(endpoint <= 176, "EndpointMachine size \(endpoint)")
+        #expect(stride <= 984, "Connection stride \(stride)")
+        #expect(endpoint <= 152, "EndpointMachine size \(endpoint)")
     }
 }
