@@ -156,6 +156,13 @@ func timeIt(_ body: () throws -> Void) rethrows -> Double {
     let t0 = now(); try body(); return now() - t0
 }
 
+// Subcommands for scripts/benchmark.py, which times whole processes against a C libpcap floor.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "generate" {
+    Subcommands.generate(Array(CommandLine.arguments.dropFirst(2)))
+}
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "layout" {
+    Subcommands.layout()
+}
 let options = Options(CommandLine.arguments)
 if options.floodsOnly { Floods.run(); exit(0) }
 let captures = FileManager.default.fileExists(atPath: "Captures") ? "Captures"

@@ -55,6 +55,14 @@ struct Analyze: ParsableCommand {
             failed = Self.read(files, filter: filter, into: &pipeline)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
+        case .text where quiet:
+            // Totals only: streamed, nothing kept per finished connection.
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: RunTotals())
+            failed = Self.read(files, filter: filter, into: &pipeline)
+            pipeline.finish()
+            var out = StandardOutput()
+            out.write(pipeline.sink.text(inputs: pipeline.inputs))
+            out.flush()
         case .text:
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
                                     sink: AnalysisCollector(keepTimeline: timeline))

@@ -27,6 +27,11 @@ struct FDOutput: TextSink {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    mutating func write(utf8: [UInt8]) {
+        buffer.append(contentsOf: utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     mutating func flush() {
         var offset = 0
         buffer.withUnsafeBytes { raw in

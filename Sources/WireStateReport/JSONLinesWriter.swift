@@ -32,105 +32,55 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
 
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
+    /// The record being built; reused, so a record costs no allocation once it has grown.
+    private var record = JSONLine()
+
     public mutating func consume(_ event: TrackerEvent) {
         clock.consume(event)
+        record.reset()
         switch event {
         case .opened: return
-        case .transition(let t): out.write(Self.line(t, sourceNames, uid: clock.uid(t.connection.id)))
-        case .confirmation(let c): out.write(Self.line(c, sourceNames, uid: clock.uid(c.connection.id)))
+        case .transition(let t): record.transition(t, sourceNames, uid: clock.uid(t.connection.id))
+        case .confirmation(let c): record.confirmation(c, sourceNames, uid: clock.uid(c.connection.id))
         case .anomaly(let a):
             anomalies += 1
             summary.add(a)
-            out.write(Self.line(a, sourceNames, uid: clock.uid(a.connection.id)))
+            record.anomaly(a, sourceNames, uid: clock.uid(a.connection.id))
         case .finished(let s):
             connections += 1
             if s.endReason == .evicted { evicted += 1 }
             let (uid, times) = clock.finish(s)
             summary.add(s, times: times)
-            out.write(Self.line(s, sourceNames, uid: uid, times: times, tunnels: tunnels))
+            record.connection(s, sourceNames, uid: uid, times: times, tunnels: tunnels)
         }
-        out.write("\n")
+        record.raw("\n")
+        out.write(utf8: record.bytes)
         if flushEachEvent { out.flush() }
-    }
-
-    static func frameFields(_ key: String, _ f: FrameRef?, _ names: [String]) -> String {
-        guard let f else { return "\"\(key)\":null" }
-        var s = "\"\(key)\":\(f.number)"
-        if names.count > 1, Int(f.source) < names.count {
-            s += ",\"\(key == "frame" ? "file" : key + "_file")\":" + Format.json(names[Int(f.source)])
-        }
-        return s
-    }
-
-    /// `"time_ns":…,"time_utc":"…"`: integer nanoseconds (exact in any JSON reader that keeps
-    /// 64-bit integers) and RFC 3339 with nanoseconds, beside the older epoch-seconds field.
-    static func timeFields(_ key: String, _ nanos: Int64) -> String {
-        ",\"\(key)_ns\":\(nanos),\"\(key)_utc\":\"\(Format.rfc3339(nanos))\""
-    }
-
-    static func uidField(_ uid: String?) -> String {
-        ",\"uid\":" + (uid.map { Format.json($0) } ?? "null")
-    }
-
-    static func optional(_ v: Int64?) -> String { v.map(String.init) ?? "null" }
-
-    static func stateTimes(_ times: StateTimes, _ role: Role) -> String {
-        "{" + TCPState.allCases.filter { times[role, $0] > 0 }.map { "\"\($0.name)\":\(times[role, $0])" }
-            .joined(separator: ",") + "}"
     }
 
     public static func line(_ c: ConnectionSummary, _ names: [String] = [], uid: String? = nil,
                             times: StateTimes? = nil, tunnels: [TunnelPath] = []) -> String {
-        let f = c.facts
-        return "{\"type\":\"connection\",\"schema\":\(schemaVersion),\"id\":\(c.ref.id),\"incarnation\":\(c.ref.incarnation)"
-            + ",\"client\":" + Format.json(c.client.description) + ",\"server\":" + Format.json(c.server.description)
-            + ",\"client_state\":\"\(c.clientState.name)\",\"server_state\":\"\(c.serverState.name)\""
-            + ",\"client_evidence\":\"\(c.clientEvidence.name)\",\"server_evidence\":\"\(c.serverEvidence.name)\""
-            + ",\"packets_client_to_server\":\(c.packetsFromClient),\"packets_server_to_client\":\(c.packetsFromServer)"
-            + ",\"bytes_client_to_server\":\(c.bytesFromClient),\"bytes_server_to_client\":\(c.bytesFromServer)"
-            + "," + frameFields("first_frame", c.firstFrame, names) + "," + frameFields("last_frame", c.lastFrame, names)
-            + ",\"start\":\(Format.time(c.firstTime)),\"duration\":\(Format.fixed(Double(c.durationNanos) / 1e9, 9))"
-            + ",\"anomalies\":\(c.anomalyCount),\"violations\":\(c.violationCount)"
-            + ",\"midstream\":\(c.midstream),\"client_guessed\":\(c.clientGuessed),\"refused\":\(c.refused),\"reset\":\(c.reset)"
-            + ",\"end\":\"\((c.endReason ?? .endOfCapture).name)\"" + TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels))
-            + ",\"uid\":" + Format.json(uid ?? ConnectionUID.make(c))
-            + ",\"community_id\":" + Format.json(CommunityID.v1(c.client, c.server))
-            + ",\"client_ip\":" + Format.json(c.client.address.description) + ",\"client_port\":\(c.client.port)"
-            + ",\"server_ip\":" + Format.json(c.server.address.description) + ",\"server_port\":\(c.server.port)"
-            + timeFields("start", c.firstTime) + timeFields("last", c.lastTime) + ",\"duration_ns\":\(c.durationNanos)"
-            + ",\"reset_by\":\"\(f.resetBy?.name ?? "none")\",\"closed_by\":\"\(f.closedBy?.name ?? "none")\""
-            + ",\"syn_to_synack_ns\":" + optional(f.synToSynAck) + ",\"synack_to_ack_ns\":" + optional(f.synAckToAck)
-            + ",\"handshake_rtt_ns\":" + optional(f.handshakeRTT)
-            + ",\"client_state_ns\":" + stateTimes(times ?? StateTimes(), .client)
-            + ",\"server_state_ns\":" + stateTimes(times ?? StateTimes(), .server)
-            + ",\"zeek_conn_state\":\"\(f.zeek.connState.name)\",\"zeek_history\":" + Format.json(f.zeek.history.text) + "}"
+        var b = JSONLine()
+        b.connection(c, names, uid: uid, times: times, tunnels: tunnels)
+        return b.string
     }
 
     public static func line(_ t: Transition, _ names: [String] = [], uid: String? = nil) -> String {
-        "{\"type\":\"transition\",\"schema\":\(schemaVersion),\"connection\":\(t.connection.id),\"incarnation\":\(t.connection.incarnation)"
-            + ",\"endpoint\":\"\(t.endpoint.name)\",\"from\":\"\(t.from.name)\",\"to\":\"\(t.to.name)\""
-            + ",\"evidence\":\"\(t.evidence.name)\",\"cause\":" + Format.json(t.cause.name) + ",\"cause_code\":\"\(t.cause.code)\""
-            + "," + frameFields("frame", t.frame, names) + ",\"time\":\(Format.time(t.time))"
-            + timeFields("time", t.time) + uidField(uid) + "}"
+        var b = JSONLine()
+        b.transition(t, names, uid: uid)
+        return b.string
     }
 
     public static func line(_ c: Confirmation, _ names: [String] = [], uid: String? = nil) -> String {
-        "{\"type\":\"confirmation\",\"schema\":\(schemaVersion),\"connection\":\(c.connection.id),\"incarnation\":\(c.connection.incarnation)"
-            + ",\"endpoint\":\"\(c.endpoint.name)\",\"state\":\"\(c.state.name)\",\"evidence\":\"\(c.evidence.name)\""
-            + "," + frameFields("frame", c.frame, names) + ",\"time\":\(Format.time(c.time))"
-            + timeFields("time", c.time) + uidField(uid) + "}"
+        var b = JSONLine()
+        b.confirmation(c, names, uid: uid)
+        return b.string
     }
 
     public static func line(_ a: Anomaly, _ names: [String] = [], uid: String? = nil) -> String {
-        "{\"type\":\"anomaly\",\"schema\":\(schemaVersion),\"connection\":\(a.connection.id),\"incarnation\":\(a.connection.incarnation)"
-            + ",\"code\":\"\(a.code.code)\",\"severity\":\"\(a.severity.name)\",\"endpoint\":\"\(a.endpoint.name)\""
-            + "," + frameFields("frame", a.frame, names)
-            + (a.relatedFrame.map { "," + frameFields("related_frame", $0, names) } ?? "")
-            + (a.count > 1 ? ",\"count\":\(a.count)," + frameFields("last_frame", a.lastFrame, names) : "")
-            + ",\"time\":\(Format.time(a.time))"
-            + ",\"client_before\":\"\(a.clientBefore.name)\",\"server_before\":\"\(a.serverBefore.name)\""
-            + ",\"client_after\":\"\(a.clientAfter.name)\",\"server_after\":\"\(a.serverAfter.name)\""
-            + ",\"message\":" + Format.json(a.message) + timeFields("time", a.time) + uidField(uid) + "}"
+        var b = JSONLine()
+        b.anomaly(a, names, uid: uid)
+        return b.string
     }
 
     /// Closing records: one per input, then the run's summary.

@@ -4,7 +4,10 @@ import WireStateTracker
 
 /// The counts behind the closing "Totals" lines, kept without keeping the connections: `analyze`
 /// fills it from its collector, `live` event by event on an endless capture.
-public struct RunTotals: Sendable {
+///
+/// It is an `EventSink` itself: `analyze --quiet` feeds it directly and keeps nothing per
+/// connection, so its memory follows the connections open at once, not the file's length.
+public struct RunTotals: Sendable, EventSink {
     public private(set) var connections = 0
     public private(set) var midstream = 0
     public private(set) var refused = 0

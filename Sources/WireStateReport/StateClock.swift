@@ -1,15 +1,29 @@
 import WireStateTracker
 
 /// How long each endpoint spent in each RFC 9293 state, in nanoseconds of capture time.
+/// Stored inline (22 values, client's then server's, by `TCPState.rawValue`): one per open
+/// connection and one per transition updated, so heap arrays here cost two allocations per
+/// connection and a copy-on-write per transition.
 public struct StateTimes: Sendable, Equatable {
-    public var client = [Int64](repeating: 0, count: TCPState.allCases.count)
-    public var server = [Int64](repeating: 0, count: TCPState.allCases.count)
+    private var values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+                         Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     public init() {}
 
     public subscript(role: Role, state: TCPState) -> Int64 {
-        get { role == .client ? client[Int(state.rawValue)] : server[Int(state.rawValue)] }
-        set { if role == .client { client[Int(state.rawValue)] = newValue } else { server[Int(state.rawValue)] = newValue } }
+        get {
+            let i = (role == .client ? 0 : 11) + min(Int(state.rawValue), 10)
+            return withUnsafeBytes(of: values) { $0.load(fromByteOffset: i * 8, as: Int64.self) }
+        }
+        set {
+            let i = (role == .client ? 0 : 11) + min(Int(state.rawValue), 10)
+            withUnsafeMutableBytes(of: &values) { $0.storeBytes(of: newValue, toByteOffset: i * 8, as: Int64.self) }
+        }
+    }
+
+    public static func == (a: StateTimes, b: StateTimes) -> Bool {
+        withUnsafeBytes(of: a.values) { x in withUnsafeBytes(of: b.values) { y in x.elementsEqual(y) } }
     }
 }
 
@@ -23,6 +37,13 @@ public struct StateClock {
         var uid: String?
         var times = StateTimes()
         var since: (client: Int64, server: Int64)
+
+        /// Closes the interval `role` spent in `state`, ending at `time`.
+        mutating func leave(_ state: TCPState, of role: Role, at time: Int64) {
+            let start = role == .client ? since.client : since.server
+            times[role, state] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: start, to: time)), to: times[role, state])
+            if role == .client { since.client = max(since.client, time) } else { since.server = max(since.server, time) }
+        }
     }
 
     private var running: [UInt64: Running] = [:]
@@ -43,14 +64,9 @@ public struct StateClock {
         case .opened(let s):
             running[s.ref.id] = Running(uid: keepsUIDs ? ConnectionUID.make(s) : nil, since: (s.firstTime, s.firstTime))
         case .transition(let t):
+            // Changed in place: a copy out of the dictionary and back would cost a hash and a copy.
             guard var r = running[t.connection.id] else { return }
-            if t.endpoint == .client {
-                r.times[.client, t.from] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.client, to: t.time)), to: r.times[.client, t.from])
-                r.since.client = max(r.since.client, t.time)
-            } else {
-                r.times[.server, t.from] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.server, to: t.time)), to: r.times[.server, t.from])
-                r.since.server = max(r.since.server, t.time)
-            }
+            r.leave(t.from, of: t.endpoint, at: t.time)
             running[t.connection.id] = r
         default:
             break

@@ -4,10 +4,14 @@ public protocol TextSink {
     mutating func write(_ text: String)
     /// Push what was written to its destination (live output flushes per event).
     mutating func flush()
+    /// UTF-8 bytes (JSON Lines records are built as bytes; a sink that buffers bytes takes them
+    /// without a String in between).
+    mutating func write(utf8: [UInt8])
 }
 
 extension TextSink {
     public mutating func flush() {}
+    public mutating func write(utf8: [UInt8]) { write(String(decoding: utf8, as: UTF8.self)) }
 }
 
 /// Collects text in memory.

@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+
+/// Issue 8, section 2: one real capture per rule (Captures/record-rules.py, kernel truth beside each), kept in
+/// Captures/.pending/ with the expectation file that states the *correct* answer, because today's tracker does
+/// not give it yet. `check Captures/` skips hidden directories, so the suite stays green; each test below runs
+/// the built binary on its capture and asserts the correct answer inside `withKnownIssue`. When a rule lands
+/// its test starts failing with "known issue was not recorded": move the capture, its .truth.json and .expect
+/// up into Captures/ (where `check Captures/` and the kernel-truth test then hold it) and drop the wrapper.
+@Suite struct PendingRuleCaptureTests {
+    static let dir = "Captures/.pending/"
+
+    static let captures = [
+        "reorder-ack-before-data", "paws-old-tsval", "synsent-bad-tsecr", "synack-ack-lost",
+        "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered", "rst-in-syn-received",
+        "syn-after-refusal-same-isn", "rst-odd-seq", "fin-order-capture-gap", "window-update-gap",
+        "fin-in-syn-sent", "midstream-half-close",
+    ]
+
+    static func path(_ name: String, _ ext: String = "pcap") -> String { dir + name + "." + ext }
+
+    /// `wirestate check` on one pending capture against its intended expectation file.
+    static func check(_ name: String) throws -> WireStateBinary.Result {
+        try WireStateBinary.run(["check", path(name)])
+    }
+
+    /// The JSON Lines records of `analyze --format jsonl` of one pending capture.
+    static func records(_ name: String) throws -> [[String: Any]] {
+        let r = try WireStateBinary.run(["analyze", "--format", "jsonl", path(name)])
+        return r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    static func anomalies(_ name: String) throws -> [[String: Any]] {
+        try records(name).filter { $0["type"] as? String == "anomaly" }
+    }
+
+    /// Outside the known issue: the capture is there and its intended expectation parses (a missing file or a
+    /// syntax error must fail for real, never pass as the known issue).
+    static func checkable(_ names: String...) throws {
+        for name in names {
+            #expect(FileManager.default.fileExists(atPath: WireStateBinary.repo.appendingPathComponent(path(name)).path))
+            let r = try check(name)
+            #expect(r.status == 0 || r.status == 1, "\(name): \(r.stdout)\(r.stderr)")
+        }
+    }
+
+    /// Inside the known issue: wirestate gives the intended answer.
+    static func holdsIntendedAnswer(_ names: String...) throws {
+        for name in names {
+            let r = try check(name)
+            #expect(r.status == 0, "\(name): \(r.stdout)")
+        }
+    }
+
+    // MARK: the place itself
+
+    @Test func checkOfCapturesDoesNotScanThePendingCaptures() throws {
+        let r = try WireStateBinary.run(["check", "Captures/"])
+        #expect(!r.stdout.contains(".pending"), "\(r.stdout)")
+        #expect(!r.stdout.contains(Self.captures[0]), "\(r.stdout)")
+    }
+
+    @Test func everyPendingCaptureHasItsTruthAndIntendedExpectation() throws {
+        let fm = FileManager.default
+        let names = try fm.contentsOfDirectory(atPath: WireStateBinary.repo.appendingPathComponent(Self.dir).path)
+        let pcaps = names.filter { $0.hasSuffix(".pcap") }.map { String($0.dropLast(5)) }.sorted()
+        #expect(pcaps == Self.captures.sorted())
+        for name in pcaps {
+            #expect(names.contains(name + ".truth.json"), "\(name) has no truth file")
+            #expect(names.contains(name + ".expect"), "\(name) has no intended expectation file")
+        }
+    }
+
+    /// Whether `state` matches an expectation-file state list (`A|B`, or `!A|B` for neither).
+    static func matches(_ pattern: Substring, _ state: String) -> Bool {
+        let negated = pattern.hasPrefix("!")
+        let names = pattern.dropFirst(negated ? 1 : 0).split(separator: "|").map(String.init)
+        return names.contains(state) != negated
+    }
+
+    /// The state patterns an intended expectation gives each connection (in block order) for `role`
+    /// ("client" or "server"): its block's `final` line and every `rule every-connection` without `where`.
+    static func intendedPatterns(_ expect: String, role: String, connections: Int) -> [[Substring]] {
+        var perBlock: [[Substring]] = [], common: [Substring] = []
+        for line in expect.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if line.hasPrefix("connection ") { perBlock.append([]) }
+            let isFinal = words.first == "final"
+            let isRule = line.hasPrefix("rule every-connection ") && !words.contains("where")
+            guard isFinal || isRule else { continue }
+            for w in words where w.hasPrefix(role + "=") {
+                if isFinal, !perBlock.isEmpty { perBlock[perBlock.count - 1].append(w.dropFirst(role.count + 1)) }
+                if isRule { common.append(w.dropFirst(role.count + 1)) }
+            }
+        }
+        return (0..<connections).map { i in (i < perBlock.count ? perBlock[i] : []) + common }
+    }
+
+    /// The intended answers agree with the kernel: every endpoint that was a kernel socket has its `ss` state
+    /// (the truth file) named by the intended expectation, so no "must say" contradicts the recording.
+    @Test(arguments: captures)
+    func intendedFinalStatesAgreeWithTheKernel(_ name: String) throws {
+        struct Truth: Decodable {
+            struct Conn: Decodable { var client_state: String; var server_state: String; var scripted: String? }
+            var connections: [Conn]
+        }
+        let root = WireStateBinary.repo
+        let truthURL = root.appendingPathComponent(Self.path(name, "truth.json"))
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: truthURL))
+        let expect = try String(contentsOf: root.appendingPathComponent(Self.path(name, "expect")), encoding: .utf8)
+        for role in ["client", "server"] {
+            let patterns = Self.intendedPatterns(expect, role: role, connections: truth.connections.count)
+            for (i, c) in truth.connections.enumerated() where c.scripted != role {
+                let state = role == "client" ? c.client_state : c.server_state
+                #expect(!patterns[i].isEmpty, "\(name): connection \(i + 1): the intended expectation names no \(role) state")
+                for p in patterns[i] {
+                    #expect(Self.matches(p, state), "\(name): connection \(i + 1): intended \(role)=\(p), kernel says \(state)")
+                }
+            }
+        }
+    }
+
+    // MARK: one test per rule
+
+    @Test func captureReorderingIsNotAViolation() throws {
+        try Self.checkable("reorder-ack-before-data")
+        withKnownIssue("issue 8: reordering in the capture is not a violation") {
+            try Self.holdsIntendedAnswer("reorder-ack-before-data")
+            // The request (frame 6) arrives after the ACK that covered it (frame 4): reported as a capture
+            // artefact there, never as ack-of-unsent-data.
+            let a = try Self.anomalies("reorder-ack-before-data")
+            #expect(a.contains { $0["frame"] as? Int == 6 && $0["severity"] as? String == "capture-gap" })
+            #expect(!a.contains { $0["severity"] as? String == "violation" })
+        }
+    }
+
+    @Test func timestampsFailingPAWSAreReportedAndChangeNothing() throws {
+        try Self.checkable("paws-old-tsval", "synsent-bad-tsecr")
+        withKnownIssue("issue 8: PAWS and the timestamp checks Linux applies") {
+            try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
+            // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
+            let paws = try Self.anomalies("paws-old-tsval")
+            #expect(paws.contains {
+                $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
+                    && !["retransmission", "duplicate-ack"].contains($0["code"] as? String ?? "")
+            })
+            // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
+            let forged = try Self.anomalies("synsent-bad-tsecr")
+            for frame in [2, 3] {
+                #expect(forged.contains { $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server" })
+            }
+        }
+    }
+
+    @Test func retransmissionProvesTheAckWasLost() throws {
+        try Self.checkable("synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack")
+        withKnownIssue("issue 8: retransmission proves loss") {
+            try Self.holdsIntendedAnswer("synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack")
+        }
+    }
+
+    @Test func aResponderWithoutTCBEndsClosedNotListen() throws {
+        try Self.checkable("syn-unanswered", "rst-in-syn-received")
+        withKnownIssue("issue 8: the state of a connection's endpoint, not of a listening socket") {
+            try Self.holdsIntendedAnswer("syn-unanswered", "rst-in-syn-received")
+        }
+    }
+
+    @Test func aSynAfterARefusalWithTheSameISNIsANewIncarnation() throws {
+        try Self.checkable("syn-after-refusal-same-isn")
+        withKnownIssue("issue 8: a SYN after a refusal is a new incarnation") {
+            try Self.holdsIntendedAnswer("syn-after-refusal-same-isn")
+        }
+    }
+
+    @Test func theSenderOfAnyRSTIsClosed() throws {
+        try Self.checkable("rst-odd-seq")
+        withKnownIssue("issue 8: an endpoint that sends a RST is CLOSED") {
+            try Self.holdsIntendedAnswer("rst-odd-seq")
+        }
+    }
+
+    @Test func whoClosedFirstFollowsTheOrderTheFINsWereSent() throws {
+        try Self.checkable("fin-order-capture-gap")
+        withKnownIssue("issue 8: who closed first") {
+            try Self.holdsIntendedAnswer("fin-order-capture-gap")
+            let conn = try Self.records("fin-order-capture-gap").first { $0["type"] as? String == "connection" }
+            #expect(conn?["closed_by"] as? String == "client")
+        }
+    }
+
+    @Test func aCaptureGapHidesAWindowUpdate() throws {
+        try Self.checkable("window-update-gap")
+        withKnownIssue("issue 8: a capture gap hides window updates too") {
+            try Self.holdsIntendedAnswer("window-update-gap")
+        }
+    }
+
+    @Test func aFINSentInSynSentIsFinBeforeEstablished() throws {
+        try Self.checkable("fin-in-syn-sent")
+        withKnownIssue("issue 8: each finding says what happened (FIN in SYN_SENT)") {
+            try Self.holdsIntendedAnswer("fin-in-syn-sent")
+        }
+    }
+
+    @Test func aMidstreamPickupDuringAHalfCloseIsUnknown() throws {
+        try Self.checkable("midstream-half-close")
+        withKnownIssue("issue 8: midstream pickup during a half-close") {
+            try Self.holdsIntendedAnswer("midstream-half-close")
+        }
+    }
+}
