@@ -10,7 +10,7 @@ let package = Package(
         .library(
             name: "WireState",
             targets: ["WireStateDecoder", "WireStateTracker", "WireStateCapture", "WireStatePipeline", "WireStateReport",
-                      "WireStateCheck"]
+                      "WireStateCheck", "WireStateDiagnose"]
         ),
         .executable(name: "wirestate", targets: ["WireStateCLI"]),
         .executable(name: "wirestate-bench", targets: ["WireStateBenchmark"]),
@@ -42,10 +42,12 @@ let package = Package(
         // Expectation files and `wirestate check`: CI regression over captures.
         .target(name: "WireStateCheck",
                 dependencies: ["WireStatePipeline", "WireStateReport", "WireStateTracker", "WireStateCapture"]),
+        // `wirestate diagnose`: findings (codes, evidence, causes, next steps) from the tracker's events; no I/O.
+        .target(name: "WireStateDiagnose", dependencies: ["WireStateTracker", "WireStateDecoder", "WireStatePipeline", "WireStateReport"]),
         .executableTarget(
             name: "WireStateCLI",
             dependencies: [
-                "WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateCheck",
+                "WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateCheck", "WireStateDiagnose",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +61,8 @@ let package = Package(
                     dependencies: ["WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateTracker"]),
         .testTarget(name: "WireStateCheckTests",
                     dependencies: ["WireStateCheck", "WireStatePipeline", "WireStateTracker", "WireStateReport"]),
+        .testTarget(name: "WireStateDiagnoseTests",
+                    dependencies: ["WireStateDiagnose", "WireStatePipeline", "WireStateTracker", "WireStateDecoder", "WireStateReport"]),
         .testTarget(name: "WireStateLiveTests",
                     dependencies: ["WireStateCapture", "WireStatePipeline", "WireStateReport", "WireStateTracker"]),
     ]

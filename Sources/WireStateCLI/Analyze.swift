@@ -177,7 +177,8 @@ struct Analyze: ParsableCommand {
     /// Reads every file into the pipeline; errors are reported on stderr and remembered, and the
     /// files after a damaged one are still read. Ctrl-C stops at once. Returns whether any input failed.
     static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>,
-                                   watcher: ReadWatcher) -> Bool {
+                                   watcher: ReadWatcher? = nil) -> Bool {
+        let watcher = watcher ?? ReadWatcher(showProgress: false)
         var failed = false
         for path in files {
             if watcher.interrupted { break }

@@ -10,7 +10,8 @@ enum Examples {
         if words.first == "help" { words.removeFirst(); words.append("--help") }
         guard words.contains("--help") || words.contains("-h"), let first = words.first else { return nil }
         let table: [(names: [String], command: ParsableCommand.Type, examples: String)] = [
-            (["analyze", "analyse"], Analyze.self, analyze), (["check"], Check.self, check), (["live"], Live.self, live),
+            (["analyze", "analyse"], Analyze.self, analyze), (["diagnose"], Diagnose.self, diagnose),
+            (["check"], Check.self, check), (["live"], Live.self, live),
             (["interfaces"], Interfaces.self, interfaces), (["diagram"], Diagram.self, diagram),
         ]
         guard let entry = table.first(where: { $0.names.contains(first) }) else { return nil }
@@ -31,6 +32,14 @@ enum Examples {
           wirestate analyze --sort duration --limit 10 capture.pcap
           wirestate analyze --code rst-without-connection --anomalies capture.pcap
           wirestate analyze --format jsonl capture.pcap | jq 'select(.type=="connection")'
+        """
+    static let diagnose = """
+
+
+        EXAMPLES:
+          wirestate diagnose capture.pcap                    what is wrong, with evidence and next steps
+          wirestate diagnose --stuck-after 10 capture.pcap   CLOSE_WAIT held 10 s or more counts as stuck
+          wirestate diagnose --format jsonl capture.pcap     one diagnosis record per finding
         """
     static let check = """
 

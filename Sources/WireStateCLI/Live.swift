@@ -70,6 +70,11 @@ struct Live: ParsableCommand {
     @Flag(name: .long, help: "Show a table of live connections refreshed in place (text on a terminal).")
     var top = false
 
+    @Flag(name: .long, help: "Print the findings of `wirestate diagnose` when each first holds and when it changes, and all of them when the capture stops.")
+    var diagnose = false
+
+    @OptionGroup var thresholds: DiagnoseThresholds
+
     @Option(name: .long, help: ArgumentHelp("Report and forget connections without packets for this long (0: never).", valueName: "seconds"))
     var idleTimeout: Double = 300
 
@@ -101,6 +106,7 @@ struct Live: ParsableCommand {
         if format == .zeek { throw ValidationError("--format zeek writes a conn.log from saved captures: use analyze") }
         if top && format == .jsonl { throw ValidationError("--top is a text display; it cannot be combined with --format jsonl") }
         if top && isatty(1) == 0 { throw ValidationError("--top needs a terminal on standard output") }
+        if top && diagnose { throw ValidationError("--top and --diagnose are different displays: choose one") }
     }
 
     /// `-i 2` is the second device `wirestate interfaces` lists, as tcpdump -i takes its -D numbers;
@@ -150,6 +156,7 @@ struct Live: ParsableCommand {
 
         let failed: Bool
         switch format {
+        case _ where diagnose: failed = try runDiagnose(capture, config, format: format)
         case .jsonl: failed = runJSONLines(capture, config)
         case .text: failed = runText(capture, config)
         case .zeek: failed = true // refused by validate()

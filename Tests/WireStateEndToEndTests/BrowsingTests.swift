@@ -116,7 +116,7 @@ import Testing
         #expect(short.stdout == long.stdout)
     }
 
-    @Test(arguments: ["analyze", "check", "live", "interfaces", "diagram"])
+    @Test(arguments: ["analyze", "diagnose", "check", "live", "interfaces", "diagram"])
     func everySubcommandsHelpEndsWithExamples(_ sub: String) throws {
         let r = try WireStateBinary.run([sub, "--help"])
         #expect(r.status == 0)

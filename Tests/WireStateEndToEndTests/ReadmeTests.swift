@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The README's pasted `wirestate analyze` examples must be what the tool prints today.
+/// The README's pasted `wirestate analyze` and `diagnose` examples must be what the tool prints today.
 @Suite struct ReadmeTests {
     struct Example: Sendable, CustomStringConvertible {
         var arguments: [String]
@@ -18,8 +18,8 @@ import Testing
             guard let end = block.range(of: "```") else { continue }
             var lines = block[..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             let command = lines.removeFirst()
-            // Only analyze examples without annotations: live needs a network, check an edited file.
-            guard command.hasPrefix("analyze "), !command.contains("#") else { continue }
+            // Only analyze and diagnose examples without annotations: live needs a network, check an edited file.
+            guard command.hasPrefix("analyze ") || command.hasPrefix("diagnose "), !command.contains("#") else { continue }
             out.append(Example(arguments: command.split(separator: " ").map(String.init),
                                lines: lines.filter { !$0.isEmpty && $0 != "…" }))
         }

@@ -1,5 +1,6 @@
 import WireStatePipeline
 import WireStateReport
+import WireStateDiagnose
 import WireStateTracker
 
 /// Every reporter at once on one pipeline: text through the collector (`analyze`), JSON Lines as
@@ -9,6 +10,8 @@ public struct ReportingSink: EventSink {
     public var collector = AnalysisCollector(keepTimeline: true)
     public var json = JSONLinesWriter(out: DiscardSink(), flushEachEvent: true)
     public var totals = RunTotals()
+    /// `wirestate diagnose`'s rules, on the same events (their arithmetic meets every extreme time).
+    public var diagnosis = DiagnosisCollector()
 
     public init(sourceNames: [String]) {
         json.sourceNames = sourceNames
@@ -18,6 +21,7 @@ public struct ReportingSink: EventSink {
         collector.consume(event)
         json.consume(event)
         totals.consume(event)
+        diagnosis.consume(event)
     }
 
     /// Ends the run as `analyze` does for each format: the JSON closing records, and every part of
@@ -31,6 +35,12 @@ public struct ReportingSink: EventSink {
         text.write(report.anomalyList())
         text.write(report.totals())
         text.write(totals.text(inputs: inputs))
+        for f in diagnosis.findings() {
+            text.write(DiagnosisReport.text(f))
+            let line = DiagnosisReport.json(f, sourceNames: json.sourceNames)
+            precondition(!line.unicodeScalars.contains { $0.value < 0x20 }, "raw control character in a diagnosis record")
+            text.write(line)
+        }
         return json.out.bytes + text.bytes
     }
 }
