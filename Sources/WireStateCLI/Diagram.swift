@@ -17,7 +17,6 @@ struct Diagram: ParsableCommand {
             + "anomalies in red; runs of data segments are folded. With --states: every transition of the "
             + "capture, counted per role. Formats: svg (default with -o FILE.svg), text (default on a "
             + "terminal), mermaid, dot (--states only)."
-           
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case svg, text, mermaid, dot }
