@@ -1,3 +1,5 @@
+import WireStateDecoder
+
 /// How bad an anomaly is. Only `violation` means an endpoint broke RFC 9293.
 public enum Severity: UInt8, Sendable, CaseIterable, Comparable {
     /// Legal but worth knowing: retransmissions, keep-alives, window probes, port reuse.
@@ -220,13 +222,11 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// Renders raw flag bits for messages (kept here so the tracker does not depend on reporters).
+/// Renders raw flag bits for messages, with the decoder's names (one list of flag names).
 enum TCPFlagNames {
     static func render(_ raw: UInt32?) -> String {
         guard let raw else { return "?" }
-        let names = [(0x100, "NS"), (0x80, "CWR"), (0x40, "ECE"), (0x20, "URG"), (0x10, "ACK"), (0x08, "PSH"),
-                     (0x04, "RST"), (0x02, "SYN"), (0x01, "FIN")]
-        let set = names.filter { raw & UInt32($0.0) != 0 }.map(\.1)
-        return set.isEmpty ? "no flags" : set.joined(separator: ",")
+        let names = TCPFlags(rawValue: UInt16(truncatingIfNeeded: raw)).names
+        return names == "none" ? "no flags" : names
     }
 }

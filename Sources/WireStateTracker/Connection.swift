@@ -2,10 +2,11 @@ import WireStateDecoder
 
 /// One TCP connection: two instances of the same `EndpointMachine`, fed mirrored events.
 ///
-/// For a segment from A to B, `process` runs `A.sent(s)` then `B.received(s)` (design note §1),
-/// then the checks that need both sides (windows, acknowledgments of unseen data, retransmissions
-/// as the capture shows them). Anomalies found during the step get both endpoints' states before
-/// and after the step.
+/// For a segment from A to B, `process` runs the checks that read both sides (`HeaderChecks.swift`,
+/// `SequenceObservations.swift`, `WindowCheck.swift`), then `A.sent(s)` and `B.received(s)` (design
+/// note §1). Connection orchestrates and reports; the endpoints change only through their own
+/// methods (their state has private setters). Anomalies found during the step get both endpoints'
+/// states before and after the step (`stamp`, once the step is over: only then are they known).
 struct Connection {
     var client: EndpointMachine
     var server: EndpointMachine
@@ -24,6 +25,8 @@ struct Connection {
     /// A finding that repeats segment after segment (a window that stays shrunk), held until its
     /// run ends so that it is reported once, with a count and its first and last frames.
     var heldRun: Anomaly?
+    /// What each endpoint's advertised windows have shown so far (`WindowCheck.swift`).
+    var windows = PerRole(WindowWatch())
 
     var ref: ConnectionRef { summary.ref }
 
@@ -48,6 +51,15 @@ struct Connection {
             firstFrame: ctx.frame ?? FrameRef(number: 0), lastFrame: ctx.frame ?? FrameRef(number: 0),
             firstTime: ctx.time, lastTime: ctx.time)
         summary.clientGuessed = guessed
+    }
+
+    /// A later incarnation of a 4-tuple says so before its first segment is processed (`port-reuse`,
+    /// and `reuse-in-time-wait` when the old one's TIME_WAIT was cut short).
+    mutating func announceIncarnation(inTimeWait: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let mark = out.count
+        emit(.portReuse, about: .client, ctx, &out, actual: ref.incarnation)
+        if inTimeWait { emit(.reuseInTimeWait, about: .client, ctx, &out) }
+        stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
     // MARK: - Pickup
@@ -116,52 +128,50 @@ struct Connection {
     func reuseVerdict(_ s: TCPSegment) -> (incarnation: UInt32, inTimeWait: Bool)? {
         guard s.flags.contains(.syn), !s.flags.contains(.ack), !s.flags.contains(.rst), !s.flags.contains(.fin)
         else { return nil }
-        let fromClient = summary.client == s.source
-        let sender = fromClient ? client.state : server.state
-        let receiver = fromClient ? server.state : client.state
-        let senderMachine = fromClient ? client : server
-        let receiverMachine = fromClient ? server : client
+        let from: Role = summary.client == s.source ? .client : .server
+        let sender = self[from], receiver = self[from.peer]
         // A new ISN after an attempt nobody answered: the application gave up on the first
         // connect() and opened again from the same port. A new incarnation, not a violation.
-        if sender == .synSent && !receiverMachine.sendKnown && s.sequence != senderMachine.iss {
+        if sender.state == .synSent && receiver.send.nxt == nil && s.sequence != sender.send.iss {
             return (ref.incarnation + 1, false)
         }
-        let done: (TCPState) -> Bool = { $0 == .closed || $0 == .timeWait || $0 == .listen }
-        guard done(sender), done(receiver), client.active || server.active else { return nil }
-        if senderMachine.sentSyn && !senderMachine.sentSynAck && s.sequence == senderMachine.iss { return nil }
-        return (ref.incarnation + 1, sender == .timeWait || receiver == .timeWait)
+        let over: (TCPState) -> Bool = { $0 == .closed || $0 == .timeWait || $0 == .listen }
+        guard over(sender.state), over(receiver.state), client.active || server.active else { return nil }
+        if sender.send.syn != nil && !sender.send.synAckSent && s.sequence == sender.send.iss { return nil }
+        return (ref.incarnation + 1, sender.state == .timeWait || receiver.state == .timeWait)
     }
 
     mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let sender: Role = fromClient ? .client : .server, receiver = sender.peer
         summary.facts.observe(s, fromClient: fromClient, time: ctx.time)
         let mark = out.count
         let before = (client.state, server.state)
-        let runWasOpen = (fromClient ? client : server).shrinkRepeats
+        let runWasOpen = windows[sender].shrinkRepeats
+        // The one place direction is chosen: both endpoints are passed in place (exclusive access
+        // to two stored properties, not to `self` twice through the role subscript).
         let retransmitted = fromClient
-            ? Self.step(s, sender: &client, receiver: &server, summary: &summary, ctx, &out)
-            : Self.step(s, sender: &server, receiver: &client, summary: &summary, ctx, &out)
+            ? Self.step(s, sender: &client, receiver: &server, window: &windows.client, summary: &summary, ctx, &out)
+            : Self.step(s, sender: &server, receiver: &client, window: &windows.server, summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
-        if client.sentSyn && server.sentSyn && (client.windowScale.isPending || server.windowScale.isPending) {
+        if client.send.syn != nil && server.send.syn != nil
+            && (client.windowScale.isPending || server.windowScale.isPending) {
             // A SYN whose options the capture cut hides whether scaling was on for either side.
             let cut = client.windowScale.optionsCut || server.windowScale.optionsCut
             let (c, s) = (client.windowScale, server.windowScale)
             client.settleScale(peer: s, eitherCut: cut)
             server.settleScale(peer: c, eitherCut: cut)
         }
-        // Half-open: an endpoint keeps talking to a peer that reset (reported once).
         // Half-open: an endpoint keeps talking to a peer that reset (reported once). If its own
         // CLOSED was inferred from that RST, its segment has just withdrawn it.
-        let senderState = fromClient ? client.state : server.state
-        let receiverReset = fromClient ? (server.state == .closed && server.closedByReset)
-                                       : (client.state == .closed && client.closedByReset)
+        let receiverReset = self[receiver].state == .closed && self[receiver].closedByReset
         if summary.halfOpenReported { peerResetReported = true }
-        if !peerResetReported, receiverReset, senderState != .closed, !s.flags.contains(.rst),
+        if !peerResetReported, receiverReset, self[sender].state != .closed, !s.flags.contains(.rst),
            !s.flags.contains(.syn) {
             peerResetReported = true
-            emit(.trafficAfterPeerReset, about: fromClient ? .client : .server, ctx, &out)
+            emit(.trafficAfterPeerReset, about: sender, ctx, &out)
         }
         if s.flags.contains(.rst) { summary.reset = true }
-        checkUnresponsive(retransmitted: retransmitted, fromClient: fromClient, ctx, &out)
+        checkUnresponsive(retransmitted: retransmitted, sender: sender, ctx, &out)
         if fromClient {
             summary.packetsFromClient += 1
             summary.bytesFromClient += UInt64(s.payloadLength)
@@ -172,7 +182,7 @@ struct Connection {
         if let f = ctx.frame { summary.lastFrame = f }
         summary.lastTime = ctx.time
         stamp(out: &out, from: mark, before: before)
-        collapseRepeats(fromClient ? .client : .server, wasOpen: runWasOpen, from: mark, ctx, &out)
+        collapseRepeats(sender, wasOpen: runWasOpen, from: mark, ctx, &out)
         if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) {
             if closedAt == nil { closedAt = ctx.time }
         } else {
@@ -180,146 +190,36 @@ struct Connection {
         }
     }
 
-    /// One segment from `sender` to `receiver`: header checks, the sender's step, the receiver's
-    /// step, and the checks that need both. Returns whether the segment was a retransmission.
+    /// One segment from `sender` to `receiver`, in this order: a CLOSED the segment contradicts is
+    /// withdrawn; header checks (`HeaderChecks.swift`); what the capture shows of the sender's
+    /// sequence space and acknowledgment (`SequenceObservations.swift`); window checks
+    /// (`WindowCheck.swift`); the sender's step (`EndpointMachine.sent`); the receiver's step
+    /// (`EndpointMachine.received`). Connection only orchestrates: each endpoint changes through
+    /// its own methods. Returns whether the segment was a retransmission.
     static func step(_ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-                     summary: inout ConnectionSummary, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
-        var retransmitted = false
+                     window: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
+                     _ out: inout [TrackerEvent]) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
-        let len = s.payloadLength
-        let hasAck = s.flags.contains(.ack)
-        let isSyn = s.flags.contains(.syn)
         // First: does this segment contradict a CLOSED we only inferred for its sender?
         if sender.reviveIfContradicted(c, ctx, &out) == .trafficAfterPeerReset {
             summary.halfOpenReported = true
         }
-
-        // Header facts only the sender is responsible for.
-        if !hasAck && s.acknowledgment != 0 && c != .rst {
-            sender.emit(.ackNumberWithoutAckFlag, ctx, &out, actual: s.acknowledgment)
-        }
-        if isSyn, let ws = s.options.windowScale, ws > 14 {
-            sender.emit(.windowScaleOver14, ctx, &out, actual: UInt32(ws))
-        }
-        if s.options.malformed { sender.emit(.malformedOption, ctx, &out) }
-        if isSyn && c != .invalid && len > 0 { sender.emit(.synWithData, ctx, &out, actual: len) }
-
-        // What the capture shows of the sender's sequence space, before the sender's step updates it.
-        if c != .invalid && c != .rst && sender.sendKnown && !isSyn {
-            let seq = s.sequence
-            let end = seq &+ s.sequenceLength
-            let synchronized = sender.state.isSynchronized || sender.state == .synReceived
-            // New data from exactly where the sender was before its peer acknowledged unseen bytes:
-            // those bytes were never sent. The capture-gap reading is withdrawn on both sides.
-            if sender.hasUnseenAssumption && len > 0 {
-                if seq == sender.unseenFrom {
-                    receiver.emit(.ackOfUnsentData, ctx, &out, expected: sender.unseenFrom, actual: sender.unseenTo,
-                                  related: sender.unseenFrame)
-                    sender.sndNxt = seq
-                    receiver.rcvNxt = seq
-                    receiver.hasHole = false
-                }
-                if Seq.ge(seq, sender.unseenFrom) { sender.hasUnseenAssumption = false }
-            }
-            if synchronized {
-                if len <= 1 && !s.flags.contains(.fin) && seq == sender.sndNxt &- 1 {
-                    // Keep-alive (RFC 9293 §3.8.4): one below SND.NXT, no new data. Linux's zero-window
-                    // probe has the same shape; the peer's zero window tells them apart.
-                    let probe = receiver.ackKnown && receiver.lastWindow == 0
-                    sender.emit(probe ? .zeroWindowProbe : .keepAlive, ctx, &out)
-                } else if s.sequenceLength > 0 && Seq.lt(seq, sender.sndNxt) {
-                    retransmitted = true
-                    if !(s.flags.contains(.fin) && len == 0) { // a bare FIN retransmission is reported as such
-                        sender.emit(.retransmission, ctx, &out, actual: seq)
-                    }
-                    // A retransmission into the hole: the network lost it, and it is filled now.
-                    if sender.hasHole && Seq.le(seq, sender.holeStart) && Seq.gt(end, sender.holeStart) {
-                        sender.holeStart = end
-                        if Seq.ge(end, sender.holeEnd) { sender.hasHole = false }
-                    }
-                } else if Seq.gt(seq, sender.sndNxt) {
-                    sender.emit(.previousSegmentNotCaptured, ctx, &out, expected: sender.sndNxt, actual: seq)
-                    if !sender.hasHole {
-                        sender.hasHole = true
-                        sender.holeStart = sender.sndNxt
-                        sender.holeEnd = seq
-                    }
-                } else if len == 1 && receiver.ackKnown && receiver.lastWindow == 0 {
-                    sender.emit(.zeroWindowProbe, ctx, &out)
-                }
-                // Data beyond the furthest right edge the receiver ever offered (van Rooij bound I).
-                if len > 0 && receiver.rightEdgeKnown && receiver.windowScale.shift != nil && sender.windowScale.shift != nil
-                    && !summary.midstream && Seq.gt(end &- (s.flags.contains(.fin) ? 1 : 0), receiver.maxRightEdge)
-                    && !(len == 1 && receiver.lastWindow == 0) {
-                    sender.emit(.dataBeyondWindow, ctx, &out, expected: receiver.maxRightEdge,
-                                actual: end &- (s.flags.contains(.fin) ? 1 : 0))
-                }
-            }
-        }
-        // What the sender acknowledges: more than the peer was seen to send means missed segments.
-        // Only against a synchronized receiver: in the handshake the ACK must match exactly and the
-        // handshake checks (synack-bad-ack, handshake-ack-invalid) judge it.
-        if hasAck && c != .invalid && c != .synAck && receiver.sendKnown && receiver.state.isSynchronized
-            && Seq.gt(s.acknowledgment, receiver.sndNxt) {
-            sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.sndNxt, actual: s.acknowledgment)
-            if !receiver.hasUnseenAssumption {
-                receiver.hasUnseenAssumption = true
-                receiver.unseenFrom = receiver.sndNxt
-                receiver.unseenFrame = ctx.frame
-            }
-            receiver.unseenTo = s.acknowledgment
-            receiver.sndNxt = s.acknowledgment
-            receiver.hasHole = false
-        } else if hasAck && c != .invalid && receiver.hasHole && Seq.gt(s.acknowledgment, receiver.holeStart) {
-            // It acknowledges bytes inside a hole no captured segment filled: it got what we missed.
-            sender.emit(.ackOfUnseenData, ctx, &out, expected: receiver.holeStart, actual: s.acknowledgment)
-            receiver.hasHole = false
-        }
-        // Window facts: zero window, duplicate ACK, shrinking.
-        if hasAck && c != .rst && c != .invalid && !isSyn {
-            if s.window == 0 && !sender.zeroWindowOpen {
-                sender.emit(.zeroWindow, ctx, &out)
-            }
-            if len == 0 && !s.flags.contains(.fin) && sender.ackKnown && s.acknowledgment == sender.lastAck
-                && s.window == sender.lastWindowRaw && s.window != 0 && sender.pureAcksSent > 0
-                && receiver.sendKnown && Seq.gt(receiver.sndNxt, s.acknowledgment)
-                && (sender.state.isSynchronized) {
-                sender.emit(.duplicateAck, ctx, &out, actual: s.acknowledgment)
-            }
-            if sender.rightEdgeKnown, let shift = sender.windowScale.shift, !summary.midstream,
-               Seq.ge(s.acknowledgment, sender.lastAck) {
-                let edge = s.acknowledgment &+ (UInt32(s.window) << UInt32(shift))
-                let granularity = UInt32(1) << UInt32(shift)
-                if Seq.lt(edge &+ granularity, sender.maxRightEdge) && s.window != 0 {
-                    if let n = sender.shrinkRepeats {
-                        sender.shrinkRepeats = n &+ 1 // still shrunk: the same finding, once more
-                    } else {
-                        sender.shrinkRepeats = 1
-                        sender.emit(.windowShrunk, ctx, &out, expected: sender.maxRightEdge, actual: edge)
-                    }
-                } else {
-                    sender.shrinkRepeats = nil
-                }
-            }
-        }
+        checkHeader(s, c, sender: sender, ctx, &out)
+        let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
+        checkUpperBound(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
+        observeAcknowledgment(s, c, sender: sender, receiver: &receiver, ctx, &out)
+        checkAdvertisedWindow(s, c, sender: sender, receiver: receiver, window: &window,
+                              midstream: summary.midstream, ctx, &out)
 
         let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
         let senderWasOpening = sender.state == .synSent
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
         // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.
-        if senderWasOpening && sender.state == .established && hasAck && receiver.state == .listen {
+        if senderWasOpening && sender.state == .established && s.flags.contains(.ack) && receiver.state == .listen {
             receiver.impliedSynAckSent(peerAck: s.acknowledgment, ctx, &out)
         }
-        if hasAck && c != .rst && c != .invalid && !isSyn {
-            sender.zeroWindowOpen = s.window == 0
-            if len == 0 && !s.flags.contains(.fin) { sender.pureAcksSent &+= 1 }
-        }
-        // SYN+ACK acknowledging something other than the SYN it answers.
-        if c == .synAck && receiver.sentSyn && s.acknowledgment != receiver.iss &+ 1
-            && !(Seq.gt(s.acknowledgment, receiver.iss) && Seq.le(s.acknowledgment, receiver.sndNxt)) {
-            sender.emit(.synAckBadAck, ctx, &out, expected: receiver.iss &+ 1, actual: s.acknowledgment,
-                        related: receiver.synFrame)
-        }
+        window.sent(s, c)
+        checkSynAckAcknowledgment(s, c, sender: sender, receiver: receiver, ctx, &out)
         if c != .invalid {
             receiver.received(s, ctx, &out)
         }
@@ -329,19 +229,18 @@ struct Connection {
     /// Half-open with the RST out of sight: one side retransmits and the other, which did talk
     /// before, never answers. After 3 unanswered retransmissions spanning at least a second, the
     /// silent side is presumed gone (evidence unknown); any segment from it revives it.
-    mutating func checkUnresponsive(retransmitted: Bool, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        let sender: Role = fromClient ? .client : .server, silent = sender.peer
+    mutating func checkUnresponsive(retransmitted: Bool, sender: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let silent = sender.peer
         unanswered[silent] = 0
         guard retransmitted, !unresponsiveReported else { return }
-        let silentSeen = fromClient ? summary.packetsFromServer > 0 : summary.packetsFromClient > 0
-        guard silentSeen else { return } // one-sided capture: silence proves nothing
+        guard packetsSeen(from: silent) > 0 else { return } // one-sided capture: silence proves nothing
         if unanswered[sender] == 0 { unansweredSince[sender] = ctx.time }
         unanswered[sender] += 1
         let (count, since) = (unanswered[sender], unansweredSince[sender])
         guard count >= 3, CaptureTime.elapsed(from: since, to: ctx.time) >= 1_000_000_000 else { return }
         unresponsiveReported = true
         self[silent].presumeGone(ctx, &out)
-        self[silent].emit(.peerUnresponsive, ctx, &out, actual: count)
+        emit(.peerUnresponsive, about: silent, ctx, &out, actual: count)
     }
 
     // MARK: - Time
@@ -362,7 +261,7 @@ struct Connection {
     /// count into it; the step that ends the run (or the end of the connection) releases it.
     mutating func collapseRepeats(_ sender: Role, wasOpen: UInt32?, from mark: Int, _ ctx: StepContext,
                                   _ out: inout [TrackerEvent]) {
-        let now = (sender == .client ? client : server).shrinkRepeats
+        let now = windows[sender].shrinkRepeats
         switch (wasOpen, now) {
         case (nil, .some):
             guard let i = out[mark...].lastIndex(where: {
@@ -385,7 +284,7 @@ struct Connection {
         guard var a = heldRun else { return }
         heldRun = nil
         if a.lastFrame == nil { a.lastFrame = a.frame }
-        if a.endpoint == .client { client.shrinkRepeats = nil } else { server.shrinkRepeats = nil }
+        windows[a.endpoint].shrinkRepeats = nil
         out.append(.anomaly(a))
     }
 
@@ -424,22 +323,27 @@ struct Connection {
     /// A connection whose one direction was never seen, while the other proves the peer talked.
     mutating func checkOneSided(_ out: inout [TrackerEvent]) {
         guard !oneSidedReported else { return }
-        let seenClient = summary.packetsFromClient > 0, seenServer = summary.packetsFromServer > 0
+        let seenClient = packetsSeen(from: .client) > 0, seenServer = packetsSeen(from: .server) > 0
         guard seenClient != seenServer else { return }
-        let talker = seenClient ? client : server
+        let talker: Role = seenClient ? .client : .server
         // A lone SYN (or its retransmissions) is an unanswered attempt, not a one-sided capture.
-        guard talker.ackKnown else { return }
+        guard self[talker].advertised != nil else { return }
         oneSidedReported = true
         let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
         let mark = out.count
-        emit(.oneSidedCapture, about: seenClient ? .client : .server, ctx, &out)
+        emit(.oneSidedCapture, about: talker, ctx, &out)
         stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
     // MARK: - Helpers
 
-    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        self[role].emit(code, ctx, &out)
+    func packetsSeen(from role: Role) -> UInt64 {
+        role == .client ? summary.packetsFromClient : summary.packetsFromServer
+    }
+
+    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+              actual: UInt32? = nil) {
+        EndpointMachine.emit(code, about: role, ctx, &out, expected: nil, actual: actual, related: nil)
     }
 
     /// Fills in both endpoints' states before and after the step on the anomalies it produced, and

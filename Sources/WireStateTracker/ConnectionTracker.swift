@@ -116,12 +116,7 @@ public struct ConnectionTracker {
         var c = Connection(first: s, ref: ref, clientIsSource: clientIsSource, guessed: guessed, ctx)
         c.summary.tunnelID = key.tunnel
         events.append(.opened(c.summary))
-        let mark = events.count
-        if incarnation > 1 {
-            c.client.emit(.portReuse, ctx, &events, actual: incarnation)
-            if inTimeWait { c.client.emit(.reuseInTimeWait, ctx, &events) }
-            c.stamp(out: &events, from: mark, before: (.closed, .closed))
-        }
+        if incarnation > 1 { c.announceIncarnation(inTimeWait: inTimeWait, ctx, &events) }
         c.pickUp(s, fromClient: clientIsSource, ctx, &events)
         c.process(s, fromClient: clientIsSource, ctx, &events)
         if let cap = configuration.maxConnections, table.count >= max(cap, 1) { evictOne() }

@@ -53,85 +53,51 @@ import WireStateDecoder
 /// A capture shows each segment once, but it is two events: the sender *sent* it (certain) and the
 /// receiver *received* it (presumed). The connection feeds both to two instances of this one type,
 /// so there is no client code and no server code (design note §1). `sent` moves the machine by the
-/// sending table below and marks the result **observed**; `received` runs RFC 9293 §3.10.7 for the
-/// receiver, in the RFC's order, and marks the result **inferred** until the endpoint's own next
-/// segment confirms it.
+/// sending table (`SendingTable.swift`) and marks the result **observed**; `received` runs RFC 9293
+/// §3.10.7 for the receiver, one function per step in the RFC's order, each returning a
+/// `ReceiveResult`, and marks the result **inferred** until the endpoint's own next segment confirms it.
 ///
-/// State is private: it changes only through `sent`, `received`, `expireTimeWait` and the pickup
-/// initialisers, each of which reports what it did as events.
+/// State is private: every stored property has a private setter, so only the methods in this
+/// file change it (`sent`, `received`, the capture-gap notes, `expireTimeWait`, the pickup
+/// initialisers), and each reports what it did as events. What the endpoint knows is grouped in
+/// small types that keep their own invariants (`EndpointSpaces.swift`): the send space, the receive
+/// space (nil until known), its last advertisement, window scaling, the capture hole and the
+/// unseen-ACK assumption (nil when there is none) and the record of how it closed.
 public struct EndpointMachine: Sendable {
     public let role: Role
     public private(set) var state: TCPState = .closed
     public private(set) var evidence: Evidence = .unknown
 
-    // MARK: What this endpoint sent (observed)
     /// It has sent or received anything: an inactive CLOSED endpoint is "not yet", not "closed".
-    var active = false
-    var sentSyn = false
-    var iss: UInt32 = 0
-    var synFrame: FrameRef?
-    var sentSynAck = false
-    /// Highest sequence number sent plus its length (SND.NXT as far as the capture shows).
-    var sndNxt: UInt32 = 0
-    var sendKnown = false
-    var sentFin = false
-    var finSeq: UInt32 = 0
-    var finFrame: FrameRef?
-    /// How its advertised windows are scaled (pending until both SYNs are known).
-    var windowScale = WindowScale.initial
+    private(set) var active = false
     /// Its starting state was assumed (midstream pickup): moves from there are proven only relative
     /// to the assumption, so they are never better than inferred.
-    var assumedStart = false
-    /// Highest acknowledgment this endpoint sent, and the window with it (scaled).
-    var lastAck: UInt32 = 0
-    var ackKnown = false
-    var lastWindowRaw: UInt16 = 0
-    var lastWindow: UInt32 = 0
-    /// The furthest right window edge it ever advertised (ack + window): data beyond it is illegal.
-    var maxRightEdge: UInt32 = 0
-    var rightEdgeKnown = false
-    var zeroWindowOpen = false
-    /// Segments since its window's right edge moved left and has stayed left (nil: not shrunk).
-    /// One shrink is one finding however long it lasts (`Connection.collapseRepeats`).
-    var shrinkRepeats: UInt32?
-    var pureAcksSent: UInt32 = 0
-    /// The first stretch of its sequence space the capture skipped ([holeStart, holeEnd)), until a
-    /// retransmission fills it or the peer acknowledges past it (then the capture, not the network,
-    /// lost it: Wireshark's "ACKed segment that wasn't captured").
-    var holeStart: UInt32 = 0
-    var holeEnd: UInt32 = 0
-    var hasHole = false
-    /// The peer acknowledged [unseenFrom, unseenTo) of this endpoint's data, never seen: assumed
-    /// sent and missed by the capture — until this endpoint sends new data from `unseenFrom`, which
-    /// proves the ACK covered data never sent (`ack-of-unsent-data`).
-    var unseenFrom: UInt32 = 0
-    var unseenTo: UInt32 = 0
-    var unseenFrame: FrameRef?
-    var hasUnseenAssumption = false
-
-    // MARK: What this endpoint received (inferred)
-    var receivedSyn = false
-    var irs: UInt32 = 0
-    /// RCV.NXT: the next sequence number it expects from its peer.
-    var rcvNxt: UInt32 = 0
-    var receiveKnown = false
-    /// SND.UNA: the highest of its own sequence numbers the peer acknowledged and it accepted.
-    var sndUna: UInt32 = 0
-    var receivedFin = false
-    var receivedFastOpen = false
+    private(set) var assumedStart = false
     /// Reached SYN_RECEIVED from LISTEN (a RST then returns it to LISTEN, RFC 9293 §3.10.7.4).
-    var passiveOpen = false
-    /// Closed because it received an acceptable RST, or sent one.
-    var closedByReset = false
-    /// The state it had when an inference closed it (a received RST, or silence): restored if it
-    /// keeps talking (the RST never reached it, or it did not accept it; it was not gone).
-    var stateBeforeInferredClose: TCPState?
+    private(set) var passiveOpen = false
     /// Its own segments have shown that the peer's RSTs do not reach it (a middlebox drops them, or
     /// they were injected): further RSTs are not presumed to close it.
-    var resetsDoNotArrive = false
+    private(set) var resetsDoNotArrive = false
+
+    /// What it sent (observed): ISS, SND.NXT, SND.UNA, its FIN.
+    private(set) var send = SendSpace()
+    /// What it received (inferred): IRS, RCV.NXT, the peer's FIN; nil until the capture shows where
+    /// the peer's sequence space is.
+    private(set) var receive: ReceiveSpace?
+    /// Its last acknowledgment and window, and the furthest right edge it offered; nil until it sent an ACK.
+    private(set) var advertised: Advertisement?
+    /// How its advertised windows are scaled (pending until both SYNs are known).
+    private(set) var windowScale = WindowScale.initial
+    /// The first stretch of its sequence space the capture skipped, while no segment filled it.
+    private(set) var hole: CaptureHole?
+    /// The peer acknowledged data of its that the capture never showed: assumed sent and missed.
+    private(set) var unseenAck: UnseenAck?
+    /// How it came to be CLOSED, when that matters later (withdrawable, or by a reset).
+    private(set) var closure: Closure?
+
     /// An ACK at or beyond this from this endpoint confirms its inferred state.
-    var confirmAck: UInt32?
-    var timeWaitSince: Int64 = 0
+    private(set) var confirmAck: UInt32?
+    private(set) var timeWaitSince: Int64 = 0
 
     public init(role: Role) {
         self.role = role
@@ -141,113 +107,41 @@ public struct EndpointMachine: Sendable {
     @inline(__always)
     func timeWaitDeadline(msl: Int64) -> Int64 { CaptureTime.adding(CaptureTime.adding(msl, to: msl), to: timeWaitSince) }
 
-    /// What a segment is, for the sending table: one class per segment, by fixed priority.
-    enum SegmentClass: UInt8 {
-        case syn, synAck, fin, ack, rst
-        /// No ACK flag on a segment that should carry one (data or FIN alone).
-        case noAck
-        /// SYN+FIN, SYN+RST, FIN+RST, or no flags at all (a null segment).
-        case invalid
+    /// Closed by a reset it sent or accepted (not by a FIN exchange, not by silence).
+    @inline(__always)
+    var closedByReset: Bool { closure?.byReset ?? false }
 
-        init(_ f: TCPFlags) {
-            let syn = f.contains(.syn), fin = f.contains(.fin), rst = f.contains(.rst), ack = f.contains(.ack)
-            if (syn && fin) || (syn && rst) || (fin && rst) || f.rawValue & 0x3f == 0 {
-                self = .invalid
-            } else if rst {
-                self = .rst
-            } else if syn {
-                self = ack ? .synAck : .syn
-            } else if !ack {
-                self = .noAck
-            } else {
-                self = fin ? .fin : .ack
-            }
-        }
+    /// Its window, for checking what it receives: known once the handshake told the scale (or that
+    /// there is none) and it advertised one.
+    @inline(__always)
+    var receiveWindow: UInt32? {
+        guard let advertised, windowScale.shift != nil else { return nil }
+        return advertised.window
     }
 
-    /// What sending a segment of a class does in a state, before sequence checks refine it.
-    enum SendRule: Equatable {
-        case move(TCPState)
-        case illegal(AnomalyCode)
-        /// Needs the sequence numbers or the peer's history: decided in code.
-        case decide
-    }
-
-    /// The sending table: one row per state, one column per segment class.
-    /// `decide` cells are resolved in `sent(_:…)`, where each has a comment.
-    static func sendRule(_ state: TCPState, _ c: SegmentClass) -> SendRule {
-        switch (state, c) {
-        //  state         class        rule
-        case (_, .invalid):            return .illegal(.invalidFlagCombination)
-        case (_, .rst):                return .decide             // → CLOSED, except answers that keep state
-        case (.closed, .syn):          return .decide             // active OPEN, or its old SYN again
-        case (.closed, .synAck):       return .illegal(.synAckWithoutSyn)
-        case (.closed, _):             return .decide             // after close: segment-after-close
-        case (.listen, .syn):          return .decide             // SEND in LISTEN: simultaneous open
-        case (.listen, .synAck):       return .move(.synReceived) // rcv SYN, snd SYN,ACK
-        case (.listen, .fin):          return .illegal(.finBeforeEstablished)
-        case (.listen, .noAck):        return .illegal(.dataBeforeEstablished)
-        case (.listen, _):             return .decide             // its SYN+ACK was not captured
-        case (.synSent, .syn):         return .decide             // retransmission or a new ISN
-        case (.synSent, .synAck):      return .decide             // simultaneous open, or wrong direction
-        case (.synSent, .fin):         return .illegal(.finBeforeEstablished)
-        case (.synSent, .noAck):       return .illegal(.dataBeforeEstablished)
-        case (.synSent, .ack):         return .decide             // the peer's SYN+ACK was not captured
-        case (.synReceived, .syn):     return .decide             // retransmission or a new ISN
-        case (.synReceived, .synAck):  return .decide             // retransmission or a changed SYN+ACK
-        case (.synReceived, .fin):     return .move(.finWait1)    // CLOSE in SYN_RECEIVED
-        case (.synReceived, .ack):     return .decide             // data proves a handshake ACK the capture missed
-        case (.established, .fin):     return .move(.finWait1)    // CLOSE
-        case (.closeWait, .fin):       return .move(.lastAck)     // CLOSE
-        case (_, .syn):                return .decide             // synchronized: late retransmission or new ISN
-        case (_, .synAck):             return .decide             // synchronized: retransmission or changed
-        case (_, .noAck):              return .illegal(.missingAckFlag)
-        case (_, .fin):                return .decide             // FIN again: retransmission or moved
-        case (_, .ack):                return .decide             // data after FIN is illegal; ACKs are fine
-        }
+    /// Whether `ack` acknowledges its SYN and nothing it has not sent (ISS < SEG.ACK ≤ SND.NXT).
+    @inline(__always)
+    func acknowledgesOwnSyn(_ ack: UInt32) -> Bool {
+        guard let iss = send.iss, let nxt = send.nxt else { return false }
+        return Seq.gt(ack, iss) && Seq.le(ack, nxt)
     }
 
     // MARK: - Sending
 
     /// The endpoint sent `s`. Moves by the sending table and checks what the sender alone can prove.
+    /// `rstRejected`: the receiver will not accept this RST (`wouldRejectReset`).
     mutating func sent(_ s: TCPSegment, rstRejected: Bool = false, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         let c = SegmentClass(s.flags)
-        let start = s.sequence
-        let end = start &+ s.sequenceLength
-        let hasAck = s.flags.contains(.ack)
-
-        // An inferred state is confirmed when the endpoint acknowledges what put it there.
-        if evidence == .inferred, !assumedStart, hasAck, state != .closed, state != .listen, c != .rst, c != .invalid,
-           c != .synAck, c != .syn,
-           confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame {
-            evidence = .observed
-            out.append(.confirmation(Confirmation(connection: ctx.ref, endpoint: role, state: state,
-                                                  evidence: .observed, frame: frame, time: ctx.time)))
-        }
+        confirmIfAcknowledged(s, c, ctx, &out)
         defer {
             active = true
-            if c != .invalid {
-                recordSend(s, start: start, end: end, ctx)
-            }
+            if c != .invalid { recordSend(s) }
         }
-
-        // Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
-        // the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
-        // sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13).
-        if state == .closeWait, evidence == .inferred, c == .fin, receivedFin, Seq.lt(s.acknowledgment, rcvNxt) {
-            recordFin(s, ctx)
-            emit(.simultaneousClose, ctx, &out)
-            // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
-            // it sent this FIN, and the peer's FIN (already past the capture point) reaches it after.
-            move(to: .established, .inferred, cause: .withdrawn, ctx, &out)
-            move(to: .finWait1, .observed, cause: .sentFin, ctx, &out)
-            move(to: .closing, .inferred, cause: .receivedFin, ctx, &out)
-            return
-        }
+        if sentFinCrossingPeerFin(s, c, ctx, &out) { return }
 
         switch Self.sendRule(state, c) {
         case .move(let next):
-            if c == .synAck && sentSynAck && start == iss { emit(.synAckRetransmission, ctx, &out) }
+            if c == .synAck && send.synAckSent && s.sequence == send.iss { emit(.synAckRetransmission, ctx, &out) }
             if c == .syn || c == .synAck { recordSyn(s, ctx, synAck: c == .synAck) }
             if c == .fin { recordFin(s, ctx) }
             if state == .listen && next == .synReceived { passiveOpen = true }
@@ -255,180 +149,199 @@ public struct EndpointMachine: Sendable {
         case .illegal(let code):
             emit(code, ctx, &out, actual: code == .invalidFlagCombination ? UInt32(s.flags.rawValue)
                                           : code == .dataBeforeEstablished ? s.payloadLength : nil)
-        case .decide:
-            decideSend(c, s, start: start, end: end, rstRejected: rstRejected, ctx, &out)
+        case .decide(.sentSyn): sentSyn(s, ctx, &out)
+        case .decide(.sentSynAck): sentSynAck(s, ctx, &out)
+        case .decide(.sentFin): sentFin(s, ctx, &out)
+        case .decide(.sentRst): sentRst(s, rejected: rstRejected, ctx, &out)
+        case .decide(.sentAck): sentAck(s, ctx, &out)
         }
     }
 
-    /// A CLOSED that was only inferred (from a received RST, or from silence) is contradicted by
-    /// the endpoint's own non-RST segment: the state before it comes back, with the anomaly that
-    /// explains why (its peer's RST did not reach it, or it was only silent).
-    mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
-        guard state == .closed, evidence < .observed, let previous = stateBeforeInferredClose,
-              c != .rst, c != .invalid else { return nil }
-        stateBeforeInferredClose = nil
-        let why: AnomalyCode = closedByReset ? .trafficAfterPeerReset : .peerReturned
-        if closedByReset { resetsDoNotArrive = true }
-        closedByReset = false
-        emit(why, ctx, &out)
-        move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
-        return why
+    /// An inferred state is confirmed when the endpoint acknowledges what put it there (`confirmAck`).
+    @inline(__always)
+    private mutating func confirmIfAcknowledged(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                                _ out: inout [TrackerEvent]) {
+        guard evidence == .inferred, !assumedStart, s.flags.contains(.ack), state != .closed, state != .listen,
+              c != .rst, c != .invalid, c != .synAck, c != .syn,
+              confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame else { return }
+        evidence = .observed
+        out.append(.confirmation(Confirmation(connection: ctx.ref, endpoint: role, state: state,
+                                              evidence: .observed, frame: frame, time: ctx.time)))
     }
 
-    /// Presumes the endpoint gone after it ignored its peer's retransmissions (evidence unknown).
-    mutating func presumeGone(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        guard state != .closed else { return }
-        stateBeforeInferredClose = state
-        move(to: .closed, .unknown, cause: .presumedGone, ctx, &out)
+    /// Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
+    /// the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
+    /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). Returns whether
+    /// this rule took the segment.
+    @inline(__always)
+    private mutating func sentFinCrossingPeerFin(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                                 _ out: inout [TrackerEvent]) -> Bool {
+        guard state == .closeWait, evidence == .inferred, c == .fin, let r = receive, r.finReceived,
+              Seq.lt(s.acknowledgment, r.nxt) else { return false }
+        recordFin(s, ctx)
+        emit(.simultaneousClose, ctx, &out)
+        // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
+        // it sent this FIN, and the peer's FIN (already past the capture point) reaches it after.
+        move(to: .established, .inferred, cause: .withdrawn, ctx, &out)
+        move(to: .finWait1, .observed, cause: .sentFin, ctx, &out)
+        move(to: .closing, .inferred, cause: .receivedFin, ctx, &out)
+        return true
     }
 
-    /// The 4-tuple was taken over by a new incarnation: TIME_WAIT ends here.
-    mutating func yieldToNewIncarnation(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        // TIME_WAIT ends (RFC 6191); an unanswered SYN_SENT was abandoned by its application.
-        guard state == .timeWait || state == .synSent else { return }
-        move(to: .closed, .inferred, cause: .replacedByNewIncarnation, ctx, &out)
-    }
-
-    /// Whether this endpoint, as receiver, would reject a RST at `seq` (RFC 5961 §3.2: only an
-    /// exact match closes). Unknown sequence state accepts.
-    func wouldRejectReset(_ seq: UInt32) -> Bool {
-        guard state.isSynchronized, receiveKnown else { return false }
-        return seq != rcvNxt
-    }
-
-    private mutating func decideSend(_ c: SegmentClass, _ s: TCPSegment, start: UInt32, end: UInt32,
-                                     rstRejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        switch c {
-        case .rst where rstRejected && state.isSynchronized:
+    /// RST: CLOSED from any state (RFC 9293 §3.10.7, "sent RST"), except a RST that keeps state —
+    /// one the receiver rejects, and the answer to an unacceptable SYN+ACK in SYN_SENT.
+    private mutating func sentRst(_ s: TCPSegment, rejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        if rejected && state.isSynchronized {
             // The receiver will not accept this RST (out of window, or not exact): whoever sent it,
             // it closes nothing. A stale or injected RST; the receiver side reports which.
             if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
-        case .rst:
-            if state == .synSent && !s.flags.contains(.ack) && receivedSyn == false && sendKnown && start != iss {
-                // <SEQ=SEG.ACK><CTL=RST>: the answer to an unacceptable SYN+ACK; SYN_SENT stays.
-                break
-            }
-            if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
-            if state == .listen {
-                // The presumed listener answers a SYN with RST: there was none. Refused.
-                emit(.refused, ctx, &out)
-            }
-            if state != .closed {
-                closedByReset = true
-                move(to: .closed, .observed, cause: .sentRst, ctx, &out)
-            }
-        case .syn where state == .closed:
-            if sentSyn && start == iss {
+            return
+        }
+        if state == .synSent && !s.flags.contains(.ack) && receive?.irs == nil && send.nxt != nil
+            && s.sequence != send.iss {
+            // <SEQ=SEG.ACK><CTL=RST>: the answer to an unacceptable SYN+ACK; SYN_SENT stays.
+            return
+        }
+        if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
+        if state == .listen {
+            // The presumed listener answers a SYN with RST: there was none. Refused.
+            emit(.refused, ctx, &out)
+        }
+        if state != .closed {
+            closure = .reset(previous: nil)
+            move(to: .closed, .observed, cause: .sentRst, ctx, &out)
+        }
+    }
+
+    /// SYN: active OPEN from CLOSED, simultaneous open from a presumed LISTEN, else a retransmission
+    /// (same ISN) or a SYN that does not belong (new ISN, or in a synchronized state).
+    private mutating func sentSyn(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let start = s.sequence
+        switch state {
+        case .closed:
+            if send.iss == start {
                 emit(.synRetransmission, ctx, &out, actual: start)
-            } else {
-                // A fresh open against a peer still holding the old connection (half-open, RFC 9293
-                // §3.5.2): its send side starts over.
-                sentSyn = false; sentSynAck = false; sentFin = false
-                sndNxt = start; closedByReset = false
-                recordSyn(s, ctx, synAck: false)
-                move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
+                return
             }
-        case .syn:
-            if state == .listen {
-                // It was presumed listening because a SYN reached it, yet it sends its own SYN: both
-                // ends opened at once (RFC 9293 figure 6). It had not processed the peer's SYN when it
-                // sent this one, so it is SYN_SENT; the peer's SYN then takes it to SYN_RECEIVED.
-                recordSyn(s, ctx, synAck: false)
-                emit(.simultaneousOpen, ctx, &out)
-                move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
-                if receivedSyn {
-                    confirmAck = rcvNxt
-                    move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
+            // A fresh open against a peer still holding the old connection (half-open, RFC 9293
+            // §3.5.2): its send side starts over.
+            send.restart(at: start)
+            closure = nil
+            recordSyn(s, ctx, synAck: false)
+            move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
+        case .listen:
+            // It was presumed listening because a SYN reached it, yet it sends its own SYN: both
+            // ends opened at once (RFC 9293 figure 6). It had not processed the peer's SYN when it
+            // sent this one, so it is SYN_SENT; the peer's SYN then takes it to SYN_RECEIVED.
+            recordSyn(s, ctx, synAck: false)
+            emit(.simultaneousOpen, ctx, &out)
+            move(to: .synSent, .observed, cause: .sentSyn, ctx, &out)
+            if let r = receive, r.irs != nil {
+                confirmAck = r.nxt
+                move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
+            }
+        default:
+            if let iss = send.iss {
+                if start == iss {
+                    emit(.synRetransmission, ctx, &out, actual: start)
+                } else {
+                    emit(state.isSynchronized ? .synInSynchronizedState : .synIsnChanged, ctx, &out,
+                         expected: iss, actual: start)
                 }
-            } else if sentSyn && start == iss {
-                emit(.synRetransmission, ctx, &out, actual: start)
-            } else if sentSyn {
-                emit(state.isSynchronized ? .synInSynchronizedState : .synIsnChanged, ctx, &out,
-                     expected: iss, actual: start)
             } else if state.isSynchronized || state == .synReceived {
                 emit(.synInSynchronizedState, ctx, &out, expected: nil, actual: start)
             }
-        case .synAck:
-            if sentSynAck || (sentSyn && state != .synSent) {
-                if start == iss {
-                    if sentSynAck {
-                        emit(.synAckRetransmission, ctx, &out)
-                        // Retransmitting its SYN+ACK proves the handshake ACK never reached it
-                        // (Linux: a full accept queue drops it): an inferred ESTABLISHED is withdrawn.
-                        if state == .established && evidence == .inferred {
-                            move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
-                        }
-                    } else {
-                        sentSynAck = true // simultaneous open: its SYN+ACK after its SYN
-                    }
-                } else {
-                    emit(.synAckChanged, ctx, &out, expected: iss, actual: start)
-                }
-            } else if state == .synSent && receivedSyn {
-                // Simultaneous open: it sent a SYN, received one, answers SYN+ACK (RFC 9293 figure 6).
-                sentSynAck = true
-                move(to: .synReceived, .observed, cause: .sentSynAck, ctx, &out)
-            } else if state == .synSent {
-                emit(.synAckWrongDirection, ctx, &out)
-            } else if !receivedSyn {
-                emit(.synAckWithoutSyn, ctx, &out)
+        }
+    }
+
+    /// SYN+ACK outside LISTEN: a retransmission (which also proves the handshake ACK never reached
+    /// it), the answer half of a simultaneous open, or one that does not belong.
+    private mutating func sentSynAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let start = s.sequence
+        let receivedSyn = receive?.irs != nil
+        if send.synAckSent || (send.syn != nil && state != .synSent) {
+            guard start == send.iss else {
+                emit(.synAckChanged, ctx, &out, expected: send.iss, actual: start)
+                return
             }
-        case .fin:
-            if sentFin {
-                let finAt = start &+ s.payloadLength
-                if finAt == finSeq {
-                    emit(.finRetransmission, ctx, &out, actual: finAt)
-                    reopenUnackedFin(ctx, &out)
-                } else {
-                    emit(.finSeqChanged, ctx, &out, expected: finSeq, actual: finAt)
-                }
-            } else if state == .closed {
-                emit(.segmentAfterClose, ctx, &out)
-            } else {
-                // FIN first sent from a state the table lets decide (FIN_WAIT_*, CLOSING, LAST_ACK,
-                // TIME_WAIT without its own FIN cannot happen; SYN_RECEIVED/ESTABLISHED/CLOSE_WAIT move).
-                recordFin(s, ctx)
+            guard send.synAckSent else {
+                send.sentSyn(iss: start, frame: ctx.frame, synAck: true) // simultaneous open: its SYN+ACK after its SYN
+                return
             }
-            checkDataAfterFin(s, start: start, ctx, &out)
-        case .ack:
-            switch state {
-            case .closed:
-                emit(.segmentAfterClose, ctx, &out)
-            case .listen:
-                // It answers as a synchronized endpoint: its SYN+ACK went by uncaptured.
-                emit(.previousSegmentNotCaptured, ctx, &out, expected: nil, actual: start)
-                sentSyn = true; sentSynAck = true; iss = start &- 1; sendKnown = true; sndNxt = start
-                passiveOpen = true
+            emit(.synAckRetransmission, ctx, &out)
+            // Retransmitting its SYN+ACK proves the handshake ACK never reached it
+            // (Linux: a full accept queue drops it): an inferred ESTABLISHED is withdrawn.
+            if state == .established && evidence == .inferred {
                 move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
-            case .synSent:
-                // Only the peer's SYN+ACK lets it acknowledge: that SYN+ACK was not captured.
-                emit(.ackOfUnseenData, ctx, &out, expected: nil, actual: s.acknowledgment)
-                receivedSyn = true; irs = s.acknowledgment &- 1; rcvNxt = s.acknowledgment; receiveKnown = true
-                move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
-            case .synReceived:
-                if s.payloadLength > 0 && !receivedFastOpen {
-                    // A stack queues data in SYN_RECEIVED (RFC 9293 §3.10.2), so data proves it got
-                    // the handshake ACK: the capture missed that ACK (design note §4).
-                    emitAbout(.handshakeAckNotCaptured, ctx, &out)
-                    move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
-                }
-            default:
-                checkDataAfterFin(s, start: start, ctx, &out)
             }
-        case .noAck:
-            if state == .closed { emit(.segmentAfterClose, ctx, &out) }
-        case .invalid:
-            break
+        } else if state == .synSent && receivedSyn {
+            // Simultaneous open: it sent a SYN, received one, answers SYN+ACK (RFC 9293 figure 6).
+            send.sentSyn(iss: start, frame: ctx.frame, synAck: true)
+            move(to: .synReceived, .observed, cause: .sentSynAck, ctx, &out)
+        } else if state == .synSent {
+            emit(.synAckWrongDirection, ctx, &out)
+        } else if !receivedSyn {
+            emit(.synAckWithoutSyn, ctx, &out)
+        }
+    }
+
+    /// FIN from a state the table does not move: its FIN again (a retransmission, which withdraws a
+    /// state inferred from the ACK of that FIN) or at another sequence number, or after close.
+    private mutating func sentFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        if let fin = send.fin {
+            let finAt = s.sequence &+ s.payloadLength
+            if finAt == fin.seq {
+                emit(.finRetransmission, ctx, &out, actual: finAt)
+                reopenUnackedFin(ctx, &out)
+            } else {
+                emit(.finSeqChanged, ctx, &out, expected: fin.seq, actual: finAt)
+            }
+        } else if state == .closed {
+            emit(.segmentAfterClose, ctx, &out)
+        } else {
+            // FIN first sent from a state the table lets decide (FIN_WAIT_*, CLOSING, LAST_ACK,
+            // TIME_WAIT without its own FIN cannot happen; SYN_RECEIVED/ESTABLISHED/CLOSE_WAIT move).
+            recordFin(s, ctx)
+        }
+        checkDataAfterFin(s, ctx, &out)
+    }
+
+    /// ACK (with or without data): what it proves about segments the capture missed, or that it
+    /// comes after close or after its own FIN.
+    private mutating func sentAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        let start = s.sequence
+        switch state {
+        case .closed:
+            emit(.segmentAfterClose, ctx, &out)
+        case .listen:
+            // It answers as a synchronized endpoint: its SYN+ACK went by uncaptured.
+            emit(.previousSegmentNotCaptured, ctx, &out, expected: nil, actual: start)
+            send.impliedSynAck(iss: start &- 1)
+            passiveOpen = true
+            move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
+        case .synSent:
+            // Only the peer's SYN+ACK lets it acknowledge: that SYN+ACK was not captured.
+            emit(.ackOfUnseenData, ctx, &out, expected: nil, actual: s.acknowledgment)
+            noteSynReceived(at: s.acknowledgment &- 1, length: 1)
+            move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
+        case .synReceived:
+            if s.payloadLength > 0 && !(receive?.fastOpen ?? false) {
+                // A stack queues data in SYN_RECEIVED (RFC 9293 §3.10.2), so data proves it got
+                // the handshake ACK: the capture missed that ACK (design note §4).
+                emitAbout(.handshakeAckNotCaptured, ctx, &out)
+                move(to: .established, .observed, cause: .impliedBySent, ctx, &out)
+            }
+        default:
+            checkDataAfterFin(s, ctx, &out)
         }
     }
 
     /// Data (or a FIN) beyond its own FIN is illegal in every state after CLOSE.
-    private mutating func checkDataAfterFin(_ s: TCPSegment, start: UInt32, _ ctx: StepContext,
-                                            _ out: inout [TrackerEvent]) {
-        guard sentFin, s.payloadLength > 0 else { return }
-        let dataEnd = start &+ s.payloadLength
-        if Seq.gt(dataEnd, finSeq) {
-            emit(.dataAfterFin, ctx, &out, expected: finSeq, actual: dataEnd, related: finFrame)
+    private func checkDataAfterFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard let fin = send.fin, s.payloadLength > 0 else { return }
+        let dataEnd = s.sequence &+ s.payloadLength
+        if Seq.gt(dataEnd, fin.seq) {
+            emit(.dataAfterFin, ctx, &out, expected: fin.seq, actual: dataEnd, related: fin.frame)
         }
     }
 
@@ -442,227 +355,307 @@ public struct EndpointMachine: Sendable {
         case .closed where !closedByReset: move(to: .lastAck, .observed, cause: .impliedBySent, ctx, &out)
         default: return
         }
-        sndUna = finSeq
+        send.finUnacknowledged()
     }
 
     private mutating func recordSyn(_ s: TCPSegment, _ ctx: StepContext, synAck: Bool) {
-        windowScale.sawSyn(offering: s.options.windowScale, first: !sentSyn, optionsCut: s.options.truncated)
-        if !sentSyn {
-            sentSyn = true
-            iss = s.sequence
-            synFrame = ctx.frame
-        }
-        if synAck { sentSynAck = true }
+        windowScale.sawSyn(offering: s.options.windowScale, first: send.syn == nil, optionsCut: s.options.truncated)
+        send.sentSyn(iss: s.sequence, frame: ctx.frame, synAck: synAck)
     }
 
     private mutating func recordFin(_ s: TCPSegment, _ ctx: StepContext) {
-        guard !sentFin else { return }
-        sentFin = true
-        finSeq = s.sequence &+ s.payloadLength &+ (s.flags.contains(.syn) ? 1 : 0)
-        finFrame = ctx.frame
+        send.sentFin(at: s.sequence &+ s.payloadLength &+ (s.flags.contains(.syn) ? 1 : 0), frame: ctx.frame)
     }
 
     /// Send-side bookkeeping common to every segment: SND.NXT, the ACK and window it advertised.
-    private mutating func recordSend(_ s: TCPSegment, start: UInt32, end: UInt32, _ ctx: StepContext) {
+    @inline(__always)
+    private mutating func recordSend(_ s: TCPSegment) {
         // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
         // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
         if s.flags.contains(.rst) { return }
-        if !sendKnown || Seq.gt(end, sndNxt) { sndNxt = end }
-        sendKnown = true
-        guard s.flags.contains(.ack), !s.flags.contains(.rst) else { return }
-        if !ackKnown || Seq.gt(s.acknowledgment, lastAck) { lastAck = s.acknowledgment }
-        ackKnown = true
+        send.sent(upTo: s.sequence &+ s.sequenceLength)
+        guard s.flags.contains(.ack) else { return }
         // Its acknowledgment field is its RCV.NXT (RFC 9293 §3.4): bytes the capture missed were received.
-        if receiveKnown && Seq.gt(s.acknowledgment, rcvNxt) && !receivedFin { rcvNxt = s.acknowledgment }
-        lastWindowRaw = s.window
+        receive?.received(upTo: s.acknowledgment)
         // Windows in SYN segments are never scaled (RFC 7323 §2.2).
         let shift = s.flags.contains(.syn) ? 0 : (windowScale.shift ?? 0)
-        lastWindow = UInt32(s.window) << UInt32(shift)
-        let edge = s.acknowledgment &+ lastWindow
-        if !rightEdgeKnown || Seq.gt(edge, maxRightEdge) { maxRightEdge = edge }
-        rightEdgeKnown = true
+        if advertised == nil {
+            advertised = Advertisement(ack: s.acknowledgment, rawWindow: s.window, shift: shift)
+        } else {
+            advertised?.advertise(ack: s.acknowledgment, rawWindow: s.window, shift: shift)
+        }
+    }
+
+    // MARK: - What the capture shows of its sequence space (called by `SequenceObservations`)
+
+    /// It sent from `seq`, past SND.NXT: the capture skipped [SND.NXT, seq). Only the first hole is kept.
+    mutating func captureSkipped(to seq: UInt32) {
+        guard hole == nil, let nxt = send.nxt else { return }
+        hole = CaptureHole(start: nxt, end: seq)
+    }
+
+    /// It retransmitted [seq, end): a retransmission into the hole means the network lost it.
+    mutating func retransmitted(from seq: UInt32, to end: UInt32) {
+        hole = hole?.filled(from: seq, to: end)
+    }
+
+    /// Its peer acknowledged bytes inside the hole: the peer got what the capture missed.
+    mutating func holeAcknowledged() { hole = nil }
+
+    /// Its peer acknowledged up to `ack`, past anything it was seen to send: assumed sent and
+    /// missed by the capture (SND.NXT moves there), until it shows otherwise.
+    mutating func assumeSentUnseen(upTo ack: UInt32, ackFrame: FrameRef?) {
+        guard let nxt = send.nxt else { return }
+        if unseenAck == nil {
+            unseenAck = UnseenAck(from: nxt, to: ack, frame: ackFrame)
+        } else {
+            unseenAck?.extend(to: ack)
+        }
+        send.rewind(to: ack)
+        hole = nil
+    }
+
+    /// It sent new data from `seq`. From exactly where it was before its peer acknowledged unseen
+    /// bytes, that proves those bytes were never sent: returns the withdrawn assumption, and SND.NXT
+    /// goes back to `seq`. Data at or past the assumption's start ends it either way.
+    mutating func sentData(from seq: UInt32) -> UnseenAck? {
+        guard let unseen = unseenAck else { return nil }
+        if Seq.ge(seq, unseen.from) { unseenAck = nil }
+        guard seq == unseen.from else { return nil }
+        send.rewind(to: seq)
+        return unseen
+    }
+
+    /// Its peer's data it was presumed to have received past `seq` was never sent (an ACK of
+    /// unsent data): RCV.NXT goes back to `seq`.
+    mutating func peerNeverSent(from seq: UInt32) {
+        receive?.rewind(to: seq)
+        hole = nil
     }
 
     // MARK: - Receiving (RFC 9293 §3.10.7, SEGMENT ARRIVES)
 
-    /// The peer's segment `s` is presumed to have reached this endpoint.
-    /// Returns false when this endpoint would drop it (the caller may report why).
+    /// The peer's segment `s` is presumed to have reached this endpoint. The result says what this
+    /// endpoint did with it; a segment it drops changes nothing here.
     @discardableResult
-    mutating func received(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
+    mutating func received(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult {
         let c = SegmentClass(s.flags)
-        guard c != .invalid else { return false }
-        let seq = s.sequence
-        let hasAck = s.flags.contains(.ack)
+        guard c != .invalid else { return .dropped(.invalidFlags) }
         defer { active = true }
-
         switch state {
-        case .closed:
-            // CLOSED that never was anything: a SYN reaching it makes it a presumed listener.
-            if !active && c == .syn {
-                receivedSyn = true; irs = seq; rcvNxt = seq &+ s.sequenceLength; receiveKnown = true
-                receivedFastOpen = s.payloadLength > 0 || s.options.fastOpenCookieLength != nil
-                move(to: .listen, .inferred, cause: .presumedListen, ctx, &out)
-            }
-            return false
-
-        case .listen:
-            if c == .syn && (!receivedSyn || seq == irs) {
-                receivedSyn = true; irs = seq; rcvNxt = seq &+ s.sequenceLength; receiveKnown = true
-                return true
-            }
-            return false
-
-        case .synSent:
-            // First: the ACK bit (§3.10.7.3).
-            if hasAck && !(Seq.gt(s.acknowledgment, iss) && Seq.le(s.acknowledgment, sndNxt)) {
-                return false // it would answer with RST (unless RST); the sender side reports synack-bad-ack
-            }
-            if c == .rst {
-                guard hasAck else { return false } // RST without ACK in SYN_SENT is ignored
-                closedByReset = true
-                move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
-                return true
-            }
-            guard c == .syn || c == .synAck else { return false }
-            receivedSyn = true; irs = seq; rcvNxt = seq &+ s.sequenceLength; receiveKnown = true
-            if c == .synAck {
-                sndUna = s.acknowledgment
-                confirmAck = rcvNxt
-                move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
-            } else {
-                confirmAck = rcvNxt
-                emit(.simultaneousOpen, ctx, &out) // its SYN crossed the peer's
-                move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
-            }
-            return true
-
-        default:
-            return receiveSynchronized(s, c, ctx, &out)
+        case .closed: return receivedInClosed(s, c, ctx, &out)
+        case .listen: return receivedInListen(s, c)
+        case .synSent: return receivedInSynSent(s, c, ctx, &out)
+        default: return receivedSynchronized(s, c, ctx, &out)
         }
     }
 
-    /// SEGMENT ARRIVES in SYN_RECEIVED and every synchronized state, in the RFC's order:
-    /// sequence acceptability, RST, SYN, ACK bit, ACK, text, FIN.
-    private mutating func receiveSynchronized(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                              _ out: inout [TrackerEvent]) -> Bool {
+    /// §3.10.7.1 CLOSED: an endpoint that never was anything, reached by a SYN, is a presumed listener.
+    private mutating func receivedInClosed(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                           _ out: inout [TrackerEvent]) -> ReceiveResult {
+        guard !active && c == .syn else { return .dropped(.noConnection) }
+        receive = ReceiveSpace(irs: s.sequence, nxt: s.sequence &+ s.sequenceLength,
+                               fastOpen: s.payloadLength > 0 || s.options.fastOpenCookieLength != nil)
+        move(to: .listen, .inferred, cause: .presumedListen, ctx, &out)
+        return .accepted
+    }
+
+    /// §3.10.7.2 LISTEN: a SYN (or the same SYN again) is queued; anything else is not for it.
+    private mutating func receivedInListen(_ s: TCPSegment, _ c: SegmentClass) -> ReceiveResult {
+        guard c == .syn, receive?.irs.map({ $0 == s.sequence }) ?? true else { return .dropped(.notExpected) }
+        noteSynReceived(at: s.sequence, length: s.sequenceLength)
+        return .accepted
+    }
+
+    /// §3.10.7.3 SYN_SENT: the ACK bit first, then RST (only with an acceptable ACK), then SYN.
+    private mutating func receivedInSynSent(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                            _ out: inout [TrackerEvent]) -> ReceiveResult {
+        let hasAck = s.flags.contains(.ack)
+        if hasAck && !acknowledgesOwnSyn(s.acknowledgment) {
+            return .dropped(.unacceptableAck) // it would answer with RST (unless RST); the sender side reports synack-bad-ack
+        }
+        if c == .rst {
+            guard hasAck else { return .dropped(.resetWithoutAck) } // RST without ACK in SYN_SENT is ignored
+            closure = .reset(previous: nil)
+            move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
+            return .accepted
+        }
+        guard c == .syn || c == .synAck else { return .dropped(.notExpected) }
+        noteSynReceived(at: s.sequence, length: s.sequenceLength)
+        confirmAck = receive?.nxt
+        if c == .synAck {
+            send.acknowledged(s.acknowledgment, onlyForward: false)
+            move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
+        } else {
+            emit(.simultaneousOpen, ctx, &out) // its SYN crossed the peer's
+            move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
+        }
+        return .accepted
+    }
+
+    /// §3.10.7.4, SYN_RECEIVED and every synchronized state, in the RFC's order. Each step either
+    /// decides the segment's fate (a result) or passes it on (nil).
+    private mutating func receivedSynchronized(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                               _ out: inout [TrackerEvent]) -> ReceiveResult {
         var seq = s.sequence
         var len = s.sequenceLength
         // A SYN already received is trimmed off (§3.10.7.4): in a simultaneous open the peer's
         // SYN+ACK repeats its SYN, and only its ACK is news.
-        if s.flags.contains(.syn) && receivedSyn && seq == irs {
+        if s.flags.contains(.syn), let irs = receive?.irs, seq == irs {
             seq = seq &+ 1
             len = len &- 1
         }
-        // First: is the sequence number acceptable? (§3.10.7.4, table 6)
-        let window = windowKnownForReceive ? lastWindow : UInt32.max / 2
-        var acceptable = true
-        if receiveKnown && windowKnownForReceive {
-            if len == 0 {
-                acceptable = window == 0 ? seq == rcvNxt : Seq.inWindow(seq, rcvNxt, window)
-            } else {
-                acceptable = window > 0 &&
-                    (Seq.inWindow(seq, rcvNxt, window) || Seq.inWindow(seq &+ len &- 1, rcvNxt, window))
-                // Linux (tcp_sequence: end_seq ≥ rcv_wup) also takes a segment that ends exactly at
-                // RCV.NXT — a retransmission whose ACK field carries news — and processes its ACK;
-                // the RFC would drop it and learn the ACK a segment later.
-                if !acceptable && seq &+ len == rcvNxt { acceptable = true }
-            }
+        // First: sequence acceptability. Second: RST, which is judged by its own rule.
+        let acceptable = sequenceAcceptable(seq, length: len)
+        if c == .rst { return receivedRst(at: seq, ctx, &out) }
+        guard acceptable else { return unacceptableSegment(s, ctx) }
+        // Fourth (the third, security, has no wire trace here): SYN.
+        if let result = receivedSynInWindow(s, c, ctx, &out) { return result }
+        // Fifth: without the ACK bit the segment is dropped.
+        guard s.flags.contains(.ack) else { return .dropped(.noAck) }
+        if let result = receivedAck(s, ctx, &out) { return result }
+        // Sixth (URG) changes no state. Seventh: segment text. Eighth: FIN.
+        receivedText(from: seq, s)
+        return receivedFin(from: seq, s, ctx, &out)
+    }
+
+    /// First check (§3.10.7.4, table 6): is the segment inside the receive window? Without a known
+    /// RCV.NXT and window (midstream, unknowable scale) everything is.
+    @inline(__always)
+    private func sequenceAcceptable(_ seq: UInt32, length len: UInt32) -> Bool {
+        guard let r = receive, let window = receiveWindow else { return true }
+        if len == 0 { return window == 0 ? seq == r.nxt : Seq.inWindow(seq, r.nxt, window) }
+        if window > 0 && (Seq.inWindow(seq, r.nxt, window) || Seq.inWindow(seq &+ len &- 1, r.nxt, window)) {
+            return true
         }
-        // Second: RST (RFC 5961 §3.2: exact match closes, in window draws a challenge ACK).
-        if c == .rst {
+        // Linux (tcp_sequence: end_seq ≥ rcv_wup) also takes a segment that ends exactly at
+        // RCV.NXT — a retransmission whose ACK field carries news — and processes its ACK;
+        // the RFC would drop it and learn the ACK a segment later.
+        return seq &+ len == r.nxt
+    }
+
+    /// An unacceptable segment is dropped (the receiver would answer with an ACK). In TIME_WAIT a
+    /// retransmitted FIN is acknowledged and restarts 2·MSL (§3.10.7.4), though it lies below RCV.NXT.
+    private mutating func unacceptableSegment(_ s: TCPSegment, _ ctx: StepContext) -> ReceiveResult {
+        if state == .timeWait && s.flags.contains(.fin), let r = receive, r.finReceived,
+           s.sequence &+ s.payloadLength &+ 1 == r.nxt {
+            timeWaitSince = ctx.time
+        }
+        return .dropped(.outOfWindow)
+    }
+
+    /// Second check, RST (RFC 5961 §3.2): an exact match closes, in the window draws a challenge
+    /// ACK, outside it is dropped. SYN_RECEIVED takes any RST in the window (§3.10.7.4) and goes back
+    /// to LISTEN when it came from there.
+    private mutating func receivedRst(at seq: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult {
+        var exact = true, inWindow = true
+        if let r = receive {
             // Linux also takes a RST at RCV.NXT−1 once the peer's FIN is in (tcp_reset_check): the
             // peer resets at its FIN's sequence number.
-            let exact = !receiveKnown || seq == rcvNxt
-                || (receivedFin && seq == rcvNxt &- 1 && (state == .closeWait || state == .lastAck || state == .closing))
-            let inWindow = !receiveKnown || !windowKnownForReceive || Seq.inWindow(seq, rcvNxt, max(window, 1))
-            if state == .synReceived {
-                guard inWindow else {
-                    emitAbout(.rstOutOfWindow, ctx, &out, expected: rcvNxt, actual: seq)
-                    return false
-                }
-                closedByReset = !passiveOpen
-                move(to: passiveOpen ? .listen : .closed, .inferred, cause: .receivedRst, ctx, &out)
-                return true
-            }
-            if exact {
-                guard state != .closed, !resetsDoNotArrive else { return false }
-                closedByReset = true
-                stateBeforeInferredClose = state
-                move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
-                return true
-            }
-            emitAbout(inWindow ? .rstChallenged : .rstOutOfWindow, ctx, &out,
-                      expected: rcvNxt, actual: seq)
-            return false
+            exact = seq == r.nxt
+                || (r.finReceived && seq == r.nxt &- 1 && (state == .closeWait || state == .lastAck || state == .closing))
+            if let window = receiveWindow { inWindow = Seq.inWindow(seq, r.nxt, max(window, 1)) }
         }
-        guard acceptable else {
-            // TIME_WAIT: a retransmitted FIN is acknowledged and restarts 2·MSL (§3.10.7.4), even
-            // though it lies below RCV.NXT.
-            if state == .timeWait && s.flags.contains(.fin) && receivedFin
-                && s.sequence &+ s.payloadLength &+ 1 == rcvNxt {
-                timeWaitSince = ctx.time
-            }
-            return false
-        }
-        // Third/fourth: a SYN in a synchronized state draws a challenge ACK (RFC 5961 §4); the
-        // sender side reports it. A retransmitted SYN in SYN_RECEIVED is absorbed.
-        if c == .syn { return false }
-        if c == .synAck {
-            // Simultaneous open: the peer's SYN+ACK acknowledges our SYN.
-            if state == .synReceived && Seq.gt(s.acknowledgment, iss) && Seq.le(s.acknowledgment, sndNxt) {
-                sndUna = s.acknowledgment
-                move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
-                return true
-            }
-            return false
-        }
-        // Fifth: without ACK the segment is dropped.
-        guard s.flags.contains(.ack) else { return false }
-        let ack = s.acknowledgment
-        let carriesFin = s.flags.contains(.fin)
+        let expected = receive?.nxt
         if state == .synReceived {
-            guard Seq.gt(ack, iss) && Seq.le(ack, sndNxt) else {
-                emitAbout(.handshakeAckInvalid, ctx, &out, expected: iss &+ 1, actual: ack)
-                return false
+            guard inWindow else {
+                emitAbout(.rstOutOfWindow, ctx, &out, expected: expected, actual: seq)
+                return .dropped(.outOfWindow)
             }
-            sndUna = ack
-            confirmAck = s.sequence &+ s.sequenceLength
-            move(to: .established, .inferred, cause: .receivedAck, ctx, &out)
-        } else if Seq.gt(ack, sndUna) {
-            sndUna = ack
+            closure = passiveOpen ? nil : .reset(previous: nil)
+            move(to: passiveOpen ? .listen : .closed, .inferred, cause: .receivedRst, ctx, &out)
+            return .accepted
         }
-        let finAcked = sentFin && Seq.gt(sndUna, finSeq)
+        if exact {
+            guard !resetsDoNotArrive else { return .dropped(.resetsDoNotArrive) }
+            closure = .reset(previous: state)
+            move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
+            return .accepted
+        }
+        emitAbout(inWindow ? .rstChallenged : .rstOutOfWindow, ctx, &out, expected: expected, actual: seq)
+        return inWindow ? .challenged : .dropped(.outOfWindow)
+    }
+
+    /// Fourth check, SYN (RFC 5961 §4): a SYN in a synchronized state draws a challenge ACK (the
+    /// sender side reports it; a retransmitted SYN in SYN_RECEIVED is absorbed). A SYN+ACK is news
+    /// only in a simultaneous open, where it acknowledges our SYN. nil: not a SYN.
+    private mutating func receivedSynInWindow(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+                                              _ out: inout [TrackerEvent]) -> ReceiveResult? {
+        switch c {
+        case .syn:
+            return .challenged
+        case .synAck:
+            guard state == .synReceived && acknowledgesOwnSyn(s.acknowledgment) else { return .dropped(.unacceptableAck) }
+            send.acknowledged(s.acknowledgment, onlyForward: false)
+            move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
+            return .accepted
+        default:
+            return nil
+        }
+    }
+
+    /// Fifth check, the ACK field: in SYN_RECEIVED it must acknowledge our SYN (else dropped, RFC 9293
+    /// §3.10.7.4); elsewhere it moves SND.UNA forward, and the ACK of our FIN moves FIN_WAIT_1,
+    /// CLOSING and LAST_ACK. nil: go on with the text.
+    @inline(__always)
+    private mutating func receivedAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult? {
+        let ack = s.acknowledgment
+        let segmentEnd = s.sequence &+ s.sequenceLength
+        if state == .synReceived {
+            guard acknowledgesOwnSyn(ack) else {
+                emitAbout(.handshakeAckInvalid, ctx, &out, expected: send.iss.map { $0 &+ 1 }, actual: ack)
+                return .dropped(.unacceptableAck)
+            }
+            send.acknowledged(ack, onlyForward: false)
+            confirmAck = segmentEnd
+            move(to: .established, .inferred, cause: .receivedAck, ctx, &out)
+        } else {
+            send.acknowledged(ack, onlyForward: true)
+        }
+        guard send.finAcked else { return nil }
         switch state {
-        case .finWait1 where finAcked && !carriesFin:
+        case .finWait1 where !s.flags.contains(.fin):
             // Confirmed only by an ACK that covers the segment that moved it.
-            confirmAck = s.sequence &+ s.sequenceLength
+            confirmAck = segmentEnd
             move(to: .finWait2, .inferred, cause: .receivedAck, ctx, &out)
-        case .closing where finAcked:
-            confirmAck = s.sequence &+ s.sequenceLength
+        case .closing:
+            confirmAck = segmentEnd
             timeWaitSince = ctx.time
             move(to: .timeWait, .inferred, cause: .receivedAck, ctx, &out)
-        case .lastAck where finAcked:
+        case .lastAck:
             move(to: .closed, .inferred, cause: .receivedAck, ctx, &out)
-            return true
+            return .accepted
         default:
             break
         }
-        // Seventh: segment text. Data is taken while the peer has not closed its side.
-        if receiveKnown {
-            let dataEnd = seq &+ s.payloadLength
-            if Seq.gt(dataEnd, rcvNxt) && !receivedFin { rcvNxt = dataEnd }
-        }
-        // Eighth: FIN.
-        guard carriesFin else { return true }
+        return nil
+    }
+
+    /// Seventh: segment text. Data is taken while the peer has not closed its side.
+    @inline(__always)
+    private mutating func receivedText(from seq: UInt32, _ s: TCPSegment) {
+        receive?.received(upTo: seq &+ s.payloadLength)
+    }
+
+    /// Eighth: FIN. The first one moves ESTABLISHED to CLOSE_WAIT, FIN_WAIT_1 to CLOSING (or
+    /// TIME_WAIT when it also acknowledges ours), FIN_WAIT_2 to TIME_WAIT; a repeated one restarts
+    /// TIME_WAIT's 2·MSL.
+    @inline(__always)
+    private mutating func receivedFin(from seq: UInt32, _ s: TCPSegment, _ ctx: StepContext,
+                                      _ out: inout [TrackerEvent]) -> ReceiveResult {
+        guard s.flags.contains(.fin) else { return .accepted }
         let finAt = seq &+ s.payloadLength
-        if receivedFin { 
+        if receive?.finReceived ?? false {
             if state == .timeWait { timeWaitSince = ctx.time } // a retransmitted FIN restarts 2·MSL
-            return true
+            return .accepted
         }
-        receivedFin = true
-        rcvNxt = finAt &+ 1
-        receiveKnown = true
-        confirmAck = rcvNxt
+        if receive == nil {
+            receive = ReceiveSpace(irs: nil, nxt: finAt &+ 1, finReceived: true)
+        } else {
+            receive?.receivedFin(at: finAt)
+        }
+        confirmAck = finAt &+ 1
+        let finAcked = send.finAcked
         switch state {
         case .synReceived, .established:
             move(to: .closeWait, .inferred, cause: .receivedFin, ctx, &out)
@@ -676,17 +669,62 @@ public struct EndpointMachine: Sendable {
         default:
             break
         }
-        return true
+        return .accepted
     }
 
-    /// Windows can be checked once the handshake told us the scale (or that there is none).
-    var windowKnownForReceive: Bool { ackKnown && windowScale.shift != nil }
+    /// The peer's SYN at `seq` reached it (or must have): IRS and RCV.NXT are known from here.
+    private mutating func noteSynReceived(at seq: UInt32, length: UInt32) {
+        if receive == nil {
+            receive = ReceiveSpace(irs: seq, nxt: seq &+ length)
+        } else {
+            receive?.receivedSyn(at: seq, length: length)
+        }
+    }
+
+    /// Whether this endpoint, as receiver, would reject a RST at `seq` (RFC 5961 §3.2: only an
+    /// exact match closes). Unknown sequence state accepts.
+    @inline(__always)
+    func wouldRejectReset(_ seq: UInt32) -> Bool {
+        guard state.isSynchronized, let r = receive else { return false }
+        return seq != r.nxt
+    }
 
     /// Called by the connection once both SYNs are known (`WindowScale.settle`); a SYN whose
     /// options were cut on either side makes both shifts unknowable.
     mutating func settleScale(peer: WindowScale, eitherCut: Bool) {
         if eitherCut && windowScale.isPending { windowScale = .unknowable }
         windowScale.settle(peerOffered: peer.offerSeenByPeer)
+    }
+
+    // MARK: - Inferred closes, withdrawn
+
+    /// A CLOSED that was only inferred (from a received RST, or from silence) is contradicted by
+    /// the endpoint's own non-RST segment: the state before it comes back, with the anomaly that
+    /// explains why (its peer's RST did not reach it, or it was only silent).
+    @inline(__always)
+    mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
+        guard state == .closed, evidence < .observed, let closure, let previous = closure.withdrawsTo,
+              c != .rst, c != .invalid else { return nil }
+        self.closure = nil
+        let why: AnomalyCode = closure.byReset ? .trafficAfterPeerReset : .peerReturned
+        if closure.byReset { resetsDoNotArrive = true }
+        emit(why, ctx, &out)
+        move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
+        return why
+    }
+
+    /// Presumes the endpoint gone after it ignored its peer's retransmissions (evidence unknown).
+    mutating func presumeGone(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard state != .closed else { return }
+        closure = .silence(previous: state)
+        move(to: .closed, .unknown, cause: .presumedGone, ctx, &out)
+    }
+
+    /// The 4-tuple was taken over by a new incarnation: TIME_WAIT ends here.
+    mutating func yieldToNewIncarnation(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        // TIME_WAIT ends (RFC 6191); an unanswered SYN_SENT was abandoned by its application.
+        guard state == .timeWait || state == .synSent else { return }
+        move(to: .closed, .inferred, cause: .replacedByNewIncarnation, ctx, &out)
     }
 
     // MARK: - Time
@@ -704,8 +742,8 @@ public struct EndpointMachine: Sendable {
     mutating func assumeSynchronized(sendNext: UInt32?, receiveNext: UInt32?, _ ctx: StepContext,
                                      _ out: inout [TrackerEvent]) {
         active = true
-        if let sendNext { sndNxt = sendNext; sendKnown = true; sndUna = sendNext }
-        if let receiveNext { rcvNxt = receiveNext; receiveKnown = true }
+        if let sendNext { send.assumeSynchronized(at: sendNext) }
+        if let receiveNext { receive = ReceiveSpace(irs: nil, nxt: receiveNext) }
         assumedStart = true
         move(to: .established, .unknown, cause: .assumedMidstream, ctx, &out)
     }
@@ -713,7 +751,7 @@ public struct EndpointMachine: Sendable {
     /// The SYN was missed but the SYN+ACK shows it: this endpoint sent a SYN with ISN `iss`.
     mutating func assumeSynSent(iss: UInt32, windowScaleOffered: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         active = true
-        sentSyn = true; self.iss = iss; sndNxt = iss &+ 1; sendKnown = true
+        send.impliedSyn(iss: iss)
         // Only "offered or not" is implied, not the shift.
         windowScale = windowScaleOffered ? .unknowable : .pending(offered: nil, optionsCut: false)
         move(to: .synSent, .unknown, cause: .assumedMidstream, ctx, &out)
@@ -722,33 +760,33 @@ public struct EndpointMachine: Sendable {
     /// The SYN was missed: this endpoint must have received it to send its SYN+ACK.
     mutating func assumeListenWithSyn(irs: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         active = true
-        receivedSyn = true; self.irs = irs; rcvNxt = irs &+ 1; receiveKnown = true
+        noteSynReceived(at: irs, length: 1)
         move(to: .listen, .unknown, cause: .assumedMidstream, ctx, &out)
     }
 
     /// Its peer acknowledged a SYN+ACK of this presumed listener that the capture did not show: it sent
     /// one with ISN `ack − 1` and is SYN_RECEIVED (one-sided captures, lost SYN+ACKs).
     mutating func impliedSynAckSent(peerAck: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        guard state == .listen, !sentSyn else { return }
-        sentSyn = true; sentSynAck = true; passiveOpen = true
-        iss = peerAck &- 1; sndNxt = peerAck; sendKnown = true
+        guard state == .listen, send.syn == nil else { return }
+        send.impliedSynAck(iss: peerAck &- 1)
+        passiveOpen = true
         move(to: .synReceived, .inferred, cause: .impliedByPeer, ctx, &out)
     }
 
     /// A RST as the very first thing seen from this endpoint: it has no connection.
     mutating func markReset() {
         active = true
-        closedByReset = true
+        closure = .reset(previous: nil)
         evidence = .observed
     }
 
     // MARK: - Helpers
 
-    mutating func move(to next: TCPState, _ ev0: Evidence, cause: TransitionCause, _ ctx: StepContext,
-                       _ out: inout [TrackerEvent]) {
+    private mutating func move(to next: TCPState, _ proposed: Evidence, cause: TransitionCause, _ ctx: StepContext,
+                               _ out: inout [TrackerEvent]) {
         // Built on an assumed start, a move is at best inferred — except closing by its own RST,
         // which holds whatever came before.
-        let ev = assumedStart && ev0 == .observed && cause != .sentRst ? .inferred : ev0
+        let ev = assumedStart && proposed == .observed && cause != .sentRst ? .inferred : proposed
         guard next != state else {
             if ev > evidence { evidence = ev }
             return
@@ -759,12 +797,13 @@ public struct EndpointMachine: Sendable {
         evidence = ev
     }
 
+    /// An anomaly about this endpoint. Both endpoints' states are filled in by `Connection.stamp`
+    /// once the step is over (they are known only then).
     func emit(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
               expected: UInt32? = nil, actual: UInt32? = nil, related: FrameRef? = nil) {
         Self.emit(code, about: role, ctx, &out, expected: expected, actual: actual, related: related)
     }
 
-    /// Both endpoints' states are filled in by `Connection.stamp` once the step is over.
     static func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
                      expected: UInt32?, actual: UInt32?, related: FrameRef?) {
         out.append(.anomaly(Anomaly(connection: ctx.ref, code: code, endpoint: role, frame: ctx.frame,
@@ -773,21 +812,9 @@ public struct EndpointMachine: Sendable {
     }
 
     /// An anomaly about the peer (the sender of a segment this endpoint received).
-    func emitAbout(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
-                   expected: UInt32? = nil, actual: UInt32? = nil) {
+    private func emitAbout(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
+                           expected: UInt32? = nil, actual: UInt32? = nil) {
         Self.emit(code, about: role.peer, ctx, &out, expected: expected, actual: actual, related: nil)
-    }
-}
-
-extension EndpointMachine.SegmentClass {
-    var sentCause: TransitionCause {
-        switch self {
-        case .syn: return .sentSyn
-        case .synAck: return .sentSynAck
-        case .fin: return .sentFin
-        case .rst: return .sentRst
-        default: return .sentAck
-        }
     }
 }
 

@@ -2,8 +2,10 @@ import WireStateDecoder
 
 /// Where a frame lives: which input (0-based, in the order given) and its 1-based number there.
 public struct FrameRef: Hashable, Sendable, Comparable {
-    public var source: UInt16
+    // `number` first: 10 bytes, not 16 (no padding between the fields), in every event, summary and
+    // endpoint that holds a frame.
     public var number: UInt64
+    public var source: UInt16
 
     public init(source: UInt16 = 0, number: UInt64) {
         self.source = source

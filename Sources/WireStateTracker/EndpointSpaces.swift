@@ -1,0 +1,234 @@
+/// What one endpoint knows, grouped with the data each piece needs (after swift-nio-http2's
+/// `StreamStateMachine`: "not possible to store a state that requires associated data without
+/// providing it"). Each type is small, changes only through its own methods, and keeps its own
+/// invariant; `EndpointMachine` holds one of each, optional where the capture may not know it yet.
+
+/// A sequence number and the frame that carried it (the first SYN, the first FIN).
+struct SequenceMark: Sendable, Equatable {
+    // The frame first: its spare bytes hold the sequence number (16 bytes, not 25).
+    var frame: FrameRef?
+    var seq: UInt32
+
+    init(seq: UInt32, frame: FrameRef?) {
+        self.frame = frame
+        self.seq = seq
+    }
+}
+
+/// The endpoint's send sequence space (RFC 9293 §3.3.1, figure 3) as the capture shows it.
+///
+/// Invariant: `fin`, once set, is the sequence number of the first FIN it sent and never moves (a FIN
+/// at another number is `fin-seq-changed`, reported and not recorded); `syn` likewise holds the first
+/// SYN's ISS until a fresh open (`restart`) discards the old send space whole.
+struct SendSpace: Sendable {
+    /// ISS and the frame of its first SYN; nil until it sent (or is shown to have sent) a SYN.
+    private(set) var syn: SequenceMark?
+    /// It sent a SYN+ACK (the answer half of a handshake).
+    private(set) var synAckSent = false
+    /// SND.NXT: its highest sequence number sent plus its length; nil until it sent anything.
+    private(set) var nxt: UInt32?
+    /// SND.UNA: the highest of its own sequence numbers the peer acknowledged and it accepted.
+    private(set) var una: UInt32 = 0
+    /// Its FIN: the sequence number the FIN occupies, and the frame that first carried it.
+    private(set) var fin: SequenceMark?
+
+    var iss: UInt32? { syn?.seq }
+
+    /// A SYN it sent at `iss`: only the first one fixes ISS (a retransmission repeats it).
+    mutating func sentSyn(iss: UInt32, frame: FrameRef?, synAck: Bool) {
+        if syn == nil { syn = SequenceMark(seq: iss, frame: frame) }
+        if synAck { synAckSent = true }
+    }
+
+    /// A SYN+ACK it must have sent (the capture missed it): ISS is `iss`, SND.NXT just past it.
+    mutating func impliedSynAck(iss: UInt32) {
+        syn = SequenceMark(seq: iss, frame: syn?.frame)
+        synAckSent = true
+        nxt = iss &+ 1
+    }
+
+    /// A SYN it must have sent (only its peer's SYN+ACK was captured).
+    mutating func impliedSyn(iss: UInt32) {
+        syn = SequenceMark(seq: iss, frame: nil)
+        nxt = iss &+ 1
+    }
+
+    /// A fresh active open from CLOSED: the previous send space is gone (RFC 9293 §3.5.2).
+    mutating func restart(at start: UInt32) {
+        syn = nil
+        synAckSent = false
+        fin = nil
+        nxt = start
+    }
+
+    /// It sent a segment ending at `end`: SND.NXT only moves forward.
+    @inline(__always)
+    mutating func sent(upTo end: UInt32) {
+        if let n = nxt, !Seq.gt(end, n) { return }
+        nxt = end
+    }
+
+    /// Put SND.NXT back to `seq` (the bytes past it were never sent, or assumed so at pickup).
+    mutating func rewind(to seq: UInt32) { nxt = seq }
+
+    /// Midstream: sent and acknowledged up to `next`, as far as anyone can tell.
+    mutating func assumeSynchronized(at next: UInt32) {
+        nxt = next
+        una = next
+    }
+
+    /// It accepted the peer's acknowledgment of everything before `ack`. `onlyForward`: the
+    /// synchronized rule (SND.UNA < SEG.ACK moves it); the handshake takes the ACK as it is.
+    @inline(__always)
+    mutating func acknowledged(_ ack: UInt32, onlyForward: Bool) {
+        if onlyForward && !Seq.gt(ack, una) { return }
+        una = ack
+    }
+
+    /// The first FIN it sent, at `seq`.
+    mutating func sentFin(at seq: UInt32, frame: FrameRef?) {
+        if fin == nil { fin = SequenceMark(seq: seq, frame: frame) }
+    }
+
+    /// The peer has acknowledged its FIN (SND.UNA is past it).
+    @inline(__always)
+    var finAcked: Bool { fin.map { Seq.gt(una, $0.seq) } ?? false }
+
+    /// Its FIN was retransmitted: the ACK of it never arrived, so SND.UNA goes back to the FIN.
+    mutating func finUnacknowledged() {
+        if let fin { una = fin.seq }
+    }
+}
+
+/// The endpoint's receive sequence space (RFC 9293 §3.3.1, figure 4). Only exists once something
+/// told the capture where the peer's sequence space is (the peer's SYN, or an ACK at pickup).
+struct ReceiveSpace: Sendable {
+    /// IRS, when it received the peer's SYN (nil after a midstream pickup).
+    private(set) var irs: UInt32?
+    /// RCV.NXT: the next sequence number it expects from its peer.
+    private(set) var nxt: UInt32
+    /// It received the peer's FIN: RCV.NXT is past it and no data moves it any more.
+    private(set) var finReceived = false
+    /// The peer's SYN carried data or a Fast Open cookie (RFC 7413): data in SYN_RECEIVED is legal.
+    private(set) var fastOpen = false
+
+    init(irs: UInt32?, nxt: UInt32, finReceived: Bool = false, fastOpen: Bool = false) {
+        self.irs = irs
+        self.nxt = nxt
+        self.finReceived = finReceived
+        self.fastOpen = fastOpen
+    }
+
+    /// The peer's SYN at `seq`, `length` sequence numbers long.
+    mutating func receivedSyn(at seq: UInt32, length: UInt32) {
+        irs = seq
+        nxt = seq &+ length
+    }
+
+    /// Data up to `end` arrived, or its own ACK shows it did: RCV.NXT moves forward until the FIN.
+    @inline(__always)
+    mutating func received(upTo end: UInt32) {
+        if Seq.gt(end, nxt) && !finReceived { nxt = end }
+    }
+
+    /// The peer's FIN at `seq`: RCV.NXT is just past it from now on.
+    mutating func receivedFin(at seq: UInt32) {
+        finReceived = true
+        nxt = seq &+ 1
+    }
+
+    /// Put RCV.NXT back to `seq` (an ACK of unseen data was shown to cover data never sent).
+    mutating func rewind(to seq: UInt32) { nxt = seq }
+}
+
+/// What the endpoint last acknowledged and advertised, and the furthest right edge it ever offered
+/// (conntrack's td_maxend): data beyond that edge is illegal (van Rooij bound I).
+struct Advertisement: Sendable {
+    /// The highest acknowledgment it sent.
+    private(set) var ack: UInt32
+    /// The window field of its last ACK, as on the wire, and scaled.
+    private(set) var rawWindow: UInt16
+    private(set) var window: UInt32
+    /// The furthest right window edge (ack + window) it ever advertised.
+    private(set) var maxRightEdge: UInt32
+
+    init(ack: UInt32, rawWindow: UInt16, shift: UInt8) {
+        self.ack = ack
+        self.rawWindow = rawWindow
+        window = UInt32(rawWindow) << UInt32(shift)
+        maxRightEdge = ack &+ window
+    }
+
+    /// Another ACK it sent: the acknowledgment and right edge only move forward, the window is the latest.
+    @inline(__always)
+    mutating func advertise(ack newAck: UInt32, rawWindow raw: UInt16, shift: UInt8) {
+        if Seq.gt(newAck, ack) { ack = newAck }
+        rawWindow = raw
+        window = UInt32(raw) << UInt32(shift)
+        let edge = newAck &+ window
+        if Seq.gt(edge, maxRightEdge) { maxRightEdge = edge }
+    }
+}
+
+/// The first stretch of an endpoint's sequence space the capture skipped, [start, end): open until a
+/// retransmission fills it (the network lost it) or the peer acknowledges past it (the capture lost
+/// it: Wireshark's "ACKed segment that wasn't captured").
+struct CaptureHole: Sendable {
+    private(set) var start: UInt32
+    let end: UInt32
+
+    init(start: UInt32, end: UInt32) {
+        self.start = start
+        self.end = end
+    }
+
+    /// A retransmission of [seq, segmentEnd): returns the hole that is left, nil when it is filled.
+    @inline(__always)
+    func filled(from seq: UInt32, to segmentEnd: UInt32) -> CaptureHole? {
+        guard Seq.le(seq, start) && Seq.gt(segmentEnd, start) else { return self }
+        if Seq.ge(segmentEnd, end) { return nil }
+        var left = self
+        left.start = segmentEnd
+        return left
+    }
+}
+
+/// The peer acknowledged [from, to) of this endpoint's data, never seen: assumed sent and missed by
+/// the capture, until this endpoint sends new data from `from`, which proves that ACK covered data
+/// never sent (`ack-of-unsent-data`, related to `frame`, the ACK).
+struct UnseenAck: Sendable {
+    let from: UInt32
+    private(set) var to: UInt32
+    let frame: FrameRef?
+
+    init(from: UInt32, to: UInt32, frame: FrameRef?) {
+        self.from = from
+        self.to = to
+        self.frame = frame
+    }
+
+    /// The peer acknowledged further unseen data, up to `ack`.
+    mutating func extend(to ack: UInt32) { to = ack }
+}
+
+/// How an endpoint came to be CLOSED, when that matters later. One record replaces the flags that
+/// used to spell it out (closed by reset, the state before an inferred close): an inferred close
+/// carries the state it withdraws to, so a withdrawable close without its state cannot be written.
+enum Closure: Sendable, Equatable {
+    /// A reset closed it: one it sent, or an acceptable one it received. `previous` is set when the
+    /// close was only inferred from the received RST: its own next segment withdraws it (the RST did
+    /// not arrive, or it did not accept it).
+    case reset(previous: TCPState?)
+    /// It stopped answering its peer's retransmissions and was presumed gone; it was in `previous`.
+    case silence(previous: TCPState)
+
+    var byReset: Bool { if case .reset = self { return true } else { return false } }
+
+    /// The state an inferred close withdraws to (nil: the close is not withdrawable).
+    var withdrawsTo: TCPState? {
+        switch self {
+        case .reset(let previous): return previous
+        case .silence(let previous): return previous
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import WireStateDecoder
+
+/// Window checks, after Linux conntrack's `tcp_in_window`, which states Guido van Rooij's four
+/// bounds ("Real Stateful TCP Packet Filtering in IP Filter") up front. For a segment from the
+/// sender to the receiver:
+///
+/// - **I**   seq + len ≤ the furthest right edge the receiver ever advertised (td_maxend):
+///           `checkUpperBound`, `data-beyond-window`.
+/// - **II**  seq ≥ the sender's SND.NXT − the largest window the receiver offered: data too old.
+///           Not checked yet (issue 8 §2); a retransmission below SND.NXT is `observeSequence`'s.
+/// - **III** ack ≤ the receiver's SND.NXT: an ACK beyond anything seen is read as a capture gap
+///           (`observeAcknowledgment`, `ack-of-unseen-data`), a violation only when proved
+///           (`ack-of-unsent-data`).
+/// - **IV**  ack ≥ the receiver's SND.UNA − MAX.SND.WND: an ACK too old. Not checked yet (§2).
+///
+/// Bounds need the scale from both SYNs and a handshake (midstream connections skip them, design
+/// note §4). The checks of the sender's own advertisement (zero window, duplicate ACK, a window
+/// that shrank) are here too, with what they remember per endpoint in `WindowWatch`.
+extension Connection {
+    /// Bound I: data beyond the furthest right edge the receiver offered. A one-byte segment into a
+    /// zero window is a probe, not a violation.
+    @inline(__always)
+    static func checkUpperBound(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+                                receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext,
+                                _ out: inout [TrackerEvent]) {
+        let len = s.payloadLength
+        guard len > 0, c != .invalid && c != .rst && !s.flags.contains(.syn), !midstream, sender.send.nxt != nil,
+              sender.state.isSynchronized || sender.state == .synReceived,
+              let edge = receiver.advertised, receiver.windowScale.shift != nil, sender.windowScale.shift != nil
+        else { return }
+        let dataEnd = s.sequence &+ s.sequenceLength &- (s.flags.contains(.fin) ? 1 : 0)
+        if Seq.gt(dataEnd, edge.maxRightEdge) && !(len == 1 && edge.window == 0) {
+            sender.emit(.dataBeyondWindow, ctx, &out, expected: edge.maxRightEdge, actual: dataEnd)
+        }
+    }
+
+    /// The sender's own advertisement: a zero window (once per closing), a duplicate ACK (the same
+    /// ACK and window again while the peer has data outstanding), a right edge that moved left
+    /// (one finding per run, `collapseRepeats`).
+    @inline(__always)
+    static func checkAdvertisedWindow(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+                                      receiver: EndpointMachine, window: inout WindowWatch, midstream: Bool,
+                                      _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard WindowWatch.advertises(s, c) else { return }
+        let ack = s.acknowledgment
+        if s.window == 0 && !window.zeroWindowOpen {
+            sender.emit(.zeroWindow, ctx, &out)
+        }
+        guard let last = sender.advertised else { return }
+        if s.payloadLength == 0 && !s.flags.contains(.fin) && ack == last.ack && s.window == last.rawWindow
+            && s.window != 0 && window.sentPureAck, let peerNext = receiver.send.nxt, Seq.gt(peerNext, ack),
+            sender.state.isSynchronized {
+            sender.emit(.duplicateAck, ctx, &out, actual: ack)
+        }
+        guard let shift = sender.windowScale.shift, !midstream, Seq.ge(ack, last.ack) else { return }
+        let edge = ack &+ (UInt32(s.window) << UInt32(shift))
+        let granularity = UInt32(1) << UInt32(shift)
+        if Seq.lt(edge &+ granularity, last.maxRightEdge) && s.window != 0 {
+            if let n = window.shrinkRepeats {
+                window.shrinkRepeats = n &+ 1 // still shrunk: the same finding, once more
+            } else {
+                window.shrinkRepeats = 1
+                sender.emit(.windowShrunk, ctx, &out, expected: last.maxRightEdge, actual: edge)
+            }
+        } else {
+            window.shrinkRepeats = nil
+        }
+    }
+}
+
+/// What the window checks remember of one endpoint's advertisements.
+struct WindowWatch: Sendable {
+    /// Its last advertisement was a zero window (the next zero window is the same closing).
+    var zeroWindowOpen = false
+    /// Segments since its window's right edge moved left and has stayed left (nil: not shrunk).
+    /// One shrink is one finding however long it lasts (`Connection.collapseRepeats`).
+    var shrinkRepeats: UInt32?
+    /// It has sent a pure ACK (no data, no FIN): only then is an identical one a duplicate.
+    var sentPureAck = false
+
+    /// Segments whose window field is an advertisement: ACKs that are not SYN, RST or invalid
+    /// (windows in SYNs are never scaled, RFC 7323 §2.2).
+    @inline(__always)
+    static func advertises(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass) -> Bool {
+        s.flags.contains(.ack) && c != .rst && c != .invalid && !s.flags.contains(.syn)
+    }
+
+    /// After the sender's step: remember this advertisement.
+    @inline(__always)
+    mutating func sent(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass) {
+        guard Self.advertises(s, c) else { return }
+        zeroWindowOpen = s.window == 0
+        if s.payloadLength == 0 && !s.flags.contains(.fin) { sentPureAck = true }
+    }
+}

@@ -1,0 +1,17 @@
+import Testing
+@testable import WireStateTracker
+
+/// What one tracked connection costs. The table holds one `Connection` per 4-tuple, so its size is
+/// the tracker's memory per connection; the bound keeps a redesign from quietly growing it.
+@Suite struct MemoryLayoutTests {
+    @Test func connectionStaysSmall() {
+        let connection = MemoryLayout<Connection>.size, stride = MemoryLayout<Connection>.stride
+        let endpoint = MemoryLayout<EndpointMachine>.size
+        print("MemoryLayout: Connection size \(connection) stride \(stride), EndpointMachine size \(endpoint),"
+              + " ConnectionSummary \(MemoryLayout<ConnectionSummary>.size), held run \(MemoryLayout<Anomaly?>.size),"
+              + " FrameRef \(MemoryLayout<FrameRef>.size), SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
+        // Before the redesign (issue 8 §1): Connection 1057 bytes (stride 1064), EndpointMachine 192.
+        #expect(stride <= 984, "Connection stride \(stride)")
+        #expect(endpoint <= 152, "EndpointMachine size \(endpoint)")
+    }
+}

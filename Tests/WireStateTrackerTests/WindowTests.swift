@@ -1,0 +1,75 @@
+import Testing
+import WireStateDecoder
+@testable import WireStateTracker
+
+/// Windows: scaling from the handshake, edges across the 2³² wrap, and window events that are never violations.
+/// (`FINDING:` comments record what an independent review found wrong; each was a failing test first.)
+@Suite struct WindowTests {
+    // CHECKED: window scaling from a full handshake (Linux: 64240/wscale 7 and 65160/wscale 7):
+    // back-to-back full segments inside the scaled window are fine, data past the scaled right edge
+    // is flagged, and the SYN's own window is read unscaled (RFC 7323 §2.2).
+    @Test func scaledWindowsFromAFullHandshake() {
+        var w = Wire()
+        w.send(true, .syn, seq: 1000, window: 64240, wscale: 7)
+        w.send(false, [.syn, .ack], seq: 5000, ack: 1001, window: 65160, wscale: 7)
+        w.c(.ack, seq: 1001, ack: 5001, window: 502)                           // 64256 bytes
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100, window: 502)
+        var seq: UInt32 = 5001
+        for _ in 0..<10 {                                                     // IW10: 14480 bytes
+            w.s([.ack], seq: seq, ack: 1101, len: 1448, window: 509)
+            seq &+= 1448
+        }
+        #expect(!w.anomalyCodes.contains("data-beyond-window"))
+        // Client shrinks nothing, but now the server sends past 5001 + 64256 (misbehaving peer).
+        w.s([.ack], seq: 5001 &+ 64256 &- 100, ack: 1101, len: 1448, window: 509)
+        #expect(w.anomalyCodes.contains("data-beyond-window"))
+    }
+
+    // CHECKED: scaled window right edge that wraps past 2³².
+    @Test func scaledWindowEdgeAcrossTheWrap() {
+        var w = Wire()
+        let si: UInt32 = 0xFFFF_0000
+        w.send(true, .syn, seq: 1000, window: 64240, wscale: 7)
+        w.send(false, [.syn, .ack], seq: si, ack: 1001, window: 65160, wscale: 7)
+        w.c(.ack, seq: 1001, ack: si &+ 1, window: 1000)                       // edge = si+1+128000, wrapped
+        for i in 0..<40 {
+            w.s([.ack], seq: si &+ 1 &+ UInt32(i) &* 1448, ack: 1001, len: 1448, window: 509)
+        }
+        #expect(!w.anomalyCodes.contains("data-beyond-window"))
+        #expect(!w.anomalyCodes.contains("previous-segment-not-captured"))
+    }
+
+    // FINDING: syn-not-captured + window scaling → false `data-beyond-window` violations.
+    // When the SYN is missed, `assumeSynSent` records the client's offered shift as 0 whenever the
+    // SYN+ACK carries a window-scale option (it may only appear if the SYN offered one, RFC 7323
+    // §1.3/§2.2, but the *shift* is unknown). `setScale` then applies shift 0 to the client's
+    // windows, so a Linux client's `win 502` (= 502 << 7 = 64256 bytes) is read as 502 bytes and
+    // the server's first full-size segment is reported as a `violation`. The shift is unknowable:
+    // window checks for that endpoint must stay off (its WindowScale unknowable), as for midstream (note §4:
+    // "skip checks that need handshake facts (ISN, window scale)").
+    @Test func missedSynWithWindowScalingDoesNotInventDataBeyondWindow() {
+        var w = Wire()
+        // First captured segment: the server's SYN+ACK (Linux: win 65160, wscale 7).
+        w.send(false, [.syn, .ack], seq: 5000, ack: 1001, window: 65160, wscale: 7)
+        w.c(.ack, seq: 1001, ack: 5001, window: 502)                          // 502 << 7 = 64256
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100, window: 502)        // request
+        w.s([.psh, .ack], seq: 5001, ack: 1101, len: 1448, window: 509)       // response, 2 segments
+        w.s([.psh, .ack], seq: 6449, ack: 1101, len: 1448, window: 509)
+        #expect(!w.anomalyCodes.contains("data-beyond-window"))
+        #expect(w.summaries[0].violationCount == 0)
+    }
+
+    @Test func retransmissionsKeepAlivesAndWindowEventsAreNeverViolations() {
+        var w = Wire()
+        w.handshake()
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)          // retransmission
+        w.s(.ack, seq: 5001, ack: 1101, window: 0)                  // zero window
+        w.c(.ack, seq: 1100, ack: 5001)                              // zero-window probe shape
+        w.s(.ack, seq: 5001, ack: 1101, window: 65535)
+        w.c(.ack, seq: 1100, ack: 5001, after: 60_000_000_000)      // keep-alive
+        #expect(w.anomalyCodes == ["retransmission", "zero-window", "zero-window-probe", "keep-alive"])
+        let summary = w.finish()[0]
+        #expect(summary.violationCount == 0)
+    }
+}
