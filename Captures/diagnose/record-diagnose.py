@@ -18,7 +18,7 @@ socket is still open, so the truth shows the kernel's own view of the
 symptom (CLOSE-WAIT sockets, SYN-SENT sockets, a full accept queue, the
 TIME-WAIT sockets and the connect() that failed).
 
-Scenarios (server ports 47201-47210):
+Scenarios (server ports 47201-47212):
 
 * ``close-wait-stuck``: clients send a request, read the response and
   close(); the server application reads to EOF and never closes: CLOSE_WAIT
@@ -59,6 +59,21 @@ Scenarios (server ports 47201-47210):
   40000-40199 and ``tcp_tw_reuse=0``; a client loops connect/close
   (client closes first) to one listener until connect() fails with
   EADDRNOTAVAIL: every port of the range is held in TIME_WAIT.
+* ``idle-reset``: two connections to one listener on lo, both ended by
+  the server's RST (SO_LINGER {1, 0} then close()): the first in the
+  middle of a transfer (the client has 64 KB queued, the server has read
+  16 KB), the second after a request/response and 6 s of silence, as an
+  application's or a middlebox's idle timeout ends a connection.
+  ``ss -tanoi`` is taken just before each reset.
+* ``keepalive-unanswered``: the peer-vanished topology; the server sets
+  SO_KEEPALIVE with TCP_KEEPIDLE 1, TCP_KEEPINTVL 1, TCP_KEEPCNT 3; after a
+  request/response the client's link and namespace are deleted.  The idle
+  server's kernel sends three keep-alive probes a second apart into the
+  void, then gives up with a RST.  ``ss -tanoi`` during the probes shows
+  the keepalive timer and the unanswered probe count.
+
+``--ns-prefix`` names the namespaces (default ``wsd-``), so two people can
+record at once on one machine.
 """
 
 import errno
@@ -485,10 +500,128 @@ def sc_time_wait_pileup(sc):
              conns, [], connect_failure=failure)
 
 
+def ss_tanoi(ns, port):
+    """``ss -tanoi`` for the port inside ``ns``: states with timers
+    (keepalive, on = retransmission) and the TCP info (rtt, retrans, unacked,
+    lastsnd/lastrcv), one socket a line."""
+    out = ns.exec(["ss", "-tanoiH", "state", "all",
+                   "( sport = :%d or dport = :%d )" % (port, port)]).stdout
+    lines, cur = [], ""
+    for l in out.splitlines():
+        if not l.strip():
+            continue
+        if l[0].isspace():                     # the info line belongs to the socket above
+            cur += " " + " ".join(l.split())
+        else:
+            if cur:
+                lines.append(cur)
+            cur = " ".join(l.split())
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+@scenario("idle-reset", expect=[("CLOSED", "CLOSED")] * 2)
+def sc_idle_reset(sc):
+    port = 47211
+    n = sc.ns("ir")
+    sc.capture(n, "lo", port)
+    ls = sc.listen(n, LO, port)
+    # 1: reset in the middle of a transfer (the server closes with unread data, linger 0).
+    with n.entered():
+        c1, cep1, err = rec.connect(LO, port)
+    sc.track(c1)
+    if err:
+        raise OSError(err, "connect")
+    s1 = sc.accept(ls)
+    c1.setblocking(False)
+    queued = 0
+    for _ in range(64):
+        try:
+            queued += c1.send(b"d" * 1024)
+        except BlockingIOError:
+            break
+    got = 0
+    while got < 16384:
+        got += len(s1.recv(16384 - got))
+    busy = ss_tanoi(n, port)
+    rec.abort_close(s1)
+    time.sleep(0.3)
+    # 2: request/response, then 6 s of silence, then the server resets (an idle timeout).
+    with n.entered():
+        c2, cep2, err = rec.connect(LO, port)
+    sc.track(c2)
+    if err:
+        raise OSError(err, "connect")
+    s2 = sc.accept(ls)
+    hard.exchange(c2, s2)
+    time.sleep(6.0)
+    idle = ss_tanoi(n, port)
+    rec.abort_close(s2)
+    time.sleep(0.2)
+    sc.end([n], port)
+    sc.write("Two clients connect in turn to 127.0.0.1:%d. The first queues %d bytes "
+             "(non-blocking); the server reads 16384 of them and closes with "
+             "SO_LINGER {1, 0} while the rest is unread: a RST in the middle of a "
+             "transfer. The second exchanges a request and response; both sides "
+             "then stay silent for 6 s and the server closes with SO_LINGER {1, 0}: "
+             "a RST after a long idle period, as an idle timeout sends it. "
+             "ss_tanoi_busy and ss_tanoi_idle are `ss -tanoi` just before each "
+             "reset (lastsnd/lastrcv: ms since the socket last sent/received)."
+             % (port, queued),
+             [sc.conn(cep1, (LO, port)), sc.conn(cep2, (LO, port))], [],
+             ss_tanoi_busy=busy, ss_tanoi_idle=idle)
+
+
+@scenario("keepalive-unanswered", expect=[("CLOSED", "CLOSED")])
+def sc_keepalive_unanswered(sc):
+    port = 47212
+    a, sw, b = sc.ns("ku-a"), sc.ns("ku-s"), sc.ns("ku-b")
+    nl.veth(a, "a0", sw, "pa", mac1=hard.MAC_A, addr1=ADDR_A + "/24")
+    nl.veth(b, "b0", sw, "pb", mac1=hard.MAC_B, addr1=ADDR_B + "/24")
+    sw.ip("link", "add", "br0", "type", "bridge")
+    for port_if in ("pa", "pb"):
+        sw.ip("link", "set", port_if, "master", "br0")
+    sw.ip("link", "set", "br0", "up")
+    a.ip("neigh", "add", ADDR_B, "lladdr", hard.MAC_B, "dev", "a0", "nud", "permanent")
+    b.ip("neigh", "add", ADDR_A, "lladdr", hard.MAC_A, "dev", "b0", "nud", "permanent")
+    sc.capture(sw, "pb", port)
+    c, s, cep = sc.connected(a, b, ADDR_B, port)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    hard.exchange(c, s)
+    time.sleep(0.2)
+    a.ip("link", "del", "a0")                  # the client's host loses its network ...
+    rec.abort_close(c)                         # ... its process dies (the RST has no way out) ...
+    a.delete()                                 # ... and the host is gone
+    time.sleep(2.6)                            # probes at ~1 s and ~2 s after the exchange
+    probing = ss_tanoi(b, port)
+    time.sleep(2.4)                            # the 3rd probe, then the kernel gives up: RST
+    sc.end([b], port)
+    sc.write("Client %s and server %s:%d in two namespaces joined by a bridge in a third. "
+             "The server sets SO_KEEPALIVE, TCP_KEEPIDLE 1, TCP_KEEPINTVL 1, TCP_KEEPCNT 3. "
+             "After a request/response the client's veth is deleted, its socket closed "
+             "abortively (the RST has no interface to leave by) and its namespace deleted. "
+             "The idle server's kernel probes the vanished client with a keep-alive about "
+             "every second; none is answered, and after the third it resets the connection "
+             "(ETIMEDOUT for the application). ss_tanoi_probing is `ss -tanoi` in the "
+             "server's namespace between the probes (timer:(keepalive,…,N): N probes "
+             "unanswered); captured on the bridge port facing the server."
+             % (ADDR_A, ADDR_B, port),
+             [sc.conn(cep, (ADDR_B, port), client_state="CLOSED")],
+             [anomaly("keep-alive", "server", "three probes a second apart, none answered")],
+             ss_tanoi_probing=probing)
+
+
 def main():
     hard.VERBOSE = True
     ap = rec.scenario_parser(__doc__, hard.SCENARIOS, HERE)
+    ap.add_argument("--ns-prefix", default="wsd-",
+                    help="prefix of the namespaces made (default: %(default)s)")
     args = ap.parse_args()
+    nl.PREFIX = args.ns_prefix
     names = rec.chosen_scenarios(ap, args, hard.SCENARIOS, "namespaces, packet capture")
     stale = nl.cleanup_stale()
     if stale:

@@ -81,6 +81,11 @@ struct DiagnoseThresholds: ParsableArguments {
     var slowHandshake: Double = 0.2
 
     @Option(name: .long, help: ArgumentHelp(
+        "A RST after this long without data, SYN or FIN from either side is an idle reset (an idle timeout), "
+            + "reported apart from resets mid-activity. Above 0, at most 10000000.", valueName: "seconds"))
+    var idleReset: Double = 5
+
+    @Option(name: .long, help: ArgumentHelp(
         "The hosts' ephemeral port range (net.ipv4.ip_local_port_range), for the share a TIME_WAIT pile-up holds.",
         valueName: "low-high"))
     var ephemeralPorts: String = "32768-60999"
@@ -103,6 +108,10 @@ struct DiagnoseThresholds: ParsableArguments {
             throw ValidationError("--slow-handshake must be above 0 and at most 10000000 seconds (got \(slowHandshake))")
         }
         o.slowHandshake = sh
+        guard idleReset > 0, let ir = CaptureTime.nanoseconds(seconds: idleReset), ir > 0 else {
+            throw ValidationError("--idle-reset must be above 0 and at most 10000000 seconds (got \(idleReset))")
+        }
+        o.idleReset = ir
         let parts = ephemeralPorts.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]), 1 <= lo, lo <= hi, hi <= 65535 else {
             throw ValidationError("--ephemeral-ports must be LOW-HIGH within 1-65535 (got '\(Escaped.text(ephemeralPorts))')")

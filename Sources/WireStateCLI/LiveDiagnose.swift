@@ -15,7 +15,7 @@ struct LiveDiagnosis {
     /// What was last printed per finding, to print only what is new or changed.
     var shown: [String: (severity: DiagnosisSeverity, connections: Int, summary: String)] = [:]
 
-    static func identity(_ f: Finding) -> String { f.code.code + " " + f.subject + " " + (f.peer ?? "") }
+    static func identity(_ f: Finding) -> String { f.code.code + " " + f.subject + " " + (f.peer ?? "") + " " + (f.label ?? "") }
 
     /// Prints the findings that are new or changed since the last call.
     mutating func update(_ findings: [Finding], now: Int64, out: inout FDOutput) {

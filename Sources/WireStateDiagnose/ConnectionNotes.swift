@@ -31,6 +31,12 @@ struct ZeroWindowRun: Sendable, Equatable {
     var provenNanos: Int64 { lastProbeTime.map { CaptureTime.elapsed(from: time, to: $0) } ?? 0 }
 }
 
+/// A keep-alive an endpoint sent.
+struct KeepAliveSent: Sendable, Equatable {
+    var frame: FrameRef?
+    var time: Int64
+}
+
 /// What diagnose keeps about one endpoint of a connection.
 struct EndpointNotes: Sendable, Equatable {
     var state: TCPState = .closed
@@ -50,6 +56,17 @@ struct EndpointNotes: Sendable, Equatable {
     /// Data segments it retransmitted, and the first few of them.
     var retransmissions = 0
     var retransmissionFrames: [FrameRef] = []
+    /// Its latest keep-alives (at most `keepAliveLimit`; the unanswered ones are the latest) and
+    /// how many it sent in all.
+    var keepAlives: [KeepAliveSent] = []
+    var keepAliveCount = 0
+    static let keepAliveLimit = 20
+
+    mutating func addKeepAlive(_ f: FrameRef?, _ t: Int64) {
+        if keepAlives.count == Self.keepAliveLimit { keepAlives.removeFirst() }
+        keepAlives.append(KeepAliveSent(frame: f, time: t))
+        keepAliveCount += 1
+    }
 
     /// The slot of a state findings look at (nil for the others).
     subscript(slot s: TCPState) -> HeldInterval? {
@@ -117,6 +134,14 @@ struct FinalFacts: Sendable, Equatable {
     var endReason: EndReason?
     var handshakeRTT: Int64?
     var durationNanos: Int64
+    /// Who sent the first RST, how long the connection had carried no data, SYN or FIN before it,
+    /// and how long no segment at all.
+    var resetBy: Role?
+    var idleBeforeReset: Int64?
+    var silenceBeforeReset: Int64?
+    /// Each side's last segment of any kind (the tracker's events do not show pure ACKs).
+    var lastClientTime: Int64?
+    var lastServerTime: Int64?
 
     init(_ s: ConnectionSummary) {
         packetsFromClient = s.packetsFromClient
@@ -124,7 +149,15 @@ struct FinalFacts: Sendable, Equatable {
         endReason = s.endReason
         handshakeRTT = s.facts.handshakeRTT
         durationNanos = s.durationNanos
+        resetBy = s.facts.resetBy
+        idleBeforeReset = s.facts.idleBeforeReset
+        silenceBeforeReset = s.facts.silenceBeforeReset
+        lastClientTime = s.facts.lastClientTime
+        lastServerTime = s.facts.lastServerTime
     }
+
+    /// The last segment `role` sent.
+    func lastTime(of role: Role) -> Int64? { role == .client ? lastClientTime : lastServerTime }
 }
 
 /// What diagnose keeps about one connection: a few frames and intervals, not its packets.
@@ -228,6 +261,8 @@ final class ConnectionNotes {
         case .retransmission:
             self[a.endpoint].retransmissions += 1
             if let f = a.frame, self[a.endpoint].retransmissionFrames.count < 20 { self[a.endpoint].retransmissionFrames.append(f) }
+        case .keepAlive:
+            self[a.endpoint].addKeepAlive(a.frame, a.time)
         case .reuseInTimeWait:
             if let f = a.frame { reuseInTimeWaitFrames.append(f) }
         case .zeroWindow:

@@ -23,6 +23,17 @@ public struct DiagnoseOptions: Sendable, Equatable {
     public var slowHandshake: Int64 = 200_000_000
     /// …among at least this many answered handshakes (fewer give no median to compare with).
     public var slowHandshakeSamples: Int = 4
+    /// abortive-close: a RST after at least this long without data, SYN or FIN from either side is
+    /// an idle reset (an idle timeout), reported apart from resets in the middle of activity.
+    /// 5 s: mid-transfer resets come within a few round trips or one retransmission timeout of
+    /// the last data (milliseconds to a second or two), while idle timeouts are set in seconds to
+    /// hours (Apache's KeepAliveTimeout 5 s, nginx's keepalive_timeout 75 s, cloud load balancers
+    /// 60-350 s, NAT and firewall flow timeouts minutes): 5 s is the shortest common one.
+    public var idleReset: Int64 = 5_000_000_000
+    /// peer-vanished: keep-alives an endpoint sent after its peer's last segment, to the end of the
+    /// capture, from which the peer is presumed gone (one suffices when the prober then reset: its
+    /// kernel gave up). Two: one unanswered probe may be the capture stopping before the answer.
+    public var unansweredKeepAlives: Int = 2
     /// Connections on one subject from which a held-state finding becomes critical (a leak, not a slip).
     public var criticalCount: Int = 10
     /// Share of the ephemeral range held in TIME_WAIT from which a pile-up is critical.

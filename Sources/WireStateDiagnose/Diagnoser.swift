@@ -416,34 +416,80 @@ struct Diagnoser {
 
     // MARK: - Closes
 
+    /// Resets grouped by who resets, and within that by what came before: a RST after at least
+    /// `--idle-reset` without data, SYN or FIN from either side (an idle timeout) is reported apart
+    /// from one in the middle of activity, whose causes and remedies differ. How long it was idle
+    /// is in the connection's final facts: live, a reset counts as mid-activity until its
+    /// connection leaves the tracker (10 s after it closed), and then moves.
     mutating func abortiveClose() {
-        var items: [GroupKey: [Item]] = [:]
+        var active: [GroupKey: [Item]] = [:], idle: [GroupKey: [Item]] = [:]
         for n in notes where n.refusedFrame == nil {
             for role in Role.allCases {
                 guard let f = n[role].resetFrame, n[role].resetFrom != .closed, n[role].resetFrom != .listen else { continue }
-                let line = "\(conn(n)): the \(role.name) sent a RST at frame \(frame(f)) from \(n[role].resetFrom.name), "
+                // A RST that ends unanswered keep-alives is the kernel giving up: peer-vanished explains it.
+                if unansweredKeepAlives(n, from: role)?.frames.contains(f) == true { continue }
+                var line = "\(conn(n)): the \(role.name) sent a RST at frame \(frame(f)) from \(n[role].resetFrom.name), "
                     + "\(dur(CaptureTime.elapsed(from: n.firstTime, to: n[role].resetTime))) after the connection opened"
-                items[key(n, role), default: []].append(
-                    Item(notes: n, role: role, frames: [f], line: line, first: n[role].resetTime, last: n[role].resetTime))
+                // The idle gap is measured at the connection's first RST, which is this one's.
+                let gap = n.final?.resetBy == role ? n.final?.idleBeforeReset : nil
+                if let gap, gap >= options.idleReset {
+                    let silence = n.final?.silenceBeforeReset ?? gap
+                    line += ", after \(dur(gap)) without data, SYN or FIN from either side ("
+                        + (silence >= options.idleReset ? "no segment at all for \(dur(silence))"
+                            : "ACKs or keep-alives crossed, the last \(dur(silence)) before the RST") + ")"
+                    idle[key(n, role), default: []].append(
+                        Item(notes: n, role: role, held: gap, frames: [f], line: line,
+                             first: CaptureTime.adding(-gap, to: n[role].resetTime), last: n[role].resetTime))
+                } else {
+                    if let gap { line += "; the last data, SYN or FIN \(dur(gap)) before it" }
+                    active[key(n, role), default: []].append(
+                        Item(notes: n, role: role, frames: [f], line: line, first: n[role].resetTime, last: n[role].resetTime))
+                }
             }
         }
-        for (k, group) in items.sorted(by: { $0.key < $1.key }) {
+        for (k, group) in active.sorted(by: { $0.key < $1.key }) {
             let role = group[0].role
             let port = group[0].notes.server.port
+            let split = idle[k] != nil ? " in the middle of activity (see the idle resets reported apart)" : ""
             add(.abortiveClose, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
-                    + "\(group.count == 1 ? "was" : "were") ended by a RST from the \(role.name) instead of a FIN.",
+                    + "\(group.count == 1 ? "was" : "were") ended by a RST from the \(role.name) instead of a FIN\(split).",
                 threshold: nil,
                 causes: [
                     "the \(role.name) application closes with SO_LINGER {1, 0} (an abort by design, e.g. to skip TIME_WAIT)",
                     "it closed the socket with unread data in its receive buffer (Linux then resets)",
-                    "a middlebox (load balancer, firewall, NAT) reset the flow, e.g. after an idle timeout",
+                    "a middlebox (load balancer, firewall, NAT) reset the flow",
                 ],
                 steps: [
                     "nstat -az TcpExtTCPAbortOnData TcpExtTCPAbortOnClose TcpExtTCPAbortOnLinger TcpExtTCPAbortOnTimeout   # on the \(role.name)",
                     "capture on the \(role.name) itself: a RST it never sent was forged by a middlebox (compare TTL and IP ID)",
                     "ss -tanei '( \(role == .server ? "sport" : "dport") = :\(port) )'   # unread data (Recv-Q) before the close",
                 ])
+        }
+        for (k, group) in idle.sorted(by: { $0.key < $1.key }) {
+            let role = group[0].role
+            let port = group[0].notes.server.port
+            let shortest = group.map(\.held).min() ?? 0, longest = group.map(\.held).max() ?? 0
+            let span = group.count == 1 ? dur(longest) : "\(dur(shortest)) to \(dur(longest))"
+            // Keep-alives or ACKs that crossed in the idle period refresh a middlebox's flow timer.
+            let silent = group.allSatisfy { ($0.notes.final?.silenceBeforeReset ?? 0) >= options.idleReset }
+            add(.abortiveClose, severity: .warning, k, group,
+                summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
+                    + "\(group.count == 1 ? "was" : "were") reset by the \(role.name) after \(span) idle: an idle timeout ends them.",
+                threshold: options.idleReset,
+                causes: [
+                    "the \(role.name) application's idle timeout closes idle connections abortively (SO_LINGER {1, 0})",
+                    "a load balancer, firewall or NAT on the path forgot the idle flow and resets it (or forges the RST in the \(role.name)'s name)"
+                        + (silent ? "" : "; less likely here: ACKs or keep-alives crossed during the idle period, which refresh a middlebox's timer"),
+                    "the peer keeps connections open (a pool, HTTP keep-alive) longer than the \(role.name) allows",
+                ],
+                steps: [
+                    "the idle timeouts of the \(role.name) application (keep-alive timeout) and of every load balancer, firewall and NAT on the path",
+                    "capture on the \(role.name) itself: a RST it never sent came from a middlebox (compare TTL and IP ID)",
+                    "ss -tanoi '( \(role == .server ? "sport" : "dport") = :\(port) )'   # lastsnd/lastrcv: how long connections idle; "
+                        + "enable TCP keep-alive below the shortest timeout, or let the peer close idle pooled connections first",
+                ],
+                label: "idle")
         }
     }
 
@@ -564,6 +610,11 @@ struct Diagnoser {
                 items[key(n, talker), default: []].append(
                     Item(notes: n, role: talker, frames: [n[gone].resetFrame, n.keptTalkingFrame].compactMap { $0 },
                          evidence: .observed, line: line, first: n.firstTime, last: n.lastTime))
+            } else {
+                for talker in Role.allCases {
+                    guard let item = unansweredKeepAlives(n, from: talker) else { continue }
+                    items[key(n, talker), default: []].append(item)
+                }
             }
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
@@ -571,7 +622,9 @@ struct Diagnoser {
             let filter = role == .server ? "sport = :\(group[0].notes.server.port)" : "dport = :\(group[0].notes.server.port)"
             add(.peerVanished, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "on \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
-                    + "kept sending to a peer that no longer answers: the connection is half-open.",
+                    + "kept sending to a peer that no longer answers"
+                    + (group.allSatisfy { $0.line.contains(" keep-alive") } ? " (keep-alive probes, unanswered)" : "")
+                    + ": the connection is half-open.",
                 threshold: nil,
                 causes: [
                     "the peer host crashed, rebooted or lost its network",
@@ -579,11 +632,37 @@ struct Diagnoser {
                     "the peer reset the connection and the RST was lost",
                 ],
                 steps: [
-                    "ss -tano '( \(filter) )'   # on the \(role.name): the retransmission timer and count (on, retrans)",
-                    "sysctl net.ipv4.tcp_retries2   # how long the kernel retransmits before giving up (default 15: about 15 minutes)",
+                    "ss -tano '( \(filter) )'   # on the \(role.name): the timer and its count (on: retransmissions; keepalive: unanswered probes)",
+                    "sysctl net.ipv4.tcp_retries2 net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes   # how long the kernel tries before giving up",
                     "enable TCP keep-alive or TCP_USER_TIMEOUT in the application; check the NAT/firewall idle timeouts on the path",
                 ])
         }
+    }
+
+    /// Keep-alives `talker` sent after the last segment of its peer, who had answered before:
+    /// at least `unansweredKeepAlives` to the end of the capture, or fewer then `talker`'s own RST
+    /// (its kernel gave up: Linux resets after TCP_KEEPCNT unanswered probes). Needs the final
+    /// facts (the peer's last segment is a pure ACK more often than not, which raises no event).
+    func unansweredKeepAlives(_ n: ConnectionNotes, from talker: Role) -> Item? {
+        guard let f = n.final, let peerLast = f.lastTime(of: talker.peer) else { return nil }
+        let probes = n[talker].keepAlives.filter { $0.time > peerLast }
+        guard let firstProbe = probes.first, let lastProbe = probes.last else { return nil }
+        let reset = n[talker].resetFrame != nil && n[talker].resetTime >= lastProbe.time ? n[talker].resetFrame : nil
+        guard probes.count >= options.unansweredKeepAlives || (reset != nil && probes.count >= 1) else { return nil }
+        let gone = talker.peer
+        let untilTime = reset != nil ? n[talker].resetTime : lastProbe.time
+        let atLeast = probes.count == EndpointNotes.keepAliveLimit ? "at least " : ""
+        var line = "\(conn(n)): \(atLeast)\(count(probes.count, "keep-alive")) from the \(talker.name) (frames \(frames(probes.compactMap(\.frame)))) "
+            + "went unanswered, the first \(dur(CaptureTime.elapsed(from: peerLast, to: firstProbe.time))) after the \(gone.name)'s last segment"
+        if let reset {
+            line += "; the \(talker.name) then reset the connection (frame \(frame(reset))), \(dur(CaptureTime.elapsed(from: peerLast, to: untilTime))) "
+                + "after it last heard from the \(gone.name): its keep-alive gave up"
+        } else {
+            line += "; nothing from the \(gone.name) in the \(dur(CaptureTime.elapsed(from: peerLast, to: end))) to the end of the capture"
+        }
+        line += "; inferred: the capture cannot show what became of the \(gone.name)"
+        return Item(notes: n, role: talker, frames: probes.compactMap(\.frame) + [reset].compactMap { $0 }, evidence: .inferred,
+                    line: line, first: firstProbe.time, last: untilTime)
     }
 
     mutating func retransmissionHeavy() {
@@ -680,7 +759,7 @@ struct Diagnoser {
 
     mutating func add(_ code: DiagnosisCode, severity: DiagnosisSeverity, _ k: GroupKey, _ items: [Item],
                       summary: String, threshold: Int64?, connectionCount: Int? = nil, details: [String]? = nil,
-                      causes: [String], steps: [String]) {
+                      causes: [String], steps: [String], label: String? = nil) {
         let ids = Array(Set(items.map(\.notes.ref.id)))
         var fs = Array(Set(items.flatMap(\.frames))).sorted()
         if fs.count > options.listLimit { fs = Array(fs.prefix(options.listLimit)) }
@@ -698,7 +777,7 @@ struct Diagnoser {
             connectionCount: connectionCount ?? ids.count, frames: fs,
             durationNanos: threshold != nil ? held : nil, thresholdNanos: threshold,
             firstTime: items.map(\.first).min() ?? 0, lastTime: items.map(\.last).max() ?? 0,
-            causes: causes, nextSteps: steps))
+            causes: causes, nextSteps: steps, label: label))
     }
 
     // MARK: - Wording

@@ -31,12 +31,17 @@ public struct Finding: Sendable, Equatable {
     public var lastTime: Int64
     public var causes: [String]
     public var nextSteps: [String]
+    /// A finer group within one code and subject, or nil: abortive-close reports its resets after
+    /// an idle period (`idle`) apart from the others. Not a field of the JSON record: there the
+    /// idle group is the one with `threshold_ns` (`--idle-reset`) and `duration_ns` (the longest idle).
+    public var label: String? = nil
 
     /// Ranking: severity, then the code's importance, then the subject, so output is stable.
     static func ranked(_ a: Finding, _ b: Finding) -> Bool {
         if a.severity != b.severity { return a.severity > b.severity }
         if a.code != b.code { return a.code < b.code }
         if a.subject != b.subject { return a.subject < b.subject }
-        return (a.peer ?? "") < (b.peer ?? "")
+        if a.peer != b.peer { return (a.peer ?? "") < (b.peer ?? "") }
+        return (a.label ?? "") < (b.label ?? "")
     }
 }

@@ -150,8 +150,9 @@ public struct Pipeline<Sink: EventSink> {
             // ended. One that starts earlier is another recording: what came before is finished first,
             // so the same connection recorded twice is not merged into one.
             if let last = lastTime, frame.timestampNanos < last {
-                tracker.finish()
+                drain()
                 fileOrder?.finish()
+                while tracker.finishSome(1024) { drain() }
                 drain()
             }
         }
@@ -221,8 +222,11 @@ public struct Pipeline<Sink: EventSink> {
         fragments.flush(into: &released)
         for s in released { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
         released.removeAll()
-        tracker.finish()
+        drain()
         fileOrder?.finish()
+        // In steps, draining between them: the final events of every held connection at once
+        // were the peak of a run's memory (tens of MB for tens of thousands held).
+        while tracker.finishSome(1024) { drain() }
         drain()
     }
 

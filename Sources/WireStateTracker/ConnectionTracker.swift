@@ -40,6 +40,8 @@ public struct ConnectionTracker {
     var lastTime: Int64 = 0
     /// Connections evicted to stay under `maxConnections`.
     public private(set) var evictedCount: UInt64 = 0
+    /// The connections a `finishSome` in progress still has to retire, and the next one.
+    private var finishing: (order: [(id: UInt64, key: FlowKey)], next: Int)?
     private var tunnels = TunnelInterner()
 
     public init(configuration: Configuration = Configuration()) {
@@ -188,16 +190,36 @@ public struct ConnectionTracker {
     /// The input ended: TIME_WAIT is judged at the last timestamp seen, and every connection still
     /// held is reported, in the order connections were first seen.
     public mutating func finish() {
-        sweep(now: lastTime)
-        // Sort small (id, key) pairs, not whole connections.
-        var order: [(id: UInt64, key: FlowKey)] = []
-        order.reserveCapacity(table.count)
-        for i in table.values.indices { order.append((table.values[i].ref.id, table.keys[i])) }
-        order.sort { $0.id < $1.id }
-        for (_, key) in order {
+        while finishSome(.max) {}
+    }
+
+    /// `finish()` in steps of at most `limit` connections, so that a consumer can take the events
+    /// between steps: tens of thousands of connections held at the end would otherwise pile up
+    /// their final events (about 500 bytes each) all at once. Returns whether any remain.
+    public mutating func finishSome(_ limit: Int) -> Bool {
+        if finishing == nil {
+            sweep(now: lastTime)
+            // Sort small (id, key) pairs, not whole connections.
+            var order: [(id: UInt64, key: FlowKey)] = []
+            order.reserveCapacity(table.count)
+            for i in table.values.indices { order.append((table.values[i].ref.id, table.keys[i])) }
+            order.sort { $0.id < $1.id }
+            finishing = (order, 0)
+        }
+        guard var (order, next) = finishing else { return false }
+        finishing = nil
+        let end = next + min(max(limit, 1), order.count - next)
+        while next < end {
+            let key = order[next].key
+            next += 1
             guard let i = table.index(of: key) else { continue }
             retire(key, reason: table.values[i].closedAt != nil ? .closed : .endOfCapture)
         }
+        if next < order.count {
+            finishing = (order, next)
+            return true
+        }
+        return false  // done; a later call starts a new finish (the pipeline finishes between recordings)
     }
 
     /// Snapshots of the connections currently held (for live tables), in first-seen order.

@@ -22,7 +22,7 @@ import WireStateTracker
     }
 
     @Test func everyDiagnoseCaptureHasItsTruth() {
-        #expect(Self.truthFiles().count == 10)
+        #expect(Self.truthFiles().count == 12)
     }
 
     @Test(arguments: truthFiles())

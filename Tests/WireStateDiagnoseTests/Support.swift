@@ -10,11 +10,11 @@ enum Diagnosis {
 
     /// The findings for `paths` (relative to the package root), with `options`.
     static func findings(_ paths: [String], options: DiagnoseOptions = DiagnoseOptions(),
-                         configuration: ConnectionTracker.Configuration = .init()) -> [Finding] {
+                         configuration: ConnectionTracker.Configuration = .init(), filter: String? = nil) -> [Finding] {
         var collector = DiagnosisCollector(options: options)
         collector.sourceNames = paths
         var pipeline = Pipeline(configuration: configuration, sink: collector)
-        for p in paths { pipeline.runFile(repo.appendingPathComponent(p).path) }
+        for p in paths { pipeline.runFile(repo.appendingPathComponent(p).path, filter: filter) }
         pipeline.finish()
         return pipeline.sink.findings()
     }

@@ -14,6 +14,8 @@ import Testing
         ("Captures/diagnose/zero-window-stall.pcap", "zero-window-stall"),
         ("Captures/half-open.pcap", "peer-vanished"),
         ("Captures/diagnose/peer-vanished.pcap", "peer-vanished"),
+        ("Captures/diagnose/keepalive-unanswered.pcap", "peer-vanished"),
+        ("Captures/diagnose/idle-reset.pcap", "abortive-close"),
         ("Captures/diagnose/handshake-stalled.pcap", "handshake-stalled"),
         ("Captures/diagnose/listen-queue-overflow.pcap", "listen-queue-overflow"),
         ("Captures/diagnose/syn-flood.pcap", "syn-flood"),
@@ -51,7 +53,34 @@ import Testing
         #expect(!few.stdout.contains("time-wait-pileup"))
     }
 
-    @Test(arguments: [["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"], ["--slow-handshake", "0"],
+    @Test func idleResetFlagMovesTheResetsAfterIdle() throws {
+        let r = try WireStateBinary.run(["diagnose", "Captures/diagnose/idle-reset.pcap"])
+        #expect(r.stdout.contains("was reset by the server after 6.067s idle: an idle timeout ends them."), "\(r.stdout)")
+        #expect(r.stdout.contains("longest 6.067s, threshold 5.000s"))
+        #expect(r.stdout.contains("instead of a FIN in the middle of activity"))
+        let late = try WireStateBinary.run(["diagnose", "--idle-reset", "7", "Captures/diagnose/idle-reset.pcap"])
+        #expect(late.status == 0)
+        #expect(!late.stdout.contains("idle timeout"))
+        #expect(late.stdout.contains("2 connections to 127.0.0.1:47211 were ended by a RST from the server instead of a FIN.\n"))
+        let json = try WireStateBinary.run(["diagnose", "--format", "jsonl", "Captures/diagnose/idle-reset.pcap"])
+        let records = try json.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(records.count == 2)
+        #expect(records.filter { $0["threshold_ns"] as? Int == 5_000_000_000 }.map { $0["connections"] as? [Int] } == [[2]])
+    }
+
+    @Test func unansweredKeepAlivesAreAPeerVanishedAndAnsweredOnesNothing() throws {
+        let r = try WireStateBinary.run(["diagnose", "Captures/diagnose/keepalive-unanswered.pcap"])
+        #expect(r.status == 0)
+        #expect(r.stdout.hasPrefix("WARNING  peer-vanished  listener 10.201.0.2:47212\n"))
+        #expect(r.stdout.contains("3 keep-alives from the server (frames 8, 9, 10) went unanswered"))
+        #expect(!r.stdout.contains("abortive-close"), "the RST is the keep-alive giving up")
+        let healthy = try WireStateBinary.run(["diagnose", "Captures/keepalive.pcap"])
+        #expect(healthy.stdout == "diagnose: no findings over 1 connection, 16 frames\n")
+    }
+
+    @Test(arguments: [["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--idle-reset", "0"], ["--idle-reset", "-1"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"], ["--slow-handshake", "0"],
                       ["--ephemeral-ports", "9-3"], ["--ephemeral-ports", "x"], ["--format", "zeek"]])
     func outOfRangeOptionsAreUsageErrors(_ option: [String]) throws {
         let r = try WireStateBinary.run(["diagnose"] + option + ["Captures/refused.pcap"])

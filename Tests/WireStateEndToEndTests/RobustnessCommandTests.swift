@@ -57,6 +57,21 @@ import Testing
         (["live", "-i", "lo", "--duration", "1e10"], "--duration"),
         (["live", "-i", "lo", "--idle-timeout", "1e10"], "--idle-timeout"),
         (["live", "-i", "lo", "--msl", "inf"], "--msl"),
+        // The live-only options, audited at their edges (issue 14): each a usage error before
+        // any capture opens (so these need no root).
+        (["live", "-i", "lo", "--snaplen", "0"], "--snaplen"),
+        (["live", "-i", "lo", "--snaplen", "99999999999"], "--snaplen"),
+        (["live", "-i", "lo", "--count", "0"], "--count"),
+        (["live", "-i", "lo", "--count", "99999999999999999999"], "--count"),
+        (["live", "-i", "lo", "--buffer-size", "0"], "--buffer-size"),
+        (["live", "-i", "lo", "--buffer-size", "99999999"], "--buffer-size"),
+        (["live", "-i", "lo", "--duration", "nan"], "--duration"),
+        (["live", "-i", "lo", "--duration", "inf"], "--duration"),
+        (["live", "-i", "lo", "--duration=-1"], "--duration"),
+        (["live", "-i", "lo", "--idle-timeout=-3"], "--idle-timeout"),
+        (["live", "-i", "lo", "--closed-linger", "inf"], "--closed-linger"),
+        (["live", "-i", "lo", "--vxlan-port", "70000"], "--vxlan-port"),
+        (["live", "-i", "lo", "--tunnel-port", "vxlan=-1"], "--tunnel-port"),
     ])
     func outOfRangeOptionsAreUsageErrors(_ args: [String], _ option: String) throws {
         let r = try WireStateBinary.run(args)

@@ -5,11 +5,13 @@ import WireStateTracker
 
 /// Every reporter at once on one pipeline: text through the collector (`analyze`), JSON Lines as
 /// events arrive (`analyze --format jsonl`, flushed per event as `live` does), and the running
-/// totals `live` prints; all write into `DiscardSink`s.
+/// totals `live` prints, the Zeek conn.log and the diagnoses; all write into `DiscardSink`s.
 public struct ReportingSink: EventSink {
     public var collector = AnalysisCollector(keepTimeline: true)
     public var json = JSONLinesWriter(out: DiscardSink(), flushEachEvent: true)
     public var totals = RunTotals()
+    /// `analyze --format zeek`: the conn.log writer.
+    public var zeek = ZeekConnLog(out: DiscardSink())
     /// `wirestate diagnose`'s rules, on the same events (their arithmetic meets every extreme time).
     public var diagnosis = DiagnosisCollector()
 
@@ -21,6 +23,7 @@ public struct ReportingSink: EventSink {
         collector.consume(event)
         json.consume(event)
         totals.consume(event)
+        zeek.consume(event)
         diagnosis.consume(event)
     }
 
@@ -28,6 +31,7 @@ public struct ReportingSink: EventSink {
     /// the text report. Returns the bytes written, so none of it is dead code.
     public mutating func finish(inputs: [InputReport]) -> Int {
         json.writeEnd(inputs: inputs)
+        zeek.writeEnd(inputs: inputs)
         let report = TextReport(collector: collector, inputs: inputs)
         var text = DiscardSink()
         text.write(report.table())
@@ -41,6 +45,6 @@ public struct ReportingSink: EventSink {
             precondition(!line.unicodeScalars.contains { $0.value < 0x20 }, "raw control character in a diagnosis record")
             text.write(line)
         }
-        return json.out.bytes + text.bytes
+        return json.out.bytes + zeek.out.bytes + text.bytes
     }
 }
