@@ -26,7 +26,13 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     }
 
-    @Test func peakMemoryDoesNotGrowWithFinishedConnections() throws {
+    /// Under a sanitizer (scripts/sanitize.sh builds into .build-address) the allocator keeps freed
+    /// memory in quarantine and shadow memory grows with every allocation made, so peak RSS
+    /// follows the work done, not what is held: the figure this test reads means nothing there.
+    static var sanitized: Bool { WireStateBinary.url.path.contains("/.build-address/") || WireStateBinary.url.path.contains("/.build-thread/") }
+
+    @Test(.disabled(if: sanitized, "peak RSS under a sanitizer measures the sanitizer"))
+    func peakMemoryDoesNotGrowWithFinishedConnections() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wirestate-stream-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
