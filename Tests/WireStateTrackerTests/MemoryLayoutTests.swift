@@ -11,7 +11,9 @@ import Testing
               + " ConnectionSummary \(MemoryLayout<ConnectionSummary>.size), held run \(MemoryLayout<Anomaly?>.size),"
               + " FrameRef \(MemoryLayout<FrameRef>.size), SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
         // Before the redesign (issue 8 §1): Connection 1057 bytes (stride 1064), EndpointMachine 192.
-        #expect(stride <= 984, "Connection stride \(stride)")
-        #expect(endpoint <= 152, "EndpointMachine size \(endpoint)")
+        // After it: 978 (stride 984), 152. Issue 8 §2's lost-ACK record (`LostAck?`, 6 bytes per
+        // endpoint) made it 994 (stride 1000), 158.
+        #expect(stride <= 1000, "Connection stride \(stride)")
+        #expect(endpoint <= 158, "EndpointMachine size \(endpoint)")
     }
 }
