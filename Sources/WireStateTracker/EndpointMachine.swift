@@ -78,6 +78,10 @@ public struct EndpointMachine: Sendable {
     /// Its own segments have shown that the peer's RSTs do not reach it (a middlebox drops them, or
     /// they were injected): further RSTs are not presumed to close it.
     private(set) var resetsDoNotArrive = false
+    /// After a midstream pickup: it sent, or received from its peer, data or a FIN the capture
+    /// showed. While one side has sent nothing but pure ACKs, it may have sent its FIN before the
+    /// capture began, which leaves no trace (`receivedFin`, `receivedAck`).
+    private(set) var trafficSincePickup: PickupTraffic = []
 
     /// What it sent (observed): ISS, SND.NXT, SND.UNA, its FIN.
     private(set) var send = SendSpace()
@@ -418,6 +422,7 @@ public struct EndpointMachine: Sendable {
         // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
         // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
         if s.flags.contains(.rst) { return }
+        if s.sequenceLength > 0 { trafficSincePickup.insert(.sent) }
         send.sent(upTo: s.sequence &+ s.sequenceLength)
         guard s.flags.contains(.ack) else { return }
         // Its acknowledgment field is its RCV.NXT (RFC 9293 §3.4): bytes the capture missed were received.
@@ -665,7 +670,10 @@ public struct EndpointMachine: Sendable {
         case .finWait1 where !s.flags.contains(.fin):
             // Confirmed only by an ACK that covers the segment that moved it.
             confirmAck = segmentEnd
-            move(to: .finWait2, .inferred, cause: .receivedAck, ctx, &out)
+            // Picked up midstream from a peer that has sent nothing: the peer may have closed
+            // first, before the capture, and this is LAST_ACK → CLOSED as well as FIN_WAIT_2.
+            let ambiguous = assumedStart && !trafficSincePickup.contains(.received)
+            move(to: .finWait2, ambiguous ? .unknown : .inferred, cause: .receivedAck, ctx, &out)
         case .closing:
             confirmAck = segmentEnd
             timeWaitSince = ctx.time
@@ -682,6 +690,7 @@ public struct EndpointMachine: Sendable {
     /// Seventh: segment text. Data is taken while the peer has not closed its side.
     @inline(__always)
     private mutating func receivedText(from seq: UInt32, _ s: TCPSegment) {
+        if s.payloadLength > 0 { trafficSincePickup.insert(.received) }
         receive?.received(upTo: seq &+ s.payloadLength)
     }
 
@@ -706,7 +715,11 @@ public struct EndpointMachine: Sendable {
         let finAcked = send.finAcked
         switch state {
         case .synReceived, .established:
-            move(to: .closeWait, .inferred, cause: .receivedFin, ctx, &out)
+            // Picked up midstream and it has sent nothing: its own FIN may have gone before the
+            // capture (no trace), and this is TIME_WAIT as well as CLOSE_WAIT
+            // (Captures/midstream-half-close). Its own later FIN or data settles it.
+            let ambiguous = assumedStart && !trafficSincePickup.contains(.sent)
+            move(to: .closeWait, ambiguous ? .unknown : .inferred, cause: .receivedFin, ctx, &out)
         case .finWait1:
             timeWaitSince = ctx.time
             if !finAcked { emit(.simultaneousClose, ctx, &out) } // its FIN crossed the peer's

@@ -262,3 +262,12 @@ struct LostAck: Sendable, Equatable {
     /// Whether a segment acknowledging `ack` and carrying nothing else is presumed lost too.
     func swallows(_ ack: UInt32) -> Bool { times >= 2 && ack == self.ack }
 }
+
+/// Whether the capture showed an endpoint send, and receive, data or a FIN (one byte: it sits in
+/// the endpoint's padding). Read only after a midstream pickup, where a side that sent nothing may
+/// have sent its FIN before the capture began.
+struct PickupTraffic: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let sent = PickupTraffic(rawValue: 1)
+    static let received = PickupTraffic(rawValue: 2)
+}
