@@ -129,15 +129,15 @@ public enum Evaluator {
         var frame: UInt64? = nil
         if i < expected.count && i < seen.count {
             frame = seen[i].frame
-            message = "\(step): expected \(expected[i]), seen \(seen[i]) (\(frameNote(seen[i].frame)))"
+            message = "\(step): expected \(expected[i]), seen \(seen[i]) (\(seen[i].whereNote))"
         } else if i < expected.count {
             frame = seen.last?.frame
-            let after = seen.last.map { " (the \(role.name)'s last transition is at \(frameNote($0.frame)))" }
+            let after = seen.last.map { " (the \(role.name)'s last transition is at \($0.whereNote))" }
                 ?? " (the \(role.name) never changed state)"
             message = "\(step): expected \(expected[i]), seen none\(after)"
         } else {
             frame = seen[i].frame
-            message = "\(step): expected none, seen \(seen[i]) (\(frameNote(seen[i].frame)))"
+            message = "\(step): expected none, seen \(seen[i]) (\(seen[i].whereNote))"
         }
         func render(_ items: [String]) -> String { items.isEmpty ? "none" : items.joined(separator: " ") }
         return Mismatch(connection: label, message: message,
@@ -299,7 +299,7 @@ public enum Evaluator {
                             out.append(Mismatch(
                                 connection: c.label,
                                 message: "\(name): expected no such transition, seen \(role.name) \(t) "
-                                    + "(\(ExpectationParser.causeName(t.cause)); \(frameNote(t.frame)))",
+                                    + "(\(ExpectationParser.causeName(t.cause)); \(t.whereNote))",
                                 line: rule.line, frame: t.frame))
                         }
                     }

@@ -18,8 +18,18 @@ public struct SeenTransition: Sendable, Equatable, CustomStringConvertible {
         self.cause = cause
     }
 
-    /// `ESTABLISHED>FIN_WAIT_1@8` (`@timer` without a frame): the expectation-file spelling.
-    public var description: String { "\(from.name)>\(to.name)" + FrameSpec(frame).suffix(noFrameWord: "timer") }
+    /// `ESTABLISHED>FIN_WAIT_1@8` (`@timer` without a frame, `@end` for the presumed LISTEN that
+    /// the end of the connection closes): the expectation-file spelling.
+    public var description: String { "\(from.name)>\(to.name)" + FrameSpec(frame).suffix(noFrameWord: noFrameWord) }
+
+    /// What moved it when no frame did: TIME_WAIT's timer, or the end of the connection.
+    var noFrameWord: String { cause == .listenerKeepsNoConnection ? "end" : "timer" }
+
+    /// Where it happened, for messages: `frame 8`, `the 2·MSL timer`, `the end of the connection`.
+    var whereNote: String {
+        if let frame { return "frame \(frame)" }
+        return cause == .listenerKeepsNoConnection ? "the end of the connection" : "the 2·MSL timer"
+    }
 
     func matches(_ e: ExpectedTransition) -> Bool { e.from == from && e.to == to && e.frame.matches(frame) }
 }
@@ -92,8 +102,7 @@ public struct SeenConnection: Sendable, Equatable {
     /// when it never changed state.
     public func finalStateWhere(_ role: Role) -> (text: String, frame: UInt64?) {
         guard let last = transitions(role).last else { return ("frame \(firstFrame)", firstFrame) }
-        if let f = last.frame { return ("frame \(f)", f) }
-        return ("the 2·MSL timer", nil)
+        return (last.whereNote, last.frame)
     }
 }
 

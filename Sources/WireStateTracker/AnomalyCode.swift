@@ -72,6 +72,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case simultaneousClose
     case segmentAfterClose
     case trafficAfterPeerReset
+    case trafficAfterOwnReset
     case peerUnresponsive
     case peerReturned
     // Reset
@@ -126,6 +127,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .simultaneousClose: return "simultaneous-close"
         case .segmentAfterClose: return "segment-after-close"
         case .trafficAfterPeerReset: return "traffic-after-peer-reset"
+        case .trafficAfterOwnReset: return "traffic-after-own-reset"
         case .peerUnresponsive: return "peer-unresponsive"
         case .peerReturned: return "peer-returned"
         case .rstOutOfWindow: return "rst-out-of-window"
@@ -154,6 +156,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
              .midstreamPickup, .oneSidedCapture:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
+             .trafficAfterOwnReset,
              .synAckWithoutSyn, .peerUnresponsive:
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
@@ -208,6 +211,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .simultaneousClose: return "\(who) sent its FIN before its peer's FIN reached it (simultaneous close)"
         case .segmentAfterClose: return "\(who) sent a segment after it had closed"
         case .trafficAfterPeerReset: return "\(who) kept sending after its peer had reset or closed (half-open)"
+        case .trafficAfterOwnReset: return "\(who) kept sending after a RST of its own that its peer did not accept: that RST was stale or not its own (injected)"
         case .peerReturned: return "\(who) answered again after it had been presumed gone; the presumption is withdrawn"
         case .peerUnresponsive: return "\(who) stopped answering: \(a) retransmissions to it went unacknowledged; presumed gone (reset or crashed out of the capture's sight)"
         case .rstOutOfWindow: return "\(who)'s RST at \(a) is outside the receiver's window (expected \(e)); it is ignored"

@@ -137,7 +137,11 @@ struct Connection {
         }
         let over: (TCPState) -> Bool = { $0 == .closed || $0 == .timeWait || $0 == .listen }
         guard over(sender.state), over(receiver.state), client.active || server.active else { return nil }
-        if sender.send.syn != nil && !sender.send.synAckSent && s.sequence == sender.send.iss { return nil }
+        // The same ISN again is a retransmission of the old SYN, unless a reset ended that attempt:
+        // a refused or reset SYN is never retransmitted, so this SYN is a new connect() from the
+        // same port (Windows retries a refused connect with the same ISN; Captures/syn-after-refusal-same-isn).
+        if sender.send.syn != nil && !sender.send.synAckSent && s.sequence == sender.send.iss
+            && !sender.closedByReset && !receiver.closedByReset { return nil }
         return (ref.incarnation + 1, sender.state == .timeWait || receiver.state == .timeWait)
     }
 
@@ -306,6 +310,17 @@ struct Connection {
         if closedAt != nil { return .attempt }
         if summary.midstream { return .live }
         return client.state.isSynchronized || server.state.isSynchronized ? .live : .attempt
+    }
+
+    /// The connection leaves the table: an endpoint still presumed listening ends CLOSED
+    /// (`EndpointMachine.endListening`), at the last time the connection was seen, with no frame.
+    mutating func endListeningResponders(_ out: inout [TrackerEvent]) {
+        guard client.state == .listen || server.state == .listen else { return }
+        let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
+        client.endListening(ctx, &out)
+        server.endListening(ctx, &out)
+        summary.clientState = client.state
+        summary.serverState = server.state
     }
 
     /// The final record: states as they are now, counts of anomalies already tallied by the tracker.

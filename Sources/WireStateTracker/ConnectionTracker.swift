@@ -184,6 +184,7 @@ public struct ConnectionTracker {
         guard var c = table.remove(key) else { return }
         c.releaseHeldRun(&events)
         c.checkOneSided(&events)
+        c.endListeningResponders(&events)
         events.append(.finished(c.finalSummary(reason)))
     }
 

@@ -78,6 +78,10 @@ public struct EndpointMachine: Sendable {
     /// Its own segments have shown that the peer's RSTs do not reach it (a middlebox drops them, or
     /// they were injected): further RSTs are not presumed to close it.
     private(set) var resetsDoNotArrive = false
+    /// After a midstream pickup: it sent, or received from its peer, data or a FIN the capture
+    /// showed. While one side has sent nothing but pure ACKs, it may have sent its FIN before the
+    /// capture began, which leaves no trace (`receivedFin`, `receivedAck`).
+    private(set) var trafficSincePickup: PickupTraffic = []
 
     /// What it sent (observed): ISS, SND.NXT, SND.UNA, its FIN.
     private(set) var send = SendSpace()
@@ -98,6 +102,8 @@ public struct EndpointMachine: Sendable {
     /// An ACK at or beyond this from this endpoint confirms its inferred state.
     private(set) var confirmAck: UInt32?
     private(set) var timeWaitSince: Int64 = 0
+    /// The peer's ACK that its own retransmission proved lost (`noteAckLost`); nil while none was.
+    private(set) var lostAck: LostAck?
 
     public init(role: Role) {
         self.role = role
@@ -154,6 +160,7 @@ public struct EndpointMachine: Sendable {
         case .decide(.sentFin): sentFin(s, ctx, &out)
         case .decide(.sentRst): sentRst(s, rejected: rstRejected, ctx, &out)
         case .decide(.sentAck): sentAck(s, ctx, &out)
+        case .decide(.sentWithoutAck): sentWithoutAck(s, ctx, &out)
         }
     }
 
@@ -192,9 +199,14 @@ public struct EndpointMachine: Sendable {
     /// one the receiver rejects, and the answer to an unacceptable SYN+ACK in SYN_SENT.
     private mutating func sentRst(_ s: TCPSegment, rejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         if rejected && state.isSynchronized {
-            // The receiver will not accept this RST (out of window, or not exact): whoever sent it,
-            // it closes nothing. A stale or injected RST; the receiver side reports which.
+            // The receiver will not accept this RST (out of window, or not exact; the receiver
+            // side reports which), so it closes only its sender, which deleted its TCB when it
+            // sent it (Captures/rst-odd-seq). If the sender then goes on talking, the RST was
+            // stale or injected and `reviveIfContradicted` puts its state back
+            // (Captures/rst-out-of-window).
             if s.payloadLength > 0 { emit(.rstWithData, ctx, &out, actual: s.payloadLength) }
+            closure = .unacceptedReset(previous: state)
+            move(to: .closed, .observed, cause: .sentRst, ctx, &out)
             return
         }
         if state == .synSent && !s.flags.contains(.ack) && receive?.irs == nil && send.nxt != nil
@@ -272,6 +284,7 @@ public struct EndpointMachine: Sendable {
             // Retransmitting its SYN+ACK proves the handshake ACK never reached it
             // (Linux: a full accept queue drops it): an inferred ESTABLISHED is withdrawn.
             if state == .established && evidence == .inferred {
+                if let iss = send.iss { noteAckLost(iss &+ 1) }
                 move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
             }
         } else if state == .synSent && receivedSyn {
@@ -306,6 +319,29 @@ public struct EndpointMachine: Sendable {
         checkDataAfterFin(s, ctx, &out)
     }
 
+    /// A segment without the ACK flag that is not a SYN (data or a FIN alone). Before the handshake
+    /// it is named for what it carries: a FIN is `fin-before-established`, data
+    /// `data-before-established` (Captures/fin-in-syn-sent). In a synchronized state it is
+    /// `missing-ack-flag` — except from an ESTABLISHED inferred from the peer's SYN+ACK before the
+    /// endpoint ever acknowledged anything: every synchronized stack sets ACK, so the segment shows
+    /// it never accepted that SYN+ACK and is still SYN_SENT (the inference is withdrawn).
+    private mutating func sentWithoutAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        if state == .established && evidence == .inferred && !assumedStart && advertised == nil
+            && send.syn != nil && !send.synAckSent {
+            move(to: .synSent, .observed, cause: .withdrawn, ctx, &out)
+        }
+        switch state {
+        case .listen, .synSent:
+            if s.flags.contains(.fin) {
+                emit(.finBeforeEstablished, ctx, &out)
+            } else {
+                emit(.dataBeforeEstablished, ctx, &out, actual: s.payloadLength)
+            }
+        default:
+            emit(.missingAckFlag, ctx, &out)
+        }
+    }
+
     /// ACK (with or without data): what it proves about segments the capture missed, or that it
     /// comes after close or after its own FIN.
     private mutating func sentAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
@@ -320,6 +356,12 @@ public struct EndpointMachine: Sendable {
             passiveOpen = true
             move(to: .synReceived, .observed, cause: .impliedBySent, ctx, &out)
         case .synSent:
+            if let r = receive, r.irs != nil, s.acknowledgment == r.nxt {
+                // It acknowledges the SYN+ACK the capture showed, late (its ESTABLISHED was withdrawn
+                // by a segment sent before it accepted that SYN+ACK): it is ESTABLISHED now.
+                move(to: .established, .observed, cause: .sentAck, ctx, &out)
+                return
+            }
             // Only the peer's SYN+ACK lets it acknowledge: that SYN+ACK was not captured.
             emit(.ackOfUnseenData, ctx, &out, expected: nil, actual: s.acknowledgment)
             noteSynReceived(at: s.acknowledgment &- 1, length: 1)
@@ -355,7 +397,14 @@ public struct EndpointMachine: Sendable {
         case .closed where !closedByReset: move(to: .lastAck, .observed, cause: .impliedBySent, ctx, &out)
         default: return
         }
+        if let fin = send.fin { noteAckLost(fin.seq &+ 1) }
         send.finUnacknowledged()
+    }
+
+    /// Its retransmission proved that the peer's ACK up to `ack` did not reach it (RFC 9293 §3.7.1:
+    /// a stack retransmits only what is unacknowledged). Twice makes the ACK direction lossy.
+    private mutating func noteAckLost(_ ack: UInt32) {
+        if lostAck?.ack == ack { lostAck?.again() } else { lostAck = LostAck(ack: ack) }
     }
 
     private mutating func recordSyn(_ s: TCPSegment, _ ctx: StepContext, synAck: Bool) {
@@ -373,6 +422,7 @@ public struct EndpointMachine: Sendable {
         // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
         // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
         if s.flags.contains(.rst) { return }
+        if s.sequenceLength > 0 { trafficSincePickup.insert(.sent) }
         send.sent(upTo: s.sequence &+ s.sequenceLength)
         guard s.flags.contains(.ack) else { return }
         // Its acknowledgment field is its RCV.NXT (RFC 9293 §3.4): bytes the capture missed were received.
@@ -513,6 +563,9 @@ public struct EndpointMachine: Sendable {
         if let result = receivedSynInWindow(s, c, ctx, &out) { return result }
         // Fifth: without the ACK bit the segment is dropped.
         guard s.flags.contains(.ack) else { return .dropped(.noAck) }
+        // An ACK its own retransmissions twice proved lost, again and with nothing else: the ACK
+        // direction is lossy, so this one is not presumed to arrive either.
+        if len == 0, let lost = lostAck, lost.swallows(s.acknowledgment) { return .dropped(.ackDirectionLossy) }
         if let result = receivedAck(s, ctx, &out) { return result }
         // Sixth (URG) changes no state. Seventh: segment text. Eighth: FIN.
         receivedText(from: seq, s)
@@ -617,7 +670,10 @@ public struct EndpointMachine: Sendable {
         case .finWait1 where !s.flags.contains(.fin):
             // Confirmed only by an ACK that covers the segment that moved it.
             confirmAck = segmentEnd
-            move(to: .finWait2, .inferred, cause: .receivedAck, ctx, &out)
+            // Picked up midstream from a peer that has sent nothing: the peer may have closed
+            // first, before the capture, and this is LAST_ACK → CLOSED as well as FIN_WAIT_2.
+            let ambiguous = assumedStart && !trafficSincePickup.contains(.received)
+            move(to: .finWait2, ambiguous ? .unknown : .inferred, cause: .receivedAck, ctx, &out)
         case .closing:
             confirmAck = segmentEnd
             timeWaitSince = ctx.time
@@ -634,6 +690,7 @@ public struct EndpointMachine: Sendable {
     /// Seventh: segment text. Data is taken while the peer has not closed its side.
     @inline(__always)
     private mutating func receivedText(from seq: UInt32, _ s: TCPSegment) {
+        if s.payloadLength > 0 { trafficSincePickup.insert(.received) }
         receive?.received(upTo: seq &+ s.payloadLength)
     }
 
@@ -658,7 +715,11 @@ public struct EndpointMachine: Sendable {
         let finAcked = send.finAcked
         switch state {
         case .synReceived, .established:
-            move(to: .closeWait, .inferred, cause: .receivedFin, ctx, &out)
+            // Picked up midstream and it has sent nothing: its own FIN may have gone before the
+            // capture (no trace), and this is TIME_WAIT as well as CLOSE_WAIT
+            // (Captures/midstream-half-close). Its own later FIN or data settles it.
+            let ambiguous = assumedStart && !trafficSincePickup.contains(.sent)
+            move(to: .closeWait, ambiguous ? .unknown : .inferred, cause: .receivedFin, ctx, &out)
         case .finWait1:
             timeWaitSince = ctx.time
             if !finAcked { emit(.simultaneousClose, ctx, &out) } // its FIN crossed the peer's
@@ -703,9 +764,17 @@ public struct EndpointMachine: Sendable {
     /// explains why (its peer's RST did not reach it, or it was only silent).
     @inline(__always)
     mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
-        guard state == .closed, evidence < .observed, let closure, let previous = closure.withdrawsTo,
-              c != .rst, c != .invalid else { return nil }
+        guard state == .closed, let closure, let previous = closure.withdrawsTo,
+              evidence < .observed || (closure.byUnacceptedReset && c != .syn), c != .rst, c != .invalid
+        else { return nil }
         self.closure = nil
+        if closure.byUnacceptedReset {
+            // Its RST was observed, but it did not close the peer, and its own segment now shows it
+            // did not close itself either: someone else sent it, or it was stale.
+            emit(.trafficAfterOwnReset, ctx, &out)
+            move(to: previous, .observed, cause: .impliedBySent, ctx, &out)
+            return .trafficAfterOwnReset
+        }
         let why: AnomalyCode = closure.byReset ? .trafficAfterPeerReset : .peerReturned
         if closure.byReset { resetsDoNotArrive = true }
         emit(why, ctx, &out)
@@ -725,6 +794,15 @@ public struct EndpointMachine: Sendable {
         // TIME_WAIT ends (RFC 6191); an unanswered SYN_SENT was abandoned by its application.
         guard state == .timeWait || state == .synSent else { return }
         move(to: .closed, .inferred, cause: .replacedByNewIncarnation, ctx, &out)
+    }
+
+    /// The connection ends (it leaves the table) with this endpoint presumed listening. LISTEN was
+    /// the listening socket's state, never a TCB of this 4-tuple: a responder that never answered
+    /// the SYN, or went back to LISTEN on a RST in SYN_RECEIVED, has nothing for it, which is what
+    /// `ss` shows (Captures/syn-unanswered, rst-in-syn-received). The timeline keeps the LISTEN.
+    mutating func endListening(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+        guard state == .listen else { return }
+        move(to: .closed, evidence, cause: .listenerKeepsNoConnection, ctx, &out)
     }
 
     // MARK: - Time

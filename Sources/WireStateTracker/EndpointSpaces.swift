@@ -221,14 +221,53 @@ enum Closure: Sendable, Equatable {
     case reset(previous: TCPState?)
     /// It stopped answering its peer's retransmissions and was presumed gone; it was in `previous`.
     case silence(previous: TCPState)
+    /// It sent a RST its peer will not accept (out of window, or not exact). A stack that sends a
+    /// RST has deleted its TCB, so it is CLOSED, whatever the RST's sequence number; but a RST
+    /// that cannot close the connection may be stale or injected by someone else, and the
+    /// endpoint's own next segment then shows it never left `previous`.
+    case unacceptedReset(previous: TCPState)
 
+    /// Closed by a reset that also closed, or could close, its peer's side. An unaccepted RST
+    /// leaves the peer as it was, so its further segments are not traffic after a reset.
     var byReset: Bool { if case .reset = self { return true } else { return false } }
+
+    /// Its own RST closed it and its peer did not accept that RST.
+    var byUnacceptedReset: Bool { if case .unacceptedReset = self { return true } else { return false } }
 
     /// The state an inferred close withdraws to (nil: the close is not withdrawable).
     var withdrawsTo: TCPState? {
         switch self {
         case .reset(let previous): return previous
         case .silence(let previous): return previous
+        case .unacceptedReset(let previous): return previous
         }
     }
+}
+
+/// The peer's acknowledgment that this endpoint's own retransmission proved lost (it sent again
+/// what that ACK covered), and how many times. Once it happened twice, the ACK direction is
+/// lossy: the same ACK seen again is not presumed to arrive, as a RST that keeps not arriving
+/// is not (Captures/synack-ack-lost, fin-ack-lost-*).
+struct LostAck: Sendable, Equatable {
+    /// The acknowledgment number that did not arrive.
+    private(set) var ack: UInt32
+    /// How many retransmissions proved it lost.
+    private(set) var times: UInt8 = 1
+
+    init(ack: UInt32) { self.ack = ack }
+
+    /// Proved lost once more (saturating).
+    mutating func again() { if times < .max { times += 1 } }
+
+    /// Whether a segment acknowledging `ack` and carrying nothing else is presumed lost too.
+    func swallows(_ ack: UInt32) -> Bool { times >= 2 && ack == self.ack }
+}
+
+/// Whether the capture showed an endpoint send, and receive, data or a FIN (one byte: it sits in
+/// the endpoint's padding). Read only after a midstream pickup, where a side that sent nothing may
+/// have sent its FIN before the capture began.
+struct PickupTraffic: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let sent = PickupTraffic(rawValue: 1)
+    static let received = PickupTraffic(rawValue: 2)
 }

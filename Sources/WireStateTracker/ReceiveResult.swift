@@ -29,4 +29,6 @@ enum DropReason: UInt8, Sendable {
     case resetsDoNotArrive
     /// No ACK bit in a synchronized state (§3.10.7.4, fifth).
     case noAck
+    /// The same ACK that its own retransmissions proved lost twice: that direction loses ACKs.
+    case ackDirectionLossy
 }

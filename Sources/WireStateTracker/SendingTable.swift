@@ -41,7 +41,7 @@ extension EndpointMachine {
     /// The rule functions a cell can name: each needs sequence numbers or the endpoint's history,
     /// so it is code, one function per segment class (`EndpointMachine.sentSyn(_:…)` and so on).
     enum SendDecision: UInt8 {
-        case sentSyn, sentSynAck, sentFin, sentRst, sentAck
+        case sentSyn, sentSynAck, sentFin, sentRst, sentAck, sentWithoutAck
     }
 
     /// What sending a segment of a class does in a state.
@@ -67,12 +67,12 @@ extension EndpointMachine {
         case (.listen, .syn):          return .decide(.sentSyn)    // SEND in LISTEN: simultaneous open
         case (.listen, .synAck):       return .move(.synReceived)  // rcv SYN, snd SYN,ACK
         case (.listen, .fin):          return .illegal(.finBeforeEstablished)
-        case (.listen, .noAck):        return .illegal(.dataBeforeEstablished)
+        case (.listen, .noAck):        return .decide(.sentWithoutAck) // data or a FIN before the handshake
         case (.listen, .ack):          return .decide(.sentAck)    // its SYN+ACK was not captured
         case (.synSent, .syn):         return .decide(.sentSyn)    // retransmission or a new ISN
         case (.synSent, .synAck):      return .decide(.sentSynAck) // simultaneous open, or wrong direction
         case (.synSent, .fin):         return .illegal(.finBeforeEstablished)
-        case (.synSent, .noAck):       return .illegal(.dataBeforeEstablished)
+        case (.synSent, .noAck):       return .decide(.sentWithoutAck) // data or a FIN before the handshake
         case (.synSent, .ack):         return .decide(.sentAck)    // the peer's SYN+ACK was not captured
         case (.synReceived, .syn):     return .decide(.sentSyn)    // retransmission or a new ISN
         case (.synReceived, .synAck):  return .decide(.sentSynAck) // retransmission or a changed SYN+ACK
@@ -82,7 +82,7 @@ extension EndpointMachine {
         case (.closeWait, .fin):       return .move(.lastAck)      // CLOSE
         case (_, .syn):                return .decide(.sentSyn)    // synchronized: late retransmission or new ISN
         case (_, .synAck):             return .decide(.sentSynAck) // synchronized: retransmission or changed
-        case (_, .noAck):              return .illegal(.missingAckFlag)
+        case (_, .noAck):              return .decide(.sentWithoutAck) // missing ACK, or an ESTABLISHED it never reached
         case (_, .fin):                return .decide(.sentFin)    // FIN again: retransmission or moved
         case (_, .ack):                return .decide(.sentAck)    // data after FIN is illegal; ACKs are fine
         }

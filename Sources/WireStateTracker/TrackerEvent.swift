@@ -43,6 +43,9 @@ public enum TransitionCause: UInt8, Sendable, CaseIterable {
     case impliedByPeer
     /// An inferred state its own segment contradicts (a delivery it had not yet had) is taken back.
     case withdrawn
+    /// The connection ended with its responder presumed listening: LISTEN is the listening socket's
+    /// state, and that socket keeps no TCB for this 4-tuple, so the connection's endpoint is CLOSED.
+    case listenerKeepsNoConnection
 
     /// The stable code written in JSON Lines (`cause_code`) and expectation files (`cause=`).
     /// Spelled out, not derived from the case name, so renaming a case cannot change a file format.
@@ -66,6 +69,7 @@ public enum TransitionCause: UInt8, Sendable, CaseIterable {
         case .presumedGone: return "presumed-gone"
         case .impliedByPeer: return "implied-by-peer"
         case .withdrawn: return "withdrawn"
+        case .listenerKeepsNoConnection: return "listener-keeps-no-connection"
         }
     }
 
@@ -90,6 +94,7 @@ public enum TransitionCause: UInt8, Sendable, CaseIterable {
         case .presumedGone: return "stopped answering: presumed gone"
         case .impliedByPeer: return "implied by its peer's segment"
         case .withdrawn: return "inference withdrawn: its own segment shows it had not received that yet"
+        case .listenerKeepsNoConnection: return "the connection ended: its listener keeps no connection for this 4-tuple"
         }
     }
 }

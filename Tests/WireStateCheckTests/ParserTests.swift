@@ -153,4 +153,15 @@ import WireStateTracker
         #expect(ExpectationParser.causeName(.timeWaitExpired) == "time-wait-expired")
         #expect(ExpectationParser.causeNames.contains("presumed-listen"))
     }
+
+    // The presumed LISTEN that the end of the connection closes is written `@end`, not `@timer`
+    // (no 2·MSL timer moved it), and the written line parses back to a frameless transition.
+    @Test func theEndOfAPresumedListenIsWrittenAtEnd() {
+        let t = SeenTransition(from: .listen, to: .closed, frame: nil, cause: .listenerKeepsNoConnection)
+        #expect(t.description == "LISTEN>CLOSED@end")
+        #expect(t.whereNote == "the end of the connection")
+        let expiry = SeenTransition(from: .timeWait, to: .closed, frame: nil, cause: .timeWaitExpired)
+        #expect(expiry.description == "TIME_WAIT>CLOSED@timer")
+        #expect(errors("connections 1\nconnection 1 10.0.0.1:1 -> 10.0.0.2:2\n  server CLOSED>LISTEN@1 \(t)\n").isEmpty)
+    }
 }

@@ -26,6 +26,11 @@ import WireStateDiagnose
             // Scripted peers that break the rules: findings there are about the anomalies, not health.
             "ack-unsent-data.pcap", "data-after-fin.pcap", "missing-ack-flag.pcap", "rst-out-of-window.pcap",
             "syn-fin.pcap", "syn-new-isn-in-established.pcap", "synack-wrong-ack.pcap",
+            // Issue 8 §2 rule captures (Captures/RULES.md): relay drops, unanswered or refused
+            // attempts and scripted peers, each recorded to show a symptom.
+            "rst-odd-seq.pcap", "fin-in-syn-sent.pcap", "syn-unanswered.pcap", "rst-in-syn-received.pcap",
+            "syn-after-refusal-same-isn.pcap", "synack-ack-lost.pcap", "fin-ack-lost-fin-wait-1.pcap",
+            "fin-ack-lost-last-ack.pcap",
         ]
         let dir = Diagnosis.repo.appendingPathComponent("Captures")
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)

@@ -123,4 +123,30 @@ import WireStateDecoder
         #expect(w.states.0 == .finWait2)
         #expect(w.anomalyCodes == ["retransmission"])
     }
+
+    // Issue 8 §2: picked up during a half-close (Captures/midstream-half-close: the client's FIN and
+    // its ACK went before the capture). The server sends data and a FIN, the client only ACKs: the
+    // client may have closed first, so neither reading is better than unknown.
+    @Test func midstreamPickupDuringAHalfCloseIsUnknownOnBothSides() {
+        var w = Wire()
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        w.c(.ack, seq: 1001, ack: 5011)
+        w.s([.fin, .ack], seq: 5011, ack: 1001)
+        w.c(.ack, seq: 1001, ack: 5012)
+        let s = w.summaries[0]
+        #expect(s.clientState == .closeWait && s.clientEvidence == .unknown)
+        #expect(s.serverState == .finWait2 && s.serverEvidence == .unknown)
+    }
+
+    // The side that sent data after the pickup had not closed before it: the reading is inferred.
+    @Test func midstreamCloseAfterDataFromBothSidesIsInferred() {
+        var w = Wire()
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        w.c([.psh, .ack], seq: 1001, ack: 5011, len: 5)
+        w.s([.fin, .ack], seq: 5011, ack: 1006)
+        w.c(.ack, seq: 1006, ack: 5012)
+        let s = w.summaries[0]
+        #expect(s.clientState == .closeWait && s.clientEvidence == .inferred)
+        #expect(s.serverState == .finWait2 && s.serverEvidence == .inferred)
+    }
 }

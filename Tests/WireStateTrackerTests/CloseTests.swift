@@ -123,4 +123,40 @@ import WireStateDecoder
         w.c([.psh, .ack], seq: 1001, ack: 5001, len: 3)
         #expect(w.anomalyCodes.contains("segment-after-close"))
     }
+
+    // Issue 8 §2, retransmission proves loss (Captures/fin-ack-lost-fin-wait-1: the server's ACKs
+    // are dropped after the capture point, the client's FIN retransmitted 4 times, ss FIN-WAIT-1).
+    // After the second retransmission for the same ACK, the same ACK again is not presumed to arrive.
+    @Test func finRetransmittedTwiceAfterItsAckKeepsFinWait1() {
+        var w = Wire()
+        w.handshake()
+        w.c([.fin, .ack], seq: 1001, ack: 5001)
+        for _ in 0..<4 {
+            w.s(.ack, seq: 5001, ack: 1002)
+            w.c([.fin, .ack], seq: 1001, ack: 5001, after: 200_000_000)
+        }
+        w.s(.ack, seq: 5001, ack: 1002)
+        let s = w.summaries[0]
+        #expect(s.clientState == .finWait1 && s.clientEvidence == .observed)
+        #expect(s.serverState == .closeWait)
+        #expect(w.anomalyCodes.filter { $0 == "fin-retransmission" }.count == 4)
+    }
+
+    // The same on LAST_ACK (Captures/fin-ack-lost-last-ack: ss LAST-ACK): the server's FIN
+    // retransmissions withdraw the CLOSED inferred from the client's ACK, then the ACK stops counting.
+    @Test func finRetransmittedTwiceFromLastAckKeepsLastAck() {
+        var w = Wire()
+        w.handshake()
+        w.c([.fin, .ack], seq: 1001, ack: 5001)
+        w.s(.ack, seq: 5001, ack: 1002)
+        w.s([.fin, .ack], seq: 5001, ack: 1002)
+        for _ in 0..<4 {
+            w.c(.ack, seq: 1002, ack: 5002)
+            w.s([.fin, .ack], seq: 5001, ack: 1002, after: 200_000_000)
+        }
+        w.c(.ack, seq: 1002, ack: 5002)
+        let s = w.summaries[0]
+        #expect(s.clientState == .timeWait)
+        #expect(s.serverState == .lastAck && s.serverEvidence == .observed)
+    }
 }

@@ -100,4 +100,81 @@ import WireStateDecoder
         #expect(w.states == (.timeWait, .closed))
         #expect(w.anomalyCodes.isEmpty)
     }
+
+    // Issue 8 §2: a FIN without ACK after the peer's SYN+ACK shows the client never accepted that
+    // SYN+ACK (every synchronized stack sets ACK): it is fin-before-established, not
+    // missing-ack-flag nor "0 bytes of data", and the client is back in SYN_SENT
+    // (Captures/fin-in-syn-sent; Linux drops the FIN and stays SYN-RECV).
+    @Test func aFinWithoutAckBeforeAcceptingTheSynAckIsFinBeforeEstablished() throws {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.s([.syn, .ack], seq: 5000, ack: 1001)
+        #expect(w.states == (.established, .synReceived))
+        w.c(.fin, seq: 1001)
+        #expect(w.anomalyCodes == ["fin-before-established"])
+        #expect(w.states == (.synSent, .synReceived))
+        let t = try #require(w.transitions.last)
+        #expect(t.endpoint == .client && t.from == .established && t.to == .synSent && t.cause == .withdrawn)
+        // Its ACK of that SYN+ACK, later, completes its handshake without a capture-gap finding.
+        w.c(.ack, seq: 1001, ack: 5001)
+        #expect(w.states == (.established, .established))
+        #expect(w.anomalyCodes == ["fin-before-established"])
+    }
+
+    // Data without ACK in SYN_SENT is named for its bytes; a FIN is named as a FIN.
+    @Test func segmentsWithoutAckBeforeTheHandshakeAreNamedForWhatTheyCarry() {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.c(.psh, seq: 1001, len: 5)
+        w.c(.fin, seq: 1006)
+        #expect(w.anomalyCodes == ["data-before-established", "fin-before-established"])
+        #expect(w.states.0 == .synSent)
+    }
+
+    // A synchronized endpoint that has acknowledged before is not withdrawn: no ACK is a violation.
+    @Test func aSegmentWithoutAckAfterTheHandshakeIsMissingAckFlag() {
+        var w = Wire()
+        w.handshake()
+        w.c(.fin, seq: 1001)
+        #expect(w.anomalyCodes == ["missing-ack-flag"])
+        #expect(w.states.0 == .established)
+    }
+
+    // Issue 8 §2, retransmission proves loss (Captures/synack-ack-lost: the client's ACKs are
+    // dropped after the capture point). Each SYN+ACK retransmission withdraws the ESTABLISHED
+    // inferred from the ACK before it; after the second, that ACK direction is lossy and the same
+    // ACK again is not presumed to arrive: the server stays SYN_RECEIVED, observed.
+    @Test func synAckRetransmittedTwiceMakesTheSameAckNotArrive() {
+        var w = Wire()
+        w.handshake()
+        w.s([.syn, .ack], seq: 5000, ack: 1001, after: 1_000_000_000)
+        #expect(w.states.1 == .synReceived)
+        w.c(.ack, seq: 1001, ack: 5001)
+        #expect(w.states.1 == .established)                                  // once may be a one-off loss
+        w.s([.syn, .ack], seq: 5000, ack: 1001, after: 2_000_000_000)
+        w.c(.ack, seq: 1001, ack: 5001)
+        let s = w.summaries[0]
+        #expect(s.serverState == .synReceived && s.serverEvidence == .observed)
+        #expect(w.anomalyCodes.filter { $0 == "synack-retransmission" }.count == 2)
+        // Data from the client is news, not the lost ACK again: it completes the handshake.
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 10)
+        #expect(w.states.1 == .established)
+    }
+
+    // Issue 8 §2: a responder that never answered the SYN has no TCB for the 4-tuple (ss shows
+    // only the listener, Captures/syn-unanswered): the connection ends with it CLOSED, the
+    // timeline still showing the presumed LISTEN.
+    @Test func aResponderThatNeverAnsweredEndsTheConnectionClosed() throws {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.c(.syn, seq: 1000, after: 1_000_000_000)
+        #expect(w.states == (.synSent, .listen))
+        let done = w.finish()
+        let end = try #require(done.first)
+        #expect(end.clientState == .synSent && end.serverState == .closed)
+        #expect(w.transitions.map { "\($0.endpoint.name) \($0.from.name)>\($0.to.name)" }
+                == ["client CLOSED>SYN_SENT", "server CLOSED>LISTEN", "server LISTEN>CLOSED"])
+        let last = try #require(w.transitions.last)
+        #expect(last.frame == nil && last.cause == .listenerKeepsNoConnection && last.evidence == .inferred)
+    }
 }

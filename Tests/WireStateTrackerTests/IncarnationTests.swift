@@ -18,10 +18,30 @@ import WireStateDecoder
         #expect(w.anomalyCodes.suffix(2) == ["port-reuse", "reuse-in-time-wait"])
     }
 
-    @Test func sameIsnAfterCloseIsARetransmissionNotAReuse() {
+    // Issue 8 §2: a refused SYN is never retransmitted, so the same SYN again (same port and ISN,
+    // as Windows retries a refused connect) is a new connect(): a new incarnation, not a
+    // retransmission of the old one (Captures/syn-after-refusal-same-isn).
+    @Test func sameIsnAfterARefusalIsANewIncarnation() throws {
         var w = Wire()
         w.c(.syn, seq: 1000)
         w.s([.rst, .ack], seq: 0, ack: 1001)
+        w.c(.syn, seq: 1000, after: 500_000_000)
+        w.s([.syn, .ack], seq: 7000, ack: 1001)
+        w.c(.ack, seq: 1001, ack: 7001)
+        let done = w.finish()
+        try #require(done.count == 2)
+        #expect(done[0].ref.incarnation == 1 && done[0].endReason == .reused && done[0].refused)
+        #expect(done[0].clientState == .closed && done[0].serverState == .closed)
+        #expect(done[1].ref.incarnation == 2 && done[1].clientState == .established)
+        #expect(w.anomalyCodes.contains("port-reuse"))
+        #expect(!w.anomalyCodes.contains("syn-retransmission"))
+        #expect(!w.anomalyCodes.contains("synack-without-syn"))
+    }
+
+    // The same ISN with no reset in between is the old SYN again, unanswered.
+    @Test func sameIsnWithoutAResetIsARetransmission() {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
         w.c(.syn, seq: 1000, after: 1_000_000_000)
         let done = w.finish()
         #expect(done.count == 1)

@@ -35,7 +35,10 @@ struct SplitMix64: RandomNumberGenerator {
         for e in all {
             guard case .transition(let t) = e else { continue }
             if t.frame == nil {
-                #expect(t.from == .timeWait && t.to == .closed, "seed \(seed): timed transition \(t.from.name)→\(t.to.name)")
+                // Time ends TIME_WAIT; the end of the connection ends a presumed LISTEN.
+                #expect((t.from == .timeWait && t.to == .closed)
+                        || (t.from == .listen && t.to == .closed && t.cause == .listenerKeepsNoConnection),
+                        "seed \(seed): timed transition \(t.from.name)→\(t.to.name)")
                 continue
             }
             if !TCPState.rfcAllows(from: t.from, to: t.to) {

@@ -16,8 +16,8 @@ import WireStateDecoder
         var w = Wire()
         w.handshake()
         w.c([.rst], seq: 1500)
-        // Rejected by the receiver, so it closes nobody: a stale or injected RST (RFC 5961).
-        #expect(w.states == (.established, .established))
+        // Rejected by the receiver (RFC 5961), which stays; its sender is CLOSED by sending it.
+        #expect(w.states == (.closed, .established))
         #expect(w.anomalyCodes.contains("rst-challenged"))
     }
 
@@ -62,9 +62,58 @@ import WireStateDecoder
         #expect(w.anomalyCodes.last == "rst-out-of-window")
         w.c([.rst], seq: 100)                                                 // in window, not exact
         #expect(w.anomalyCodes.last == "rst-challenged")
-        #expect(w.states == (.established, .established))
+        #expect(w.states == (.closed, .established))                          // only the sender closed
         w.c([.rst, .ack], seq: 9, ack: 5001)
         #expect(w.states == (.closed, .closed))
+    }
+
+    // Issue 8 §2: the sender of a RST is CLOSED whatever its sequence number (Captures/rst-odd-seq:
+    // a RST at RCV.NXT + 2³¹ that Linux ignores; the kernel stays ESTABLISHED, its peer is gone).
+    @Test func theSenderOfARejectedRstIsClosedAndTheReceiverStays() throws {
+        var w = Wire()
+        w.handshake()
+        w.c([.rst], seq: 1001 &+ 0x8000_0000)
+        #expect(w.anomalyCodes.last == "rst-out-of-window")
+        #expect(w.states == (.closed, .established))
+        let t = try #require(w.transitions.last)
+        #expect(t.endpoint == .client && t.from == .established && t.to == .closed)
+        #expect(t.cause == .sentRst && t.evidence == .observed && t.frame?.number == 4)
+        // The kernel that ignored it goes on talking: that is not traffic after a reset it took.
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        #expect(!w.anomalyCodes.contains("traffic-after-peer-reset"))
+    }
+
+    // Issue 8 §2 with Captures/rst-out-of-window: the sender of a rejected RST that goes on talking
+    // never sent it (stale or injected): its state comes back, its segments are not after close.
+    @Test func theSenderOfARejectedRstThatTalksOnIsRevived() throws {
+        var w = Wire()
+        w.handshake()
+        w.c([.rst], seq: 1500)
+        #expect(w.states.0 == .closed)
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 10)
+        #expect(w.states == (.established, .established))
+        #expect(w.anomalyCodes.contains("traffic-after-own-reset"))
+        #expect(!w.anomalyCodes.contains("segment-after-close"))
+        let t = try #require(w.transitions.last)
+        #expect(t.from == .closed && t.to == .established && t.cause == .impliedBySent && t.evidence == .observed)
+    }
+
+    // Issue 8 §2: a SYN_RECEIVED that came from LISTEN goes back there on a RST (RFC 9293
+    // §3.10.7.4), and the connection ends with that responder CLOSED: the listener keeps no TCB for
+    // the 4-tuple (Captures/rst-in-syn-received, ss shows none). The timeline keeps the LISTEN.
+    @Test func rstInSynReceivedEndsTheConnectionClosedAfterListen() throws {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.s([.syn, .ack], seq: 5000, ack: 1001)
+        w.c([.rst], seq: 1001)
+        #expect(w.states == (.closed, .listen))
+        let done = w.finish()
+        let end = try #require(done.first)
+        #expect(end.serverState == .closed)
+        let last = try #require(w.transitions.last)
+        #expect(last.endpoint == .server && last.from == .listen && last.to == .closed)
+        #expect(last.cause == .listenerKeepsNoConnection && last.frame == nil)
+        #expect(w.transitions.contains { $0.from == .synReceived && $0.to == .listen && $0.frame?.number == 3 })
     }
 
     @Test func refusedConnectionClosesBothAndWithdrawsListen() throws {
