@@ -21,6 +21,6 @@ let package = Package(
         .executableTarget(name: "FuzzExpectations", dependencies: ["FuzzSupport", wirestate]),
         // A whole pcapng file per input: the pure block reader, then each packet decoded by its
         // interface's link type and tracked.
-        .executableTarget(name: "FuzzPcapng", dependencies: ["FuzzSupport", wirestate]),
+        .executableTarget(name: "FuzzPcapng", dependencies: ["FuzzSupport", wirestate])
     ]
 )

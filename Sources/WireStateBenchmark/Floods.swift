@@ -14,9 +14,10 @@ enum Floods {
     static func address(_ i: Int) -> IPAddress { IPAddress(ipv4: 0x0a00_0000 &+ UInt32(truncatingIfNeeded: i)) }
 
     static func segment(_ i: Int, _ flags: TCPFlags, seq: UInt32 = 1000, ack: UInt32 = 0) -> TCPSegment {
-        TCPSegment(source: SocketAddress(address(i), UInt16(truncatingIfNeeded: 1024 + i % 60_000)),
-                   destination: SocketAddress(IPAddress(ipv4: 0xc0a8_0001), 443),
-                   sequence: seq, acknowledgment: ack, flags: flags, window: 1000)
+        TCPSegment(
+            source: SocketAddress(address(i), UInt16(truncatingIfNeeded: 1024 + i % 60_000)),
+            destination: SocketAddress(IPAddress(ipv4: 0xc0a8_0001), 443),
+            sequence: seq, acknowledgment: ack, flags: flags, window: 1000)
     }
 
     /// `held` midstream connections (one ACK each), then 20,000 more packets on them `step` apart.
@@ -39,8 +40,9 @@ enum Floods {
             var x: UInt64 = 0x9E37_79B9
             for i in 0..<n {
                 x = x &* 6364136223846793005 &+ 1442695040888963407
-                t.process(segment(Int(truncatingIfNeeded: x >> 32), .syn, seq: UInt32(truncatingIfNeeded: x)),
-                          frame: FrameRef(number: UInt64(i)), time: Int64(i) * 1_000)
+                t.process(
+                    segment(Int(truncatingIfNeeded: x >> 32), .syn, seq: UInt32(truncatingIfNeeded: x)),
+                    frame: FrameRef(number: UInt64(i)), time: Int64(i) * 1_000)
                 t.events.removeAll(keepingCapacity: true)
                 if i & 1023 == 0 { peak = max(peak, t.connectionCount) }
             }
@@ -59,7 +61,7 @@ enum Floods {
         out.reserveCapacity(16)
         return timeIt {
             for k in 0..<200_000 {
-                r.expire(now: Int64(k), into: &out) // what the pipeline does after every frame
+                r.expire(now: Int64(k), into: &out)  // what the pipeline does after every frame
                 out.removeAll(keepingCapacity: true)
             }
         }
@@ -67,22 +69,27 @@ enum Floods {
 
     static func run() {
         print("")
-        print("floods (tracker in memory; ratios against a baseline in this run; "
-              + "\(ConnectionTracker.bytesPerConnection) bytes per held connection):")
+        print(
+            "floods (tracker in memory; ratios against a baseline in this run; "
+                + "\(ConnectionTracker.bytesPerConnection) bytes per held connection):")
         let held = 500_000
-        let quiet = crossing(held: held, step: 1_000)          // 20,000 packets within 2 µs
-        let crossingSeconds = crossing(held: held, step: 1_000_000_000) // each one a new second
-        print("  \(held) connections held, 20,000 packets crossing a second each: "
-              + "\(Format.fixed(crossingSeconds / quiet, 2))× the same packets within one second "
-              + "(\(Format.fixed(crossingSeconds / 20_000 * 1e9, 0)) ns/packet)")
+        let quiet = crossing(held: held, step: 1_000)  // 20,000 packets within 2 µs
+        let crossingSeconds = crossing(held: held, step: 1_000_000_000)  // each one a new second
+        print(
+            "  \(held) connections held, 20,000 packets crossing a second each: "
+                + "\(Format.fixed(crossingSeconds / quiet, 2))× the same packets within one second "
+                + "(\(Format.fixed(crossingSeconds / 20_000 * 1e9, 0)) ns/packet)")
         let small = synFlood(250_000, cap: 1_000_000), large = synFlood(1_000_000, cap: 1_000_000)
-        print("  SYN flood, 4× the packets: \(Format.fixed(large.seconds / small.seconds, 2))× the time "
-              + "(peak table \(small.peak) → \(large.peak) connections, \(large.evicted) evicted at the 1,000,000 cap)")
+        print(
+            "  SYN flood, 4× the packets: \(Format.fixed(large.seconds / small.seconds, 2))× the time "
+                + "(peak table \(small.peak) → \(large.peak) connections, \(large.evicted) evicted at the 1,000,000 cap)")
         let capped = synFlood(1_000_000, cap: 10_000)
-        print("  SYN flood of 1,000,000 under --max-connections 10000: peak table \(capped.peak), "
-              + "\(capped.evicted) evicted, \(Format.fixed(capped.seconds / large.seconds, 2))× the uncapped time")
+        print(
+            "  SYN flood of 1,000,000 under --max-connections 10000: peak table \(capped.peak), "
+                + "\(capped.evicted) evicted, \(Format.fixed(capped.seconds / large.seconds, 2))× the uncapped time")
         let none = fragments(held: 0), many = fragments(held: 1_000)
-        print("  1,000 IP fragments held, 200,000 frames: \(Format.fixed(many / max(none, 1e-9), 2))× none held "
-              + "(\(Format.fixed(many / 200_000 * 1e9, 1)) ns/frame)")
+        print(
+            "  1,000 IP fragments held, 200,000 frames: \(Format.fixed(many / max(none, 1e-9), 2))× none held "
+                + "(\(Format.fixed(many / 200_000 * 1e9, 1)) ns/frame)")
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import WireStateCapture
@@ -54,7 +54,7 @@ struct Generator {
         ("client-close", 0.34, 0), ("server-close", 0.25, 0), ("half-close", 0.01, 0),
         ("keepalive", 0.04, 0), ("abort-rst", 0.06, 0), ("refused", 0.04, 2),
         ("loss-retransmission", 0.06, 0), ("loss-receiver-side", 0.05, 0), ("zero-window", 0.03, 0),
-        ("tfo", 0.03, 0), ("ipv6-client-close", 0.09, 0),
+        ("tfo", 0.03, 0), ("ipv6-client-close", 0.09, 0)
     ]
 
     static func loadTemplates(_ dir: String) throws -> [Template] {
@@ -75,11 +75,15 @@ struct Generator {
                 let src = UInt16(f[l.tcpOffset]) << 8 | UInt16(f[l.tcpOffset + 1])
                 let dst = UInt16(f[l.tcpOffset + 2]) << 8 | UInt16(f[l.tcpOffset + 3])
                 if f[l.tcpOffset + 13] & 0x12 == 0x02, !ports.contains(src) { ports.append(src) }
-                if let k = ports.firstIndex(of: src) { fromClient.append(true); portIndex.append(k) }
-                else { fromClient.append(false); portIndex.append(ports.firstIndex(of: dst) ?? 0) }
+                if let k = ports.firstIndex(of: src) {
+                    fromClient.append(true); portIndex.append(k)
+                } else {
+                    fromClient.append(false); portIndex.append(ports.firstIndex(of: dst) ?? 0)
+                }
             }
-            return Template(name: entry.name, frames: frames, offsets: offsets, weight: entry.weight, retries: entry.retries,
-                            fromClient: fromClient, portIndex: portIndex, clientPorts: max(1, ports.count))
+            return Template(
+                name: entry.name, frames: frames, offsets: offsets, weight: entry.weight, retries: entry.retries,
+                fromClient: fromClient, portIndex: portIndex, clientPorts: max(1, ports.count))
         }
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import WireStateDecoder
@@ -29,12 +29,15 @@ enum Subcommands {
             print("usage: wirestate-bench generate FILE [--seed S] [--packets N] [--snaplen L] [--spacing-us U] [--vlan-share F]")
             exit(2)
         }
-        let captures = FileManager.default.fileExists(atPath: "Captures") ? "Captures"
+        let captures =
+            FileManager.default.fileExists(atPath: "Captures")
+            ? "Captures"
             : URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Captures").path
         do {
             let r = try Generator.write(try Generator.loadTemplates(captures), o, to: path)
-            print("{\"packets\":\(r.packets),\"connections\":\(r.connections),\"bytes\":\(r.bytes),\"ipv6_connections\":\(r.ipv6),"
-                + "\"vlan_connections\":\(r.vlan),\"seed\":\(o.seed),\"snaplen\":\(o.snaplen)}")
+            print(
+                "{\"packets\":\(r.packets),\"connections\":\(r.connections),\"bytes\":\(r.bytes),\"ipv6_connections\":\(r.ipv6),"
+                    + "\"vlan_connections\":\(r.vlan),\"seed\":\(o.seed),\"snaplen\":\(o.snaplen)}")
             exit(0)
         } catch {
             print("wirestate-bench: \(error)")
@@ -44,10 +47,11 @@ enum Subcommands {
 
     /// `layout`: what one tracked connection costs, from MemoryLayout.
     static func layout() -> Never {
-        print("{\"bytes_per_tracked_connection\":\(ConnectionTracker.bytesPerConnection),"
-            + "\"tracker_event\":\(MemoryLayout<TrackerEvent>.stride),\"connection_summary\":\(MemoryLayout<ConnectionSummary>.stride),"
-            + "\"transition\":\(MemoryLayout<Transition>.stride),\"anomaly\":\(MemoryLayout<Anomaly>.stride),"
-            + "\"tcp_segment\":\(MemoryLayout<TCPSegment>.stride)}")
+        print(
+            "{\"bytes_per_tracked_connection\":\(ConnectionTracker.bytesPerConnection),"
+                + "\"tracker_event\":\(MemoryLayout<TrackerEvent>.stride),\"connection_summary\":\(MemoryLayout<ConnectionSummary>.stride),"
+                + "\"transition\":\(MemoryLayout<Transition>.stride),\"anomaly\":\(MemoryLayout<Anomaly>.stride),"
+                + "\"tcp_segment\":\(MemoryLayout<TCPSegment>.stride)}")
         exit(0)
     }
 }

@@ -13,7 +13,7 @@
 // and prints packets per second and ratios. Memory: peak table size and peak RSS for the same
 // connection rate at 1× and 4× the input length (flat memory means the ratio stays near 1).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import WireStateCapture
@@ -100,16 +100,24 @@ func synthesize(_ templates: [Template], count: Int, path: String, spacing: Int6
     le32(0xa1b23c4d, &header, 0); header[4] = 2; header[6] = 4; le32(262144, &header, 16); le32(1, &header, 20)
     fwrite(header, 1, 24, fp)
     // Interleave: connection i starts at i × 200 µs; frames are merged in time order through a small heap.
-    struct Pending: Comparable { var time: Int64; var conn: Int; var frame: Int
-        static func < (a: Pending, b: Pending) -> Bool { (a.time, a.conn) < (b.time, b.conn) } }
+    struct Pending: Comparable {
+        var time: Int64; var conn: Int; var frame: Int
+        static func < (a: Pending, b: Pending) -> Bool { (a.time, a.conn) < (b.time, b.conn) }
+    }
     var heap: [Pending] = []
-    func push(_ p: Pending) { heap.append(p); var i = heap.count - 1
-        while i > 0 { let parent = (i - 1) / 2; if heap[i] < heap[parent] { heap.swapAt(i, parent); i = parent } else { break } } }
-    func pop() -> Pending { let top = heap[0]; heap[0] = heap[heap.count - 1]; heap.removeLast(); var i = 0
-        while true { let l = 2 * i + 1, r = l + 1; var m = i
+    func push(_ p: Pending) {
+        heap.append(p); var i = heap.count - 1
+        while i > 0 { let parent = (i - 1) / 2; if heap[i] < heap[parent] { heap.swapAt(i, parent); i = parent } else { break } }
+    }
+    func pop() -> Pending {
+        let top = heap[0]; heap[0] = heap[heap.count - 1]; heap.removeLast(); var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1; var m = i
             if l < heap.count && heap[l] < heap[m] { m = l }; if r < heap.count && heap[r] < heap[m] { m = r }
-            if m == i { break }; heap.swapAt(i, m); i = m }
-        return top }
+            if m == i { break }; heap.swapAt(i, m); i = m
+        }
+        return top
+    }
     let base: Int64 = 1_700_000_000_000_000_000
     var next = 0, written = 0
     var record = [UInt8](repeating: 0, count: 16 + 2048)
@@ -165,7 +173,9 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "layout" {
 }
 let options = Options(CommandLine.arguments)
 if options.floodsOnly { Floods.run(); exit(0) }
-let captures = FileManager.default.fileExists(atPath: "Captures") ? "Captures"
+let captures =
+    FileManager.default.fileExists(atPath: "Captures")
+    ? "Captures"
     : URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Captures").path
 let templates = try loadTemplates(captures)
 let path = options.keep ?? NSTemporaryDirectory() + "wirestate-bench-\(getpid()).pcap"

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import ArgumentParser
 import WireStateCapture
@@ -27,8 +27,11 @@ struct Analyze: ParsableCommand {
     @Argument(help: "Capture files (.pcap, .pcapng, also compressed; - for standard input).")
     var files: [String] = []
 
-    @Option(name: .customShort("r"), help: ArgumentHelp("A capture file to read, as tcpdump -r (repeatable; same as the arguments).",
-                                                        valueName: "file"))
+    @Option(
+        name: .customShort("r"),
+        help: ArgumentHelp(
+            "A capture file to read, as tcpdump -r (repeatable; same as the arguments).",
+            valueName: "file"))
     var readFiles: [String] = []
 
     @Option(name: .long, help: "BPF filter, tcpdump syntax, e.g. 'tcp port 443'.")
@@ -114,8 +117,9 @@ struct Analyze: ParsableCommand {
             out.write(pipeline.sink.text(inputs: pipeline.inputs))
             out.flush()
         case .text:
-            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports,
-                                    sink: AnalysisCollector(keepTimeline: timeline))
+            var pipeline = Pipeline(
+                configuration: config, tunnelPorts: tunnels.ports,
+                sink: AnalysisCollector(keepTimeline: timeline))
             pipeline.watch = watcher.observe
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
@@ -124,8 +128,9 @@ struct Analyze: ParsableCommand {
             let all = report.rows
             report.rows = selection.apply(all, anomalies: pipeline.sink.anomalies)
             let color = view.color.enabled()
-            report.view = ReportView(width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
-                                     time: view.timeMode, color: color)
+            report.view = ReportView(
+                width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
+                time: view.timeMode, color: color)
             var text = ""
             if watcher.interrupted { text += Self.partialLine }
             text += report.totals()
@@ -176,8 +181,10 @@ struct Analyze: ParsableCommand {
 
     /// Reads every file into the pipeline; errors are reported on stderr and remembered, and the
     /// files after a damaged one are still read. Ctrl-C stops at once. Returns whether any input failed.
-    static func read<S: EventSink>(_ files: [String], filter: String?, into pipeline: inout Pipeline<S>,
-                                   watcher: ReadWatcher? = nil) -> Bool {
+    static func read<S: EventSink>(
+        _ files: [String], filter: String?, into pipeline: inout Pipeline<S>,
+        watcher: ReadWatcher? = nil
+    ) -> Bool {
         let watcher = watcher ?? ReadWatcher(showProgress: false)
         var failed = false
         for path in files {

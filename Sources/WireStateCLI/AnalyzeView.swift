@@ -5,18 +5,25 @@ import WireStateTracker
 /// `analyze`'s options for browsing a big capture: which connections to show, in what order, and
 /// how (anomaly details, clock, colour, pager). Totals and the summary always cover the whole run.
 struct AnalyzeView: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Show this connection: its ID from the table (7, or 7.2 for one incarnation) or ADDR:PORT-ADDR:PORT. Repeatable.",
-        valueName: "id"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Show this connection: its ID from the table (7, or 7.2 for one incarnation) or ADDR:PORT-ADDR:PORT. Repeatable.",
+            valueName: "id"))
     var connection: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Connections whose client or server ended in STATE (CLOSE_WAIT), or client=STATE / server=STATE. Repeatable.",
-        valueName: "state"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Connections whose client or server ended in STATE (CLOSE_WAIT), or client=STATE / server=STATE. Repeatable.",
+            valueName: "state"))
     var state: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Connections with an anomaly of this severity (violation, suspicious, capture-gap, notable). Repeatable.",
-                                            valueName: "severity"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Connections with an anomaly of this severity (violation, suspicious, capture-gap, notable). Repeatable.",
+            valueName: "severity"))
     var severity: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Connections with an anomaly of this code (docs/anomalies.md). Repeatable.", valueName: "code"))
@@ -28,26 +35,37 @@ struct AnalyzeView: ParsableArguments {
     @Flag(name: .long, help: "Connections closed or refused by a RST.")
     var reset = false
 
-    @Option(name: .long, help: ArgumentHelp("Order of the table: start (the file's), duration, packets, bytes or anomalies (largest first).",
-                                            valueName: "key"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Order of the table: start (the file's), duration, packets, bytes or anomalies (largest first).",
+            valueName: "key"))
     var sort: String = "start"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Most connections in the table (default \(AnalyzeView.defaultLimit) when nothing is selected; 0: all).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Most connections in the table (default \(AnalyzeView.defaultLimit) when nothing is selected; 0: all).", valueName: "n"))
     var limit: Int?
 
     @Flag(name: .long, help: "List every anomaly (the default counts them by code in the summary).")
     var anomalies = false
 
-    @Option(name: .long, help: ArgumentHelp("Times in the timeline: relative (since the first packet), absolute (UTC) or delta (since the previous line).",
-                                            valueName: "mode"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Times in the timeline: relative (since the first packet), absolute (UTC) or delta (since the previous line).",
+            valueName: "mode"))
     var time: String = "relative"
 
     @Flag(name: .long, help: "Never page the output (a terminal gets `less -FRX` when the report is longer than the screen).")
     var noPager = false
 
-    @Option(name: .long, help: ArgumentHelp("Colour severities and stuck states: auto (a terminal without NO_COLOR), always, never.",
-                                            valueName: "when"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Colour severities and stuck states: auto (a terminal without NO_COLOR), always, never.",
+            valueName: "when"))
     var color: ColorChoice = .auto
 
     /// A screenful: the default table of a capture with thousands of connections.

@@ -29,8 +29,11 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Write or refresh each capture's expectation file from what is seen (keeps rules and comments).")
     var update = false
 
-    @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report (one test case per capture) to this file.",
-                                            valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also write a JUnit XML report (one test case per capture) to this file.",
+            valueName: "file"))
     var junit: String?
 
     @Flag(name: .long, help: "Print only failures, errors and the summary.")
@@ -41,8 +44,9 @@ struct Check: ParsableCommand {
     @OptionGroup var tunnels: TunnelOptions
 
     func run() throws {
-        let options = Checker.Options(update: update, configuration: try tracker.configuration(),
-                                      tunnelPorts: tunnels.ports)
+        let options = Checker.Options(
+            update: update, configuration: try tracker.configuration(),
+            tunnelPorts: tunnels.ports)
         var out = StandardOutput()
         let discovery = Checker.discover(paths)
         for note in discovery.notes { Diagnostics.note(note) }
@@ -67,8 +71,10 @@ struct Check: ParsableCommand {
 
         var junitFailed = false
         if let junit {
-            var properties: [(name: String, value: String)] = [("update", "\(update)"), ("msl", "\(tracker.msl)"),
-                                                               ("closed-linger", "\(tracker.closedLinger)")]
+            var properties: [(name: String, value: String)] = [
+                ("update", "\(update)"), ("msl", "\(tracker.msl)"),
+                ("closed-linger", "\(tracker.closedLinger)")
+            ]
             properties += paths.map { ("path", $0) }
             let writer = JUnitWriter(timestamp: RunInfo.timestamp(), hostname: RunInfo.hostname(), properties: properties)
             do throws(CheckError) {

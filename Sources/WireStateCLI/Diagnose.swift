@@ -46,8 +46,10 @@ struct Diagnose: ParsableCommand {
             for f in findings { out.write(DiagnosisReport.json(f, sourceNames: files) + "\n") }
         case .text:
             for f in findings { out.write(DiagnosisReport.text(f) + "\n") }
-            out.write(DiagnosisReport.footer(findings, connections: pipeline.sink.connectionCount,
-                                             frames: pipeline.totalCounters.frames))
+            out.write(
+                DiagnosisReport.footer(
+                    findings, connections: pipeline.sink.connectionCount,
+                    frames: pipeline.totalCounters.frames))
         }
         out.flush()
         try checkStandardOutput()
@@ -61,33 +63,45 @@ enum DiagnoseFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// The thresholds of docs/diagnoses.md, shared by `diagnose` and `live --diagnose`.
 struct DiagnoseThresholds: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "How long an endpoint must hold CLOSE_WAIT, FIN_WAIT_2, SYN_RECEIVED or a zero window before it is reported. "
-            + "Above 0, at most 10000000.", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long an endpoint must hold CLOSE_WAIT, FIN_WAIT_2, SYN_RECEIVED or a zero window before it is reported. "
+                + "Above 0, at most 10000000.", valueName: "seconds"))
     var stuckAfter: Double = 2
 
-    @Option(name: .long, help: ArgumentHelp(
-        "TIME_WAIT endpoints held at once on one host toward one addr:port that make a pile-up.", valueName: "count"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "TIME_WAIT endpoints held at once on one host toward one addr:port that make a pile-up.", valueName: "count"))
     var timeWaitPileup: Int = 100
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Half-open handshakes to one listener within 10 s, from at least 10 sources, that make a SYN flood.",
-        valueName: "count"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Half-open handshakes to one listener within 10 s, from at least 10 sources, that make a SYN flood.",
+            valueName: "count"))
     var synFlood: Int = 50
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A handshake answered this much later than its listener's median (and 4 times it) is slow. Above 0.",
-        valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A handshake answered this much later than its listener's median (and 4 times it) is slow. Above 0.",
+            valueName: "seconds"))
     var slowHandshake: Double = 0.2
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A RST after this long without data, SYN or FIN from either side is an idle reset (an idle timeout), "
-            + "reported apart from resets mid-activity. Above 0, at most 10000000.", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A RST after this long without data, SYN or FIN from either side is an idle reset (an idle timeout), "
+                + "reported apart from resets mid-activity. Above 0, at most 10000000.", valueName: "seconds"))
     var idleReset: Double = 5
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The hosts' ephemeral port range (net.ipv4.ip_local_port_range), for the share a TIME_WAIT pile-up holds.",
-        valueName: "low-high"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The hosts' ephemeral port range (net.ipv4.ip_local_port_range), for the share a TIME_WAIT pile-up holds.",
+            valueName: "low-high"))
     var ephemeralPorts: String = "32768-60999"
 
     func validate() throws { _ = try options() }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import ArgumentParser
 import WireStateCapture
@@ -59,13 +59,16 @@ struct Diagram: ParsableCommand {
             var pipeline = Pipeline(configuration: config, sink: AnalysisCollector(keepTimeline: true))
             try read(&pipeline)
             let wanted = connection ?? ""
-            guard let c = pipeline.sink.sortedConnections.first(where: {
-                ($0.ref.incarnation > 1 ? "\($0.ref.id).\($0.ref.incarnation)" : "\($0.ref.id)") == wanted || "\($0.ref.id)" == wanted
-            }) else {
+            guard
+                let c = pipeline.sink.sortedConnections.first(where: {
+                    ($0.ref.incarnation > 1 ? "\($0.ref.id).\($0.ref.incarnation)" : "\($0.ref.id)") == wanted || "\($0.ref.id)" == wanted
+                })
+            else {
                 throw ValidationError("no connection \(wanted) in \(file) (analyze lists the IDs)")
             }
-            let ladder = LadderDiagram(connection: c, segments: try LadderDiagram.segments(path: file, of: c),
-                                       events: pipeline.sink.timeline[c.ref.id] ?? [])
+            let ladder = LadderDiagram(
+                connection: c, segments: try LadderDiagram.segments(path: file, of: c),
+                events: pipeline.sink.timeline[c.ref.id] ?? [])
             switch format {
             case .svg: text = ladder.svg()
             case .mermaid: text = ladder.mermaid()

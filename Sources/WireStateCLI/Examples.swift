@@ -12,7 +12,7 @@ enum Examples {
         let table: [(names: [String], command: ParsableCommand.Type, examples: String)] = [
             (["analyze", "analyse"], Analyze.self, analyze), (["diagnose"], Diagnose.self, diagnose),
             (["check"], Check.self, check), (["live"], Live.self, live),
-            (["interfaces"], Interfaces.self, interfaces), (["diagram"], Diagram.self, diagram),
+            (["interfaces"], Interfaces.self, interfaces), (["diagram"], Diagram.self, diagram)
         ]
         guard let entry = table.first(where: { $0.names.contains(first) }) else { return nil }
         var text = WireStateCommand.helpMessage(for: entry.command)

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import ArgumentParser
 import WireStateCapture
@@ -51,10 +51,13 @@ struct Live: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Stop after this many packets (those the filter passes; as tcpdump -c).", valueName: "packets"))
+    @Option(
+        name: [.customShort("c"), .long], help: ArgumentHelp("Stop after this many packets (those the filter passes; as tcpdump -c).", valueName: "packets"))
     var count: UInt64?
 
-    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Save the captured packets to this pcap file (for `wirestate analyze`; as tcpdump -w).", valueName: "file.pcap"))
+    @Option(
+        name: [.customShort("w"), .long],
+        help: ArgumentHelp("Save the captured packets to this pcap file (for `wirestate analyze`; as tcpdump -w).", valueName: "file.pcap"))
     var write: String?
 
     @Option(name: .long, help: "Output format: text or jsonl (default: text on a terminal, jsonl otherwise).")
@@ -63,8 +66,11 @@ struct Live: ParsableCommand {
     @Flag(name: .customShort("n"), help: "Accepted for tcpdump habits: names are never resolved anyway.")
     var numeric = false
 
-    @Option(name: .long, help: ArgumentHelp("Colour severities and stuck states in the text events: auto (a terminal without NO_COLOR), always, never.",
-                                            valueName: "when"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Colour severities and stuck states in the text events: auto (a terminal without NO_COLOR), always, never.",
+            valueName: "when"))
     var color: ColorChoice = .auto
 
     @Flag(name: .long, help: "Show a table of live connections refreshed in place (text on a terminal).")
@@ -100,7 +106,7 @@ struct Live: ParsableCommand {
             }
         }
         if let count { guard count > 0 else { throw ValidationError("--count must be at least 1") } }
-        _ = try tracker.configuration(idleTimeout: idleTimeout) // ranges of --idle-timeout and the tracker options
+        _ = try tracker.configuration(idleTimeout: idleTimeout)  // ranges of --idle-timeout and the tracker options
         guard bufferSize > 0 && bufferSize <= 2047 else { throw ValidationError("--buffer-size must be between 1 and 2047 MiB") }
         if write == "-" { throw ValidationError("--write needs a file name: standard output carries the events") }
         if format == .zeek { throw ValidationError("--format zeek writes a conn.log from saved captures: use analyze") }
@@ -113,7 +119,8 @@ struct Live: ParsableCommand {
     /// a device really named `2` still wins.
     static func resolve(_ name: String) -> String {
         guard let n = Int(name), n > 0, let devices = try? CaptureDevice.all(),
-              !devices.contains(where: { $0.name == name }), n <= devices.count else { return name }
+            !devices.contains(where: { $0.name == name }), n <= devices.count
+        else { return name }
         return devices[n - 1].name
     }
 
@@ -130,8 +137,9 @@ struct Live: ParsableCommand {
         do throws(CaptureError) {
             capture = try LiveCapture(options)
             guard LinkType(dlt: capture.dataLinkType) != nil else {
-                throw CaptureError(kind: .other, source: interface,
-                                   message: LinkType.unsupportedMessage(name: capture.dataLinkName, dlt: capture.dataLinkType))
+                throw CaptureError(
+                    kind: .other, source: interface,
+                    message: LinkType.unsupportedMessage(name: capture.dataLinkName, dlt: capture.dataLinkType))
             }
             for w in capture.warnings { Diagnostics.note("warning: \(interface): \(w)") }
             if let write { try capture.startWriting(to: write) }
@@ -151,15 +159,16 @@ struct Live: ParsableCommand {
         if self.format == nil && isatty(1) == 0 {
             Diagnostics.note("standard output is not a terminal: writing JSON Lines (docs/json-schema.md); --format text for text")
         }
-        Diagnostics.note("listening on \(interface), link-type \(capture.dataLinkName), snapshot length \(capture.snapshotLength) bytes"
-                         + (filter.map { ", filter '\($0)'" } ?? "") + (write.map { ", writing \($0)" } ?? ""))
+        Diagnostics.note(
+            "listening on \(interface), link-type \(capture.dataLinkName), snapshot length \(capture.snapshotLength) bytes"
+                + (filter.map { ", filter '\($0)'" } ?? "") + (write.map { ", writing \($0)" } ?? ""))
 
         let failed: Bool
         switch format {
         case _ where diagnose: failed = try runDiagnose(capture, config, format: format)
         case .jsonl: failed = runJSONLines(capture, config)
         case .text: failed = runText(capture, config)
-        case .zeek: failed = true // refused by validate()
+        case .zeek: failed = true  // refused by validate()
         }
         try checkStandardOutput()
         if failed { throw ExitCode(2) }
@@ -199,16 +208,19 @@ struct Live: ParsableCommand {
         let schema = JSONLinesWriter<StringSink>.schemaVersion
         var s = "{\"type\":\"capture\",\"schema\":\(schema)"
         s += ",\"interface\":" + Format.json(Self.resolve(interface))
-        s += ",\"link_type\":" + Format.json(capture.dataLinkName)
+        s +=
+            ",\"link_type\":" + Format.json(capture.dataLinkName)
             + ",\"filter\":" + (filter.map(Format.json) ?? "null")
             + ",\"snaplen\":\(capture.snapshotLength),\"frames\":\(capture.framesCaptured)"
         if let stats {
-            s += ",\"received\":\(stats.received),\"dropped_by_kernel\":\(stats.droppedByKernel)"
+            s +=
+                ",\"received\":\(stats.received),\"dropped_by_kernel\":\(stats.droppedByKernel)"
                 + ",\"dropped_by_interface\":\(stats.droppedByInterface)"
         } else {
             s += ",\"received\":null,\"dropped_by_kernel\":null,\"dropped_by_interface\":null"
         }
-        s += ",\"seconds\":\(Format.fixed(capture.elapsedSeconds, 3))"
+        s +=
+            ",\"seconds\":\(Format.fixed(capture.elapsedSeconds, 3))"
             + ",\"stopped_by\":\"\((capture.stopReason ?? .requested).name)\""
         if case .signal(let sig)? = capture.stopReason { s += ",\"signal\":\"\(Self.signalName(sig))\"" }
         s += ",\"file\":" + (write.map(Format.json) ?? "null") + "}"
@@ -228,9 +240,11 @@ struct Live: ParsableCommand {
             let now = monotonicNanos()
             guard now >= nextDraw else { return }
             nextDraw = now + 1_000_000_000
-            p.sink.out.write(display.render(p.tracker.activeSummaries(), recent: p.sink.recent, totals: p.sink.totals,
-                                            frames: capture.framesCaptured, elapsed: capture.elapsedSeconds,
-                                            now: wallClockNanos()))
+            p.sink.out.write(
+                display.render(
+                    p.tracker.activeSummaries(), recent: p.sink.recent, totals: p.sink.totals,
+                    frames: capture.framesCaptured, elapsed: capture.elapsedSeconds,
+                    now: wallClockNanos()))
             p.sink.out.flush()
         }
         let stats = capture.statistics()
@@ -243,8 +257,9 @@ struct Live: ParsableCommand {
         var out = pipeline.sink.out
         out.write("\n")
         if !held.connections.isEmpty {
-            out.write("Still held when the capture stopped:\n"
-                      + TextReport(collector: held, inputs: pipeline.inputs).table() + "\n")
+            out.write(
+                "Still held when the capture stopped:\n"
+                    + TextReport(collector: held, inputs: pipeline.inputs).table() + "\n")
         }
         out.write(pipeline.sink.totals.text(inputs: pipeline.inputs))
         out.write(statisticsLine(capture, stats) + "\n")
@@ -268,10 +283,12 @@ struct Live: ParsableCommand {
         case .requested: why = "on request"
         case .error: why = "by an error"
         }
-        var s = "Capture: \(Self.resolve(interface)), \(capture.framesCaptured) packet\(capture.framesCaptured == 1 ? "" : "s") "
+        var s =
+            "Capture: \(Self.resolve(interface)), \(capture.framesCaptured) packet\(capture.framesCaptured == 1 ? "" : "s") "
             + "in \(Format.fixed(capture.elapsedSeconds, 3))s, stopped \(why)"
         if let stats {
-            s += "; kernel: \(stats.received) received by filter, \(stats.droppedByKernel) dropped by kernel, "
+            s +=
+                "; kernel: \(stats.received) received by filter, \(stats.droppedByKernel) dropped by kernel, "
                 + "\(stats.droppedByInterface) dropped by interface"
         }
         if let write { s += "; saved to \(write)" }
@@ -281,8 +298,9 @@ struct Live: ParsableCommand {
     /// Reports what went wrong at the end; true when the exit status must say so.
     func report(_ readError: CaptureError?, _ writeError: CaptureError?, _ stats: CaptureStatistics?) -> Bool {
         if let stats, stats.droppedByKernel > 0 {
-            Diagnostics.note("warning: the kernel dropped \(stats.droppedByKernel) packets (states after a gap may be guessed); "
-                             + "try a larger --buffer-size, a smaller --snaplen or a narrower --filter")
+            Diagnostics.note(
+                "warning: the kernel dropped \(stats.droppedByKernel) packets (states after a gap may be guessed); "
+                    + "try a larger --buffer-size, a smaller --snaplen or a narrower --filter")
         }
         if let readError { Diagnostics.error(readError.description) }
         if let writeError { Diagnostics.error(writeError.description) }
@@ -418,37 +436,47 @@ struct TopDisplay {
         return (24, 80)
     }
 
-    func render(_ held: [ConnectionSummary], recent: [String], totals: RunTotals, frames: UInt64,
-                elapsed: Double, now: Int64) -> String {
+    func render(
+        _ held: [ConnectionSummary], recent: [String], totals: RunTotals, frames: UInt64,
+        elapsed: Double, now: Int64
+    ) -> String {
         let (rows, columns) = Self.terminalSize()
         var lines: [String] = []
-        lines.append("\(interface)" + (filter.map { " '\($0)'" } ?? "")
-                     + " · \(LiveText.clock(now).prefix(8)) · up \(Format.duration(Int64(elapsed * 1e9)))"
-                     + " · \(frames) packets · \(held.count) held · \(totals.connections) finished"
-                     + " · \(totals.anomalyTotal) anomalies · Ctrl-C stops")
+        lines.append(
+            "\(interface)" + (filter.map { " '\($0)'" } ?? "")
+                + " · \(LiveText.clock(now).prefix(8)) · up \(Format.duration(Int64(elapsed * 1e9)))"
+                + " · \(frames) packets · \(held.count) held · \(totals.connections) finished"
+                + " · \(totals.anomalyTotal) anomalies · Ctrl-C stops")
         lines.append("")
         let sorted = held.sorted { ($0.lastTime, $0.ref.id) > ($1.lastTime, $1.ref.id) }
-        var table: [[String]] = [["ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "AGE", "IDLE",
-                                  "PKTS", "BYTES C>S", "BYTES S>C", "ANOM"]]
+        var table: [[String]] = [
+            [
+                "ID", "CLIENT", "SERVER", "CLIENT STATE", "SERVER STATE", "AGE", "IDLE",
+                "PKTS", "BYTES C>S", "BYTES S>C", "ANOM"
+            ]
+        ]
         let budget = rows - 1
         let eventRows = recent.isEmpty ? 0 : min(recent.count, max(3, budget / 3))
         let tableRows = max(1, budget - lines.count - 1 - (eventRows > 0 ? eventRows + 2 : 0))
         let shown = sorted.count > tableRows ? tableRows - 1 : sorted.count
         for c in sorted.prefix(max(0, shown)) {
-            table.append([LiveText.id(c.ref), c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,
-                          LiveText.state(c.clientState, c.clientEvidence), LiveText.state(c.serverState, c.serverEvidence),
-                          Format.duration(max(0, now - c.firstTime)), Format.duration(max(0, now - c.lastTime)),
-                          "\(c.packetsFromClient + c.packetsFromServer)", "\(c.bytesFromClient)", "\(c.bytesFromServer)",
-                          "\(c.anomalyCount)"])
+            table.append([
+                LiveText.id(c.ref), c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,
+                LiveText.state(c.clientState, c.clientEvidence), LiveText.state(c.serverState, c.serverEvidence),
+                Format.duration(max(0, now - c.firstTime)), Format.duration(max(0, now - c.lastTime)),
+                "\(c.packetsFromClient + c.packetsFromServer)", "\(c.bytesFromClient)", "\(c.bytesFromServer)",
+                "\(c.anomalyCount)"
+            ])
         }
         var widths = [Int](repeating: 0, count: table[0].count)
         for r in table { for (i, cell) in r.enumerated() { widths[i] = max(widths[i], cell.count) } }
         let numeric: Set<Int> = [0, 5, 6, 7, 8, 9, 10]
         for r in table {
-            lines.append(r.enumerated().map { i, cell in
-                let fill = String(repeating: " ", count: widths[i] - cell.count)
-                return numeric.contains(i) ? fill + cell : cell + fill
-            }.joined(separator: "  "))
+            lines.append(
+                r.enumerated().map { i, cell in
+                    let fill = String(repeating: " ", count: widths[i] - cell.count)
+                    return numeric.contains(i) ? fill + cell : cell + fill
+                }.joined(separator: "  "))
         }
         if sorted.count > shown { lines.append("… \(sorted.count - shown) more") }
         if held.isEmpty { lines.append("(no connection held)") }

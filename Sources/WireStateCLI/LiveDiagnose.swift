@@ -80,10 +80,11 @@ extension Live {
         }
         let stats = capture.statistics()
         let writeError = finishWriting(capture)
-        pipeline.sink.advance(to: wallClockNanos()) // a state still held is held until the capture stopped
+        pipeline.sink.advance(to: wallClockNanos())  // a state still held is held until the capture stopped
         pipeline.finish()
-        live.final(pipeline.sink.findings(), connections: pipeline.sink.connectionCount,
-                   frames: pipeline.totalCounters.frames, out: &out)
+        live.final(
+            pipeline.sink.findings(), connections: pipeline.sink.connectionCount,
+            frames: pipeline.totalCounters.frames, out: &out)
         Diagnostics.note(statisticsLine(capture, stats))
         return report(error, writeError, stats)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Shows long output through a pager when standard output is a terminal, as git does:
@@ -12,8 +12,9 @@ enum Pager {
     /// Returns false when the pager could not be started (the text is then written directly).
     static func show(_ text: String, enabled: Bool) {
         if enabled, Terminal.isTerminal(1),
-           let size = Terminal.size(1), lineCount(text, atMost: size.rows) >= size.rows,
-           let command = command(), spawn(command, text) {
+            let size = Terminal.size(1), lineCount(text, atMost: size.rows) >= size.rows,
+            let command = command(), spawn(command, text)
+        {
             return
         }
         var out = StandardOutput()

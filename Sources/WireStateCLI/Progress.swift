@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import WireStateCapture
 import WireStatePipeline
@@ -58,7 +58,8 @@ final class ReadWatcher {
             }
             line += ", "
         }
-        line += "\(Self.grouped(frames)) frames, \(Self.grouped(UInt64(Double(frames) / elapsed))) pkts/s, "
+        line +=
+            "\(Self.grouped(frames)) frames, \(Self.grouped(UInt64(Double(frames) / elapsed))) pkts/s, "
             + "\(Self.grouped(UInt64(p.openConnections))) connections open"
         var width = Terminal.size(2)?.columns ?? 80
         width = max(20, width - 1)

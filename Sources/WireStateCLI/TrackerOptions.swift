@@ -6,20 +6,26 @@ import WireStateTracker
 /// Every duration is checked against a documented range before anything is read, so a value that
 /// cannot be represented (`--msl 1e300`) is a usage error, never an overflow later.
 struct TrackerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture time (Linux: 30). Above 0, at most 10000000.",
-        valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture time (Linux: 30). Above 0, at most 10000000.",
+            valueName: "seconds"))
     var msl: Double = 30
 
-    @Option(name: .long, help: ArgumentHelp(
-        "How long a connection whose endpoints are both CLOSED stays to collect stragglers. 0 to 10000000.",
-        valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long a connection whose endpoints are both CLOSED stays to collect stragglers. 0 to 10000000.",
+            valueName: "seconds"))
     var closedLinger: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Most connections held at once; past it the quietest unfinished handshake (else the quietest connection) "
-            + "is evicted, counted and reported. 0: no cap.",
-        valueName: "count"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Most connections held at once; past it the quietest unfinished handshake (else the quietest connection) "
+                + "is evicted, counted and reported. 0: no cap.",
+            valueName: "count"))
     var maxConnections: Int?
 
     func validate() throws {

@@ -5,8 +5,11 @@ import WireStateDecoder
 /// to the IANA defaults (VXLAN 4789, Geneve 6081, GTP-U 2152, Teredo 3544, AYIYA 5072), because a
 /// capture can hold both (Linux's VXLAN driver defaults to 8472).
 struct TunnelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Also decode a UDP tunnel on a port: KIND=PORT, KIND one of "
-        + UDPTunnel.allCases.map(\.name).joined(separator: ", ") + " (repeatable).", valueName: "kind=port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also decode a UDP tunnel on a port: KIND=PORT, KIND one of "
+                + UDPTunnel.allCases.map(\.name).joined(separator: ", ") + " (repeatable).", valueName: "kind=port"))
     var tunnelPort: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Also decode VXLAN on this UDP port (repeatable).", valueName: "port"))
@@ -30,8 +33,9 @@ struct TunnelOptions: ParsableArguments {
         for spec in tunnelPort {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let kind = UDPTunnel(name: parts[0]) else {
-                throw ValidationError("--tunnel-port \(spec): expected KIND=PORT with KIND one of "
-                                      + UDPTunnel.allCases.map(\.name).joined(separator: ", "))
+                throw ValidationError(
+                    "--tunnel-port \(spec): expected KIND=PORT with KIND one of "
+                        + UDPTunnel.allCases.map(\.name).joined(separator: ", "))
             }
             guard let port = UInt16(parts[1]), port > 0 else {
                 throw ValidationError("--tunnel-port \(spec): the port must be 1…65535")

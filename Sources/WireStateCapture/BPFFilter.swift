@@ -11,8 +11,9 @@ final class BPFProgram {
     init(_ expression: String, for handle: OpaquePointer, source: String) throws(CaptureError) {
         // PCAP_NETMASK_UNKNOWN: only broadcast tests need the netmask, and they then fail to compile.
         guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-            throw CaptureError(kind: .filter, source: source,
-                               message: "bad filter '\(expression)': \(String(cString: pcap_geterr(handle)))")
+            throw CaptureError(
+                kind: .filter, source: source,
+                message: "bad filter '\(expression)': \(String(cString: pcap_geterr(handle)))")
         }
         compiled = true
     }
@@ -25,8 +26,9 @@ final class BPFProgram {
 
     func install(on handle: OpaquePointer, source: String) throws(CaptureError) {
         guard pcap_setfilter(handle, &program) == 0 else {
-            throw CaptureError(kind: .filter, source: source,
-                               message: "cannot install filter: \(String(cString: pcap_geterr(handle)))")
+            throw CaptureError(
+                kind: .filter, source: source,
+                message: "cannot install filter: \(String(cString: pcap_geterr(handle)))")
         }
     }
 }

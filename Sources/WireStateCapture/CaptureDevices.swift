@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CPcap
 
@@ -88,10 +88,11 @@ public struct CaptureDevice: Sendable, Equatable {
                 if let parsed = Self.address(addr.pointee) { addresses.append(parsed) }
                 a = addr.pointee.next
             }
-            devices.append(CaptureDevice(
-                name: String(cString: d.pointee.name),
-                description: d.pointee.description.map { String(cString: $0) },
-                addresses: addresses, flags: d.pointee.flags))
+            devices.append(
+                CaptureDevice(
+                    name: String(cString: d.pointee.name),
+                    description: d.pointee.description.map { String(cString: $0) },
+                    addresses: addresses, flags: d.pointee.flags))
             node = d.pointee.next
         }
         return devices
@@ -111,12 +112,13 @@ public struct CaptureDevice: Sendable, Equatable {
         case AF_INET: f = .ipv4
         case AF_INET6: f = .ipv6
         #if os(Linux)
-        case AF_PACKET: f = .link
+            case AF_PACKET: f = .link
         #endif
         default: f = .other(family)
         }
-        return Address(family: f, address: text, prefixLength: a.netmask.flatMap(Self.prefixLength),
-                       broadcast: a.broadaddr.flatMap(Self.text), destination: a.dstaddr.flatMap(Self.text))
+        return Address(
+            family: f, address: text, prefixLength: a.netmask.flatMap(Self.prefixLength),
+            broadcast: a.broadaddr.flatMap(Self.text), destination: a.dstaddr.flatMap(Self.text))
     }
 
     /// An address as text: dotted quad, RFC 5952 IPv6, or a colon-separated hardware address.
@@ -143,14 +145,14 @@ public struct CaptureDevice: Sendable, Equatable {
                 return s
             }
         #if os(Linux)
-        case AF_PACKET:
-            // struct sockaddr_ll: family(2) protocol(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr[8].
-            let raw = UnsafeRawPointer(sa)
-            let n = Int(raw.load(fromByteOffset: 11, as: UInt8.self))
-            guard n > 0 else { return nil }
-            let bytes = (0..<min(n, 8)).map { raw.load(fromByteOffset: 12 + $0, as: UInt8.self) }
-            if bytes.allSatisfy({ $0 == 0 }) { return nil } // loopback and tunnels: no hardware address
-            return bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":")
+            case AF_PACKET:
+                // struct sockaddr_ll: family(2) protocol(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr[8].
+                let raw = UnsafeRawPointer(sa)
+                let n = Int(raw.load(fromByteOffset: 11, as: UInt8.self))
+                guard n > 0 else { return nil }
+                let bytes = (0..<min(n, 8)).map { raw.load(fromByteOffset: 12 + $0, as: UInt8.self) }
+                if bytes.allSatisfy({ $0 == 0 }) { return nil }  // loopback and tunnels: no hardware address
+                return bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":")
         #endif
         default:
             return nil

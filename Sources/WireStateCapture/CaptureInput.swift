@@ -35,8 +35,9 @@ struct CaptureInput {
                 throw CaptureError(kind: .open, source: path, message: String(cString: strerror(e)))
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                throw CaptureError(kind: .open, source: path,
-                                   message: "is a directory: give the capture files in it (e.g. \(path)/*.pcap), or check it with `wirestate check`")
+                throw CaptureError(
+                    kind: .open, source: path,
+                    message: "is a directory: give the capture files in it (e.g. \(path)/*.pcap), or check it with `wirestate check`")
             }
             guard let f = OSPath.withCString(path, { fopen($0, "rb") }) else {
                 throw CaptureError(kind: .open, source: path, message: String(cString: strerror(errno)))
@@ -100,8 +101,10 @@ public enum InputKind {
         let proceed = "give a pcap or pcapng file (tcpdump -w FILE, or Wireshark's Save As)"
         if head.isEmpty { return "empty file (0 bytes): not a capture; \(proceed)" }
         func starts(_ s: [UInt8]) -> Bool { head.count >= s.count && Array(head.prefix(s.count)) == s }
-        let pcapMagics: [[UInt8]] = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1],
-                                     [0xa1, 0xb2, 0x3c, 0x4d], [0x0a, 0x0d, 0x0d, 0x0a]]
+        let pcapMagics: [[UInt8]] = [
+            [0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1],
+            [0xa1, 0xb2, 0x3c, 0x4d], [0x0a, 0x0d, 0x0d, 0x0a]
+        ]
         if pcapMagics.contains(where: starts) { return nil }
         if starts([0x50, 0x4b, 0x03, 0x04]) { return "a zip archive, not a capture: unzip it and give the capture inside" }
         if starts([0x7f, 0x45, 0x4c, 0x46]) { return "an executable (ELF), not a capture; \(proceed)" }

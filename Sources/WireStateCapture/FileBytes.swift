@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A whole capture file in memory, for the pure pcapng reader that takes over when libpcap refuses
@@ -36,7 +36,8 @@ extension CapturedFrame {
     /// A frame from a reader other than libpcap (the pcapng fallback): the bytes are borrowed the
     /// same way, valid until the reader moves on.
     public init(frame number: UInt64, timestampNanos: Int64, wireLength: Int, bytes: UnsafeRawBufferPointer) {
-        self.init(number: number, timestampNanos: timestampNanos, capturedLength: bytes.count,
-                  wireLength: wireLength, bytes: bytes)
+        self.init(
+            number: number, timestampNanos: timestampNanos, capturedLength: bytes.count,
+            wireLength: wireLength, bytes: bytes)
     }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CPcap
 
@@ -196,15 +196,17 @@ public final class LiveCapture: LivePacketSource {
             }
             return CaptureError(kind: .permission, source: interface, message: "no permission to capture" + why)
         case PCAP_ERROR_PROMISC_PERM_DENIED:
-            return CaptureError(kind: .permission, source: interface,
-                                message: "no permission to capture in promiscuous mode" + why)
+            return CaptureError(
+                kind: .permission, source: interface,
+                message: "no permission to capture in promiscuous mode" + why)
         case PCAP_ERROR_IFACE_NOT_UP:
             return CaptureError(kind: .open, source: interface, message: "interface is down" + why)
         case PCAP_ERROR_RFMON_NOTSUP:
             return CaptureError(kind: .open, source: interface, message: "monitor mode not supported" + why)
         default:
-            return CaptureError(kind: .open, source: interface,
-                                message: detail.isEmpty ? "cannot open capture (libpcap error \(rc))" : detail)
+            return CaptureError(
+                kind: .open, source: interface,
+                message: detail.isEmpty ? "cannot open capture (libpcap error \(rc))" : detail)
         }
     }
 
@@ -269,10 +271,11 @@ public final class LiveCapture: LivePacketSource {
                 }
                 let h = header!.pointee
                 let sub = Int64(h.ts.tv_usec) * (nanosecondTimestamps ? 1 : 1000)
-                return .frame(CapturedFrame(
-                    number: framesCaptured, timestampNanos: nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: sub),
-                    capturedLength: Int(h.caplen), wireLength: Int(h.len),
-                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
+                return .frame(
+                    CapturedFrame(
+                        number: framesCaptured, timestampNanos: nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: sub),
+                        capturedLength: Int(h.caplen), wireLength: Int(h.len),
+                        bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
             case 0:
                 // Nothing ready. One wait per call: after it, report the quiet period (or go round
                 // once more if the descriptor says a packet came).
@@ -297,8 +300,9 @@ public final class LiveCapture: LivePacketSource {
                 return .end
             default:
                 stopReason = .error
-                throw CaptureError(kind: .read, source: name, frame: framesCaptured + 1,
-                                   message: String(cString: pcap_geterr(handle)))
+                throw CaptureError(
+                    kind: .read, source: name, frame: framesCaptured + 1,
+                    message: String(cString: pcap_geterr(handle)))
             }
         }
     }
@@ -322,7 +326,7 @@ public final class LiveCapture: LivePacketSource {
         let n = systemPoll(&pfd, 1, Int32(millis))
         if n > 0 { return .ready }
         if n == 0 { return .timeout }
-        return errno == EINTR ? .interrupted : .ready // let pcap_next_ex report real errors
+        return errno == EINTR ? .interrupted : .ready  // let pcap_next_ex report real errors
     }
 
     /// The next frame; nil when the capture ends. Quiet periods are waited through.
@@ -341,8 +345,9 @@ public final class LiveCapture: LivePacketSource {
         guard let handle else { return nil }
         var s = pcap_stat()
         guard pcap_stats(handle, &s) == 0 else { return nil }
-        return CaptureStatistics(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop),
-                                 droppedByInterface: UInt64(s.ps_ifdrop))
+        return CaptureStatistics(
+            received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop),
+            droppedByInterface: UInt64(s.ps_ifdrop))
     }
 
     /// Flushes and closes the file being written, leaving a complete pcap. Safe to call twice.

@@ -38,8 +38,7 @@ public enum OSPath {
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {
-            if u.value >= base && u.value <= base + 0xFF { out.append(UInt8(u.value - base)) }
-            else { out.append(contentsOf: String(u).utf8) }
+            if u.value >= base && u.value <= base + 0xFF { out.append(UInt8(u.value - base)) } else { out.append(contentsOf: String(u).utf8) }
         }
         return out
     }
@@ -54,8 +53,10 @@ public enum OSPath {
     }
 
     /// The process's arguments with their bytes kept (see the type's note).
-    public static func arguments(argc: Int32 = CommandLine.argc,
-                                 argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = CommandLine.unsafeArgv) -> [String] {
+    public static func arguments(
+        argc: Int32 = CommandLine.argc,
+        argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = CommandLine.unsafeArgv
+    ) -> [String] {
         (0..<Int(argc)).map { i in
             guard let p = argv[i] else { return "" }
             let n = strlenOf(p)
@@ -69,4 +70,3 @@ public enum OSPath {
         return n
     }
 }
-

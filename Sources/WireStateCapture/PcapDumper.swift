@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CPcap
 
@@ -42,8 +42,9 @@ public final class PcapDumper {
     func flush() throws(CaptureError) {
         guard let d = dumper else { return }
         if pcap_dump_flush(d) != 0 {
-            throw CaptureError(kind: .write, source: path, frame: packetsWritten,
-                               message: "write failed: " + String(cString: strerror(errno)))
+            throw CaptureError(
+                kind: .write, source: path, frame: packetsWritten,
+                message: "write failed: " + String(cString: strerror(errno)))
         }
     }
 

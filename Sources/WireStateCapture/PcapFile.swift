@@ -120,28 +120,29 @@ public final class PcapFile {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         while true {
-        let rc = pcap_next_ex(handle, &header, &data)
-        switch rc {
-        case 1:
-            frameNumber += 1
-            var matched = true
-            if let program, !program.matches(header!, data!) {
-                guard deliverRejected else { continue }
-                matched = false
+            let rc = pcap_next_ex(handle, &header, &data)
+            switch rc {
+            case 1:
+                frameNumber += 1
+                var matched = true
+                if let program, !program.matches(header!, data!) {
+                    guard deliverRejected else { continue }
+                    matched = false
+                }
+                let h = header!.pointee
+                let ts = nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec))
+                return CapturedFrame(
+                    number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
+                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), matched: matched)
+            case PCAP_ERROR_BREAK:  // -2: end of file
+                // A compressed file cut short at a packet boundary ends cleanly for libpcap.
+                if let decoderError { throw CaptureError(kind: .read, source: path, frame: frameNumber + 1, message: decoderError) }
+                return nil
+            default:
+                throw CaptureError(
+                    kind: .read, source: path, frame: frameNumber + 1,
+                    message: decoderError ?? String(cString: pcap_geterr(handle)))
             }
-            let h = header!.pointee
-            let ts = nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec))
-            return CapturedFrame(
-                number: frameNumber, timestampNanos: ts, capturedLength: Int(h.caplen), wireLength: Int(h.len),
-                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)), matched: matched)
-        case PCAP_ERROR_BREAK: // -2: end of file
-            // A compressed file cut short at a packet boundary ends cleanly for libpcap.
-            if let decoderError { throw CaptureError(kind: .read, source: path, frame: frameNumber + 1, message: decoderError) }
-            return nil
-        default:
-            throw CaptureError(kind: .read, source: path, frame: frameNumber + 1,
-                               message: decoderError ?? String(cString: pcap_geterr(handle)))
-        }
         }
     }
 

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Giving up root once the capture is open, as tcpdump's `-Z` does.
@@ -41,13 +41,14 @@ public enum Privileges {
         }
         func fail(_ step: String) -> CaptureError {
             let e = errno
-            return CaptureError(kind: e == EPERM ? .permission : .other, source: user,
-                                message: "cannot drop privileges (\(step): \(String(cString: strerror(e))))")
+            return CaptureError(
+                kind: e == EPERM ? .permission : .other, source: user,
+                message: "cannot drop privileges (\(step): \(String(cString: strerror(e))))")
         }
         #if canImport(Darwin)
-        guard initgroups(account.name, Int32(bitPattern: account.gid)) == 0 else { throw fail("initgroups") }
+            guard initgroups(account.name, Int32(bitPattern: account.gid)) == 0 else { throw fail("initgroups") }
         #else
-        guard initgroups(account.name, account.gid) == 0 else { throw fail("initgroups") }
+            guard initgroups(account.name, account.gid) == 0 else { throw fail("initgroups") }
         #endif
         guard setgid(account.gid) == 0 else { throw fail("setgid") }
         guard setuid(account.uid) == 0 else { throw fail("setuid") }
@@ -60,9 +61,9 @@ public enum Privileges {
     /// This program's own path (for messages such as the `setcap` advice).
     public static var executablePath: String {
         #if os(Linux)
-        var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            var buffer = [CChar](repeating: 0, count: 4097)
+            let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         #endif
         return CommandLine.arguments.first ?? "wirestate"
     }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CPcap
 import Synchronization
@@ -40,9 +40,9 @@ public enum StopSignals {
         for sig in signals {
             var action = sigaction()
             #if canImport(Darwin)
-            action.__sigaction_u.__sa_handler = stopSignalHandler
+                action.__sigaction_u.__sa_handler = stopSignalHandler
             #else
-            action.__sigaction_handler.sa_handler = stopSignalHandler
+                action.__sigaction_handler.sa_handler = stopSignalHandler
             #endif
             sigemptyset(&action.sa_mask)
             action.sa_flags = Int32(bitPattern: UInt32(SA_RESETHAND))

@@ -51,8 +51,10 @@ public enum Checker {
         public var configuration: ConnectionTracker.Configuration
         public var tunnelPorts: TunnelPorts
 
-        public init(update: Bool = false, configuration: ConnectionTracker.Configuration = .init(),
-                    tunnelPorts: TunnelPorts = TunnelPorts()) {
+        public init(
+            update: Bool = false, configuration: ConnectionTracker.Configuration = .init(),
+            tunnelPorts: TunnelPorts = TunnelPorts()
+        ) {
             self.update = update
             self.configuration = configuration
             self.tunnelPorts = tunnelPorts
@@ -121,8 +123,10 @@ public enum Checker {
                     if let c = captureExtensions.map({ stem + "." + $0 }).first(where: { FileSystem.kind($0) == .file }) {
                         capture(c)
                     } else {
-                        fail(path, "no capture (\(captureExtensions.map { "." + $0 }.joined(separator: ", "))) "
-                             + "beside this expectation file")
+                        fail(
+                            path,
+                            "no capture (\(captureExtensions.map { "." + $0 }.joined(separator: ", "))) "
+                                + "beside this expectation file")
                     }
                 } else {
                     capture(path)
@@ -132,8 +136,10 @@ public enum Checker {
                 walk(path, &found, &expects, &problems)
                 items += problems.map { .problem($0) }
                 if found.isEmpty && problems.isEmpty {
-                    fail(path, "no captures (\(captureExtensions.map { "*." + $0 }.joined(separator: ", "))) "
-                         + "in this directory or below it")
+                    fail(
+                        path,
+                        "no captures (\(captureExtensions.map { "*." + $0 }.joined(separator: ", "))) "
+                            + "in this directory or below it")
                 }
                 let stems = Set(found.map { splitExtension($0).stem })
                 for e in expects where !stems.contains(splitExtension(e).stem) {
@@ -150,8 +156,12 @@ public enum Checker {
             guard case .target(let t) = item else { d.entries.append(item); continue }
             guard seenCaptures.insert(t.capture).inserted else { continue }
             if let other = owners[t.expectation] {
-                d.entries.append(.problem(problem(t.capture, "\(other) and \(t.capture) would share the expectation "
-                                                  + "file \(t.expectation); rename one of them")))
+                d.entries.append(
+                    .problem(
+                        problem(
+                            t.capture,
+                            "\(other) and \(t.capture) would share the expectation "
+                                + "file \(t.expectation); rename one of them")))
                 continue
             }
             owners[t.expectation] = t.capture
@@ -172,8 +182,7 @@ public enum Checker {
             case .directory:
                 if !FileSystem.isSymbolicLink(path) { walk(path, &captures, &expects, &problems) }
             case .file:
-                if isCapture(name) { captures.append(path) }
-                else if splitExtension(name).ext == expectationExtension { expects.append(path) }
+                if isCapture(name) { captures.append(path) } else if splitExtension(name).ext == expectationExtension { expects.append(path) }
             default:
                 continue
             }
@@ -218,8 +227,10 @@ public enum Checker {
             outcome.errors.append(CheckError(file: target.expectation, message: "the expectation file is not a regular file"))
         }
         let seen: SeenCapture
-        switch Observer.observe(capture: target.capture, configuration: options.configuration,
-                                 tunnelPorts: options.tunnelPorts) {
+        switch Observer.observe(
+            capture: target.capture, configuration: options.configuration,
+            tunnelPorts: options.tunnelPorts)
+        {
         case .success(let s): seen = s
         case .failure(let e):
             outcome.errors.append(e)
@@ -252,9 +263,10 @@ public enum Checker {
             }
         }
         guard let file else {
-            outcome.mismatches.append(Mismatch(
-                message: "expected an expectation file \(target.expectation), seen none; "
-                    + "`wirestate check --update \(target.capture)` writes it from what the capture shows"))
+            outcome.mismatches.append(
+                Mismatch(
+                    message: "expected an expectation file \(target.expectation), seen none; "
+                        + "`wirestate check --update \(target.capture)` writes it from what the capture shows"))
             return outcome
         }
         outcome.mismatches = Evaluator.evaluate(file, seen)

@@ -43,8 +43,10 @@ public enum Evaluator {
     static func facts(_ file: ExpectationFile, _ seen: SeenCapture) -> [Mismatch] {
         var out: [Mismatch] = []
         if let count = file.connectionCount, count.count != seen.connections.count {
-            out.append(Mismatch(message: "connections: expected \(count.count), seen \(seen.connections.count)",
-                                line: count.line))
+            out.append(
+                Mismatch(
+                    message: "connections: expected \(count.count), seen \(seen.connections.count)",
+                    line: count.line))
         }
         // Match each described connection with the first unmatched seen one that has its addresses and
         // incarnation (in first-seen order, so repeated tuples pair up in order).
@@ -56,8 +58,11 @@ public enum Evaluator {
                     && e.incarnation.matches(String(c.incarnation))
             }
             guard let i = index else {
-                out.append(Mismatch(connection: e.label, message: "expected this connection, seen none with these "
-                                    + "addresses\(e.incarnation == .exactly("1") ? "" : " and incarnation")", line: e.line))
+                out.append(
+                    Mismatch(
+                        connection: e.label,
+                        message: "expected this connection, seen none with these "
+                            + "addresses\(e.incarnation == .exactly("1") ? "" : " and incarnation")", line: e.line))
                 continue
             }
             used[i] = true
@@ -65,11 +70,12 @@ public enum Evaluator {
         }
         if let count = file.connectionCount {
             for (i, c) in seen.connections.enumerated() where !used[i] {
-                out.append(Mismatch(
-                    connection: c.label,
-                    message: "expected no such connection, seen one in frames \(c.firstFrame)-\(c.lastFrame) "
-                        + "ending client=\(c.clientState.name) server=\(c.serverState.name) (frame \(c.firstFrame))",
-                    line: count.line, frame: c.firstFrame))
+                out.append(
+                    Mismatch(
+                        connection: c.label,
+                        message: "expected no such connection, seen one in frames \(c.firstFrame)-\(c.lastFrame) "
+                            + "ending client=\(c.clientState.name) server=\(c.serverState.name) (frame \(c.firstFrame))",
+                        line: count.line, frame: c.firstFrame))
             }
         }
         return out
@@ -92,21 +98,26 @@ public enum Evaluator {
                 let state = c.finalState(role)
                 if !p.matches(state.name) {
                     let w = c.finalStateWhere(role)
-                    out.append(Mismatch(connection: label,
-                                        message: "\(role.name) final state: expected \(p), seen \(state.name) (\(w.text))",
-                                        line: f.line, frame: w.frame))
+                    out.append(
+                        Mismatch(
+                            connection: label,
+                            message: "\(role.name) final state: expected \(p), seen \(state.name) (\(w.text))",
+                            line: f.line, frame: w.frame))
                 }
             }
         }
         if let f = e.evidence {
             for role in Role.allCases {
                 guard let p = role == .client ? f.client : f.server,
-                      let seen = role == .client ? c.clientEvidence : c.serverEvidence else { continue }
+                    let seen = role == .client ? c.clientEvidence : c.serverEvidence
+                else { continue }
                 if !p.matches(seen.name) {
                     let w = c.finalStateWhere(role)
-                    out.append(Mismatch(connection: label,
-                                        message: "\(role.name) final state evidence: expected \(p), seen \(seen.name) (\(w.text))",
-                                        line: f.line, frame: w.frame))
+                    out.append(
+                        Mismatch(
+                            connection: label,
+                            message: "\(role.name) final state evidence: expected \(p), seen \(seen.name) (\(w.text))",
+                            line: f.line, frame: w.frame))
                 }
             }
         }
@@ -132,7 +143,8 @@ public enum Evaluator {
             message = "\(step): expected \(expected[i]), seen \(seen[i]) (\(seen[i].whereNote))"
         } else if i < expected.count {
             frame = seen.last?.frame
-            let after = seen.last.map { " (the \(role.name)'s last transition is at \($0.whereNote))" }
+            let after =
+                seen.last.map { " (the \(role.name)'s last transition is at \($0.whereNote))" }
                 ?? " (the \(role.name) never changed state)"
             message = "\(step): expected \(expected[i]), seen none\(after)"
         } else {
@@ -140,10 +152,13 @@ public enum Evaluator {
             message = "\(step): expected none, seen \(seen[i]) (\(seen[i].whereNote))"
         }
         func render(_ items: [String]) -> String { items.isEmpty ? "none" : items.joined(separator: " ") }
-        return Mismatch(connection: label, message: message,
-                        detail: ["expected: \(role.name) " + render(expected.map(\.description)),
-                                 "seen:     \(role.name) " + render(seen.map(\.description))],
-                        line: seq.line, frame: frame)
+        return Mismatch(
+            connection: label, message: message,
+            detail: [
+                "expected: \(role.name) " + render(expected.map(\.description)),
+                "seen:     \(role.name) " + render(seen.map(\.description))
+            ],
+            line: seq.line, frame: frame)
     }
 
     /// Anomalies are compared as a list: exact matches first, then code-only matches; what is left
@@ -172,16 +187,20 @@ public enum Evaluator {
             let x = e.anomalies[ei]
             if let k = seenLeft.firstIndex(where: { c.anomalies[$0].code == x.code }) {
                 let s = c.anomalies[seenLeft.remove(at: k)]
-                out.append(Mismatch(connection: label, message: "anomaly \(x.code.code): expected \(x), seen \(describe(s))",
-                                    line: x.line, frame: s.frame))
+                out.append(
+                    Mismatch(
+                        connection: label, message: "anomaly \(x.code.code): expected \(x), seen \(describe(s))",
+                        line: x.line, frame: s.frame))
             } else {
                 out.append(Mismatch(connection: label, message: "anomaly: expected \(x), seen none", line: x.line))
             }
         }
         for k in seenLeft {
             let s = c.anomalies[k]
-            out.append(Mismatch(connection: label, message: "anomaly: expected none, seen \(describe(s))",
-                                line: e.line, frame: s.frame))
+            out.append(
+                Mismatch(
+                    connection: label, message: "anomaly: expected none, seen \(describe(s))",
+                    line: e.line, frame: s.frame))
         }
         return out
     }
@@ -268,13 +287,18 @@ public enum Evaluator {
                     // Name what the rule forbids, at the frame that shows it (state keys first).
                     let keys: [ConditionKey] = rule.conditions.map(\.key)
                     let primary: ConditionKey? = keys.first { $0 == .client || $0 == .server } ?? keys.first
-                    let shown: (text: String, frame: UInt64?) = primary.map { evidence($0, c) }
+                    let shown: (text: String, frame: UInt64?) =
+                        primary.map { evidence($0, c) }
                         ?? ("frame \(c.firstFrame)", c.firstFrame)
-                    let what: String = keys.isEmpty ? "the connection exists"
+                    let what: String =
+                        keys.isEmpty
+                        ? "the connection exists"
                         : keys.map { describe($0, c) }.joined(separator: ", ")
-                    out.append(Mismatch(connection: c.label,
-                                        message: "\(name): expected no such connection, seen \(what) (\(shown.text))",
-                                        line: rule.line, frame: shown.frame))
+                    out.append(
+                        Mismatch(
+                            connection: c.label,
+                            message: "\(name): expected no such connection, seen \(what) (\(shown.text))",
+                            line: rule.line, frame: shown.frame))
                 case .everyConnection:
                     guard holds(rule.scope, c, .connection) else { continue }
                     let failed = rule.conditions.filter { !holds([$0], c, .connection) }
@@ -282,25 +306,29 @@ public enum Evaluator {
                     let shown = evidence(first.key, c)
                     let expected = failed.map(\.description).joined(separator: " ")
                     let what = failed.map { describe($0.key, c) }.joined(separator: ", ")
-                    out.append(Mismatch(connection: c.label,
-                                        message: "\(name): expected \(expected), seen \(what) (\(shown.text))",
-                                        line: rule.line, frame: shown.frame))
+                    out.append(
+                        Mismatch(
+                            connection: c.label,
+                            message: "\(name): expected \(expected), seen \(what) (\(shown.text))",
+                            line: rule.line, frame: shown.frame))
                 case .noAnomaly:
                     for a in c.anomalies where holds(rule.conditions + rule.scope, c, .anomaly(a)) {
-                        out.append(Mismatch(
-                            connection: c.label,
-                            message: "\(name): expected no such anomaly, seen \(a) (\(a.code.severity.name), "
-                                + "\(a.endpoint.name): \(a.message); \(frameNote(a.frame, timer: "end of capture")))",
-                            line: rule.line, frame: a.frame))
+                        out.append(
+                            Mismatch(
+                                connection: c.label,
+                                message: "\(name): expected no such anomaly, seen \(a) (\(a.code.severity.name), "
+                                    + "\(a.endpoint.name): \(a.message); \(frameNote(a.frame, timer: "end of capture")))",
+                                line: rule.line, frame: a.frame))
                     }
                 case .noTransition:
                     for role in Role.allCases {
                         for t in c.transitions(role) where holds(rule.conditions + rule.scope, c, .transition(t, role)) {
-                            out.append(Mismatch(
-                                connection: c.label,
-                                message: "\(name): expected no such transition, seen \(role.name) \(t) "
-                                    + "(\(ExpectationParser.causeName(t.cause)); \(t.whereNote))",
-                                line: rule.line, frame: t.frame))
+                            out.append(
+                                Mismatch(
+                                    connection: c.label,
+                                    message: "\(name): expected no such transition, seen \(role.name) \(t) "
+                                        + "(\(ExpectationParser.causeName(t.cause)); \(t.whereNote))",
+                                    line: rule.line, frame: t.frame))
                         }
                     }
                 }

@@ -197,8 +197,10 @@ public enum ConditionKey: String, Sendable, CaseIterable {
     case to
     case cause
 
-    static let connectionKeys: [ConditionKey] = [.clientAddress, .serverAddress, .incarnation, .client, .server,
-                                                 .refused, .reset, .midstream]
+    static let connectionKeys: [ConditionKey] = [
+        .clientAddress, .serverAddress, .incarnation, .client, .server,
+        .refused, .reset, .midstream
+    ]
 }
 
 /// `key=pattern`.

@@ -206,8 +206,10 @@ private struct ParseState {
             current!.anomalies.append(ExpectedAnomaly(code: code, frame: frame, line: number))
             return .fact
         default:
-            fail(number, "unknown statement \"\(keyword)\"; expected connections, connection, final, client, server, "
-                 + "anomaly or rule (comments start with #)")
+            fail(
+                number,
+                "unknown statement \"\(keyword)\"; expected connections, connection, final, client, server, "
+                    + "anomaly or rule (comments start with #)")
             return .fact
         }
     }
@@ -223,8 +225,10 @@ private struct ParseState {
             file.blockEnd = file.lines.count - 1
         }
         if file.blockBegin != nil, let first = factsOutsideBlock.first {
-            fail(first, "facts belong inside the generated block when the file has one; "
-                 + "outside it, write rules (or remove the block's markers to write every fact by hand)")
+            fail(
+                first,
+                "facts belong inside the generated block when the file has one; "
+                    + "outside it, write rules (or remove the block's markers to write every fact by hand)")
         }
         var seen: [UInt64: Int] = [:]
         for c in file.connections {
@@ -248,7 +252,8 @@ private struct ParseState {
     }
 
     mutating func parseConnection(_ args: [String], line: Int) -> ExpectedConnection? {
-        let usage = "expected `connection ID CLIENT -> SERVER [incarnation=N]`, e.g. "
+        let usage =
+            "expected `connection ID CLIENT -> SERVER [incarnation=N]`, e.g. "
             + "`connection 1 127.0.0.1:36016 -> 127.0.0.1:47001`"
         guard args.count == 4 || args.count == 5, args[2] == "->" else { fail(line, usage); return nil }
         guard let id = UInt64(args[0]), id > 0 else {
@@ -261,7 +266,7 @@ private struct ParseState {
         if args.count == 5 {
             let kv = args[4].split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, kv[0] == "incarnation", let p = Pattern(parsing: kv[1]),
-                  p.alternatives.allSatisfy({ $0.contains("*") || UInt32($0).map { $0 > 0 } == true })
+                p.alternatives.allSatisfy({ $0.contains("*") || UInt32($0).map { $0 > 0 } == true })
             else {
                 fail(line, "expected `incarnation=N` (N from 1) after the addresses, found \"\(args[4])\"")
                 return nil
@@ -273,10 +278,12 @@ private struct ParseState {
 
     mutating func addressPattern(_ text: String, line: Int) -> Pattern? {
         guard let p = Pattern(parsing: text),
-              p.alternatives.allSatisfy({ $0.contains("*") || Self.looksLikeSocketAddress($0) })
+            p.alternatives.allSatisfy({ $0.contains("*") || Self.looksLikeSocketAddress($0) })
         else {
-            fail(line, "bad address \"\(text)\": expected ADDRESS:PORT such as 127.0.0.1:80 or [::1]:80 "
-                 + "(`*` matches anything, e.g. *:80)")
+            fail(
+                line,
+                "bad address \"\(text)\": expected ADDRESS:PORT such as 127.0.0.1:80 or [::1]:80 "
+                    + "(`*` matches anything, e.g. *:80)")
             return nil
         }
         return p
@@ -307,8 +314,10 @@ private struct ParseState {
 
     /// `client=X server=Y` (either or both, once each), each value read by `value` (nil: it failed
     /// and said why).
-    mutating func parsePair(_ args: [String], line: Int, usage: String,
-                            _ value: (inout Self, String) -> Pattern?) -> ExpectedFinal? {
+    mutating func parsePair(
+        _ args: [String], line: Int, usage: String,
+        _ value: (inout Self, String) -> Pattern?
+    ) -> ExpectedFinal? {
         var f = ExpectedFinal(client: nil, server: nil, line: line)
         var ok = !args.isEmpty
         for a in args {
@@ -364,13 +373,17 @@ private struct ParseState {
                 return nil
             }
             guard let from = TCPState(name: states[0]) else {
-                fail(line, "unknown state \"\(states[0])\" in \"\(token)\"; one of "
-                     + ExpectationParser.stateNames.joined(separator: ", "))
+                fail(
+                    line,
+                    "unknown state \"\(states[0])\" in \"\(token)\"; one of "
+                        + ExpectationParser.stateNames.joined(separator: ", "))
                 return nil
             }
             guard let to = TCPState(name: states[1]) else {
-                fail(line, "unknown state \"\(states[1])\" in \"\(token)\"; one of "
-                     + ExpectationParser.stateNames.joined(separator: ", "))
+                fail(
+                    line,
+                    "unknown state \"\(states[1])\" in \"\(token)\"; one of "
+                        + ExpectationParser.stateNames.joined(separator: ", "))
                 return nil
             }
             out.append(ExpectedTransition(from: from, to: to, frame: frame))
@@ -404,8 +417,10 @@ private struct ParseState {
             return nil
         }
         if kind == .everyConnection && conditions.isEmpty {
-            fail(line, "`rule every-connection` needs a condition every connection must meet, "
-                 + "e.g. `rule every-connection client=TIME_WAIT|CLOSED`")
+            fail(
+                line,
+                "`rule every-connection` needs a condition every connection must meet, "
+                    + "e.g. `rule every-connection client=TIME_WAIT|CLOSED`")
             return nil
         }
         return Rule(kind: kind, conditions: conditions, scope: scope, line: line)

@@ -36,7 +36,7 @@ public enum ExpectationWriter {
             "# Rules hold over every connection, e.g.:",
             "#   rule no-connection server=CLOSE_WAIT",
             "#   rule no-anomaly severity=violation",
-            "#   rule every-connection client=TIME_WAIT|CLOSED",
+            "#   rule every-connection client=TIME_WAIT|CLOSED"
         ]
     }
 
@@ -50,7 +50,7 @@ public enum ExpectationWriter {
         var lines: [String]
         if let file = existing {
             if let b = file.block {
-                let rescued = (b.begin + 1 ..< b.end).filter { file.kinds[$0] == .rule }.map { file.lines[$0] }
+                let rescued = (b.begin + 1..<b.end).filter { file.kinds[$0] == .rule }.map { file.lines[$0] }
                 lines = Array(file.lines[..<b.begin]) + rescued + block + Array(file.lines[(b.end + 1)...])
             } else {
                 lines = zip(file.lines, file.kinds).filter { $0.1 != .fact }.map(\.0)

@@ -14,8 +14,10 @@ public enum GitHubAnnotations {
             for m in o.mismatches {
                 let onExpectation = o.hasExpectationFile && o.expectation != nil
                 let message = ([m.text(capture: o.capture)] + m.detail).joined(separator: "\n")
-                out.append(command(file: onExpectation ? o.expectation! : o.capture, line: onExpectation ? m.line : nil,
-                                   message: message))
+                out.append(
+                    command(
+                        file: onExpectation ? o.expectation! : o.capture, line: onExpectation ? m.line : nil,
+                        message: message))
             }
         }
         return out

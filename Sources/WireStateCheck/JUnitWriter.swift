@@ -20,9 +20,11 @@ public struct JUnitWriter {
         let errors = outcomes.filter { $0.status == .error }.count
         let time = Self.seconds(outcomes.reduce(0) { $0 + $1.seconds })
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<testsuites name=\(Self.attr(suiteName)) tests=\"\(outcomes.count)\" failures=\"\(failures)\" "
+        x +=
+            "<testsuites name=\(Self.attr(suiteName)) tests=\"\(outcomes.count)\" failures=\"\(failures)\" "
             + "errors=\"\(errors)\" time=\"\(time)\">\n"
-        x += "  <testsuite name=\(Self.attr(suiteName)) tests=\"\(outcomes.count)\" failures=\"\(failures)\" "
+        x +=
+            "  <testsuite name=\(Self.attr(suiteName)) tests=\"\(outcomes.count)\" failures=\"\(failures)\" "
             + "errors=\"\(errors)\" skipped=\"0\" time=\"\(time)\" timestamp=\(Self.attr(timestamp)) "
             + "hostname=\(Self.attr(hostname)) id=\"0\" package=\"wirestate\">\n"
         if properties.isEmpty {

@@ -75,8 +75,10 @@ public struct SeenConnection: Sendable, Equatable {
     public var clientEvidence: Evidence? = nil
     public var serverEvidence: Evidence? = nil
 
-    public init(id: UInt64, incarnation: UInt32 = 1, client: String, server: String,
-                clientState: TCPState, serverState: TCPState, firstFrame: UInt64, lastFrame: UInt64) {
+    public init(
+        id: UInt64, incarnation: UInt32 = 1, client: String, server: String,
+        clientState: TCPState, serverState: TCPState, firstFrame: UInt64, lastFrame: UInt64
+    ) {
         self.id = id
         self.incarnation = incarnation
         self.client = client
@@ -136,34 +138,38 @@ public struct ExpectationCollector: EventSink {
 
     /// The connections in first-seen order.
     public var capture: SeenCapture {
-        SeenCapture(connections: summaries.sorted { $0.ref.id < $1.ref.id }.map { s in
-            var c = SeenConnection(id: s.ref.id, incarnation: s.ref.incarnation, client: s.client.description,
-                                   server: s.server.description, clientState: s.clientState, serverState: s.serverState,
-                                   firstFrame: s.firstFrame.number, lastFrame: s.lastFrame.number)
-            c.refused = s.refused
-            c.reset = s.reset
-            c.midstream = s.midstream
-            c.clientGuessed = s.clientGuessed
-            c.clientEvidence = s.clientEvidence
-            c.serverEvidence = s.serverEvidence
-            for t in transitions[s.ref.id] ?? [] {
-                let x = SeenTransition(from: t.from, to: t.to, frame: t.frame?.number, cause: t.cause)
-                if t.endpoint == .client { c.clientTransitions.append(x) } else { c.serverTransitions.append(x) }
-            }
-            c.anomalies = (anomalies[s.ref.id] ?? []).map {
-                SeenAnomaly(code: $0.code, frame: $0.frame?.number, endpoint: $0.endpoint, message: $0.message)
-            }
-            return c
-        })
+        SeenCapture(
+            connections: summaries.sorted { $0.ref.id < $1.ref.id }.map { s in
+                var c = SeenConnection(
+                    id: s.ref.id, incarnation: s.ref.incarnation, client: s.client.description,
+                    server: s.server.description, clientState: s.clientState, serverState: s.serverState,
+                    firstFrame: s.firstFrame.number, lastFrame: s.lastFrame.number)
+                c.refused = s.refused
+                c.reset = s.reset
+                c.midstream = s.midstream
+                c.clientGuessed = s.clientGuessed
+                c.clientEvidence = s.clientEvidence
+                c.serverEvidence = s.serverEvidence
+                for t in transitions[s.ref.id] ?? [] {
+                    let x = SeenTransition(from: t.from, to: t.to, frame: t.frame?.number, cause: t.cause)
+                    if t.endpoint == .client { c.clientTransitions.append(x) } else { c.serverTransitions.append(x) }
+                }
+                c.anomalies = (anomalies[s.ref.id] ?? []).map {
+                    SeenAnomaly(code: $0.code, frame: $0.frame?.number, endpoint: $0.endpoint, message: $0.message)
+                }
+                return c
+            })
     }
 }
 
 /// Runs a capture through the same pipeline as `wirestate analyze` (the shared `Pipeline`, the same
 /// tracker configuration), collecting with `ExpectationCollector`.
 public enum Observer {
-    public static func observe(capture path: String,
-                               configuration: ConnectionTracker.Configuration = .init(),
-                               tunnelPorts: TunnelPorts = TunnelPorts()) -> Result<SeenCapture, CheckError> {
+    public static func observe(
+        capture path: String,
+        configuration: ConnectionTracker.Configuration = .init(),
+        tunnelPorts: TunnelPorts = TunnelPorts()
+    ) -> Result<SeenCapture, CheckError> {
         var pipeline = Pipeline(configuration: configuration, tunnelPorts: tunnelPorts, sink: ExpectationCollector())
         if let error = pipeline.runFile(path) { return .failure(Self.error(error, path)) }
         pipeline.finish()

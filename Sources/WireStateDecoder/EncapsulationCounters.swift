@@ -173,10 +173,14 @@ public struct EncapsulationCounters: Sendable, Equatable {
 
     /// Encapsulations with frames, in declaration order.
     public var decodedList: [(Encapsulation, DecodeCounters.Count)] {
-        Encapsulation.allCases.compactMap { e in let c = decoded(e); return c.count > 0 ? (e, c) : nil }
+        Encapsulation.allCases.compactMap { e in
+            let c = decoded(e); return c.count > 0 ? (e, c) : nil
+        }
     }
 
     public var skippedList: [(EncapsulationSkip, DecodeCounters.Count)] {
-        EncapsulationSkip.allCases.compactMap { r in let c = skipped(r); return c.count > 0 ? (r, c) : nil }
+        EncapsulationSkip.allCases.compactMap { r in
+            let c = skipped(r); return c.count > 0 ? (r, c) : nil
+        }
     }
 }

@@ -13,7 +13,7 @@ extension PacketDecoder {
         case 0x0800: return .ipv4
         case 0x86DD: return .ipv6
         case 0x8847, 0x8848: return .mpls  // unicast; multicast (upstream-assigned, RFC 5332)
-        case 0x8864: return .pppoe         // PPPoE session stage
+        case 0x8864: return .pppoe  // PPPoE session stage
         default: return nil
         }
     }
@@ -32,8 +32,10 @@ extension PacketDecoder {
 
     /// Adds a tunnel to the segment's path, or stops at the nesting limit.
     @inline(__always)
-    static func enter(_ layer: TunnelLayer, _ e: Encapsulation, _ segment: inout TCPSegment,
-                      _ trace: inout DecodeTrace) -> Bool {
+    static func enter(
+        _ layer: TunnelLayer, _ e: Encapsulation, _ segment: inout TCPSegment,
+        _ trace: inout DecodeTrace
+    ) -> Bool {
         trace.crossed |= e.bit
         if segment.tunnel.append(layer) { return true }
         trace.skip = .tooDeep
@@ -42,8 +44,10 @@ extension PacketDecoder {
 
     // MARK: Link-level encapsulations
 
-    static func decodeLink(_ reader: inout ByteReader, _ layer: Layer, into segment: inout TCPSegment,
-                           trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeLink(
+        _ reader: inout ByteReader, _ layer: Layer, into segment: inout TCPSegment,
+        trace: inout DecodeTrace
+    ) -> LinkOutcome {
         switch layer {
         case .mpls: return decodeMPLS(&reader, trace: &trace)
         case .pppoe: return decodePPPoE(&reader, into: &segment, trace: &trace)
@@ -57,7 +61,7 @@ extension PacketDecoder {
             reader.advance(13)
             return .next(.llc, payload: 0)
         case .ethernet, .ipv4, .ipv6:
-            return .stop(.skipped(.notIP)) // handled by the caller
+            return .stop(.skipped(.notIP))  // handled by the caller
         }
     }
 
@@ -77,7 +81,7 @@ extension PacketDecoder {
             guard reader.count >= offset + 4 else { return .stop(.truncated(.linkHeader)) }
             entry = reader.u32(offset)
             offset += 4
-            if entry >> 12 == 13 { return stop(.mplsControlChannel, .skipped(.notIP), &trace) } // GAL
+            if entry >> 12 == 13 { return stop(.mplsControlChannel, .skipped(.notIP), &trace) }  // GAL
         } while entry & 0x100 == 0
         reader.advance(offset)
         let label = entry >> 12
@@ -105,8 +109,10 @@ extension PacketDecoder {
 
     /// PPPoE session (RFC 2516): ver/type 0x11, code 0, session id, length; then the 2-byte PPP
     /// protocol (no address/control bytes). The session id is shared by both directions.
-    static func decodePPPoE(_ reader: inout ByteReader, into segment: inout TCPSegment,
-                            trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodePPPoE(
+        _ reader: inout ByteReader, into segment: inout TCPSegment,
+        trace: inout DecodeTrace
+    ) -> LinkOutcome {
         guard reader.count >= 8 else { return .stop(.truncated(.linkHeader)) }
         guard reader.u8(0) == 0x11, reader.u8(1) == 0 else {
             trace.crossed |= Encapsulation.pppoe.bit
@@ -154,9 +160,11 @@ extension PacketDecoder {
     /// The payload of an IP datagram whose protocol is a tunnel: `reader` starts at it, `length`
     /// is what the IP header says it holds (bytes past it are padding), `src`/`dst` are the outer
     /// addresses (the scope of tunnels whose ids differ by direction).
-    static func decodeIPPayload(_ reader: inout ByteReader, protocol proto: UInt8, length: Int,
-                                src: IPAddress, dst: IPAddress, ports: TunnelPorts,
-                                into segment: inout TCPSegment, trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeIPPayload(
+        _ reader: inout ByteReader, protocol proto: UInt8, length: Int,
+        src: IPAddress, dst: IPAddress, ports: TunnelPorts,
+        into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> LinkOutcome {
         switch proto {
         case 4, 41:
             // RFC 2003 / 2473 / 4213: the inner datagram follows directly; keyed by the outer pair.
@@ -167,7 +175,7 @@ extension PacketDecoder {
         case 47:
             return decodeGRE(&reader, src: src, dst: dst, into: &segment, trace: &trace)
         case 137:
-            return .next(.mpls, payload: 0) // MPLS-in-IP, RFC 4023
+            return .next(.mpls, payload: 0)  // MPLS-in-IP, RFC 4023
         default:
             return decodeUDP(&reader, length: length, src: src, dst: dst, ports: ports, into: &segment, trace: &trace)
         }
@@ -177,8 +185,10 @@ extension PacketDecoder {
     /// (C), key (K), sequence (S). Routing (R, RFC 1701) and version 1 (PPTP, whose payload is
     /// compressed PPP) are counted, not decoded. Keys may differ by direction (Linux ikey/okey),
     /// so a GRE tunnel is keyed by its outer address pair and the key is only shown.
-    static func decodeGRE(_ reader: inout ByteReader, src: IPAddress, dst: IPAddress,
-                          into segment: inout TCPSegment, trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeGRE(
+        _ reader: inout ByteReader, src: IPAddress, dst: IPAddress,
+        into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> LinkOutcome {
         guard reader.count >= 4 else { return .stop(.truncated(.ipHeader)) }
         trace.crossed |= Encapsulation.gre.bit
         let flags = reader.u16(0)
@@ -203,16 +213,20 @@ extension PacketDecoder {
         let next: Layer
         switch type {
         case 0x6558:
-            next = .ethernet // transparent Ethernet bridging (also NVGRE, RFC 7637)
+            next = .ethernet  // transparent Ethernet bridging (also NVGRE, RFC 7637)
         case 0x88BE, 0x22EB:
-            return decodeERSPAN(&reader, at: offset, typeIII: type == 0x22EB, hasSequence: hasSequence,
-                                into: &segment, trace: &trace)
+            return decodeERSPAN(
+                &reader, at: offset, typeIII: type == 0x22EB, hasSequence: hasSequence,
+                into: &segment, trace: &trace)
         default:
             guard let l = layer(etherType: type), l != .pppoe else { return stop(.greUnknownType, .skipped(.notTCP), &trace) }
             next = l
         }
-        guard enter(TunnelLayer(kind: .gre, directionalID: key, scope: TunnelLayer.scope(src, dst)), .gre,
-                    &segment, &trace) else { return .stop(.malformed(.tooDeeplyNested)) }
+        guard
+            enter(
+                TunnelLayer(kind: .gre, directionalID: key, scope: TunnelLayer.scope(src, dst)), .gre,
+                &segment, &trace)
+        else { return .stop(.malformed(.tooDeeplyNested)) }
         reader.advance(offset)
         return .next(next, payload: 0)
     }
@@ -220,8 +234,10 @@ extension PacketDecoder {
     /// ERSPAN (draft-foschiano-erspan): type I has no GRE sequence and no header; type II has an
     /// 8-byte header (version 1), type III a 12-byte one (version 2, plus an 8-byte platform
     /// sub-header when O is set). Then the mirrored Ethernet frame. Keyed by session id.
-    static func decodeERSPAN(_ reader: inout ByteReader, at start: Int, typeIII: Bool, hasSequence: Bool,
-                             into segment: inout TCPSegment, trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeERSPAN(
+        _ reader: inout ByteReader, at start: Int, typeIII: Bool, hasSequence: Bool,
+        into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> LinkOutcome {
         trace.crossed |= Encapsulation.erspan.bit
         var offset = start
         var session: UInt32?
@@ -248,8 +264,10 @@ extension PacketDecoder {
     // MARK: Tunnels in UDP
 
     /// A UDP datagram on a tunnel port (destination first, then source); others are "not TCP".
-    static func decodeUDP(_ reader: inout ByteReader, length: Int, src: IPAddress, dst: IPAddress,
-                          ports: TunnelPorts, into segment: inout TCPSegment, trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeUDP(
+        _ reader: inout ByteReader, length: Int, src: IPAddress, dst: IPAddress,
+        ports: TunnelPorts, into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> LinkOutcome {
         guard reader.count >= 8 else { return .stop(.skipped(.notTCP)) }
         guard let tunnel = ports.tunnel(destination: reader.u16(2), source: reader.u16(0)) else {
             return .stop(.skipped(.notTCP))
@@ -277,7 +295,11 @@ extension PacketDecoder {
             let vni = reader.u32(4) >> 8
             guard reader.count >= headerLength else { return .stop(.truncated(.linkHeader)) }
             let next: Layer
-            if type == 0x6558 { next = .ethernet } else if let l = layer(etherType: type) { next = l } else {
+            if type == 0x6558 {
+                next = .ethernet
+            } else if let l = layer(etherType: type) {
+                next = l
+            } else {
                 return stop(.greUnknownType, .skipped(.notTCP), &trace)
             }
             guard enter(TunnelLayer(kind: .geneve, id: vni), .geneve, &segment, &trace) else {
@@ -315,8 +337,10 @@ extension PacketDecoder {
     /// length, TEID; if any of E/S/PN, sequence, N-PDU and next-extension type; then extension
     /// headers (length in 4-byte units, last byte = next type, 0 ends), at most 16. The TEID is the
     /// receiver's, different in each direction: keyed by the outer pair, the TEID only shown.
-    static func decodeGTPU(_ reader: inout ByteReader, src: IPAddress, dst: IPAddress,
-                           into segment: inout TCPSegment, trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeGTPU(
+        _ reader: inout ByteReader, src: IPAddress, dst: IPAddress,
+        into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> LinkOutcome {
         guard reader.count >= 8 else { return .stop(.truncated(.linkHeader)) }
         trace.crossed |= Encapsulation.gtpU.bit
         let flags = reader.u8(0)
@@ -347,8 +371,11 @@ extension PacketDecoder {
         case 6: next = .ipv6
         default: return stop(.gtpNotIP, .skipped(.notTCP), &trace)
         }
-        guard enter(TunnelLayer(kind: .gtpU, directionalID: teid, scope: TunnelLayer.scope(src, dst)), .gtpU,
-                    &segment, &trace) else { return .stop(.malformed(.tooDeeplyNested)) }
+        guard
+            enter(
+                TunnelLayer(kind: .gtpU, directionalID: teid, scope: TunnelLayer.scope(src, dst)), .gtpU,
+                &segment, &trace)
+        else { return .stop(.malformed(.tooDeeplyNested)) }
         reader.advance(offset)
         return .next(next, payload: 0)
     }
@@ -356,8 +383,10 @@ extension PacketDecoder {
     /// Teredo (RFC 4380): optional authentication (0x0001, ID-len, AU-len, id, auth, nonce 8,
     /// confirmation 1) and origin indication (0x0000, port, address: 8 bytes), in that order; then
     /// IPv6. The client and server are already named by the inner Teredo addresses.
-    static func decodeTeredo(_ reader: inout ByteReader, into segment: inout TCPSegment,
-                             trace: inout DecodeTrace) -> LinkOutcome {
+    static func decodeTeredo(
+        _ reader: inout ByteReader, into segment: inout TCPSegment,
+        trace: inout DecodeTrace
+    ) -> LinkOutcome {
         guard reader.count >= 2 else { return .stop(.truncated(.linkHeader)) }
         trace.crossed |= Encapsulation.teredo.bit
         if reader.u16(0) == 0x0001 {

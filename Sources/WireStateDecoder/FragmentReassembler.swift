@@ -104,7 +104,10 @@ public struct FragmentReassembler: Sendable {
     public mutating func expire(now: Int64, into out: inout [TCPSegment]) {
         // The common case, read without a lookup: nothing is old enough and the limit holds.
         if pending.count <= limit, arrivalsHead < arrivals.count,
-           CaptureTimeDifference.elapsed(from: arrivals[arrivalsHead].since, to: now) < timeout { return }
+            CaptureTimeDifference.elapsed(from: arrivals[arrivalsHead].since, to: now) < timeout
+        {
+            return
+        }
         while let (key, p) = oldest() {
             guard pending.count > limit || CaptureTimeDifference.elapsed(from: p.since, to: now) >= timeout else { return }
             pending[key] = nil

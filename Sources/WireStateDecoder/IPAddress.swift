@@ -93,7 +93,9 @@ extension IPAddress: CustomStringConvertible {
                 while j < 8 && groups[j] == 0 { j += 1 }
                 if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
                 i = j
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         func hex(_ r: Range<Int>) -> String { r.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
         if bestStart < 0 { return hex(0..<8) }

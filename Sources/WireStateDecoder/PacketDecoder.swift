@@ -34,11 +34,14 @@ public struct PacketDecoder: Sendable {
     /// The hot-path form: the segment is written into `segment` (which the caller reuses), and only
     /// a two-byte status comes back, so no segment is copied between the layers.
     @inlinable
-    public mutating func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64,
-                                into segment: inout TCPSegment) -> DecodeStatus {
+    public mutating func decode(
+        _ bytes: UnsafeRawBufferPointer, wireLength: Int, frame: UInt64,
+        into segment: inout TCPSegment
+    ) -> DecodeStatus {
         var trace = DecodeTrace()
-        let status = Self.decode(bytes, wireLength: wireLength, linkType: linkType, ports: tunnelPorts,
-                                 into: &segment, trace: &trace)
+        let status = Self.decode(
+            bytes, wireLength: wireLength, linkType: linkType, ports: tunnelPorts,
+            into: &segment, trace: &trace)
         counters.count(status, frame: frame)
         if trace.crossed != 0 || trace.skip != nil { counters.encapsulations.count(trace, frame: frame) }
         return status
@@ -51,8 +54,10 @@ public struct PacketDecoder: Sendable {
     }
 
     /// The stateless core of `decode`, for tests and fuzzing.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
-                              ports: TunnelPorts = TunnelPorts()) -> DecodeResult {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType,
+        ports: TunnelPorts = TunnelPorts()
+    ) -> DecodeResult {
         var segment = TCPSegment.empty
         var trace = DecodeTrace()
         let status = decode(bytes, wireLength: wireLength, linkType: linkType, ports: ports, into: &segment, trace: &trace)
@@ -71,8 +76,10 @@ public struct PacketDecoder: Sendable {
     @usableFromInline static let maxHeaders = 16
 
     @usableFromInline
-    static func decode(_ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, ports: TunnelPorts,
-                       into segment: inout TCPSegment, trace: inout DecodeTrace) -> DecodeStatus {
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, ports: TunnelPorts,
+        into segment: inout TCPSegment, trace: inout DecodeTrace
+    ) -> DecodeStatus {
         segment.tunnel.removeAll()
         var reader = ByteReader(bytes)
         var layer: Layer
@@ -109,7 +116,7 @@ public struct PacketDecoder: Sendable {
             if linkType == .null && family > 0xFFFF { family = family.byteSwapped }
             switch family {
             case 2: layer = .ipv4
-            case 10, 24, 28, 30: layer = .ipv6   // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+            case 10, 24, 28, 30: layer = .ipv6  // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
             default: return .skipped(.notIP)
             }
             reader.advance(4)
@@ -147,18 +154,22 @@ public struct PacketDecoder: Sendable {
                 }
             case .ipv4, .ipv6:
                 let wireIP = wireLength - (bytes.count - reader.count)
-                let step = layer == .ipv4 ? decodeIPv4(reader, wireLength: wireIP, into: &segment)
-                                          : decodeIPv6(reader, wireLength: wireIP, into: &segment)
+                let step =
+                    layer == .ipv4
+                    ? decodeIPv4(reader, wireLength: wireIP, into: &segment)
+                    : decodeIPv6(reader, wireLength: wireIP, into: &segment)
                 switch step {
                 case .done(let status):
                     return status
                 case .payload(let proto, let offset, let length, let src, let dst):
                     reader.advance(offset)
-                    switch decodeIPPayload(&reader, protocol: proto, length: length, src: src, dst: dst,
-                                           ports: ports, into: &segment, trace: &trace) {
+                    switch decodeIPPayload(
+                        &reader, protocol: proto, length: length, src: src, dst: dst,
+                        ports: ports, into: &segment, trace: &trace)
+                    {
                     case .next(let l, _): layer = l
                     case .stop(let status): return status
-                    case .pbb: return .skipped(.notTCP) // not produced by IP payloads
+                    case .pbb: return .skipped(.notTCP)  // not produced by IP payloads
                     }
                 }
             case .mpls, .pppoe, .llc, .fddi:
@@ -184,8 +195,10 @@ public struct PacketDecoder: Sendable {
     /// `allowLength`: on Ethernet a type ≤ 1500 is an 802.3 length (LLC follows); cooked
     /// captures use those values for other things.
     @inline(__always)
-    static func lookThroughVLANTags(_ reader: ByteReader, type first: UInt16, tagsAt start: Int,
-                                    allowLength: Bool = false) -> LinkOutcome {
+    static func lookThroughVLANTags(
+        _ reader: ByteReader, type first: UInt16, tagsAt start: Int,
+        allowLength: Bool = false
+    ) -> LinkOutcome {
         var type = first
         var offset = start
         var tags = 0
@@ -246,9 +259,11 @@ public struct PacketDecoder: Sendable {
         }
         var tcp = ip
         tcp.advance(headerLength)
-        return .done(decodeTCP(tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
-                               ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
-                               isFragment: moreFragments, into: &segment))
+        return .done(
+            decodeTCP(
+                tcp, ipPayloadLength: totalLength - headerLength, src: src, dst: dst, ipVersion: 4,
+                ipHeaderLength: UInt16(headerLength), identification: UInt32(ip.u16(4)), ttl: ip.u8(8),
+                isFragment: moreFragments, into: &segment))
     }
 
     // MARK: IPv6
@@ -276,12 +291,12 @@ public struct PacketDecoder: Sendable {
             headers += 1
             guard headers <= 16 else { return .done(.malformed(.badExtensionHeader)) }
             switch next {
-            case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
+            case 0, 43, 60, 135, 139, 140:  // hop-by-hop, routing, destination options, mobility, HIP, shim6
                 guard ip.count >= offset + 2 else { return .done(.truncated(.ipHeader)) }
                 let length = (Int(ip.u8(offset + 1)) + 1) * 8
                 next = ip.u8(offset)
                 offset += length
-            case 44: // fragment
+            case 44:  // fragment
                 guard ip.count >= offset + 8 else { return .done(.truncated(.ipHeader)) }
                 fragmentField = ip.u16(offset + 2)
                 identification = ip.u32(offset + 4)
@@ -303,12 +318,12 @@ public struct PacketDecoder: Sendable {
                     return .done(.skipped(.laterFragment))
                 }
                 firstFragment = fragmentField & 1 != 0
-            case 51: // authentication header: length in 4-octet units minus 2
+            case 51:  // authentication header: length in 4-octet units minus 2
                 guard ip.count >= offset + 2 else { return .done(.truncated(.ipHeader)) }
                 let length = (Int(ip.u8(offset + 1)) + 2) * 4
                 next = ip.u8(offset)
                 offset += length
-            default: // ESP (50), no next header (59), ICMPv6, UDP, tunnels, …
+            default:  // ESP (50), no next header (59), ICMPv6, UDP, tunnels, …
                 guard isTunnelProtocol(next), !sawFragmentHeader, ip.count >= offset else { return .done(.skipped(.notTCP)) }
                 return .payload(next, offset: offset, length: 40 + payloadLength - offset, src: src, dst: dst)
             }
@@ -321,9 +336,10 @@ public struct PacketDecoder: Sendable {
         segment.moreFragments = firstFragment
         var tcp = ip
         tcp.advance(offset)
-        let status = decodeTCP(tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
-                               ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
-                               isFragment: firstFragment, into: &segment)
+        let status = decodeTCP(
+            tcp, ipPayloadLength: 40 + payloadLength - offset, src: src, dst: dst, ipVersion: 6,
+            ipHeaderLength: UInt16(offset), identification: identification, ttl: hopLimit,
+            isFragment: firstFragment, into: &segment)
         // Extension headers after the fragment header belong to the reassembled payload.
         if firstFragment { segment.fragmentHeaderBytes = UInt32(offset - fragmentPayloadStart) }
         return .done(status)
@@ -332,9 +348,11 @@ public struct PacketDecoder: Sendable {
     // MARK: TCP
 
     @inline(__always)
-    static func decodeTCP(_ tcp: ByteReader, ipPayloadLength: Int, src: IPAddress, dst: IPAddress, ipVersion: UInt8,
-                          ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool,
-                          into segment: inout TCPSegment) -> DecodeStatus {
+    static func decodeTCP(
+        _ tcp: ByteReader, ipPayloadLength: Int, src: IPAddress, dst: IPAddress, ipVersion: UInt8,
+        ipHeaderLength: UInt16, identification: UInt32, ttl: UInt8, isFragment: Bool,
+        into segment: inout TCPSegment
+    ) -> DecodeStatus {
         guard tcp.count >= 20 else { return .truncated(.tcpHeader) }
         let dataOffset = Int(tcp.u8(12) >> 4) * 4
         guard dataOffset >= 20 else { return .malformed(.badTCPDataOffset) }
@@ -364,7 +382,7 @@ public struct PacketDecoder: Sendable {
             parseOptions(tcp, end: captured, into: &segment.options)
             if captured < dataOffset {
                 segment.options.truncated = true
-                segment.options.malformed = false // cut by the capture, not by the sender
+                segment.options.malformed = false  // cut by the capture, not by the sender
             }
         }
         return .tcp
@@ -375,8 +393,8 @@ public struct PacketDecoder: Sendable {
         var i = 20
         while i < end {
             let kind = tcp.u8(i)
-            if kind == 0 { break }          // end of option list
-            if kind == 1 { i += 1; continue } // NOP
+            if kind == 0 { break }  // end of option list
+            if kind == 1 { i += 1; continue }  // NOP
             guard i + 1 < end else { o.malformed = true; break }
             let length = Int(tcp.u8(i + 1))
             guard length >= 2, i + length <= end else { o.malformed = true; break }
@@ -399,9 +417,9 @@ public struct PacketDecoder: Sendable {
                 // Experimental TFO (RFC 6994 magic 0xF989), used before kind 34 was assigned.
                 readCookie(tcp, from: i + 4, count: length - 4, into: &o)
             case (2, _), (3, _), (4, _), (5, _), (8, _), (34, _):
-                o.malformed = true // a known option with an impossible length
+                o.malformed = true  // a known option with an impossible length
             default:
-                break // unknown options are skipped by their length
+                break  // unknown options are skipped by their length
             }
             i += length
         }
@@ -535,8 +553,10 @@ struct ByteReader {
     @inlinable var count: Int { base.count }
 
     @inlinable mutating func advance(_ n: Int) {
-        base = n >= base.count ? UnsafeRawBufferPointer(rebasing: base[base.count...])
-                               : UnsafeRawBufferPointer(rebasing: base[n...])
+        base =
+            n >= base.count
+            ? UnsafeRawBufferPointer(rebasing: base[base.count...])
+            : UnsafeRawBufferPointer(rebasing: base[n...])
     }
 
     @inlinable func u8(_ o: Int) -> UInt8 { base[o] }

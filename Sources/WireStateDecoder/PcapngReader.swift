@@ -91,33 +91,38 @@ public struct PcapngReader: Sendable {
             switch type {
             case 1:
                 try readInterface(b, body: body, end: bodyEnd)
-            case 6: // EPB: interface, ts high, ts low, captured, original, data
+            case 6:  // EPB: interface, ts high, ts low, captured, original, data
                 guard bodyEnd - body >= 20 else { throw fail("enhanced packet block too short") }
                 let id = Int(u32(b, body))
                 let ts = UInt64(u32(b, body + 4)) << 32 | UInt64(u32(b, body + 8))
-                return try packet(b, interface: id, units: ts, captured: Int(u32(b, body + 12)),
-                                  original: Int(u32(b, body + 16)), data: body + 20, end: bodyEnd)
-            case 3: // SPB: original length, data; interface 0, no timestamp
+                return try packet(
+                    b, interface: id, units: ts, captured: Int(u32(b, body + 12)),
+                    original: Int(u32(b, body + 16)), data: body + 20, end: bodyEnd)
+            case 3:  // SPB: original length, data; interface 0, no timestamp
                 guard bodyEnd - body >= 4 else { throw fail("simple packet block too short") }
                 guard !interfaces.isEmpty else { throw fail("simple packet block before any interface") }
                 let original = Int(u32(b, body))
                 let snap = Int(interfaces[0].snapLength)
                 let captured = min(original, snap == 0 ? Int.max : snap, bodyEnd - body - 4)
-                return try packet(b, interface: 0, units: nil, captured: captured, original: original,
-                                  data: body + 4, end: bodyEnd)
-            case 2: // OPB: interface(2), drops(2), ts high, ts low, captured, original, data
+                return try packet(
+                    b, interface: 0, units: nil, captured: captured, original: original,
+                    data: body + 4, end: bodyEnd)
+            case 2:  // OPB: interface(2), drops(2), ts high, ts low, captured, original, data
                 guard bodyEnd - body >= 20 else { throw fail("packet block too short") }
                 let ts = UInt64(u32(b, body + 4)) << 32 | UInt64(u32(b, body + 8))
-                return try packet(b, interface: Int(u16(b, body)), units: ts, captured: Int(u32(b, body + 12)),
-                                  original: Int(u32(b, body + 16)), data: body + 20, end: bodyEnd)
+                return try packet(
+                    b, interface: Int(u16(b, body)), units: ts, captured: Int(u32(b, body + 12)),
+                    original: Int(u32(b, body + 16)), data: body + 20, end: bodyEnd)
             default:
-                continue // SHB (handled above), NRB, ISB, DSB, journal, custom: skipped by length
+                continue  // SHB (handled above), NRB, ISB, DSB, journal, custom: skipped by length
             }
         }
     }
 
-    private mutating func packet(_ b: UnsafeRawBufferPointer, interface id: Int, units: UInt64?, captured: Int,
-                                 original: Int, data: Int, end: Int) throws(PcapngError) -> Record {
+    private mutating func packet(
+        _ b: UnsafeRawBufferPointer, interface id: Int, units: UInt64?, captured: Int,
+        original: Int, data: Int, end: Int
+    ) throws(PcapngError) -> Record {
         frame += 1
         guard id < interfaces.count else {
             frame -= 1
@@ -129,14 +134,16 @@ public struct PcapngReader: Sendable {
         }
         let i = interfaces[id]
         let nanos = units.map { Self.nanoseconds(units: $0, i) } ?? 0
-        return Record(frame: frame, interface: id, timestampNanos: nanos, dataOffset: data,
-                      capturedLength: captured, wireLength: max(original, captured))
+        return Record(
+            frame: frame, interface: id, timestampNanos: nanos, dataOffset: data,
+            capturedLength: captured, wireLength: max(original, captured))
     }
 
     private mutating func readInterface(_ b: UnsafeRawBufferPointer, body: Int, end: Int) throws(PcapngError) {
         guard end - body >= 8 else { throw fail("interface description block too short") }
-        var i = Interface(linkType: u16(b, body), snapLength: u32(b, body + 4), resolutionExponent: 6,
-                          resolutionIsBinary: false, offsetSeconds: 0)
+        var i = Interface(
+            linkType: u16(b, body), snapLength: u32(b, body + 4), resolutionExponent: 6,
+            resolutionIsBinary: false, offsetSeconds: 0)
         var o = body + 8
         while o + 4 <= end {
             let code = u16(b, o)

@@ -137,8 +137,9 @@ public struct TCPSegment: Hashable, Sendable {
 
     /// A zeroed segment for the decoder to fill in place.
     public static var empty: TCPSegment {
-        TCPSegment(source: SocketAddress(IPAddress(ipv4: 0), 0), destination: SocketAddress(IPAddress(ipv4: 0), 0),
-                   sequence: 0, acknowledgment: 0, flags: [], window: 0)
+        TCPSegment(
+            source: SocketAddress(IPAddress(ipv4: 0), 0), destination: SocketAddress(IPAddress(ipv4: 0), 0),
+            sequence: 0, acknowledgment: 0, flags: [], window: 0)
     }
 
     /// Sequence space the segment occupies: payload plus one for SYN and one for FIN.
@@ -147,11 +148,13 @@ public struct TCPSegment: Hashable, Sendable {
         payloadLength &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
     }
 
-    public init(source: SocketAddress, destination: SocketAddress, sequence: UInt32, acknowledgment: UInt32,
-                flags: TCPFlags, window: UInt16, urgentPointer: UInt16 = 0, headerLength: UInt8 = 20,
-                payloadLength: UInt32 = 0, capturedPayloadLength: UInt32? = nil, options: TCPOptions = TCPOptions(),
-                ipVersion: UInt8 = 4, ipHeaderLength: UInt16 = 20, ipIdentification: UInt32 = 0, ttl: UInt8 = 64,
-                isFragment: Bool = false) {
+    public init(
+        source: SocketAddress, destination: SocketAddress, sequence: UInt32, acknowledgment: UInt32,
+        flags: TCPFlags, window: UInt16, urgentPointer: UInt16 = 0, headerLength: UInt8 = 20,
+        payloadLength: UInt32 = 0, capturedPayloadLength: UInt32? = nil, options: TCPOptions = TCPOptions(),
+        ipVersion: UInt8 = 4, ipHeaderLength: UInt16 = 20, ipIdentification: UInt32 = 0, ttl: UInt8 = 64,
+        isFragment: Bool = false
+    ) {
         self.source = source
         self.destination = destination
         self.sequence = sequence

@@ -73,7 +73,8 @@ public struct TunnelLayer: Sendable {
 
     @inlinable
     public init(kind: TunnelKind, id: UInt32? = nil, directionalID: UInt32? = nil, scope: UInt64 = 0) {
-        packed = (id ?? 0) & 0xFF_FFFF | UInt32(kind.rawValue) << 24 | (id != nil ? 1 << 29 : 0)
+        packed =
+            (id ?? 0) & 0xFF_FFFF | UInt32(kind.rawValue) << 24 | (id != nil ? 1 << 29 : 0)
             | (directionalID != nil ? 1 << 30 : 0)
         self.directionalID = directionalID ?? 0
         self.scope = scope
@@ -94,7 +95,7 @@ public struct TunnelLayer: Sendable {
         h ^= (y.high &* 0x1656_67B1_9E37_79F9) ^ (y.low &* 0xBF58_476D_1CE4_E5B9)
         h ^= h >> 31
         h = h &* 0x94D0_49BB_1331_11EB
-        return h ^ (h >> 29) | 1 // never 0, which means "no scope"
+        return h ^ (h >> 29) | 1  // never 0, which means "no scope"
     }
 }
 

@@ -50,8 +50,8 @@ struct Diagnoser {
         closeWaitStuck()
         finWait2Stuck()
         connectionRefused()
-        synFlood() // first of the handshake rules: the handshakes it explains are not reported again
-        listenQueueOverflow() // before syn-unanswered: it claims the SYNs it explains
+        synFlood()  // first of the handshake rules: the handshakes it explains are not reported again
+        listenQueueOverflow()  // before syn-unanswered: it claims the SYNs it explains
         synUnanswered()
         abortiveClose()
         timeWaitPileup()
@@ -78,9 +78,10 @@ struct Diagnoser {
                     line += "; CLOSE_WAIT inferred: no segment of the \(who) after that FIN proves it arrived"
                 }
                 line += heldTail(i, who: who, verb: "no FIN from the \(who)")
-                let item = Item(notes: n, role: role, held: i.held(end: end), frames: [i.frame, i.confirmedFrame].compactMap { $0 },
-                                evidence: i.confirmedFrame == nil ? .inferred : .observed, line: line,
-                                first: i.since, last: i.until ?? end)
+                let item = Item(
+                    notes: n, role: role, held: i.held(end: end), frames: [i.frame, i.confirmedFrame].compactMap { $0 },
+                    evidence: i.confirmedFrame == nil ? .inferred : .observed, line: line,
+                    first: i.since, last: i.until ?? end)
                 items[key(n, role), default: []].append(item)
             }
         }
@@ -95,32 +96,36 @@ struct Diagnoser {
         for (k, found) in items.sorted(by: { $0.key < $1.key }) {
             var group = found
             if let more = younger[k] {
-                group.append(Item(notes: group[0].notes, role: group[0].role, evidence: group[0].evidence,
-                                  line: "\(count(more.count, "more connection")) (\(more.map(String.init).joined(separator: ", "))) "
-                                      + "\(more.count == 1 ? "is" : "are") in CLOSE_WAIT at the end of the capture, for less than the threshold so far",
-                                  first: group[0].first, last: group[0].last))
+                group.append(
+                    Item(
+                        notes: group[0].notes, role: group[0].role, evidence: group[0].evidence,
+                        line: "\(count(more.count, "more connection")) (\(more.map(String.init).joined(separator: ", "))) "
+                            + "\(more.count == 1 ? "is" : "are") in CLOSE_WAIT at the end of the capture, for less than the threshold so far",
+                        first: group[0].first, last: group[0].last))
             }
             let n = found.count, longest = group.map(\.held).max() ?? 0
             let role = group[0].role
             let side = role == .server ? "server" : "client"
             let port = role == .server ? group[0].notes.server.port : group[0].notes.client.port
-            let summary = "\(count(n, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
+            let summary =
+                "\(count(n, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                 + "sat in CLOSE_WAIT for up to \(dur(longest)): the \(side) "
                 + (found.allSatisfy { $0.evidence == .observed } ? "acknowledged" : "received (not every ACK of it was captured)")
                 + " its peer's FIN and did not close its socket."
             let sportOrDport = role == .server ? "sport" : "dport"
             let dport = role == .server ? port : group[0].notes.server.port
-            add(.closeWaitStuck, severity: n >= options.criticalCount ? .critical : .warning, k, group,
+            add(
+                .closeWaitStuck, severity: n >= options.criticalCount ? .critical : .warning, k, group,
                 summary: summary, threshold: options.stuckAfter,
                 causes: [
                     "the application does not close() the socket after reading end-of-file (recv() returning 0)",
                     "a leak: an error path returns without closing, or a connection pool keeps connections its peer has closed",
-                    "the application is blocked or overloaded and has not got to these sockets yet",
+                    "the application is blocked or overloaded and has not got to these sockets yet"
                 ],
                 steps: [
                     "ss -tanp state close-wait '( \(sportOrDport) = :\(dport) )'   # on the \(side): which process holds them, and how many",
                     "ls /proc/PID/fd | wc -l   # repeated: a descriptor count that only grows is a leak",
-                    "review the \(side) application's close path: every branch after a read returns 0 (EOF) must close()",
+                    "review the \(side) application's close path: every branch after a read returns 0 (EOF) must close()"
                 ])
         }
     }
@@ -134,9 +139,10 @@ struct Diagnoser {
                 var line = "\(conn(n)): \(who) in FIN_WAIT_2 from frame \(frame(i.frame)) (the \(peer) acknowledged its FIN)"
                 if i.evidence < .observed { line += ", inferred: the ACK is presumed to have arrived" }
                 line += heldTail(i, who: who, verb: "no FIN from the \(peer)")
-                let item = Item(notes: n, role: role, held: i.held(end: end), frames: [i.frame].compactMap { $0 },
-                                evidence: i.evidence >= .observed ? .observed : .inferred, line: line,
-                                first: i.since, last: i.until ?? end)
+                let item = Item(
+                    notes: n, role: role, held: i.held(end: end), frames: [i.frame].compactMap { $0 },
+                    evidence: i.evidence >= .observed ? .observed : .inferred, line: line,
+                    first: i.since, last: i.until ?? end)
                 items[key(n, role), default: []].append(item)
             }
         }
@@ -148,20 +154,22 @@ struct Diagnoser {
                 (item.notes[role.peer].closeWait?.held(end: end) ?? 0) >= options.stuckAfter
             }
             let peerAddr = role == .client ? group[0].notes.server : group[0].notes.client
-            let summary = "\(count(n, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
+            let summary =
+                "\(count(n, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                 + "waited in FIN_WAIT_2 for up to \(dur(longest)): the \(peer) acknowledged the FIN and did not close its side"
                 + (explained ? " (see close-wait-stuck)." : ".")
             let filter = role == .client ? "dport = :\(peerAddr.port)" : "sport = :\(group[0].notes.server.port)"
-            add(.finWait2Stuck, severity: explained ? .info : .warning, k, group, summary: summary, threshold: options.stuckAfter,
+            add(
+                .finWait2Stuck, severity: explained ? .info : .warning, k, group, summary: summary, threshold: options.stuckAfter,
                 causes: [
                     "the \(peer) application does not close its socket after reading end-of-file (its side sits in CLOSE_WAIT)",
                     "a deliberate half-close (shutdown(SHUT_WR)) while the \(peer) still has data to send",
-                    "the \(peer) vanished after acknowledging the FIN (crash, path broke)",
+                    "the \(peer) vanished after acknowledging the FIN (crash, path broke)"
                 ],
                 steps: [
                     "ss -tano state fin-wait-2 '( \(filter) )'   # on the \(role.name): the timer shows how long the kernel still waits",
                     "sysctl net.ipv4.tcp_fin_timeout   # how long an orphaned FIN_WAIT_2 is kept (Linux: 60 s)",
-                    "on the \(peer): ss -tanp state close-wait, and its application's close path",
+                    "on the \(peer): ss -tanp state close-wait, and its application's close path"
                 ])
         }
     }
@@ -180,19 +188,20 @@ struct Diagnoser {
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let clients = Set(group.map { $0.notes.client.address })
             let port = group[0].notes.server.port
-            add(.connectionRefused, severity: .warning, k, group,
+            add(
+                .connectionRefused, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection attempt")) from \(count(clients.count, "client host")) to \(k.subject) "
                     + "\(group.count == 1 ? "was" : "were") refused with a RST: nothing listens there.",
                 threshold: nil,
                 causes: [
                     "the service is not running, crashed, or is restarting",
                     "it listens on another address or port (127.0.0.1 instead of 0.0.0.0, a changed port)",
-                    "a firewall rule rejects with a TCP reset",
+                    "a firewall rule rejects with a TCP reset"
                 ],
                 steps: [
                     "ss -ltnp '( sport = :\(port) )'   # on the server: is anything listening, on which address",
                     "the service's status and logs (systemctl status, journalctl -u)",
-                    "nstat -az TcpOutRsts TcpAttemptFails   # on the server and the clients",
+                    "nstat -az TcpOutRsts TcpAttemptFails   # on the server and the clients"
                 ])
         }
     }
@@ -216,7 +225,7 @@ struct Diagnoser {
             var latestEnd: [Int64] = []
             for s in spans { latestEnd.append(max(latestEnd.last ?? .min, s.1)) }
             func overlaps(_ from: Int64, _ to: Int64) -> Bool {
-                var lo = 0, hi = spans.count // first span starting after `to`
+                var lo = 0, hi = spans.count  // first span starting after `to`
                 while lo < hi { let mid = (lo + hi) / 2; if spans[mid].0 <= to { lo = mid + 1 } else { hi = mid } }
                 return lo > 0 && latestEnd[lo - 1] >= from
             }
@@ -231,25 +240,31 @@ struct Diagnoser {
             guard !dropped.isEmpty || !ackDropped.isEmpty else { continue }
             var group: [Item] = []
             for u in dropped {
-                group.append(Item(notes: u, role: .server, frames: u.synFrames,
-                                  line: "\(conn(u)): \(count(u.synFrames.count, "SYN")) (frames \(frames(u.synFrames))), no answer",
-                                  first: u.firstSynTime ?? u.firstTime, last: u.lastSynTime ?? u.lastTime))
+                group.append(
+                    Item(
+                        notes: u, role: .server, frames: u.synFrames,
+                        line: "\(conn(u)): \(count(u.synFrames.count, "SYN")) (frames \(frames(u.synFrames))), no answer",
+                        first: u.firstSynTime ?? u.firstTime, last: u.lastSynTime ?? u.lastTime))
                 explainedSyns.insert(u.ref.id)
             }
             for a in ackDropped {
-                group.append(Item(notes: a, role: .server, frames: a.synAckFrames + [a.clientAckFrame].compactMap { $0 },
-                                  line: "\(conn(a)): the client's handshake ACK went by at frame \(frame(a.clientAckFrame)), "
-                                      + "yet the server retransmitted its SYN+ACK (frames \(frames(a.synAckFrames))): it dropped the ACK",
-                                  first: a.firstTime, last: a.lastSynAckTime ?? a.lastTime))
+                group.append(
+                    Item(
+                        notes: a, role: .server, frames: a.synAckFrames + [a.clientAckFrame].compactMap { $0 },
+                        line: "\(conn(a)): the client's handshake ACK went by at frame \(frame(a.clientAckFrame)), "
+                            + "yet the server retransmitted its SYN+ACK (frames \(frames(a.synAckFrames))): it dropped the ACK",
+                        first: a.firstTime, last: a.lastSynAckTime ?? a.lastTime))
             }
             let ackDroppedIDs = Set(ackDropped.map(\.ref.id))
             let ok = answered.filter { !ackDroppedIDs.contains($0.ref.id) }
             if !ok.isEmpty {
                 let shown = ok.prefix(5).map { "\($0.ref.id)" }.joined(separator: ", ")
-                group.append(Item(notes: ok[0], role: .server, frames: ok.prefix(5).compactMap { $0.synAckFrames.first },
-                                  line: "answered in the same period: \(count(ok.count, "connection")) (\(shown)\(ok.count > 5 ? ", …" : "")), "
-                                      + "SYN+ACK at frames \(frames(ok.prefix(5).compactMap { $0.synAckFrames.first }))",
-                                  first: ok[0].firstTime, last: ok[0].lastTime))
+                group.append(
+                    Item(
+                        notes: ok[0], role: .server, frames: ok.prefix(5).compactMap { $0.synAckFrames.first },
+                        line: "answered in the same period: \(count(ok.count, "connection")) (\(shown)\(ok.count > 5 ? ", …" : "")), "
+                            + "SYN+ACK at frames \(frames(ok.prefix(5).compactMap { $0.synAckFrames.first }))",
+                        first: ok[0].firstTime, last: ok[0].lastTime))
                 // Every answered connection is listed among the finding's connections (no line each).
                 for a in ok.dropFirst() {
                     group.append(Item(notes: a, role: .server, line: "", first: a.firstTime, last: a.firstTime))
@@ -260,19 +275,20 @@ struct Diagnoser {
             if !dropped.isEmpty { what.append("the SYNs of \(count(dropped.count, "other connection")) (\(syns) SYNs) went unanswered") }
             if !ackDropped.isEmpty { what.append("it dropped the handshake ACKs of \(count(ackDropped.count, "connection"))") }
             let k = GroupKey(kind: .listener, subject: listener.description)
-            add(.listenQueueOverflow, severity: .critical, k, group,
+            add(
+                .listenQueueOverflow, severity: .critical, k, group,
                 summary: "\(listener) answered \(count(answered.count, "connection")) while "
                     + what.joined(separator: " and ") + " in the same period: its accept queue is full.",
                 threshold: nil, connectionCount: dropped.count + ackDropped.count,
                 causes: [
                     "the application does not call accept() fast enough (blocked, busy, single-threaded, or never)",
                     "the listen() backlog is too small for the connection rate (capped by net.core.somaxconn)",
-                    "a burst of connections larger than the backlog",
+                    "a burst of connections larger than the backlog"
                 ],
                 steps: [
                     "ss -ltn '( sport = :\(listener.port) )'   # on the server: Recv-Q = connections waiting for accept(), Send-Q = the backlog",
                     "nstat -az TcpExtListenOverflows TcpExtListenDrops   # rising: the kernel is dropping SYNs or ACKs",
-                    "sysctl net.core.somaxconn net.ipv4.tcp_max_syn_backlog; the backlog the application passes to listen()",
+                    "sysctl net.core.somaxconn net.ipv4.tcp_max_syn_backlog; the backlog the application passes to listen()"
                 ])
         }
     }
@@ -292,36 +308,41 @@ struct Diagnoser {
         var items: [GroupKey: [Item]] = [:]
         for n in notes where unansweredSyn(n) && !explainedSyns.contains(n.ref.id) && !flooded.contains(n.ref.id) {
             let span = CaptureTime.elapsed(from: n.firstSynTime ?? n.firstTime, to: n.lastSynTime ?? n.lastTime)
-            let line = "\(conn(n)): \(count(n.synFrames.count, "SYN")) over \(dur(span)) (frames \(frames(n.synFrames))), "
+            let line =
+                "\(conn(n)): \(count(n.synFrames.count, "SYN")) over \(dur(span)) (frames \(frames(n.synFrames))), "
                 + "nothing from the server"
             items[GroupKey(kind: .listener, subject: n.server.description), default: []].append(
-                Item(notes: n, role: .client, held: span, frames: n.synFrames,
-                     evidence: hostsReached.contains(n.client.address) ? .observed : .inferred, line: line,
-                     first: n.firstSynTime ?? n.firstTime, last: n.lastSynTime ?? n.lastTime))
+                Item(
+                    notes: n, role: .client, held: span, frames: n.synFrames,
+                    evidence: hostsReached.contains(n.client.address) ? .observed : .inferred, line: line,
+                    first: n.firstSynTime ?? n.firstTime, last: n.lastSynTime ?? n.lastTime))
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             var g = group
             if g.contains(where: { $0.evidence == .inferred }) {
-                g.append(Item(notes: g[0].notes, role: .client, evidence: .inferred,
-                              line: "inferred: the capture holds no packet at all toward these clients, so a capture that "
-                                  + "sees only one direction would look the same",
-                              first: g[0].first, last: g[0].last))
+                g.append(
+                    Item(
+                        notes: g[0].notes, role: .client, evidence: .inferred,
+                        line: "inferred: the capture holds no packet at all toward these clients, so a capture that "
+                            + "sees only one direction would look the same",
+                        first: g[0].first, last: g[0].last))
             }
             let syns = group.reduce(0) { $0 + $1.frames.count }
             let port = group[0].notes.server.port
-            add(.synUnanswered, severity: .warning, k, g,
+            add(
+                .synUnanswered, severity: .warning, k, g,
                 summary: "\(count(group.count, "connection attempt")) to \(k.subject) sent \(syns) SYNs and got no answer: "
                     + "the SYNs are dropped on the way, or the host is unreachable.",
                 threshold: nil, connectionCount: group.count,
                 causes: [
                     "a firewall or security group drops the SYNs silently",
                     "the server host is down, or the address is wrong or unroutable (no ICMP comes back)",
-                    "the listener drops SYNs because its queues are full (see listen-queue-overflow when it answers others)",
+                    "the listener drops SYNs because its queues are full (see listen-queue-overflow when it answers others)"
                 ],
                 steps: [
                     "tcpdump -ni any 'tcp port \(port) and tcp[tcpflags] & tcp-syn != 0'   # on the server: do the SYNs arrive?",
                     "ss -ltn '( sport = :\(port) )' and nstat -az TcpExtListenDrops   # on the server",
-                    "the firewall rules on the path and on both hosts (nft list ruleset); ip route get on the client",
+                    "the firewall rules on the path and on both hosts (nft list ruleset); ip route get on the client"
                 ])
         }
     }
@@ -353,32 +374,39 @@ struct Diagnoser {
             let answered = burst.filter { !$0.synAckFrames.isEmpty }.count
             let synAcks = burst.reduce(0) { $0 + $1.synAckFrames.count }
             var group = burst.map { n in
-                Item(notes: n, role: .server, frames: n.synFrames + n.synAckFrames, line: "", first: n.firstSynTime ?? n.firstTime,
-                     last: n.lastSynAckTime ?? n.lastTime)
+                Item(
+                    notes: n, role: .server, frames: n.synFrames + n.synAckFrames, line: "", first: n.firstSynTime ?? n.firstTime,
+                    last: n.lastSynAckTime ?? n.lastTime)
             }
-            group[0].line = "\(burst.count) handshakes from \(sources.count) source addresses within \(dur(span)), "
+            group[0].line =
+                "\(burst.count) handshakes from \(sources.count) source addresses within \(dur(span)), "
                 + "first SYN at frame \(frame(burst[0].synFrames.first)); none completed: the clients sent nothing after their SYN"
-            group.append(Item(notes: burst[0], role: .server,
-                              line: "the listener answered \(answered) of them with \(synAcks) SYN+ACKs (retransmissions included)"
-                                  + (answered < burst.count ? "; \(burst.count - answered) got no answer at all" : ""),
-                              first: group[0].first, last: group[0].last))
-            group.append(Item(notes: burst[0], role: .server, evidence: .inferred,
-                              line: "inferred: whether the sources exist cannot be seen; a capture on the server side shows only "
-                                  + "that nothing came back",
-                              first: group[0].first, last: group[0].last))
-            add(.synFlood, severity: .critical, GroupKey(kind: .listener, subject: listener.description), group,
+            group.append(
+                Item(
+                    notes: burst[0], role: .server,
+                    line: "the listener answered \(answered) of them with \(synAcks) SYN+ACKs (retransmissions included)"
+                        + (answered < burst.count ? "; \(burst.count - answered) got no answer at all" : ""),
+                    first: group[0].first, last: group[0].last))
+            group.append(
+                Item(
+                    notes: burst[0], role: .server, evidence: .inferred,
+                    line: "inferred: whether the sources exist cannot be seen; a capture on the server side shows only "
+                        + "that nothing came back",
+                    first: group[0].first, last: group[0].last))
+            add(
+                .synFlood, severity: .critical, GroupKey(kind: .listener, subject: listener.description), group,
                 summary: "\(listener) received \(burst.count) handshakes from \(sources.count) sources within \(dur(span)) "
                     + "that never completed: a SYN flood, or clients whose replies cannot get back.",
                 threshold: nil, connectionCount: burst.count,
                 causes: [
                     "a SYN flood from spoofed source addresses (a denial-of-service attempt)",
                     "the path back to many clients is broken (asymmetric routing, a firewall that drops their ACKs)",
-                    "a load test or scanner opening connections it never completes",
+                    "a load test or scanner opening connections it never completes"
                 ],
                 steps: [
                     "ss -tan state syn-recv '( sport = :\(listener.port) )' | wc -l   # on the server: half-open now",
                     "nstat -az TcpExtSyncookiesSent TcpExtListenDrops TcpExtTCPReqQFullDrop; dmesg | grep 'SYN flooding'",
-                    "sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog net.ipv4.tcp_synack_retries",
+                    "sysctl net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog net.ipv4.tcp_synack_retries"
                 ])
         }
     }
@@ -387,29 +415,33 @@ struct Diagnoser {
         var items: [GroupKey: [Item]] = [:]
         for n in notes where !flooded.contains(n.ref.id) {
             guard let i = n[.server].synReceived, i.held(end: end) >= options.stuckAfter, n.clientAckFrame == nil,
-                  n.synFrames.count <= 1 || !n.synAckFrames.isEmpty else { continue }
-            let line = "\(conn(n)): SYN+ACK at frames \(frames(n.synAckFrames)), no handshake ACK"
+                n.synFrames.count <= 1 || !n.synAckFrames.isEmpty
+            else { continue }
+            let line =
+                "\(conn(n)): SYN+ACK at frames \(frames(n.synAckFrames)), no handshake ACK"
                 + heldTail(i, who: "server", verb: "no ACK from the client")
             items[GroupKey(kind: .listener, subject: n.server.description), default: []].append(
-                Item(notes: n, role: .server, held: i.held(end: end), frames: n.synFrames + n.synAckFrames,
-                     evidence: .observed, line: line, first: i.since, last: i.until ?? end))
+                Item(
+                    notes: n, role: .server, held: i.held(end: end), frames: n.synFrames + n.synAckFrames,
+                    evidence: .observed, line: line, first: i.since, last: i.until ?? end))
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let longest = group.map(\.held).max() ?? 0
             let port = group[0].notes.server.port
-            add(.handshakeStalled, severity: .warning, k, group,
+            add(
+                .handshakeStalled, severity: .warning, k, group,
                 summary: "\(count(group.count, "handshake")) on \(k.subject) stayed in SYN_RECEIVED for up to \(dur(longest)): "
                     + "the server's SYN+ACKs get no ACK back.",
                 threshold: options.stuckAfter,
                 causes: [
                     "the path back from the client drops its packets (asymmetric routing, a stateful firewall that missed the SYN)",
                     "the SYN came from a spoofed or vanished address (see syn-flood when many do)",
-                    "the client gave up and sent nothing more",
+                    "the client gave up and sent nothing more"
                 ],
                 steps: [
                     "ss -tan state syn-recv '( sport = :\(port) )'   # on the server",
                     "tcpdump on the client: does it receive the SYN+ACK and send the ACK?",
-                    "nstat -az TcpExtTCPReqQFullDrop TcpExtListenDrops; the firewall's connection tracking on the path",
+                    "nstat -az TcpExtTCPReqQFullDrop TcpExtListenDrops; the firewall's connection tracking on the path"
                 ])
         }
     }
@@ -428,18 +460,22 @@ struct Diagnoser {
                 guard let f = n[role].resetFrame, n[role].resetFrom != .closed, n[role].resetFrom != .listen else { continue }
                 // A RST that ends unanswered keep-alives is the kernel giving up: peer-vanished explains it.
                 if unansweredKeepAlives(n, from: role)?.frames.contains(f) == true { continue }
-                var line = "\(conn(n)): the \(role.name) sent a RST at frame \(frame(f)) from \(n[role].resetFrom.name), "
+                var line =
+                    "\(conn(n)): the \(role.name) sent a RST at frame \(frame(f)) from \(n[role].resetFrom.name), "
                     + "\(dur(CaptureTime.elapsed(from: n.firstTime, to: n[role].resetTime))) after the connection opened"
                 // The idle gap is measured at the connection's first RST, which is this one's.
                 let gap = n.final?.resetBy == role ? n.final?.idleBeforeReset : nil
                 if let gap, gap >= options.idleReset {
                     let silence = n.final?.silenceBeforeReset ?? gap
-                    line += ", after \(dur(gap)) without data, SYN or FIN from either side ("
-                        + (silence >= options.idleReset ? "no segment at all for \(dur(silence))"
+                    line +=
+                        ", after \(dur(gap)) without data, SYN or FIN from either side ("
+                        + (silence >= options.idleReset
+                            ? "no segment at all for \(dur(silence))"
                             : "ACKs or keep-alives crossed, the last \(dur(silence)) before the RST") + ")"
                     idle[key(n, role), default: []].append(
-                        Item(notes: n, role: role, held: gap, frames: [f], line: line,
-                             first: CaptureTime.adding(-gap, to: n[role].resetTime), last: n[role].resetTime))
+                        Item(
+                            notes: n, role: role, held: gap, frames: [f], line: line,
+                            first: CaptureTime.adding(-gap, to: n[role].resetTime), last: n[role].resetTime))
                 } else {
                     if let gap { line += "; the last data, SYN or FIN \(dur(gap)) before it" }
                     active[key(n, role), default: []].append(
@@ -451,19 +487,20 @@ struct Diagnoser {
             let role = group[0].role
             let port = group[0].notes.server.port
             let split = idle[k] != nil ? " in the middle of activity (see the idle resets reported apart)" : ""
-            add(.abortiveClose, severity: .warning, k, group,
+            add(
+                .abortiveClose, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                     + "\(group.count == 1 ? "was" : "were") ended by a RST from the \(role.name) instead of a FIN\(split).",
                 threshold: nil,
                 causes: [
                     "the \(role.name) application closes with SO_LINGER {1, 0} (an abort by design, e.g. to skip TIME_WAIT)",
                     "it closed the socket with unread data in its receive buffer (Linux then resets)",
-                    "a middlebox (load balancer, firewall, NAT) reset the flow",
+                    "a middlebox (load balancer, firewall, NAT) reset the flow"
                 ],
                 steps: [
                     "nstat -az TcpExtTCPAbortOnData TcpExtTCPAbortOnClose TcpExtTCPAbortOnLinger TcpExtTCPAbortOnTimeout   # on the \(role.name)",
                     "capture on the \(role.name) itself: a RST it never sent was forged by a middlebox (compare TTL and IP ID)",
-                    "ss -tanei '( \(role == .server ? "sport" : "dport") = :\(port) )'   # unread data (Recv-Q) before the close",
+                    "ss -tanei '( \(role == .server ? "sport" : "dport") = :\(port) )'   # unread data (Recv-Q) before the close"
                 ])
         }
         for (k, group) in idle.sorted(by: { $0.key < $1.key }) {
@@ -473,7 +510,8 @@ struct Diagnoser {
             let span = group.count == 1 ? dur(longest) : "\(dur(shortest)) to \(dur(longest))"
             // Keep-alives or ACKs that crossed in the idle period refresh a middlebox's flow timer.
             let silent = group.allSatisfy { ($0.notes.final?.silenceBeforeReset ?? 0) >= options.idleReset }
-            add(.abortiveClose, severity: .warning, k, group,
+            add(
+                .abortiveClose, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "to \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                     + "\(group.count == 1 ? "was" : "were") reset by the \(role.name) after \(span) idle: an idle timeout ends them.",
                 threshold: options.idleReset,
@@ -481,13 +519,13 @@ struct Diagnoser {
                     "the \(role.name) application's idle timeout closes idle connections abortively (SO_LINGER {1, 0})",
                     "a load balancer, firewall or NAT on the path forgot the idle flow and resets it (or forges the RST in the \(role.name)'s name)"
                         + (silent ? "" : "; less likely here: ACKs or keep-alives crossed during the idle period, which refresh a middlebox's timer"),
-                    "the peer keeps connections open (a pool, HTTP keep-alive) longer than the \(role.name) allows",
+                    "the peer keeps connections open (a pool, HTTP keep-alive) longer than the \(role.name) allows"
                 ],
                 steps: [
                     "the idle timeouts of the \(role.name) application (keep-alive timeout) and of every load balancer, firewall and NAT on the path",
                     "capture on the \(role.name) itself: a RST it never sent came from a middlebox (compare TTL and IP ID)",
                     "ss -tanoi '( \(role == .server ? "sport" : "dport") = :\(port) )'   # lastsnd/lastrcv: how long connections idle; "
-                        + "enable TCP keep-alive below the shortest timeout, or let the peer close idle pooled connections first",
+                        + "enable TCP keep-alive below the shortest timeout, or let the peer close idle pooled connections first"
                 ],
                 label: "idle")
         }
@@ -522,14 +560,17 @@ struct Diagnoser {
             let reused = list.flatMap { $0.notes.reuseInTimeWaitFrames }
             let inferred = atPeak.filter { $0.interval.evidence < .observed }.count
             var group = atPeak.map { s in
-                Item(notes: s.notes, role: s.role, held: CaptureTime.elapsed(from: s.since, to: s.until),
-                     frames: [s.interval.frame].compactMap { $0 }, evidence: s.interval.evidence >= .observed ? .observed : .inferred,
-                     line: "", first: s.since, last: s.until)
+                Item(
+                    notes: s.notes, role: s.role, held: CaptureTime.elapsed(from: s.since, to: s.until),
+                    frames: [s.interval.frame].compactMap { $0 }, evidence: s.interval.evidence >= .observed ? .observed : .inferred,
+                    line: "", first: s.since, last: s.until)
             }
             let first = atPeak.map(\.since).min() ?? peakAt
-            var lines = ["\(peak) TIME_WAIT endpoints at once at +\(offset(peakAt)), entered over \(dur(CaptureTime.elapsed(from: first, to: peakAt)))"
-                + " (TIME_WAIT lasts 2·MSL); \(Format.fixed(share * 100, 1))% of the ephemeral port range "
-                + "\(options.ephemeralPorts.lowerBound)-\(options.ephemeralPorts.upperBound)"]
+            var lines = [
+                "\(peak) TIME_WAIT endpoints at once at +\(offset(peakAt)), entered over \(dur(CaptureTime.elapsed(from: first, to: peakAt)))"
+                    + " (TIME_WAIT lasts 2·MSL); \(Format.fixed(share * 100, 1))% of the ephemeral port range "
+                    + "\(options.ephemeralPorts.lowerBound)-\(options.ephemeralPorts.upperBound)"
+            ]
             if inferred > 0 { lines.append("inferred for \(inferred) of them: the ACK of the peer's FIN is presumed delivered") }
             if !reused.isEmpty {
                 lines.append("\(count(reused.count, "SYN")) reused a 4-tuple still in TIME_WAIT (frames \(frames(reused)))")
@@ -538,23 +579,26 @@ struct Diagnoser {
             }
             group[0].line = lines[0]
             for l in lines.dropFirst() {
-                group.append(Item(notes: group[0].notes, role: group[0].role, evidence: group[0].evidence, line: l,
-                                  first: group[0].first, last: group[0].last))
+                group.append(
+                    Item(
+                        notes: group[0].notes, role: group[0].role, evidence: group[0].evidence, line: l,
+                        first: group[0].first, last: group[0].last))
             }
             let port = list[0].role == .client ? list[0].notes.server.port : list[0].notes.client.port
-            add(.timeWaitPileup, severity: share >= options.criticalPortShare ? .critical : .warning, k, group,
+            add(
+                .timeWaitPileup, severity: share >= options.criticalPortShare ? .critical : .warning, k, group,
                 summary: "\(k.subject) held \(peak) connections to \(k.peer ?? "?") in TIME_WAIT at once "
                     + "(\(Format.fixed(share * 100, 1))% of its ephemeral ports): new connections to it can fail with EADDRNOTAVAIL.",
                 threshold: nil, connectionCount: peak, details: lines,
                 causes: [
                     "a new connection per request, closed by this side first (no keep-alive or connection pool)",
                     "a connection rate above what the ephemeral range can hold for 2·MSL (ports ÷ 60 s on Linux)",
-                    "the peer expects this side to close first; letting the server close first moves TIME_WAIT there",
+                    "the peer expects this side to close first; letting the server close first moves TIME_WAIT there"
                 ],
                 steps: [
                     "ss -tan state time-wait '( dport = :\(port) )' | wc -l   # on \(k.subject)",
                     "sysctl net.ipv4.ip_local_port_range net.ipv4.tcp_tw_reuse",
-                    "nstat -az TcpExtTW TcpExtTWRecycled TcpExtTCPTimeWaitOverflow; reuse connections (HTTP keep-alive, a pool)",
+                    "nstat -az TcpExtTW TcpExtTWRecycled TcpExtTCPTimeWaitOverflow; reuse connections (HTTP keep-alive, a pool)"
                 ])
         }
     }
@@ -566,29 +610,32 @@ struct Diagnoser {
         for n in notes {
             for role in Role.allCases {
                 guard let z = n[role].longestZeroWindow, z.provenNanos >= options.stuckAfter else { continue }
-                let line = "\(conn(n)): the \(role.name) advertised a zero window at frame \(frame(z.frame)); its peer probed it "
+                let line =
+                    "\(conn(n)): the \(role.name) advertised a zero window at frame \(frame(z.frame)); its peer probed it "
                     + "\(count(z.probes, "time")), the last at frame \(frame(z.lastProbeFrame)), \(dur(z.provenNanos)) later"
                 items[key(n, role), default: []].append(
-                    Item(notes: n, role: role, held: z.provenNanos, frames: [z.frame, z.lastProbeFrame].compactMap { $0 },
-                         line: line, first: z.time, last: z.lastProbeTime ?? z.time))
+                    Item(
+                        notes: n, role: role, held: z.provenNanos, frames: [z.frame, z.lastProbeFrame].compactMap { $0 },
+                        line: line, first: z.time, last: z.lastProbeTime ?? z.time))
             }
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let role = group[0].role
             let longest = group.map(\.held).max() ?? 0
             let filter = role == .server ? "sport = :\(group[0].notes.server.port)" : "dport = :\(group[0].notes.server.port)"
-            add(.zeroWindowStall, severity: .warning, k, group,
+            add(
+                .zeroWindowStall, severity: .warning, k, group,
                 summary: "the \(role.name) side \(k.kind == .listener ? k.subject : "\(k.subject) (to \(k.peer ?? "?"))") kept a zero receive window "
                     + "for at least \(dur(longest)) while its peer had data to send: the receiving application stopped reading.",
                 threshold: options.stuckAfter,
                 causes: [
                     "the receiving application is not reading the socket (blocked, busy, deadlocked)",
-                    "it reads more slowly than the sender writes, and its receive buffer is full",
+                    "it reads more slowly than the sender writes, and its receive buffer is full"
                 ],
                 steps: [
                     "ss -tanm '( \(filter) )'   # on the \(role.name): a Recv-Q that stays high is data the application has not read",
                     "nstat -az TcpExtTCPToZeroWindowAdv TcpExtTCPFromZeroWindowAdv TcpExtTCPWantZeroWindowAdv",
-                    "what the receiving process is doing: its threads' stacks (gdb, py-spy dump, jstack)",
+                    "what the receiving process is doing: its threads' stacks (gdb, py-spy dump, jstack)"
                 ])
         }
     }
@@ -598,18 +645,22 @@ struct Diagnoser {
         for n in notes {
             if let gone = n.vanished {
                 let talker = gone.peer
-                let line = "\(conn(n)): \(n.vanishedCount) retransmissions from the \(talker.name) went unacknowledged "
+                let line =
+                    "\(conn(n)): \(n.vanishedCount) retransmissions from the \(talker.name) went unacknowledged "
                     + "(presumed gone at frame \(frame(n.vanishedFrame))); inferred: the capture cannot show what became of the \(gone.name)"
                 items[key(n, talker), default: []].append(
-                    Item(notes: n, role: talker, frames: [n.vanishedFrame].compactMap { $0 }, evidence: .inferred,
-                         line: line, first: n.vanishedTime, last: n.lastTime))
+                    Item(
+                        notes: n, role: talker, frames: [n.vanishedFrame].compactMap { $0 }, evidence: .inferred,
+                        line: line, first: n.vanishedTime, last: n.lastTime))
             } else if let talker = n.keptTalking {
                 let gone = talker.peer
-                let line = "\(conn(n)): the \(gone.name) reset at frame \(frame(n[gone].resetFrame)), yet the \(talker.name) kept "
+                let line =
+                    "\(conn(n)): the \(gone.name) reset at frame \(frame(n[gone].resetFrame)), yet the \(talker.name) kept "
                     + "sending (frame \(frame(n.keptTalkingFrame))): the RST did not reach it"
                 items[key(n, talker), default: []].append(
-                    Item(notes: n, role: talker, frames: [n[gone].resetFrame, n.keptTalkingFrame].compactMap { $0 },
-                         evidence: .observed, line: line, first: n.firstTime, last: n.lastTime))
+                    Item(
+                        notes: n, role: talker, frames: [n[gone].resetFrame, n.keptTalkingFrame].compactMap { $0 },
+                        evidence: .observed, line: line, first: n.firstTime, last: n.lastTime))
             } else {
                 for talker in Role.allCases {
                     guard let item = unansweredKeepAlives(n, from: talker) else { continue }
@@ -620,7 +671,8 @@ struct Diagnoser {
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let role = group[0].role
             let filter = role == .server ? "sport = :\(group[0].notes.server.port)" : "dport = :\(group[0].notes.server.port)"
-            add(.peerVanished, severity: .warning, k, group,
+            add(
+                .peerVanished, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "on \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                     + "kept sending to a peer that no longer answers"
                     + (group.allSatisfy { $0.line.contains(" keep-alive") } ? " (keep-alive probes, unanswered)" : "")
@@ -629,12 +681,12 @@ struct Diagnoser {
                 causes: [
                     "the peer host crashed, rebooted or lost its network",
                     "the path broke: a NAT or firewall forgot the flow, or dropped the peer's RST",
-                    "the peer reset the connection and the RST was lost",
+                    "the peer reset the connection and the RST was lost"
                 ],
                 steps: [
                     "ss -tano '( \(filter) )'   # on the \(role.name): the timer and its count (on: retransmissions; keepalive: unanswered probes)",
                     "sysctl net.ipv4.tcp_retries2 net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes   # how long the kernel tries before giving up",
-                    "enable TCP keep-alive or TCP_USER_TIMEOUT in the application; check the NAT/firewall idle timeouts on the path",
+                    "enable TCP keep-alive or TCP_USER_TIMEOUT in the application; check the NAT/firewall idle timeouts on the path"
                 ])
         }
     }
@@ -652,17 +704,20 @@ struct Diagnoser {
         let gone = talker.peer
         let untilTime = reset != nil ? n[talker].resetTime : lastProbe.time
         let atLeast = probes.count == EndpointNotes.keepAliveLimit ? "at least " : ""
-        var line = "\(conn(n)): \(atLeast)\(count(probes.count, "keep-alive")) from the \(talker.name) (frames \(frames(probes.compactMap(\.frame)))) "
+        var line =
+            "\(conn(n)): \(atLeast)\(count(probes.count, "keep-alive")) from the \(talker.name) (frames \(frames(probes.compactMap(\.frame)))) "
             + "went unanswered, the first \(dur(CaptureTime.elapsed(from: peerLast, to: firstProbe.time))) after the \(gone.name)'s last segment"
         if let reset {
-            line += "; the \(talker.name) then reset the connection (frame \(frame(reset))), \(dur(CaptureTime.elapsed(from: peerLast, to: untilTime))) "
+            line +=
+                "; the \(talker.name) then reset the connection (frame \(frame(reset))), \(dur(CaptureTime.elapsed(from: peerLast, to: untilTime))) "
                 + "after it last heard from the \(gone.name): its keep-alive gave up"
         } else {
             line += "; nothing from the \(gone.name) in the \(dur(CaptureTime.elapsed(from: peerLast, to: end))) to the end of the capture"
         }
         line += "; inferred: the capture cannot show what became of the \(gone.name)"
-        return Item(notes: n, role: talker, frames: probes.compactMap(\.frame) + [reset].compactMap { $0 }, evidence: .inferred,
-                    line: line, first: firstProbe.time, last: untilTime)
+        return Item(
+            notes: n, role: talker, frames: probes.compactMap(\.frame) + [reset].compactMap { $0 }, evidence: .inferred,
+            line: line, first: firstProbe.time, last: untilTime)
     }
 
     mutating func retransmissionHeavy() {
@@ -673,8 +728,10 @@ struct Diagnoser {
                 let sent = role == .client ? f.packetsFromClient : f.packetsFromServer
                 let r = n[role].retransmissions
                 guard r >= options.retransmissionMinimum, sent > 0,
-                      Double(r) / Double(sent) >= options.retransmissionShare else { continue }
-                var line = "\(conn(n)): the \(role.name) retransmitted \(r) of its \(sent) segments "
+                    Double(r) / Double(sent) >= options.retransmissionShare
+                else { continue }
+                var line =
+                    "\(conn(n)): the \(role.name) retransmitted \(r) of its \(sent) segments "
                     + "(\(Format.fixed(Double(r) * 100 / Double(sent), 1))%), frames \(frames(n[role].retransmissionFrames))"
                 if let rtt = f.handshakeRTT { line += "; handshake RTT \(dur(rtt)), connection \(dur(f.durationNanos))" }
                 items[key(n, role), default: []].append(
@@ -683,7 +740,8 @@ struct Diagnoser {
         }
         for (k, group) in items.sorted(by: { $0.key < $1.key }) {
             let role = group[0].role
-            add(.retransmissionHeavy, severity: .warning, k, group,
+            add(
+                .retransmissionHeavy, severity: .warning, k, group,
                 summary: "\(count(group.count, "connection")) \(k.kind == .listener ? "from \(k.subject)" : "from \(k.subject) to \(k.peer ?? "?")") "
                     + "retransmitted at least \(Format.fixed(options.retransmissionShare * 100, 0))% of the \(role.name)'s segments: "
                     + "packets are being lost on the path.",
@@ -691,12 +749,12 @@ struct Diagnoser {
                 causes: [
                     "loss on the path: a congested or faulty link, a policer, a full queue in a middlebox",
                     "a receiver or middlebox that drops segments (MTU black hole, checksum offload bugs)",
-                    "the capture point is before the loss; after it, the originals would be missing instead",
+                    "the capture point is before the loss; after it, the originals would be missing instead"
                 ],
                 steps: [
                     "ss -tani '( dport = :\(group[0].notes.server.port) or sport = :\(group[0].notes.server.port) )'   # on the \(role.name): retrans, rtt, cwnd",
                     "nstat -az TcpRetransSegs TcpExtTCPLostRetransmit TcpExtTCPTimeouts TcpExtTCPSackRecovery",
-                    "ip -s link on each hop's interfaces (drops, errors); mtr or a capture at the other end to find where",
+                    "ip -s link on each hop's interfaces (drops, errors); mtr or a capture at the other end to find where"
                 ])
         }
     }
@@ -722,28 +780,32 @@ struct Diagnoser {
             guard !slow.isEmpty else { continue }
             var group: [Item] = slow.map { n, d in
                 let lost = n.synFrames.count > 1 ? " (\(n.synFrames.count) SYNs: the first went unanswered)" : ""
-                return Item(notes: n, role: .server, held: d, frames: n.synFrames + n.synAckFrames.prefix(1),
-                            line: "\(conn(n)): first SYN at frame \(frame(n.synFrames.first)), answered at frame "
-                                + "\(frame(n.synAckFrames.first)) \(dur(d)) later\(lost)",
-                            first: n.firstSynTime ?? n.firstTime, last: n.firstSynAckTime ?? n.lastTime)
+                return Item(
+                    notes: n, role: .server, held: d, frames: n.synFrames + n.synAckFrames.prefix(1),
+                    line: "\(conn(n)): first SYN at frame \(frame(n.synFrames.first)), answered at frame "
+                        + "\(frame(n.synAckFrames.first)) \(dur(d)) later\(lost)",
+                    first: n.firstSynTime ?? n.firstTime, last: n.firstSynAckTime ?? n.lastTime)
             }
-            group.append(Item(notes: slow[0].0, role: .server, held: 0,
-                              line: "\(sorted.count) handshakes answered: p50 \(dur(p50)), p90 \(dur(pct(0.9))), "
-                                  + "max \(dur(sorted.last ?? 0))",
-                              first: group[0].first, last: group[0].last))
-            add(.slowHandshake, severity: .warning, GroupKey(kind: .listener, subject: listener.description), group,
+            group.append(
+                Item(
+                    notes: slow[0].0, role: .server, held: 0,
+                    line: "\(sorted.count) handshakes answered: p50 \(dur(p50)), p90 \(dur(pct(0.9))), "
+                        + "max \(dur(sorted.last ?? 0))",
+                    first: group[0].first, last: group[0].last))
+            add(
+                .slowHandshake, severity: .warning, GroupKey(kind: .listener, subject: listener.description), group,
                 summary: "\(slow.count) of \(sorted.count) handshakes to \(listener) took far longer than its median "
                     + "\(dur(p50)) (up to \(dur(slow.map(\.1).max() ?? 0))): connections are slow to open.",
                 threshold: options.slowHandshake, connectionCount: slow.count,
                 causes: [
                     "SYNs lost or dropped on the way, answered only after the client's retransmission (1 s, then 3 s on Linux)",
                     "the listener's SYN or accept queue is full at times and drops SYNs (bursts)",
-                    "the server answers slowly (CPU, SYN cookies under load) or the path's delay varies",
+                    "the server answers slowly (CPU, SYN cookies under load) or the path's delay varies"
                 ],
                 steps: [
                     "nstat -az TcpExtListenDrops TcpExtListenOverflows TcpExtTCPReqQFullDrop   # on the server",
                     "nstat -az TcpExtTCPSynRetrans   # on the clients: SYN retransmissions",
-                    "ss -ltn '( sport = :\(listener.port) )'; the loss on the path (ip -s link, mtr)",
+                    "ss -ltn '( sport = :\(listener.port) )'; the loss on the path (ip -s link, mtr)"
                 ])
         }
     }
@@ -753,13 +815,16 @@ struct Diagnoser {
     /// The subject an endpoint's finding belongs to: a server endpoint's listener, or a client's host
     /// (with the server it talks to).
     func key(_ n: ConnectionNotes, _ role: Role) -> GroupKey {
-        role == .server ? GroupKey(kind: .listener, subject: n.server.description)
-                        : GroupKey(kind: .host, subject: n.client.address.description, peer: n.server.description)
+        role == .server
+            ? GroupKey(kind: .listener, subject: n.server.description)
+            : GroupKey(kind: .host, subject: n.client.address.description, peer: n.server.description)
     }
 
-    mutating func add(_ code: DiagnosisCode, severity: DiagnosisSeverity, _ k: GroupKey, _ items: [Item],
-                      summary: String, threshold: Int64?, connectionCount: Int? = nil, details: [String]? = nil,
-                      causes: [String], steps: [String], label: String? = nil) {
+    mutating func add(
+        _ code: DiagnosisCode, severity: DiagnosisSeverity, _ k: GroupKey, _ items: [Item],
+        summary: String, threshold: Int64?, connectionCount: Int? = nil, details: [String]? = nil,
+        causes: [String], steps: [String], label: String? = nil
+    ) {
         let ids = Array(Set(items.map(\.notes.ref.id)))
         var fs = Array(Set(items.flatMap(\.frames))).sorted()
         if fs.count > options.listLimit { fs = Array(fs.prefix(options.listLimit)) }
@@ -770,14 +835,15 @@ struct Diagnoser {
             lines = Array(lines.prefix(limit)) + ["… and \(more) more"]
         }
         let held = items.map(\.held).max() ?? 0
-        findings.append(Finding(
-            code: code, severity: severity, subjectKind: k.kind, subject: k.subject, peer: k.peer, summary: summary,
-            evidence: items.allSatisfy { $0.evidence >= .observed } ? .observed : .inferred,
-            details: lines, connections: Array(ids.sorted().prefix(options.listLimit)),
-            connectionCount: connectionCount ?? ids.count, frames: fs,
-            durationNanos: threshold != nil ? held : nil, thresholdNanos: threshold,
-            firstTime: items.map(\.first).min() ?? 0, lastTime: items.map(\.last).max() ?? 0,
-            causes: causes, nextSteps: steps, label: label))
+        findings.append(
+            Finding(
+                code: code, severity: severity, subjectKind: k.kind, subject: k.subject, peer: k.peer, summary: summary,
+                evidence: items.allSatisfy { $0.evidence >= .observed } ? .observed : .inferred,
+                details: lines, connections: Array(ids.sorted().prefix(options.listLimit)),
+                connectionCount: connectionCount ?? ids.count, frames: fs,
+                durationNanos: threshold != nil ? held : nil, thresholdNanos: threshold,
+                firstTime: items.map(\.first).min() ?? 0, lastTime: items.map(\.last).max() ?? 0,
+                causes: causes, nextSteps: steps, label: label))
     }
 
     // MARK: - Wording

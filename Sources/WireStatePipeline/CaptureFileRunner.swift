@@ -35,14 +35,16 @@ extension Pipeline {
             return e
         }
         guard refusal.kind == .open || refusal.kind == .read, let bytes = try? FileBytes.read(path),
-              bytes.withUnsafeBytes({ PcapngReader.isPcapng($0) }) else {
+            bytes.withUnsafeBytes({ PcapngReader.isPcapng($0) })
+        else {
             if let resume { inputs.append(resume) } else { recordFailure(refusal) }
             return refusal
         }
         if filter != nil {
-            let e = CaptureError(kind: .filter, source: path, frame: refusal.frame,
-                                 message: "libpcap cannot read this pcapng (\(refusal.message)), "
-                                     + "and its own reader has no BPF filter: run without --filter")
+            let e = CaptureError(
+                kind: .filter, source: path, frame: refusal.frame,
+                message: "libpcap cannot read this pcapng (\(refusal.message)), "
+                    + "and its own reader has no BPF filter: run without --filter")
             if var resume { resume.error = e; inputs.append(resume) } else { recordFailure(e) }
             return e
         }
@@ -56,8 +58,9 @@ extension Pipeline {
     public mutating func run(pcapng bytes: [UInt8], name: String, after previous: InputReport? = nil) -> CaptureError? {
         var reader = PcapngReader()
         var report = InputReport(name: name, linkType: "pcapng")
-        var input = Input(index: UInt16(truncatingIfNeeded: inputs.count),
-                          decoder: PacketDecoder(linkType: .ethernet, tunnelPorts: tunnelPorts))
+        var input = Input(
+            index: UInt16(truncatingIfNeeded: inputs.count),
+            decoder: PacketDecoder(linkType: .ethernet, tunnelPorts: tunnelPorts))
         let skip = previous?.counters.frames ?? 0
         if let previous, skip > 0 {
             input.decoder.counters = previous.counters
@@ -73,8 +76,9 @@ extension Pipeline {
                         continue
                     }
                     input.decoder.linkType = link
-                    feed(CapturedFrame(frame: r.frame, timestampNanos: r.timestampNanos, wireLength: r.wireLength, bytes: data),
-                         &input)
+                    feed(
+                        CapturedFrame(frame: r.frame, timestampNanos: r.timestampNanos, wireLength: r.wireLength, bytes: data),
+                        &input)
                 }
             } catch let error as PcapngError {
                 report.error = CaptureError(kind: .read, source: name, frame: error.frame, message: error.message)

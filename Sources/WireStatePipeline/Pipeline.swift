@@ -49,8 +49,10 @@ public struct Pipeline<Sink: EventSink> {
     /// With a filter: the shadow tracker that keeps connection ids the file's own (`FileOrderIDs`).
     var fileOrder: FileOrderIDs?
 
-    public init(configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
-                sink: Sink) {
+    public init(
+        configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
+        sink: Sink
+    ) {
         tracker = ConnectionTracker(configuration: configuration)
         self.tunnelPorts = tunnelPorts
         self.sink = sink
@@ -70,8 +72,9 @@ public struct Pipeline<Sink: EventSink> {
                     if countdown == 0 {
                         countdown = Self.watchInterval
                         let bytes = source.progressBytes
-                        let p = ReadProgress(name: source.name, frames: frames, bytesRead: bytes?.read, totalBytes: bytes?.total,
-                                             openConnections: tracker.connectionCount)
+                        let p = ReadProgress(
+                            name: source.name, frames: frames, bytesRead: bytes?.read, totalBytes: bytes?.total,
+                            openConnections: tracker.connectionCount)
                         if !watch(p) { report.stopped = true; break reading }
                     }
                     guard let frame = try source.next() else { break }
@@ -98,8 +101,10 @@ public struct Pipeline<Sink: EventSink> {
     /// while the wire is quiet. `between` runs after every frame and every quiet period, with the
     /// pipeline (live displays); the source decides when the capture ends.
     @discardableResult
-    public mutating func run<Source: LivePacketSource>(live source: Source,
-                                                       between: (inout Pipeline) -> Void = { _ in }) -> CaptureError? {
+    public mutating func run<Source: LivePacketSource>(
+        live source: Source,
+        between: (inout Pipeline) -> Void = { _ in }
+    ) -> CaptureError? {
         var report = InputReport(name: source.name, linkType: source.dataLinkName)
         guard var input = begin(source, &report) else { return report.error }
         do {
@@ -126,15 +131,16 @@ public struct Pipeline<Sink: EventSink> {
     struct Input {
         var index: UInt16
         var decoder: PacketDecoder
-        var segment = TCPSegment.empty // reused: the decoder writes each frame's segment in place
+        var segment = TCPSegment.empty  // reused: the decoder writes each frame's segment in place
         var started = false
     }
 
     /// Starts an input, or records why its link type cannot be decoded (and returns nil).
     mutating func begin<Source: PacketSource>(_ source: Source, _ report: inout InputReport) -> Input? {
         guard let link = LinkType(dlt: source.dataLinkType) else {
-            report.error = CaptureError(kind: .other, source: source.name,
-                                        message: LinkType.unsupportedMessage(name: source.dataLinkName, dlt: source.dataLinkType))
+            report.error = CaptureError(
+                kind: .other, source: source.name,
+                message: LinkType.unsupportedMessage(name: source.dataLinkName, dlt: source.dataLinkType))
             inputs.append(report)
             return nil
         }
@@ -192,7 +198,8 @@ public struct Pipeline<Sink: EventSink> {
     mutating func shadowOnly(_ frame: CapturedFrame, _ at: FrameRef, _ input: inout Input) {
         let counters = input.decoder.counters
         if case .tcp = input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment),
-           !input.segment.isFragment {
+            !input.segment.isFragment
+        {
             fileOrder!.process(input.segment, frame: at, time: frame.timestampNanos)
         }
         input.decoder.counters = counters

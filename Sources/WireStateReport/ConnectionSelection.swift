@@ -74,21 +74,29 @@ public struct ConnectionSelection: Sendable {
 
     /// Whether `c` (with its anomalies) passes every criterion.
     public func matches(_ c: ConnectionSummary, anomalies: [Anomaly]) -> Bool {
-        if !connections.isEmpty, !connections.contains(where: { pick in
-            switch pick {
-            case .id(let id, let inc): return c.ref.id == id && (inc == nil || inc == c.ref.incarnation)
-            case .endpoints(let a, let b):
-                let client = c.client.description, server = c.server.description
-                return (client == a && server == b) || (client == b && server == a)
-            }
-        }) { return false }
-        if !states.isEmpty, !states.contains(where: { pick in
-            switch pick.role {
-            case .client: return c.clientState == pick.state
-            case .server: return c.serverState == pick.state
-            case nil: return c.clientState == pick.state || c.serverState == pick.state
-            }
-        }) { return false }
+        if !connections.isEmpty,
+            !connections.contains(where: { pick in
+                switch pick {
+                case .id(let id, let inc): return c.ref.id == id && (inc == nil || inc == c.ref.incarnation)
+                case .endpoints(let a, let b):
+                    let client = c.client.description, server = c.server.description
+                    return (client == a && server == b) || (client == b && server == a)
+                }
+            })
+        {
+            return false
+        }
+        if !states.isEmpty,
+            !states.contains(where: { pick in
+                switch pick.role {
+                case .client: return c.clientState == pick.state
+                case .server: return c.serverState == pick.state
+                case nil: return c.clientState == pick.state || c.serverState == pick.state
+                }
+            })
+        {
+            return false
+        }
         if !severities.isEmpty, !anomalies.contains(where: { severities.contains($0.severity) }) { return false }
         if !codes.isEmpty, !anomalies.contains(where: { codes.contains($0.code) }) { return false }
         if midstream && !c.midstream { return false }

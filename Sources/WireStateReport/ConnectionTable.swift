@@ -51,10 +51,14 @@ struct ConnectionTable {
         cols.append(Column(header: "CLIENT", numeric: false, cells: rows.map { $0.client.description + ($0.clientGuessed ? "?" : "") }))
         cols.append(Column(header: "SERVER", numeric: false, cells: rows.map { $0.server.description }))
         let short = level >= 2
-        cols.append(Column(header: "CLIENT STATE", numeric: false,
-                           cells: rows.map { stateCell($0.clientState, $0.clientEvidence, short: short) }, states: rows.map(\.clientState)))
-        cols.append(Column(header: "SERVER STATE", numeric: false,
-                           cells: rows.map { stateCell($0.serverState, $0.serverEvidence, short: short) }, states: rows.map(\.serverState)))
+        cols.append(
+            Column(
+                header: "CLIENT STATE", numeric: false,
+                cells: rows.map { stateCell($0.clientState, $0.clientEvidence, short: short) }, states: rows.map(\.clientState)))
+        cols.append(
+            Column(
+                header: "SERVER STATE", numeric: false,
+                cells: rows.map { stateCell($0.serverState, $0.serverEvidence, short: short) }, states: rows.map(\.serverState)))
         if level == 0 {
             cols.append(Column(header: "PKTS C>S", numeric: true, cells: rows.map { "\($0.packetsFromClient)" }))
             cols.append(Column(header: "PKTS S>C", numeric: true, cells: rows.map { "\($0.packetsFromServer)" }))
@@ -74,7 +78,9 @@ struct ConnectionTable {
         if c.midstream { flags.append("midstream") }
         if c.refused { flags.append("refused") }
         if c.tunnelID != 0 { flags.append(report.collector.tunnel(of: c).text) }
-        let anomalies = c.anomalyCount == 0 ? "0"
+        let anomalies =
+            c.anomalyCount == 0
+            ? "0"
             : "\(c.anomalyCount)" + (c.violationCount > 0 ? " (\(c.violationCount) violation\(c.violationCount == 1 ? "" : "s"))" : "")
         return anomalies + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")
     }

@@ -9,10 +9,16 @@ public enum Escaped {
         guard s.unicodeScalars.contains(where: needsEscape) else { return s }
         var out = ""
         for u in s.unicodeScalars {
-            if u == "\\" { out += "\\\\" }
-            else if u.value >= 0x10_FF00 && u.value <= 0x10_FFFF { out += "\\x" + hex(u.value - 0x10_FF00, 2) } // a raw byte (OSPath)
-            else if needsEscape(u) { out += u.value < 0x100 ? "\\x" + hex(u.value, 2) : "\\u{" + hex(u.value, 4) + "}" }
-            else { out.unicodeScalars.append(u) }
+            if u == "\\" {
+                out += "\\\\"
+            } else if u.value >= 0x10_FF00 && u.value <= 0x10_FFFF {
+                out += "\\x" + hex(u.value - 0x10_FF00, 2)
+            }  // a raw byte (OSPath)
+            else if needsEscape(u) {
+                out += u.value < 0x100 ? "\\x" + hex(u.value, 2) : "\\u{" + hex(u.value, 4) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
         }
         return out
     }

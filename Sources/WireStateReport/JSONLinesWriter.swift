@@ -58,8 +58,10 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         if flushEachEvent { out.flush() }
     }
 
-    public static func line(_ c: ConnectionSummary, _ names: [String] = [], uid: String? = nil,
-                            times: StateTimes? = nil, tunnels: [TunnelPath] = []) -> String {
+    public static func line(
+        _ c: ConnectionSummary, _ names: [String] = [], uid: String? = nil,
+        times: StateTimes? = nil, tunnels: [TunnelPath] = []
+    ) -> String {
         var b = JSONLine()
         b.connection(c, names, uid: uid, times: times, tunnels: tunnels)
         return b.string
@@ -88,19 +90,21 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         var total = DecodeCounters()
         for i in inputs {
             total.merge(i.counters)
-            var s = "{\"type\":\"input\",\"schema\":\(Self.schemaVersion),\"file\":" + Format.json(i.name) + ",\"link_type\":" + Format.json(i.linkType)
+            var s =
+                "{\"type\":\"input\",\"schema\":\(Self.schemaVersion),\"file\":" + Format.json(i.name) + ",\"link_type\":" + Format.json(i.linkType)
                 + ",\"frames\":\(i.counters.frames),\"tcp\":\(i.counters.tcp.count),\"complete\":\(i.complete)"
             if let e = i.error {
                 s += ",\"error\":" + Format.json(e.message) + ",\"error_frame\":" + (e.frame.map(String.init) ?? "null")
             }
             out.write(s + TunnelFormat.countersFields(i.counters.encapsulations) + "}\n")
         }
-        out.write("{\"type\":\"summary\",\"schema\":\(Self.schemaVersion),\"connections\":\(connections),\"anomalies\":\(anomalies)"
-                  + ",\"frames\":\(total.frames),\"tcp\":\(total.tcp.count),\"not_ip\":\(total.notIP.count)"
-                  + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
-                  + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
-                  + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)"
-                  + TunnelFormat.countersFields(total.encapsulations) + "," + summary.jsonMembers() + "}\n")
+        out.write(
+            "{\"type\":\"summary\",\"schema\":\(Self.schemaVersion),\"connections\":\(connections),\"anomalies\":\(anomalies)"
+                + ",\"frames\":\(total.frames),\"tcp\":\(total.tcp.count),\"not_ip\":\(total.notIP.count)"
+                + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
+                + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
+                + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)"
+                + TunnelFormat.countersFields(total.encapsulations) + "," + summary.jsonMembers() + "}\n")
         out.flush()
     }
 }

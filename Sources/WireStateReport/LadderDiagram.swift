@@ -60,8 +60,10 @@ public struct LadderDiagram {
         func flush() {
             if run.count >= Self.foldThreshold {
                 let c = run.filter(\.fromClient).count
-                rows.append(.folded(count: run.count, fromClient: c, fromServer: run.count - c, first: run.first!.frame,
-                                    last: run.last!.frame, bytes: run.reduce(0) { $0 + UInt64($1.len) }))
+                rows.append(
+                    .folded(
+                        count: run.count, fromClient: c, fromServer: run.count - c, first: run.first!.frame,
+                        last: run.last!.frame, bytes: run.reduce(0) { $0 + UInt64($1.len) }))
             } else {
                 for s in run { rows.append(.segment(s, states: [], anomalies: [])) }
             }
@@ -69,7 +71,8 @@ public struct LadderDiagram {
         }
         for s in segments {
             let st = states[s.frame] ?? [], an = anomalies[s.frame] ?? []
-            let plain = s.len > 0 && st.isEmpty && an.isEmpty
+            let plain =
+                s.len > 0 && st.isEmpty && an.isEmpty
                 && s.flags.subtracting([.ack, .psh]).isEmpty && s.flags.contains(.ack)
             if plain { run.append(s); continue }
             flush()
@@ -108,8 +111,10 @@ public struct LadderDiagram {
             }
             let own = (fromClient ? isn.client : isn.server) ?? seg.sequence
             let peer = (fromClient ? isn.server : isn.client) ?? seg.acknowledgment
-            out.append(Segment(frame: f.number, fromClient: fromClient, flags: seg.flags, seq: seg.sequence &- own,
-                               ack: seg.flags.contains(.ack) ? seg.acknowledgment &- peer : nil, len: seg.payloadLength))
+            out.append(
+                Segment(
+                    frame: f.number, fromClient: fromClient, flags: seg.flags, seq: seg.sequence &- own,
+                    ack: seg.flags.contains(.ack) ? seg.acknowledgment &- peer : nil, len: seg.payloadLength))
         }
         return out
     }
@@ -145,8 +150,10 @@ public struct LadderDiagram {
                 let lab = Self.label(s)
                 let body = lab.count + 4 > w ? String(lab.prefix(w - 4)) : lab
                 let dashes = max(1, w - body.count - 3)
-                let mid = s.fromClient ? "─" + body + " " + String(repeating: "─", count: dashes) + "▶"
-                                       : "◀" + String(repeating: "─", count: dashes) + " " + body + "─"
+                let mid =
+                    s.fromClient
+                    ? "─" + body + " " + String(repeating: "─", count: dashes) + "▶"
+                    : "◀" + String(repeating: "─", count: dashes) + " " + body + "─"
                 let cs = states.first { $0.role == .client }.map(Self.mark) ?? "│"
                 let ss = states.first { $0.role == .server }.map(Self.mark) ?? "│"
                 out += line("\(s.frame)", cs, mid, ss)
@@ -160,7 +167,8 @@ public struct LadderDiagram {
                 for a in anomalies { out += line("", "│", "  ! \(a.code.code): \(a.message)", "") }
             }
         }
-        out += "final: client \(connection.clientState.name) (\(connection.clientEvidence.name)), "
+        out +=
+            "final: client \(connection.clientState.name) (\(connection.clientEvidence.name)), "
             + "server \(connection.serverState.name) (\(connection.serverEvidence.name)); (STATE) = inferred\n"
         return out
     }

@@ -37,9 +37,9 @@ public struct ReportView: Sendable {
     public static func sgr(_ severity: Severity) -> String {
         switch severity {
         case .violation: return "\u{1b}[1;31m"  // bold red
-        case .suspicious: return "\u{1b}[33m"   // yellow
-        case .captureGap: return "\u{1b}[36m"   // cyan
-        case .notable: return "\u{1b}[2m"       // dim
+        case .suspicious: return "\u{1b}[33m"  // yellow
+        case .captureGap: return "\u{1b}[36m"  // cyan
+        case .notable: return "\u{1b}[2m"  // dim
         }
     }
 

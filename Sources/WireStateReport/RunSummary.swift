@@ -80,12 +80,14 @@ public struct RunSummary: Sendable {
             "{" + Self.ranked(d).map { Format.json($0.0) + ":\($0.1)" }.joined(separator: ",") + "}"
         }
         func pct(_ samples: [Int64]) -> String {
-            "{\"count\":\(samples.count)" + Self.percentiles.map { p in
-                ",\"p\(p)_ns\":" + (Self.percentile(samples, p).map(String.init) ?? "null")
-            }.joined() + "}"
+            "{\"count\":\(samples.count)"
+                + Self.percentiles.map { p in
+                    ",\"p\(p)_ns\":" + (Self.percentile(samples, p).map(String.init) ?? "null")
+                }.joined() + "}"
         }
         func times(_ role: Role) -> String {
-            "{" + TCPState.allCases.filter { stateTime[role, $0] > 0 }
+            "{"
+                + TCPState.allCases.filter { stateTime[role, $0] > 0 }
                 .map { "\"\($0.name)\":\(stateTime[role, $0])" }.joined(separator: ",") + "}"
         }
         var s = "\"final_states\":" + object(finalStates)
@@ -93,12 +95,15 @@ public struct RunSummary: Sendable {
         s += ",\"anomalies_by_severity\":" + object(anomaliesBySeverity)
         s += ",\"resets_by\":{\"client\":\(resetsBy["client"] ?? 0),\"server\":\(resetsBy["server"] ?? 0),\"none\":\(resetsBy["none"] ?? 0)}"
         s += ",\"zeek_conn_states\":" + object(zeekStates)
-        s += ",\"handshake\":{\"syn_to_synack\":" + pct(synToSynAck) + ",\"synack_to_ack\":" + pct(synAckToAck)
+        s +=
+            ",\"handshake\":{\"syn_to_synack\":" + pct(synToSynAck) + ",\"synack_to_ack\":" + pct(synAckToAck)
             + ",\"total\":" + pct(handshake) + "}"
         s += ",\"client_state_ns\":" + times(.client) + ",\"server_state_ns\":" + times(.server)
-        s += ",\"top_talkers\":[" + topTalkers().map {
-            "{\"address\":" + Format.json($0.address.description) + ",\"bytes\":\($0.bytes),\"packets\":\($0.packets),\"connections\":\($0.connections)}"
-        }.joined(separator: ",") + "]"
+        s +=
+            ",\"top_talkers\":["
+            + topTalkers().map {
+                "{\"address\":" + Format.json($0.address.description) + ",\"bytes\":\($0.bytes),\"packets\":\($0.packets),\"connections\":\($0.connections)}"
+            }.joined(separator: ",") + "]"
         return s
     }
 
@@ -115,19 +120,24 @@ public struct RunSummary: Sendable {
         }
         func pct(_ name: String, _ samples: [Int64]) -> String {
             guard !samples.isEmpty else { return "" }
-            return "  \(name) (\(samples.count)): " + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples, $0)!) }
+            return "  \(name) (\(samples.count)): "
+                + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples, $0)!) }
                 .joined(separator: ", ") + "\n"
         }
         out += pct("handshake SYN→SYN+ACK", synToSynAck) + pct("handshake SYN+ACK→ACK", synAckToAck)
         for role in Role.allCases {
             let spent = TCPState.allCases.filter { stateTime[role, $0] > 0 && $0 != .closed }
             if spent.isEmpty { continue }
-            out += "  time in state, \(role.name)s: " + spent.map { "\($0.name) " + Format.duration(stateTime[role, $0]) }
+            out +=
+                "  time in state, \(role.name)s: "
+                + spent.map { "\($0.name) " + Format.duration(stateTime[role, $0]) }
                 .joined(separator: ", ") + "\n"
         }
         let top = topTalkers()
         if !top.isEmpty {
-            out += "  top talkers: " + top.map { "\($0.address) \($0.bytes) B / \($0.packets) pkts / \($0.connections) conn" }
+            out +=
+                "  top talkers: "
+                + top.map { "\($0.address) \($0.bytes) B / \($0.packets) pkts / \($0.connections) conn" }
                 .joined(separator: ", ") + "\n"
         }
         return out

@@ -51,7 +51,8 @@ public struct RunTotals: Sendable, EventSink {
         /// "frame 12", or "file.pcap#12" when several inputs were read: the first input that had it.
         func first(_ pick: (DecodeCounters) -> DecodeCounters.Count) -> String {
             guard let i = inputs.first(where: { pick($0.counters).count > 0 }),
-                  let f = pick(i.counters).firstFrame else { return "frame ?" }
+                let f = pick(i.counters).firstFrame
+            else { return "frame ?" }
             if inputs.count < 2 { return "frame \(f)" }
             return (i.name.split(separator: "/").last.map(String.init) ?? i.name) + "#\(f)"
         }
@@ -60,16 +61,19 @@ public struct RunTotals: Sendable, EventSink {
         if evicted > 0 { out += "; \(evicted) evicted at the connection cap (--max-connections)" }
         out += "; anomalies \(anomalyTotal)"
         if anomalyTotal > 0 {
-            out += " (" + Severity.allCases.reversed().compactMap { s in
-                anomalies[Int(s.rawValue)] > 0 ? "\(anomalies[Int(s.rawValue)]) \(s.name)" : nil
-            }.joined(separator: ", ") + ")"
+            out +=
+                " ("
+                + Severity.allCases.reversed().compactMap { s in
+                    anomalies[Int(s.rawValue)] > 0 ? "\(anomalies[Int(s.rawValue)]) \(s.name)" : nil
+                }.joined(separator: ", ") + ")"
         }
         out += "\n"
         func count(_ name: String, _ pick: (DecodeCounters) -> DecodeCounters.Count) -> String {
             let c = pick(total)
             return c.count == 0 ? "" : ", \(name) \(c.count) (first at \(first(pick)))"
         }
-        out += "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", { $0.notIP })
+        out +=
+            "Frames: \(total.frames) read, \(total.tcp.count) TCP" + count("not IP", { $0.notIP })
             + count("not TCP", { $0.notTCP }) + count("later fragments", { $0.laterFragments })
             + count("truncated", { $0.truncated }) + count("malformed", { $0.malformed }) + "\n"
         out += TunnelFormat.totalsLines(inputs: inputs)
@@ -78,7 +82,9 @@ public struct RunTotals: Sendable, EventSink {
             ("\(TCPState(rawValue: UInt8(i / k))!.name)/\(TCPState(rawValue: UInt8(i % k))!.name)", n)
         }
         if !named.isEmpty {
-            out += "End states (client/server): " + named.sorted { ($1.1, $0.0) < ($0.1, $1.0) }
+            out +=
+                "End states (client/server): "
+                + named.sorted { ($1.1, $0.0) < ($0.1, $1.0) }
                 .map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + "\n"
         }
         for i in inputs {

@@ -5,9 +5,12 @@ import WireStateTracker
 /// connection and one per transition updated, so heap arrays here cost two allocations per
 /// connection and a copy-on-write per transition.
 public struct StateTimes: Sendable, Equatable {
-    private var values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
-                         Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var values:
+        (
+            Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+            Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64
+        ) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     public init() {}
 
@@ -91,9 +94,11 @@ public struct StateClock {
 
     /// The final states run to the last segment. Saturating: capture times can be 2⁶³ ns apart.
     private static func close(_ r: inout Running, _ s: ConnectionSummary) {
-        r.times[.client, s.clientState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.client, to: s.lastTime)),
-                                                             to: r.times[.client, s.clientState])
-        r.times[.server, s.serverState] = CaptureTime.adding(max(0, CaptureTime.elapsed(from: r.since.server, to: s.lastTime)),
-                                                             to: r.times[.server, s.serverState])
+        r.times[.client, s.clientState] = CaptureTime.adding(
+            max(0, CaptureTime.elapsed(from: r.since.client, to: s.lastTime)),
+            to: r.times[.client, s.clientState])
+        r.times[.server, s.serverState] = CaptureTime.adding(
+            max(0, CaptureTime.elapsed(from: r.since.server, to: s.lastTime)),
+            to: r.times[.server, s.serverState])
     }
 }

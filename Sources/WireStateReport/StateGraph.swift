@@ -69,11 +69,14 @@ public struct StateGraph: EventSink {
 
     public func svg() -> String {
         let panel = 440, height = 560
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * panel)\" height=\"\(height)\" viewBox=\"0 0 \(2 * panel) \(height)\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
-        out += "<style>.node{fill:#eef3fb;stroke:#1f4e99}.unused{fill:#fafafa;stroke:#ccc}.name{font-size:11px;text-anchor:middle}"
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * panel)\" height=\"\(height)\" viewBox=\"0 0 \(2 * panel) \(height)\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+        out +=
+            "<style>.node{fill:#eef3fb;stroke:#1f4e99}.unused{fill:#fafafa;stroke:#ccc}.name{font-size:11px;text-anchor:middle}"
             + ".edge{stroke:#333;stroke-width:1.3;fill:none}.count{font-size:11px;fill:#c05000;font-weight:bold;text-anchor:middle}"
             + ".title{font-size:14px;font-weight:bold;text-anchor:middle}</style>\n"
-        out += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker></defs>\n"
+        out +=
+            "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker></defs>\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
         for (i, role) in Role.allCases.enumerated() {
             let dx = i * panel
@@ -84,7 +87,8 @@ public struct StateGraph: EventSink {
                 // Opposite edges between the same pair are drawn apart.
                 let off = e.from < e.to ? 5 : -5
                 let (ax, ay, bx, by) = Self.clip(a, b)
-                out += "<line x1=\"\(dx + ax + off)\" y1=\"\(ay + off)\" x2=\"\(dx + bx + off)\" y2=\"\(by + off)\" class=\"edge\" marker-end=\"url(#arrow)\"/>\n"
+                out +=
+                    "<line x1=\"\(dx + ax + off)\" y1=\"\(ay + off)\" x2=\"\(dx + bx + off)\" y2=\"\(by + off)\" class=\"edge\" marker-end=\"url(#arrow)\"/>\n"
                 out += "<text x=\"\(dx + (ax + bx) / 2 + 3 * off)\" y=\"\((ay + by) / 2 + off)\" class=\"count\">\(n)</text>\n"
             }
             for s in TCPState.allCases {

@@ -65,7 +65,8 @@ public struct TextReport {
                     text = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
                 case .anomaly(let x):
                     (f, t) = (x.frame, x.time)
-                    text = "  " + view.paint("!     \(x.code.code) (\(x.severity.name)): \(x.message)", x.severity)
+                    text =
+                        "  " + view.paint("!     \(x.code.code) (\(x.severity.name)): \(x.message)", x.severity)
                         + Self.repeats(x, frame(x.lastFrame))
                 default:
                     continue
@@ -73,7 +74,8 @@ public struct TextReport {
                 out += "  frame \(Format.padLeft(frame(f), 6))  \(stamp(t, start: start, previous: previous))  \(text)\n"
                 previous = t
             }
-            out += "  final: client \(Self.stateCell(c.clientState, c.clientEvidence)), "
+            out +=
+                "  final: client \(Self.stateCell(c.clientState, c.clientEvidence)), "
                 + "server \(Self.stateCell(c.serverState, c.serverEvidence))\n\n"
         }
         return out
@@ -93,7 +95,8 @@ public struct TextReport {
         var out = "Anomalies:\n"
         for a in all {
             let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
-            out += "  conn \(id)  frame \(frame(a.frame))  " + view.paint("\(a.code.code) (\(a.severity.name))", a.severity) + ": \(a.message)"
+            out +=
+                "  conn \(id)  frame \(frame(a.frame))  " + view.paint("\(a.code.code) (\(a.severity.name))", a.severity) + ": \(a.message)"
                 + Self.repeats(a, frame(a.lastFrame)) + "\n"
         }
         return out
@@ -118,16 +121,17 @@ public struct TextReport {
         }
         for run in runs {
             guard let start = run.frame else { out.append(.anomaly(run)); continue }
-            let at = out.firstIndex { e in
-                let f: FrameRef?
-                switch e {
-                case .transition(let x): f = x.frame
-                case .confirmation(let x): f = x.frame
-                case .anomaly(let x): f = x.frame
-                default: f = nil
-                }
-                return f.map { start < $0 } ?? false
-            } ?? out.count
+            let at =
+                out.firstIndex { e in
+                    let f: FrameRef?
+                    switch e {
+                    case .transition(let x): f = x.frame
+                    case .confirmation(let x): f = x.frame
+                    case .anomaly(let x): f = x.frame
+                    default: f = nil
+                    }
+                    return f.map { start < $0 } ?? false
+                } ?? out.count
             out.insert(.anomaly(run), at: at)
         }
         return out

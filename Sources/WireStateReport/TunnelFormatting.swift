@@ -11,12 +11,13 @@ public enum TunnelFormat {
 
     /// `[{"type":"vxlan","vni":42},{"type":"gre","key":7}]`, outermost first.
     public static func json(_ path: TunnelPath) -> String {
-        "[" + path.layers.map { l in
-            var s = "{\"type\":\"\(l.kind.name)\""
-            if l.hasID, let n = l.kind.idName { s += ",\"\(n)\":\(l.id)" }
-            if l.hasDirectionalID, let n = l.kind.directionalIDName { s += ",\"\(n)\":\(l.directionalID)" }
-            return s + "}"
-        }.joined(separator: ",") + "]"
+        "["
+            + path.layers.map { l in
+                var s = "{\"type\":\"\(l.kind.name)\""
+                if l.hasID, let n = l.kind.idName { s += ",\"\(n)\":\(l.id)" }
+                if l.hasDirectionalID, let n = l.kind.directionalIDName { s += ",\"\(n)\":\(l.directionalID)" }
+                return s + "}"
+            }.joined(separator: ",") + "]"
     }
 
     /// `,"tunnel":[…]` for a connection record, or nothing on a plain link (records stay as they were).
@@ -46,7 +47,8 @@ public enum TunnelFormat {
         guard !total.isEmpty else { return "" }
         func where_(_ pick: (EncapsulationCounters) -> DecodeCounters.Count) -> String {
             guard let i = inputs.first(where: { pick($0.counters.encapsulations).count > 0 }),
-                  let f = pick(i.counters.encapsulations).firstFrame else { return "frame ?" }
+                let f = pick(i.counters.encapsulations).firstFrame
+            else { return "frame ?" }
             if inputs.count < 2 { return "frame \(f)" }
             return (i.name.split(separator: "/").last.map(String.init) ?? i.name) + "#\(f)"
         }

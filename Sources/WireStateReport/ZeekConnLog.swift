@@ -15,12 +15,14 @@ public struct ZeekConnLog<Out: TextSink>: EventSink {
     private var clock = StateClock()
 
     public static var fields: [(name: String, type: String)] {
-        [("ts", "time"), ("uid", "string"), ("id.orig_h", "addr"), ("id.orig_p", "port"), ("id.resp_h", "addr"),
-         ("id.resp_p", "port"), ("proto", "enum"), ("service", "string"), ("duration", "interval"),
-         ("orig_bytes", "count"), ("resp_bytes", "count"), ("conn_state", "string"), ("local_orig", "bool"),
-         ("local_resp", "bool"), ("missed_bytes", "count"), ("history", "string"), ("orig_pkts", "count"),
-         ("orig_ip_bytes", "count"), ("resp_pkts", "count"), ("resp_ip_bytes", "count"),
-         ("tunnel_parents", "set[string]"), ("community_id", "string")]
+        [
+            ("ts", "time"), ("uid", "string"), ("id.orig_h", "addr"), ("id.orig_p", "port"), ("id.resp_h", "addr"),
+            ("id.resp_p", "port"), ("proto", "enum"), ("service", "string"), ("duration", "interval"),
+            ("orig_bytes", "count"), ("resp_bytes", "count"), ("conn_state", "string"), ("local_orig", "bool"),
+            ("local_resp", "bool"), ("missed_bytes", "count"), ("history", "string"), ("orig_pkts", "count"),
+            ("orig_ip_bytes", "count"), ("resp_pkts", "count"), ("resp_ip_bytes", "count"),
+            ("tunnel_parents", "set[string]"), ("community_id", "string")
+        ]
     }
 
     public init(out: Out) {
@@ -63,7 +65,7 @@ public struct ZeekConnLog<Out: TextSink>: EventSink {
             c.server.address.description, "\(c.server.port)", "tcp", "-", seconds(c.durationNanos),
             "\(z.originatorBytes)", "\(z.responderBytes)", z.connState.name, "-", "-", "\(z.missedBytes)",
             history.isEmpty ? "(empty)" : history, "\(c.packetsFromClient)", "\(z.originatorIPBytes)",
-            "\(c.packetsFromServer)", "\(z.responderIPBytes)", "(empty)", CommunityID.v1(c.client, c.server),
+            "\(c.packetsFromServer)", "\(z.responderIPBytes)", "(empty)", CommunityID.v1(c.client, c.server)
         ]
         return cells.joined(separator: "\t")
     }

@@ -149,20 +149,20 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     public var severity: Severity {
         switch self {
         case .synRetransmission, .synWithData, .synAckRetransmission, .simultaneousOpen, .refused,
-             .retransmission, .duplicateAck, .keepAlive, .zeroWindow, .zeroWindowProbe,
-             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
+            .retransmission, .duplicateAck, .keepAlive, .zeroWindow, .zeroWindowProbe,
+            .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
         case .synNotCaptured, .handshakeAckNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
-             .midstreamPickup, .oneSidedCapture:
+            .midstreamPickup, .oneSidedCapture:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
-             .trafficAfterOwnReset,
-             .synAckWithoutSyn, .peerUnresponsive:
+            .trafficAfterOwnReset,
+            .synAckWithoutSyn, .peerUnresponsive:
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
-             .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
-             .missingAckFlag, .ackOfUnsentData, .windowScaleOver14, .malformedOption, .dataBeyondWindow, .dataAfterFin,
-             .finSeqChanged, .segmentAfterClose:
+            .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
+            .missingAckFlag, .ackOfUnsentData, .windowScaleOver14, .malformedOption, .dataBeyondWindow, .dataAfterFin,
+            .finSeqChanged, .segmentAfterClose:
             return .violation
         }
     }
@@ -197,7 +197,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .ackOfUnseenData:
             guard expected != nil else { return "\(who) acknowledged \(a), data its peer was never seen to send (segments not captured)" }
             return "\(who) acknowledged \(a), beyond the \(e) its peer was seen to send (segment not captured)"
-        case .ackOfUnsentData: return "\(who) acknowledged \(a), but its peer had sent only up to \(e): it went on from there, so the ACK covered data never sent"
+        case .ackOfUnsentData:
+            return "\(who) acknowledged \(a), but its peer had sent only up to \(e): it went on from there, so the ACK covered data never sent"
         case .previousSegmentNotCaptured: return "\(who) sent sequence \(a) but \(e) was expected (previous segment not captured)"
         case .retransmission: return "\(who) retransmitted data at sequence \(a)"
         case .duplicateAck: return "\(who) sent a duplicate ACK for \(a)"
@@ -211,9 +212,11 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .simultaneousClose: return "\(who) sent its FIN before its peer's FIN reached it (simultaneous close)"
         case .segmentAfterClose: return "\(who) sent a segment after it had closed"
         case .trafficAfterPeerReset: return "\(who) kept sending after its peer had reset or closed (half-open)"
-        case .trafficAfterOwnReset: return "\(who) kept sending after a RST of its own that its peer did not accept: that RST was stale or not its own (injected)"
+        case .trafficAfterOwnReset:
+            return "\(who) kept sending after a RST of its own that its peer did not accept: that RST was stale or not its own (injected)"
         case .peerReturned: return "\(who) answered again after it had been presumed gone; the presumption is withdrawn"
-        case .peerUnresponsive: return "\(who) stopped answering: \(a) retransmissions to it went unacknowledged; presumed gone (reset or crashed out of the capture's sight)"
+        case .peerUnresponsive:
+            return "\(who) stopped answering: \(a) retransmissions to it went unacknowledged; presumed gone (reset or crashed out of the capture's sight)"
         case .rstOutOfWindow: return "\(who)'s RST at \(a) is outside the receiver's window (expected \(e)); it is ignored"
         case .rstChallenged: return "\(who)'s RST at \(a) is in the window but not at \(e); the receiver answers with a challenge ACK"
         case .rstWithData: return "\(who) sent a RST carrying \(a) bytes of data"

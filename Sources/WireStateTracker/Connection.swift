@@ -83,7 +83,7 @@ struct Connection {
             self[sender].markReset()
             emit(.rstWithoutConnection, about: sender, ctx, &out)
         case .invalid:
-            return // nothing can be assumed from an impossible segment; the step reports it
+            return  // nothing can be assumed from an impossible segment; the step reports it
         default:
             summary.midstream = true
             let hasAck = s.flags.contains(.ack)
@@ -101,8 +101,10 @@ struct Connection {
     /// Everything the tracker does with a segment for an existing connection, in place:
     /// TIME_WAIT expiry first (so a SYN after 2·MSL finds CLOSED), then the reuse verdict, then the
     /// step. Returns the new incarnation to start when the segment opens one.
-    mutating func handle(_ s: TCPSegment, frame: FrameRef, time: Int64, msl: Int64,
-                         _ out: inout [TrackerEvent]) -> (incarnation: UInt32, inTimeWait: Bool)? {
+    mutating func handle(
+        _ s: TCPSegment, frame: FrameRef, time: Int64, msl: Int64,
+        _ out: inout [TrackerEvent]
+    ) -> (incarnation: UInt32, inTimeWait: Bool)? {
         expire(at: time, msl: msl, &out)
         if let reuse = reuseVerdict(s) {
             // The new SYN takes the 4-tuple over: a TIME_WAIT endpoint of this incarnation is done.
@@ -141,7 +143,10 @@ struct Connection {
         // a refused or reset SYN is never retransmitted, so this SYN is a new connect() from the
         // same port (Windows retries a refused connect with the same ISN; Captures/syn-after-refusal-same-isn).
         if sender.send.syn != nil && !sender.send.synAckSent && s.sequence == sender.send.iss
-            && !sender.closedByReset && !receiver.closedByReset { return nil }
+            && !sender.closedByReset && !receiver.closedByReset
+        {
+            return nil
+        }
         return (ref.incarnation + 1, sender.state == .timeWait || receiver.state == .timeWait)
     }
 
@@ -153,12 +158,14 @@ struct Connection {
         let runWasOpen = windows[sender].shrinkRepeats
         // The one place direction is chosen: both endpoints are passed in place (exclusive access
         // to two stored properties, not to `self` twice through the role subscript).
-        let retransmitted = fromClient
+        let retransmitted =
+            fromClient
             ? Self.step(s, sender: &client, receiver: &server, window: &windows.client, summary: &summary, ctx, &out)
             : Self.step(s, sender: &server, receiver: &client, window: &windows.server, summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.send.syn != nil && server.send.syn != nil
-            && (client.windowScale.isPending || server.windowScale.isPending) {
+            && (client.windowScale.isPending || server.windowScale.isPending)
+        {
             // A SYN whose options the capture cut hides whether scaling was on for either side.
             let cut = client.windowScale.optionsCut || server.windowScale.optionsCut
             let (c, s) = (client.windowScale, server.windowScale)
@@ -170,7 +177,8 @@ struct Connection {
         let receiverReset = self[receiver].state == .closed && self[receiver].closedByReset
         if summary.halfOpenReported { peerResetReported = true }
         if !peerResetReported, receiverReset, self[sender].state != .closed, !s.flags.contains(.rst),
-           !s.flags.contains(.syn) {
+            !s.flags.contains(.syn)
+        {
             peerResetReported = true
             emit(.trafficAfterPeerReset, about: sender, ctx, &out)
         }
@@ -200,9 +208,11 @@ struct Connection {
     /// (`WindowCheck.swift`); the sender's step (`EndpointMachine.sent`); the receiver's step
     /// (`EndpointMachine.received`). Connection only orchestrates: each endpoint changes through
     /// its own methods. Returns whether the segment was a retransmission.
-    static func step(_ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-                     window: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
-                     _ out: inout [TrackerEvent]) -> Bool {
+    static func step(
+        _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
+        window: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
         // First: does this segment contradict a CLOSED we only inferred for its sender?
         if sender.reviveIfContradicted(c, ctx, &out) == .trafficAfterPeerReset {
@@ -212,8 +222,9 @@ struct Connection {
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
         checkUpperBound(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
         observeAcknowledgment(s, c, sender: sender, receiver: &receiver, ctx, &out)
-        checkAdvertisedWindow(s, c, sender: sender, receiver: receiver, window: &window,
-                              midstream: summary.midstream, ctx, &out)
+        checkAdvertisedWindow(
+            s, c, sender: sender, receiver: receiver, window: &window,
+            midstream: summary.midstream, ctx, &out)
 
         let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
         let senderWasOpening = sender.state == .synSent
@@ -237,7 +248,7 @@ struct Connection {
         let silent = sender.peer
         unanswered[silent] = 0
         guard retransmitted, !unresponsiveReported else { return }
-        guard packetsSeen(from: silent) > 0 else { return } // one-sided capture: silence proves nothing
+        guard packetsSeen(from: silent) > 0 else { return }  // one-sided capture: silence proves nothing
         if unanswered[sender] == 0 { unansweredSince[sender] = ctx.time }
         unanswered[sender] += 1
         let (count, since) = (unanswered[sender], unansweredSince[sender])
@@ -263,16 +274,20 @@ struct Connection {
     /// Keeps one anomaly per run of a repeating finding. The run's first anomaly was built and
     /// stamped in this step like any other; it is taken out of the stream and held. Later steps
     /// count into it; the step that ends the run (or the end of the connection) releases it.
-    mutating func collapseRepeats(_ sender: Role, wasOpen: UInt32?, from mark: Int, _ ctx: StepContext,
-                                  _ out: inout [TrackerEvent]) {
+    mutating func collapseRepeats(
+        _ sender: Role, wasOpen: UInt32?, from mark: Int, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
         let now = windows[sender].shrinkRepeats
         switch (wasOpen, now) {
         case (nil, .some):
-            guard let i = out[mark...].lastIndex(where: {
-                if case .anomaly(let a) = $0 { return a.code == .windowShrunk && a.endpoint == sender } else { return false }
-            }), case .anomaly(let a) = out[i] else { return }
+            guard
+                let i = out[mark...].lastIndex(where: {
+                    if case .anomaly(let a) = $0 { return a.code == .windowShrunk && a.endpoint == sender } else { return false }
+                }), case .anomaly(let a) = out[i]
+            else { return }
             out.remove(at: i)
-            releaseHeldRun(&out) // the other endpoint's run, if any, is reported as far as it went
+            releaseHeldRun(&out)  // the other endpoint's run, if any, is reported as far as it went
             if heldRun == nil { heldRun = a }
         case (.some, .some(let n)):
             if heldRun?.endpoint == sender { heldRun?.count = n; heldRun?.lastFrame = ctx.frame }
@@ -356,8 +371,10 @@ struct Connection {
         role == .client ? summary.packetsFromClient : summary.packetsFromServer
     }
 
-    func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
-              actual: UInt32? = nil) {
+    func emit(
+        _ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        actual: UInt32? = nil
+    ) {
         EndpointMachine.emit(code, about: role, ctx, &out, expected: nil, actual: actual, related: nil)
     }
 

@@ -117,7 +117,8 @@ public struct ConnectionFacts: Sendable, Equatable {
                 synAt = time
             }
         } else if fromClient && f.contains(.ack) && lastSynAckAt != Self.none && ackAt == Self.none
-                    && s.acknowledgment == synAckSeq &+ 1 {
+            && s.acknowledgment == synAckSeq &+ 1
+        {
             ackAt = time
         }
     }
@@ -133,7 +134,8 @@ public struct ConnectionFacts: Sendable, Equatable {
         let known = sequenceKnown & bit != 0
         let highest = fromClient ? clientSequenceEnd : serverSequenceEnd
         let end = s.sequence &+ length
-        let keepAlive = known && s.payloadLength <= 1 && !f.contains(.syn) && !f.contains(.fin)
+        let keepAlive =
+            known && s.payloadLength <= 1 && !f.contains(.syn) && !f.contains(.fin)
             && s.sequence == highest &- 1
         if length > 0 && !keepAlive { activityAt = time }
         if !known || f.contains(.syn) || Seq.gt(end, highest) {

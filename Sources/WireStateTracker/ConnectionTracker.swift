@@ -21,8 +21,10 @@ public struct ConnectionTracker {
         /// active of all. Every eviction is counted and ends its connection with reason `evicted`.
         public var maxConnections: Int? = nil
 
-        public init(msl: Int64 = 30_000_000_000, closedLinger: Int64 = 10_000_000_000, idleTimeout: Int64? = nil,
-                    maxConnections: Int? = nil) {
+        public init(
+            msl: Int64 = 30_000_000_000, closedLinger: Int64 = 10_000_000_000, idleTimeout: Int64? = nil,
+            maxConnections: Int? = nil
+        ) {
             self.msl = msl
             self.closedLinger = closedLinger
             self.idleTimeout = idleTimeout
@@ -92,7 +94,8 @@ public struct ConnectionTracker {
         // Fields are read through the array, not by copying the connection out of it.
         table.touch(index, eviction: table.values[index].evictionClass)
         if let d = table.values[index].nextDeadline(msl: configuration.msl, linger: configuration.closedLinger),
-           d < table.values[index].scheduled {
+            d < table.values[index].scheduled
+        {
             table.values[index].scheduled = d
             deadlines.push(.init(time: d, key: table.keys[index], id: table.values[index].ref.id))
             if deadlines.count > 2 * table.count + 1024 { compactDeadlines() }
@@ -109,8 +112,10 @@ public struct ConnectionTracker {
         }
         deadlines.rebuild(live)
     }
-    private mutating func start(_ key: FlowKey, _ s: TCPSegment, frame: FrameRef, time: Int64,
-                                incarnation: UInt32, inTimeWait: Bool) {
+    private mutating func start(
+        _ key: FlowKey, _ s: TCPSegment, frame: FrameRef, time: Int64,
+        incarnation: UInt32, inTimeWait: Bool
+    ) {
         let ref = ConnectionRef(id: nextID, incarnation: incarnation)
         nextID += 1
         let (clientIsSource, guessed) = Self.chooseClient(s)
@@ -137,7 +142,7 @@ public struct ConnectionTracker {
     /// from the ports (a well-known or lower port is the server's), as Zeek and Suricata do.
     static func chooseClient(_ s: TCPSegment) -> (clientIsSource: Bool, guessed: Bool) {
         if s.flags.contains(.syn) && !s.flags.contains(.rst) {
-            return (!s.flags.contains(.ack), false) // SYN+FIN too: its sender was opening
+            return (!s.flags.contains(.ack), false)  // SYN+FIN too: its sender was opening
         }
         let sp = s.source.port, dp = s.destination.port
         if dp < 1024 && sp >= 1024 { return (true, true) }
@@ -158,11 +163,13 @@ public struct ConnectionTracker {
     private mutating func advance(to now: Int64) {
         while let due = deadlines.earliest, due <= now, let entry = deadlines.pop() {
             guard let i = table.index(of: entry.key), table.values[i].ref.id == entry.id,
-                  table.values[i].scheduled == entry.time else { continue } // stale: moved or gone
+                table.values[i].scheduled == entry.time
+            else { continue }  // stale: moved or gone
             table.values[i].scheduled = .max
             table.values[i].expire(at: now, msl: configuration.msl, &events)
             if let closedAt = table.values[i].closedAt,
-               CaptureTime.elapsed(from: closedAt, to: now) >= configuration.closedLinger {
+                CaptureTime.elapsed(from: closedAt, to: now) >= configuration.closedLinger
+            {
                 retire(entry.key, reason: .closed)
             } else if let d = table.values[i].nextDeadline(msl: configuration.msl, linger: configuration.closedLinger) {
                 table.values[i].scheduled = d
@@ -172,7 +179,8 @@ public struct ConnectionTracker {
         if let idle = configuration.idleTimeout {
             for list in [EvictionClass.attempt, .live] {
                 while let i = table.leastRecent(list),
-                      CaptureTime.elapsed(from: table.values[i].summary.lastTime, to: now) >= idle {
+                    CaptureTime.elapsed(from: table.values[i].summary.lastTime, to: now) >= idle
+                {
                     table.values[i].expire(at: now, msl: configuration.msl, &events)
                     retire(table.keys[i], reason: table.values[i].closedAt != nil ? .closed : .idle)
                 }
@@ -226,6 +234,8 @@ public struct ConnectionTracker {
     /// Snapshots of the connections currently held (for live tables), in first-seen order.
     public func activeSummaries() -> [ConnectionSummary] {
         table.values.map { $0.finalSummary(.endOfCapture) }.sorted { $0.ref.id < $1.ref.id }
-            .map { var s = $0; s.endReason = nil; return s }
+            .map {
+                var s = $0; s.endReason = nil; return s
+            }
     }
 }

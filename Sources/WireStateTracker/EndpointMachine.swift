@@ -153,8 +153,11 @@ public struct EndpointMachine: Sendable {
             if state == .listen && next == .synReceived { passiveOpen = true }
             move(to: next, .observed, cause: c.sentCause, ctx, &out)
         case .illegal(let code):
-            emit(code, ctx, &out, actual: code == .invalidFlagCombination ? UInt32(s.flags.rawValue)
-                                          : code == .dataBeforeEstablished ? s.payloadLength : nil)
+            emit(
+                code, ctx, &out,
+                actual: code == .invalidFlagCombination
+                    ? UInt32(s.flags.rawValue)
+                    : code == .dataBeforeEstablished ? s.payloadLength : nil)
         case .decide(.sentSyn): sentSyn(s, ctx, &out)
         case .decide(.sentSynAck): sentSynAck(s, ctx, &out)
         case .decide(.sentFin): sentFin(s, ctx, &out)
@@ -166,14 +169,20 @@ public struct EndpointMachine: Sendable {
 
     /// An inferred state is confirmed when the endpoint acknowledges what put it there (`confirmAck`).
     @inline(__always)
-    private mutating func confirmIfAcknowledged(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                                _ out: inout [TrackerEvent]) {
+    private mutating func confirmIfAcknowledged(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
         guard evidence == .inferred, !assumedStart, s.flags.contains(.ack), state != .closed, state != .listen,
-              c != .rst, c != .invalid, c != .synAck, c != .syn,
-              confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame else { return }
+            c != .rst, c != .invalid, c != .synAck, c != .syn,
+            confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame
+        else { return }
         evidence = .observed
-        out.append(.confirmation(Confirmation(connection: ctx.ref, endpoint: role, state: state,
-                                              evidence: .observed, frame: frame, time: ctx.time)))
+        out.append(
+            .confirmation(
+                Confirmation(
+                    connection: ctx.ref, endpoint: role, state: state,
+                    evidence: .observed, frame: frame, time: ctx.time)))
     }
 
     /// Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
@@ -181,10 +190,13 @@ public struct EndpointMachine: Sendable {
     /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). Returns whether
     /// this rule took the segment.
     @inline(__always)
-    private mutating func sentFinCrossingPeerFin(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                                 _ out: inout [TrackerEvent]) -> Bool {
+    private mutating func sentFinCrossingPeerFin(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> Bool {
         guard state == .closeWait, evidence == .inferred, c == .fin, let r = receive, r.finReceived,
-              Seq.lt(s.acknowledgment, r.nxt) else { return false }
+            Seq.lt(s.acknowledgment, r.nxt)
+        else { return false }
         recordFin(s, ctx)
         emit(.simultaneousClose, ctx, &out)
         // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
@@ -210,7 +222,8 @@ public struct EndpointMachine: Sendable {
             return
         }
         if state == .synSent && !s.flags.contains(.ack) && receive?.irs == nil && send.nxt != nil
-            && s.sequence != send.iss {
+            && s.sequence != send.iss
+        {
             // <SEQ=SEG.ACK><CTL=RST>: the answer to an unacceptable SYN+ACK; SYN_SENT stays.
             return
         }
@@ -257,8 +270,9 @@ public struct EndpointMachine: Sendable {
                 if start == iss {
                     emit(.synRetransmission, ctx, &out, actual: start)
                 } else {
-                    emit(state.isSynchronized ? .synInSynchronizedState : .synIsnChanged, ctx, &out,
-                         expected: iss, actual: start)
+                    emit(
+                        state.isSynchronized ? .synInSynchronizedState : .synIsnChanged, ctx, &out,
+                        expected: iss, actual: start)
                 }
             } else if state.isSynchronized || state == .synReceived {
                 emit(.synInSynchronizedState, ctx, &out, expected: nil, actual: start)
@@ -277,7 +291,7 @@ public struct EndpointMachine: Sendable {
                 return
             }
             guard send.synAckSent else {
-                send.sentSyn(iss: start, frame: ctx.frame, synAck: true) // simultaneous open: its SYN+ACK after its SYN
+                send.sentSyn(iss: start, frame: ctx.frame, synAck: true)  // simultaneous open: its SYN+ACK after its SYN
                 return
             }
             emit(.synAckRetransmission, ctx, &out)
@@ -327,7 +341,8 @@ public struct EndpointMachine: Sendable {
     /// it never accepted that SYN+ACK and is still SYN_SENT (the inference is withdrawn).
     private mutating func sentWithoutAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
         if state == .established && evidence == .inferred && !assumedStart && advertised == nil
-            && send.syn != nil && !send.synAckSent {
+            && send.syn != nil && !send.synAckSent
+        {
             move(to: .synSent, .observed, cause: .withdrawn, ctx, &out)
         }
         switch state {
@@ -501,11 +516,14 @@ public struct EndpointMachine: Sendable {
     }
 
     /// §3.10.7.1 CLOSED: an endpoint that never was anything, reached by a SYN, is a presumed listener.
-    private mutating func receivedInClosed(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                           _ out: inout [TrackerEvent]) -> ReceiveResult {
+    private mutating func receivedInClosed(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> ReceiveResult {
         guard !active && c == .syn else { return .dropped(.noConnection) }
-        receive = ReceiveSpace(irs: s.sequence, nxt: s.sequence &+ s.sequenceLength,
-                               fastOpen: s.payloadLength > 0 || s.options.fastOpenCookieLength != nil)
+        receive = ReceiveSpace(
+            irs: s.sequence, nxt: s.sequence &+ s.sequenceLength,
+            fastOpen: s.payloadLength > 0 || s.options.fastOpenCookieLength != nil)
         move(to: .listen, .inferred, cause: .presumedListen, ctx, &out)
         return .accepted
     }
@@ -518,14 +536,16 @@ public struct EndpointMachine: Sendable {
     }
 
     /// §3.10.7.3 SYN_SENT: the ACK bit first, then RST (only with an acceptable ACK), then SYN.
-    private mutating func receivedInSynSent(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                            _ out: inout [TrackerEvent]) -> ReceiveResult {
+    private mutating func receivedInSynSent(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> ReceiveResult {
         let hasAck = s.flags.contains(.ack)
         if hasAck && !acknowledgesOwnSyn(s.acknowledgment) {
-            return .dropped(.unacceptableAck) // it would answer with RST (unless RST); the sender side reports synack-bad-ack
+            return .dropped(.unacceptableAck)  // it would answer with RST (unless RST); the sender side reports synack-bad-ack
         }
         if c == .rst {
-            guard hasAck else { return .dropped(.resetWithoutAck) } // RST without ACK in SYN_SENT is ignored
+            guard hasAck else { return .dropped(.resetWithoutAck) }  // RST without ACK in SYN_SENT is ignored
             closure = .reset(previous: nil)
             move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
             return .accepted
@@ -537,7 +557,7 @@ public struct EndpointMachine: Sendable {
             send.acknowledged(s.acknowledgment, onlyForward: false)
             move(to: .established, .inferred, cause: .receivedSynAck, ctx, &out)
         } else {
-            emit(.simultaneousOpen, ctx, &out) // its SYN crossed the peer's
+            emit(.simultaneousOpen, ctx, &out)  // its SYN crossed the peer's
             move(to: .synReceived, .inferred, cause: .receivedSyn, ctx, &out)
         }
         return .accepted
@@ -545,8 +565,10 @@ public struct EndpointMachine: Sendable {
 
     /// §3.10.7.4, SYN_RECEIVED and every synchronized state, in the RFC's order. Each step either
     /// decides the segment's fate (a result) or passes it on (nil).
-    private mutating func receivedSynchronized(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                               _ out: inout [TrackerEvent]) -> ReceiveResult {
+    private mutating func receivedSynchronized(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> ReceiveResult {
         var seq = s.sequence
         var len = s.sequenceLength
         // A SYN already received is trimmed off (§3.10.7.4): in a simultaneous open the peer's
@@ -591,7 +613,8 @@ public struct EndpointMachine: Sendable {
     /// retransmitted FIN is acknowledged and restarts 2·MSL (§3.10.7.4), though it lies below RCV.NXT.
     private mutating func unacceptableSegment(_ s: TCPSegment, _ ctx: StepContext) -> ReceiveResult {
         if state == .timeWait && s.flags.contains(.fin), let r = receive, r.finReceived,
-           s.sequence &+ s.payloadLength &+ 1 == r.nxt {
+            s.sequence &+ s.payloadLength &+ 1 == r.nxt
+        {
             timeWaitSince = ctx.time
         }
         return .dropped(.outOfWindow)
@@ -605,7 +628,8 @@ public struct EndpointMachine: Sendable {
         if let r = receive {
             // Linux also takes a RST at RCV.NXT−1 once the peer's FIN is in (tcp_reset_check): the
             // peer resets at its FIN's sequence number.
-            exact = seq == r.nxt
+            exact =
+                seq == r.nxt
                 || (r.finReceived && seq == r.nxt &- 1 && (state == .closeWait || state == .lastAck || state == .closing))
             if let window = receiveWindow { inWindow = Seq.inWindow(seq, r.nxt, max(window, 1)) }
         }
@@ -632,8 +656,10 @@ public struct EndpointMachine: Sendable {
     /// Fourth check, SYN (RFC 5961 §4): a SYN in a synchronized state draws a challenge ACK (the
     /// sender side reports it; a retransmitted SYN in SYN_RECEIVED is absorbed). A SYN+ACK is news
     /// only in a simultaneous open, where it acknowledges our SYN. nil: not a SYN.
-    private mutating func receivedSynInWindow(_ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-                                              _ out: inout [TrackerEvent]) -> ReceiveResult? {
+    private mutating func receivedSynInWindow(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> ReceiveResult? {
         switch c {
         case .syn:
             return .challenged
@@ -698,12 +724,14 @@ public struct EndpointMachine: Sendable {
     /// TIME_WAIT when it also acknowledges ours), FIN_WAIT_2 to TIME_WAIT; a repeated one restarts
     /// TIME_WAIT's 2·MSL.
     @inline(__always)
-    private mutating func receivedFin(from seq: UInt32, _ s: TCPSegment, _ ctx: StepContext,
-                                      _ out: inout [TrackerEvent]) -> ReceiveResult {
+    private mutating func receivedFin(
+        from seq: UInt32, _ s: TCPSegment, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) -> ReceiveResult {
         guard s.flags.contains(.fin) else { return .accepted }
         let finAt = seq &+ s.payloadLength
         if receive?.finReceived ?? false {
-            if state == .timeWait { timeWaitSince = ctx.time } // a retransmitted FIN restarts 2·MSL
+            if state == .timeWait { timeWaitSince = ctx.time }  // a retransmitted FIN restarts 2·MSL
             return .accepted
         }
         if receive == nil {
@@ -722,7 +750,7 @@ public struct EndpointMachine: Sendable {
             move(to: .closeWait, ambiguous ? .unknown : .inferred, cause: .receivedFin, ctx, &out)
         case .finWait1:
             timeWaitSince = ctx.time
-            if !finAcked { emit(.simultaneousClose, ctx, &out) } // its FIN crossed the peer's
+            if !finAcked { emit(.simultaneousClose, ctx, &out) }  // its FIN crossed the peer's
             move(to: finAcked ? .timeWait : .closing, .inferred, cause: .receivedFin, ctx, &out)
         case .finWait2:
             timeWaitSince = ctx.time
@@ -765,7 +793,7 @@ public struct EndpointMachine: Sendable {
     @inline(__always)
     mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
         guard state == .closed, let closure, let previous = closure.withdrawsTo,
-              evidence < .observed || (closure.byUnacceptedReset && c != .syn), c != .rst, c != .invalid
+            evidence < .observed || (closure.byUnacceptedReset && c != .syn), c != .rst, c != .invalid
         else { return nil }
         self.closure = nil
         if closure.byUnacceptedReset {
@@ -817,8 +845,10 @@ public struct EndpointMachine: Sendable {
     // MARK: - Pickup
 
     /// Midstream pickup: the endpoint is assumed synchronized (design note §4).
-    mutating func assumeSynchronized(sendNext: UInt32?, receiveNext: UInt32?, _ ctx: StepContext,
-                                     _ out: inout [TrackerEvent]) {
+    mutating func assumeSynchronized(
+        sendNext: UInt32?, receiveNext: UInt32?, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
         active = true
         if let sendNext { send.assumeSynchronized(at: sendNext) }
         if let receiveNext { receive = ReceiveSpace(irs: nil, nxt: receiveNext) }
@@ -860,8 +890,10 @@ public struct EndpointMachine: Sendable {
 
     // MARK: - Helpers
 
-    private mutating func move(to next: TCPState, _ proposed: Evidence, cause: TransitionCause, _ ctx: StepContext,
-                               _ out: inout [TrackerEvent]) {
+    private mutating func move(
+        to next: TCPState, _ proposed: Evidence, cause: TransitionCause, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
         // Built on an assumed start, a move is at best inferred — except closing by its own RST,
         // which holds whatever came before.
         let ev = assumedStart && proposed == .observed && cause != .sentRst ? .inferred : proposed
@@ -869,29 +901,41 @@ public struct EndpointMachine: Sendable {
             if ev > evidence { evidence = ev }
             return
         }
-        out.append(.transition(Transition(connection: ctx.ref, endpoint: role, from: state, to: next, evidence: ev,
-                                          cause: cause, frame: ctx.frame, time: ctx.time)))
+        out.append(
+            .transition(
+                Transition(
+                    connection: ctx.ref, endpoint: role, from: state, to: next, evidence: ev,
+                    cause: cause, frame: ctx.frame, time: ctx.time)))
         state = next
         evidence = ev
     }
 
     /// An anomaly about this endpoint. Both endpoints' states are filled in by `Connection.stamp`
     /// once the step is over (they are known only then).
-    func emit(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
-              expected: UInt32? = nil, actual: UInt32? = nil, related: FrameRef? = nil) {
+    func emit(
+        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        expected: UInt32? = nil, actual: UInt32? = nil, related: FrameRef? = nil
+    ) {
         Self.emit(code, about: role, ctx, &out, expected: expected, actual: actual, related: related)
     }
 
-    static func emit(_ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
-                     expected: UInt32?, actual: UInt32?, related: FrameRef?) {
-        out.append(.anomaly(Anomaly(connection: ctx.ref, code: code, endpoint: role, frame: ctx.frame,
-                                    relatedFrame: related, time: ctx.time, clientBefore: .closed, serverBefore: .closed,
-                                    clientAfter: .closed, serverAfter: .closed, expected: expected, actual: actual)))
+    static func emit(
+        _ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        expected: UInt32?, actual: UInt32?, related: FrameRef?
+    ) {
+        out.append(
+            .anomaly(
+                Anomaly(
+                    connection: ctx.ref, code: code, endpoint: role, frame: ctx.frame,
+                    relatedFrame: related, time: ctx.time, clientBefore: .closed, serverBefore: .closed,
+                    clientAfter: .closed, serverAfter: .closed, expected: expected, actual: actual)))
     }
 
     /// An anomaly about the peer (the sender of a segment this endpoint received).
-    private func emitAbout(_ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
-                           expected: UInt32? = nil, actual: UInt32? = nil) {
+    private func emitAbout(
+        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        expected: UInt32? = nil, actual: UInt32? = nil
+    ) {
         Self.emit(code, about: role.peer, ctx, &out, expected: expected, actual: actual, related: nil)
     }
 }

@@ -100,7 +100,7 @@ struct FlowTable {
     @inline(__always)
     mutating func touch(_ index: Int, eviction: EvictionClass) {
         let i = Int32(index), l = eviction.rawValue
-        if Int(links[index].list) == l && links[index].newer < 0 { return } // already the newest of its list
+        if Int(links[index].list) == l && links[index].newer < 0 { return }  // already the newest of its list
         unlink(i)
         links[index].list = UInt8(l)
         link(i, l)

@@ -5,8 +5,10 @@ import WireStateDecoder
 extension Connection {
     /// Flags, options and data that are wrong whatever the state.
     @inline(__always)
-    static func checkHeader(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-                            _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    static func checkHeader(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) {
         let isSyn = s.flags.contains(.syn)
         // An acknowledgment number is meaningful only with the ACK flag (RFC 9293 §3.1); a RST's is
         // left alone (the answer to a SYN carries SEG.SEQ+1 there).
@@ -24,11 +26,14 @@ extension Connection {
     /// A SYN+ACK must acknowledge the SYN it answers (ISS+1), or at least nothing past what the
     /// peer sent; the related frame is that SYN.
     @inline(__always)
-    static func checkSynAckAcknowledgment(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
-                                          sender: EndpointMachine, receiver: EndpointMachine,
-                                          _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    static func checkSynAckAcknowledgment(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
+        sender: EndpointMachine, receiver: EndpointMachine,
+        _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) {
         guard c == .synAck, let syn = receiver.send.syn, s.acknowledgment != syn.seq &+ 1,
-              !receiver.acknowledgesOwnSyn(s.acknowledgment) else { return }
+            !receiver.acknowledgesOwnSyn(s.acknowledgment)
+        else { return }
         sender.emit(.synAckBadAck, ctx, &out, expected: syn.seq &+ 1, actual: s.acknowledgment, related: syn.frame)
     }
 }

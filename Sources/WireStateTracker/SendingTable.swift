@@ -57,34 +57,34 @@ extension EndpointMachine {
     static func sendRule(_ state: TCPState, _ c: SegmentClass) -> SendRule {
         switch (state, c) {
         //  state         class        rule
-        case (_, .invalid):            return .illegal(.invalidFlagCombination)
-        case (_, .rst):                return .decide(.sentRst)    // → CLOSED, except answers that keep state
-        case (.closed, .syn):          return .decide(.sentSyn)    // active OPEN, or its old SYN again
-        case (.closed, .synAck):       return .illegal(.synAckWithoutSyn)
-        case (.closed, .fin):          return .decide(.sentFin)    // its FIN again (LAST_ACK's ACK was lost), else after close
-        case (.closed, .ack):          return .decide(.sentAck)    // after close: segment-after-close
-        case (.closed, .noAck):        return .illegal(.segmentAfterClose)
-        case (.listen, .syn):          return .decide(.sentSyn)    // SEND in LISTEN: simultaneous open
-        case (.listen, .synAck):       return .move(.synReceived)  // rcv SYN, snd SYN,ACK
-        case (.listen, .fin):          return .illegal(.finBeforeEstablished)
-        case (.listen, .noAck):        return .decide(.sentWithoutAck) // data or a FIN before the handshake
-        case (.listen, .ack):          return .decide(.sentAck)    // its SYN+ACK was not captured
-        case (.synSent, .syn):         return .decide(.sentSyn)    // retransmission or a new ISN
-        case (.synSent, .synAck):      return .decide(.sentSynAck) // simultaneous open, or wrong direction
-        case (.synSent, .fin):         return .illegal(.finBeforeEstablished)
-        case (.synSent, .noAck):       return .decide(.sentWithoutAck) // data or a FIN before the handshake
-        case (.synSent, .ack):         return .decide(.sentAck)    // the peer's SYN+ACK was not captured
-        case (.synReceived, .syn):     return .decide(.sentSyn)    // retransmission or a new ISN
-        case (.synReceived, .synAck):  return .decide(.sentSynAck) // retransmission or a changed SYN+ACK
-        case (.synReceived, .fin):     return .move(.finWait1)     // CLOSE in SYN_RECEIVED
-        case (.synReceived, .ack):     return .decide(.sentAck)    // data proves a handshake ACK the capture missed
-        case (.established, .fin):     return .move(.finWait1)     // CLOSE
-        case (.closeWait, .fin):       return .move(.lastAck)      // CLOSE
-        case (_, .syn):                return .decide(.sentSyn)    // synchronized: late retransmission or new ISN
-        case (_, .synAck):             return .decide(.sentSynAck) // synchronized: retransmission or changed
-        case (_, .noAck):              return .decide(.sentWithoutAck) // missing ACK, or an ESTABLISHED it never reached
-        case (_, .fin):                return .decide(.sentFin)    // FIN again: retransmission or moved
-        case (_, .ack):                return .decide(.sentAck)    // data after FIN is illegal; ACKs are fine
+        case (_, .invalid): return .illegal(.invalidFlagCombination)
+        case (_, .rst): return .decide(.sentRst)  // → CLOSED, except answers that keep state
+        case (.closed, .syn): return .decide(.sentSyn)  // active OPEN, or its old SYN again
+        case (.closed, .synAck): return .illegal(.synAckWithoutSyn)
+        case (.closed, .fin): return .decide(.sentFin)  // its FIN again (LAST_ACK's ACK was lost), else after close
+        case (.closed, .ack): return .decide(.sentAck)  // after close: segment-after-close
+        case (.closed, .noAck): return .illegal(.segmentAfterClose)
+        case (.listen, .syn): return .decide(.sentSyn)  // SEND in LISTEN: simultaneous open
+        case (.listen, .synAck): return .move(.synReceived)  // rcv SYN, snd SYN,ACK
+        case (.listen, .fin): return .illegal(.finBeforeEstablished)
+        case (.listen, .noAck): return .decide(.sentWithoutAck)  // data or a FIN before the handshake
+        case (.listen, .ack): return .decide(.sentAck)  // its SYN+ACK was not captured
+        case (.synSent, .syn): return .decide(.sentSyn)  // retransmission or a new ISN
+        case (.synSent, .synAck): return .decide(.sentSynAck)  // simultaneous open, or wrong direction
+        case (.synSent, .fin): return .illegal(.finBeforeEstablished)
+        case (.synSent, .noAck): return .decide(.sentWithoutAck)  // data or a FIN before the handshake
+        case (.synSent, .ack): return .decide(.sentAck)  // the peer's SYN+ACK was not captured
+        case (.synReceived, .syn): return .decide(.sentSyn)  // retransmission or a new ISN
+        case (.synReceived, .synAck): return .decide(.sentSynAck)  // retransmission or a changed SYN+ACK
+        case (.synReceived, .fin): return .move(.finWait1)  // CLOSE in SYN_RECEIVED
+        case (.synReceived, .ack): return .decide(.sentAck)  // data proves a handshake ACK the capture missed
+        case (.established, .fin): return .move(.finWait1)  // CLOSE
+        case (.closeWait, .fin): return .move(.lastAck)  // CLOSE
+        case (_, .syn): return .decide(.sentSyn)  // synchronized: late retransmission or new ISN
+        case (_, .synAck): return .decide(.sentSynAck)  // synchronized: retransmission or changed
+        case (_, .noAck): return .decide(.sentWithoutAck)  // missing ACK, or an ESTABLISHED it never reached
+        case (_, .fin): return .decide(.sentFin)  // FIN again: retransmission or moved
+        case (_, .ack): return .decide(.sentAck)  // data after FIN is illegal; ACKs are fine
         }
     }
 }

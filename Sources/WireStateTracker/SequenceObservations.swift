@@ -8,9 +8,11 @@ extension Connection {
     /// The sender's sequence number against its SND.NXT. Returns whether the segment was a
     /// retransmission (for `checkUnresponsive`).
     @inline(__always)
-    static func observeSequence(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
-                                sender: inout EndpointMachine, receiver: inout EndpointMachine,
-                                _ ctx: StepContext, _ out: inout [TrackerEvent]) -> Bool {
+    static func observeSequence(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
+        sender: inout EndpointMachine, receiver: inout EndpointMachine,
+        _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) -> Bool {
         guard c != .invalid && c != .rst && !s.flags.contains(.syn), sender.send.nxt != nil else { return false }
         let seq = s.sequence
         let len = s.payloadLength
@@ -28,7 +30,7 @@ extension Connection {
             // probe has the same shape; the peer's zero window tells them apart.
             sender.emit(peerWindowClosed ? .zeroWindowProbe : .keepAlive, ctx, &out)
         } else if s.sequenceLength > 0 && Seq.lt(seq, nxt) {
-            if !(isFin && len == 0) { // a bare FIN retransmission is reported as such by the sender's step
+            if !(isFin && len == 0) {  // a bare FIN retransmission is reported as such by the sender's step
                 sender.emit(.retransmission, ctx, &out, actual: seq)
             }
             // A retransmission into the hole: the network lost it, and it is filled now.
@@ -48,8 +50,10 @@ extension Connection {
     /// receiver: in the handshake the ACK must match exactly and the handshake checks
     /// (synack-bad-ack, handshake-ack-invalid) judge it.
     @inline(__always)
-    static func observeAcknowledgment(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-                                      receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    static func observeAcknowledgment(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) {
         guard s.flags.contains(.ack) && c != .invalid else { return }
         let ack = s.acknowledgment
         if c != .synAck, receiver.state.isSynchronized, let nxt = receiver.send.nxt, Seq.gt(ack, nxt) {

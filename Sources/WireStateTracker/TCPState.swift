@@ -35,17 +35,17 @@ public enum TCPState: UInt8, CaseIterable, Sendable, Comparable {
     public static func rfcAllows(from: TCPState, to: TCPState) -> Bool {
         switch (from, to) {
         case (.closed, .listen), (.closed, .synSent),
-             (.listen, .synReceived), (.listen, .synSent), (.listen, .closed),
-             (.synSent, .synReceived), (.synSent, .established), (.synSent, .closed),
-             (.synReceived, .established), (.synReceived, .finWait1), (.synReceived, .closeWait),
-             (.synReceived, .listen), (.synReceived, .closed),
-             (.established, .finWait1), (.established, .closeWait),
-             (.finWait1, .finWait2), (.finWait1, .closing), (.finWait1, .timeWait),
-             (.finWait2, .timeWait), (.closing, .timeWait),
-             (.closeWait, .lastAck), (.lastAck, .closed), (.timeWait, .closed):
+            (.listen, .synReceived), (.listen, .synSent), (.listen, .closed),
+            (.synSent, .synReceived), (.synSent, .established), (.synSent, .closed),
+            (.synReceived, .established), (.synReceived, .finWait1), (.synReceived, .closeWait),
+            (.synReceived, .listen), (.synReceived, .closed),
+            (.established, .finWait1), (.established, .closeWait),
+            (.finWait1, .finWait2), (.finWait1, .closing), (.finWait1, .timeWait),
+            (.finWait2, .timeWait), (.closing, .timeWait),
+            (.closeWait, .lastAck), (.lastAck, .closed), (.timeWait, .closed):
             return true
         case (let f, .closed) where f.isSynchronized:
-            return true // RST received or sent, or ABORT
+            return true  // RST received or sent, or ABORT
         default:
             return false
         }

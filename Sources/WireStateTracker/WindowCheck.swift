@@ -20,13 +20,15 @@ extension Connection {
     /// Bound I: data beyond the furthest right edge the receiver offered. A one-byte segment into a
     /// zero window is a probe, not a violation.
     @inline(__always)
-    static func checkUpperBound(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-                                receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext,
-                                _ out: inout [TrackerEvent]) {
+    static func checkUpperBound(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
         let len = s.payloadLength
         guard len > 0, c != .invalid && c != .rst && !s.flags.contains(.syn), !midstream, sender.send.nxt != nil,
-              sender.state.isSynchronized || sender.state == .synReceived,
-              let edge = receiver.advertised, receiver.windowScale.shift != nil, sender.windowScale.shift != nil
+            sender.state.isSynchronized || sender.state == .synReceived,
+            let edge = receiver.advertised, receiver.windowScale.shift != nil, sender.windowScale.shift != nil
         else { return }
         let dataEnd = s.sequence &+ s.sequenceLength &- (s.flags.contains(.fin) ? 1 : 0)
         if Seq.gt(dataEnd, edge.maxRightEdge) && !(len == 1 && edge.window == 0) {
@@ -38,9 +40,11 @@ extension Connection {
     /// ACK and window again while the peer has data outstanding), a right edge that moved left
     /// (one finding per run, `collapseRepeats`).
     @inline(__always)
-    static func checkAdvertisedWindow(_ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-                                      receiver: EndpointMachine, window: inout WindowWatch, midstream: Bool,
-                                      _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    static func checkAdvertisedWindow(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        receiver: EndpointMachine, window: inout WindowWatch, midstream: Bool,
+        _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) {
         guard WindowWatch.advertises(s, c) else { return }
         let ack = s.acknowledgment
         if s.window == 0 && !window.zeroWindowOpen {
@@ -49,7 +53,8 @@ extension Connection {
         guard let last = sender.advertised else { return }
         if s.payloadLength == 0 && !s.flags.contains(.fin) && ack == last.ack && s.window == last.rawWindow
             && s.window != 0 && window.sentPureAck, let peerNext = receiver.send.nxt, Seq.gt(peerNext, ack),
-            sender.state.isSynchronized {
+            sender.state.isSynchronized
+        {
             sender.emit(.duplicateAck, ctx, &out, actual: ack)
         }
         guard let shift = sender.windowScale.shift, !midstream, Seq.ge(ack, last.ack) else { return }
@@ -57,7 +62,7 @@ extension Connection {
         let granularity = UInt32(1) << UInt32(shift)
         if Seq.lt(edge &+ granularity, last.maxRightEdge) && s.window != 0 {
             if let n = window.shrinkRepeats {
-                window.shrinkRepeats = n &+ 1 // still shrunk: the same finding, once more
+                window.shrinkRepeats = n &+ 1  // still shrunk: the same finding, once more
             } else {
                 window.shrinkRepeats = 1
                 sender.emit(.windowShrunk, ctx, &out, expected: last.maxRightEdge, actual: edge)

@@ -85,7 +85,7 @@ public struct ZeekHistory: Sendable, Equatable {
             switch self[i] {
             case UInt8(ascii: "R"): return true
             case UInt8(ascii: "H"), UInt8(ascii: "A"), UInt8(ascii: "F"), UInt8(ascii: "G"),
-                 UInt8(ascii: "I"), UInt8(ascii: "Q"):
+                UInt8(ascii: "I"), UInt8(ascii: "Q"):
                 return false
             default: i += 1
             }
@@ -209,8 +209,10 @@ public struct ZeekView: Sendable, Equatable {
         if isOrig { Self.step(s, &orig, &resp, isOrig: true, &log) } else { Self.step(s, &resp, &orig, isOrig: false, &log) }
     }
 
-    private static func step(_ s: TCPSegment, _ e: inout ZeekEndpoint, _ peer: inout ZeekEndpoint, isOrig: Bool,
-                             _ view: inout HistoryLog) {
+    private static func step(
+        _ s: TCPSegment, _ e: inout ZeekEndpoint, _ peer: inout ZeekEndpoint, isOrig: Bool,
+        _ view: inout HistoryLog
+    ) {
         let f = s.flags
         let syn = f.contains(.syn), fin = f.contains(.fin), rst = f.contains(.rst), ack = f.contains(.ack)
         let len = Int64(s.payloadLength)
@@ -238,8 +240,11 @@ public struct ZeekView: Sendable, Equatable {
         // update_history
         let bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0)
         if bits > 1 {
-            if fin && rst { _ = view.check(HistoryLog.histFINRST, UInt8(ascii: "I"), orig: isOrig) }
-            else { _ = view.check(HistoryLog.histMulti, UInt8(ascii: "Q"), orig: isOrig) }
+            if fin && rst {
+                _ = view.check(HistoryLog.histFINRST, UInt8(ascii: "I"), orig: isOrig)
+            } else {
+                _ = view.check(HistoryLog.histMulti, UInt8(ascii: "Q"), orig: isOrig)
+            }
         } else if bits == 1 {
             if syn {
                 let letter = UInt8(ascii: ack ? "H" : "S")
@@ -333,8 +338,10 @@ public struct ZeekView: Sendable, Equatable {
     }
 
     /// `UpdateStateMachine` with its per-state handlers, the weirds left out.
-    private static func stateMachine(_ f: TCPFlags, len: Int64, _ e: inout ZeekEndpoint, _ peer: inout ZeekEndpoint,
-                                     isOrig: Bool, _ view: inout HistoryLog) {
+    private static func stateMachine(
+        _ f: TCPFlags, len: Int64, _ e: inout ZeekEndpoint, _ peer: inout ZeekEndpoint,
+        isOrig: Bool, _ view: inout HistoryLog
+    ) {
         let syn = f.contains(.syn), fin = f.contains(.fin), rst = f.contains(.rst), ack = f.contains(.ack)
         switch e.state {
         case .inactive:
@@ -353,7 +360,7 @@ public struct ZeekView: Sendable, Equatable {
                 let origState = isOrig ? e.state : peer.state
                 if !isOrig && len == 0 && origState == .synSent {
                 } else if ack && peer.state == .established {
-                    e.set(.established) // only the SYN was missed
+                    e.set(.established)  // only the SYN was missed
                 } else {
                     e.set(.partial)
                 }

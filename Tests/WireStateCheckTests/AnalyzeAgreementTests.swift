@@ -31,8 +31,9 @@ import Testing
             let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             switch o["type"] as? String {
             case "connection":
-                v.connections.append("\(o["id"]!) \(o["client"]!) -> \(o["server"]!) inc=\(o["incarnation"]!) "
-                                     + "final=\(o["client_state"]!)/\(o["server_state"]!)")
+                v.connections.append(
+                    "\(o["id"]!) \(o["client"]!) -> \(o["server"]!) inc=\(o["incarnation"]!) "
+                        + "final=\(o["client_state"]!)/\(o["server_state"]!)")
             case "transition":
                 v.transitions["\(o["connection"]!) \(o["endpoint"]!)", default: []]
                     .append("\(o["from"]!)>\(o["to"]!)" + frame(o["frame"]))
@@ -49,8 +50,9 @@ import Testing
         let seen = try Observer.observe(capture: path).get()
         var v = View()
         for c in seen.connections {
-            v.connections.append("\(c.id) \(c.client) -> \(c.server) inc=\(c.incarnation) "
-                                 + "final=\(c.clientState.name)/\(c.serverState.name)")
+            v.connections.append(
+                "\(c.id) \(c.client) -> \(c.server) inc=\(c.incarnation) "
+                    + "final=\(c.clientState.name)/\(c.serverState.name)")
             for (role, list) in [("client", c.clientTransitions), ("server", c.serverTransitions)] where !list.isEmpty {
                 v.transitions["\(c.id) \(role)"] = list.map { "\($0.from.name)>\($0.to.name)" + frame($0.frame.map { NSNumber(value: $0) }) }
             }
@@ -68,7 +70,8 @@ import Testing
         #expect(check == (try Self.fromAnalyze(path)))
         // Every connection starts somewhere: a capture with connections has transitions, unless all
         // it holds is an impossible segment (syn-fin), which moves no state and is an anomaly.
-        #expect(check.connections.isEmpty || !check.transitions.isEmpty || !check.anomalies.isEmpty,
-                "\(name): nothing collected")
+        #expect(
+            check.connections.isEmpty || !check.transitions.isEmpty || !check.anomalies.isEmpty,
+            "\(name): nothing collected")
     }
 }

@@ -45,8 +45,10 @@ import Testing
         let finalLine = try #require(original.split(separator: "\n").first { $0.hasPrefix("  final ") })
         let seenServer = String(finalLine.split(separator: "server=")[1])
         let wrong = seenServer == "CLOSE_WAIT" ? "CLOSED" : "CLOSE_WAIT"
-        try Support.write(original.replacingOccurrences(of: String(finalLine),
-                                                        with: "  final client=TIME_WAIT server=\(wrong)"), to: expect)
+        try Support.write(
+            original.replacingOccurrences(
+                of: String(finalLine),
+                with: "  final client=TIME_WAIT server=\(wrong)"), to: expect)
         let header = try #require(original.split(separator: "\n").first { $0.hasPrefix("connection 1 ") })
         let parts = header.split(separator: " ")
         let connection = "connection 1 (\(parts[2]) -> \(parts[4]))"
@@ -55,16 +57,21 @@ import Testing
         r = try Support.run(["check", "client-close.pcap", "refused.pcap"], in: dir)
         #expect(r.status == 1, "\(r.all)")
         #expect(r.stdout.contains("FAIL  client-close.pcap"))
-        #expect(r.stdout.contains("client-close.pcap: \(connection): server final state: expected \(wrong), "
-                                  + "seen \(seenServer) (frame \(lastFrame))"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "client-close.pcap: \(connection): server final state: expected \(wrong), "
+                    + "seen \(seenServer) (frame \(lastFrame))"), "\(r.stdout)")
         #expect(r.stdout.contains("check: 2 captures, 1 passed, 1 failed, 0 errors"))
 
         // With GITHUB_ACTIONS=true the mismatch is also an annotation on the expectation file's line.
         r = try Support.run(["check", "client-close.pcap"], in: dir, githubActions: true)
-        let finalLineNumber = original.split(separator: "\n", omittingEmptySubsequences: false)
+        let finalLineNumber =
+            original.split(separator: "\n", omittingEmptySubsequences: false)
             .firstIndex { $0.hasPrefix("  final ") }! + 1
-        #expect(r.stdout.contains("::error file=client-close.expect,line=\(finalLineNumber),title=wirestate check::"
-                                  + "client-close.pcap: \(connection): server final state"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "::error file=client-close.expect,line=\(finalLineNumber),title=wirestate check::"
+                    + "client-close.pcap: \(connection): server final state"), "\(r.stdout)")
 
         // Restore it: passes again.
         try Support.write(original, to: expect)

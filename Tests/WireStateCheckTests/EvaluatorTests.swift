@@ -19,29 +19,36 @@ import WireStateTracker
     }
 
     @Test func changedFinalStateNamesConnectionExpectedSeenAndFrame() throws {
-        let text = generated().replacingOccurrences(of: "final client=FIN_WAIT_2 server=CLOSE_WAIT",
-                                                    with: "final client=FIN_WAIT_2 server=CLOSED")
+        let text = generated().replacingOccurrences(
+            of: "final client=FIN_WAIT_2 server=CLOSE_WAIT",
+            with: "final client=FIN_WAIT_2 server=CLOSED")
         let m = try evaluate(text)
         try #require(m.count == 1)
-        #expect(m[0].text(capture: "Captures/sample.pcap") == "Captures/sample.pcap: connection 2 "
+        #expect(
+            m[0].text(capture: "Captures/sample.pcap") == "Captures/sample.pcap: connection 2 "
                 + "(10.0.0.1:40001 -> 10.0.0.2:8080): server final state: expected CLOSED, seen CLOSE_WAIT (frame 15)")
         #expect(m[0].line == lineNumber(of: "final client=FIN_WAIT_2 server=CLOSED", in: text))
         #expect(m[0].frame == 15)
     }
 
     @Test func changedTransitionShowsFirstDifferenceAndBothSequences() throws {
-        let text = generated().replacingOccurrences(of: "SYN_SENT>ESTABLISHED@19 ESTABLISHED>CLOSED@24",
-                                                    with: "SYN_SENT>ESTABLISHED@19 ESTABLISHED>FIN_WAIT_1@24")
+        let text = generated().replacingOccurrences(
+            of: "SYN_SENT>ESTABLISHED@19 ESTABLISHED>CLOSED@24",
+            with: "SYN_SENT>ESTABLISHED@19 ESTABLISHED>FIN_WAIT_1@24")
         let m = try evaluate(text)
         try #require(m.count == 1)
         #expect(m[0].message == "client transition 3: expected ESTABLISHED>FIN_WAIT_1@24, seen ESTABLISHED>CLOSED@24 (frame 24)")
-        #expect(m[0].detail == ["expected: client CLOSED>SYN_SENT@18 SYN_SENT>ESTABLISHED@19 ESTABLISHED>FIN_WAIT_1@24",
-                                "seen:     client CLOSED>SYN_SENT@18 SYN_SENT>ESTABLISHED@19 ESTABLISHED>CLOSED@24"])
+        #expect(
+            m[0].detail == [
+                "expected: client CLOSED>SYN_SENT@18 SYN_SENT>ESTABLISHED@19 ESTABLISHED>FIN_WAIT_1@24",
+                "seen:     client CLOSED>SYN_SENT@18 SYN_SENT>ESTABLISHED@19 ESTABLISHED>CLOSED@24"
+            ])
     }
 
     @Test func shorterAndLongerSequences() throws {
-        let longer = generated().replacingOccurrences(of: "FIN_WAIT_1>FIN_WAIT_2@16",
-                                                      with: "FIN_WAIT_1>FIN_WAIT_2@16 FIN_WAIT_2>TIME_WAIT@17")
+        let longer = generated().replacingOccurrences(
+            of: "FIN_WAIT_1>FIN_WAIT_2@16",
+            with: "FIN_WAIT_1>FIN_WAIT_2@16 FIN_WAIT_2>TIME_WAIT@17")
         let m1 = try evaluate(longer)
         try #require(m1.count == 1)
         #expect(m1[0].message.hasPrefix("client transition 5: expected FIN_WAIT_2>TIME_WAIT@17, seen none"))
@@ -79,7 +86,8 @@ import WireStateTracker
         let m = try evaluate(text)
         try #require(m.count == 1)
         #expect(m[0].connection == "connection 2 (10.0.0.1:40001 -> 10.0.0.2:8080)")
-        #expect(m[0].message == "expected no such connection, seen one in frames 11-17 ending "
+        #expect(
+            m[0].message == "expected no such connection, seen one in frames 11-17 ending "
                 + "client=FIN_WAIT_2 server=CLOSE_WAIT (frame 11)")
         #expect(m[0].line == lineNumber(of: "connections 3", in: text))
 
@@ -89,8 +97,11 @@ import WireStateTracker
 
         let renamed = generated().replacingOccurrences(of: "10.0.0.1:40001", with: "10.0.0.1:40999")
         let r = try evaluate(renamed)
-        #expect(r.contains { $0.connection == "connection 2 (10.0.0.1:40999 -> 10.0.0.2:8080)"
-                && $0.message.hasPrefix("expected this connection, seen none") })
+        #expect(
+            r.contains {
+                $0.connection == "connection 2 (10.0.0.1:40999 -> 10.0.0.2:8080)"
+                    && $0.message.hasPrefix("expected this connection, seen none")
+            })
         #expect(r.contains { $0.message.hasPrefix("expected no such connection") })
     }
 

@@ -47,17 +47,19 @@ import WireStateTracker
         #expect(c.server == .exactly("127.0.0.1:47001"))
         #expect(c.incarnation == .exactly("1"))
         #expect(c.final == ExpectedFinal(client: .exactly("TIME_WAIT"), server: .exactly("CLOSED"), line: 11))
-        #expect(c.clientSequence?.transitions == [
-            ExpectedTransition(from: .closed, to: .synSent, frame: .frame(1)),
-            ExpectedTransition(from: .synSent, to: .established, frame: .frame(2)),
-            ExpectedTransition(from: .timeWait, to: .closed, frame: .none),
-        ])
+        #expect(
+            c.clientSequence?.transitions == [
+                ExpectedTransition(from: .closed, to: .synSent, frame: .frame(1)),
+                ExpectedTransition(from: .synSent, to: .established, frame: .frame(2)),
+                ExpectedTransition(from: .timeWait, to: .closed, frame: .none)
+            ])
         #expect(c.serverSequence == ExpectedSequence(transitions: [], line: 13))
-        #expect(c.anomalies == [
-            ExpectedAnomaly(code: .refused, frame: .frame(2), line: 14),
-            ExpectedAnomaly(code: .oneSidedCapture, frame: .none, line: 15),
-            ExpectedAnomaly(code: .retransmission, frame: .any, line: 16),
-        ])
+        #expect(
+            c.anomalies == [
+                ExpectedAnomaly(code: .refused, frame: .frame(2), line: 14),
+                ExpectedAnomaly(code: .oneSidedCapture, frame: .none, line: 15),
+                ExpectedAnomaly(code: .retransmission, frame: .any, line: 16)
+            ])
 
         let c2 = f.connections[1]
         #expect(c2.client == .exactly("[::1]:44760"))
@@ -121,7 +123,7 @@ import WireStateTracker
         ("# <<< wirestate facts", 1, "not begun"),
         ("\n# >>> wirestate facts\nconnections 0", 2, "not closed"),
         ("# >>> wirestate facts\n# <<< wirestate facts\n# >>> wirestate facts\n# <<< wirestate facts", 3, "second generated block"),
-        ("connections 0\n# >>> wirestate facts\n# <<< wirestate facts", 1, "facts belong inside the generated block"),
+        ("connections 0\n# >>> wirestate facts\n# <<< wirestate facts", 1, "facts belong inside the generated block")
     ])
     func reportsBadLinesWithTheirLineNumber(text: String, line: Int, message: String) {
         let errs = errors(text)
@@ -133,7 +135,8 @@ import WireStateTracker
     }
 
     @Test func reportsEveryBadLineNotJustTheFirst() {
-        let errs = errors("""
+        let errs = errors(
+            """
             connection 1 1.2.3.4:5 -> 1.2.3.4:6
               final client=NOPE
             rule no-connection server=ALSO_NOPE

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Testing
 @testable import WireStateCheck
@@ -14,17 +14,21 @@ import Testing
         var fail = CaptureOutcome(capture: "Captures/odd <&> \"name\".pcap", expectation: "Captures/odd <&> \"name\".expect")
         fail.hasExpectationFile = true
         fail.mismatches = [
-            Mismatch(connection: "connection 1 (127.0.0.1:1 -> 127.0.0.1:2)",
-                     message: "server final state: expected CLOSE_WAIT, seen CLOSED (frame 10)", line: 12, frame: 10),
-            Mismatch(connection: "connection 1 (127.0.0.1:1 -> 127.0.0.1:2)", message: "client transition 2: 100% wrong, really",
-                     detail: ["expected: client A", "seen:     client B"], line: 13, frame: 4),
+            Mismatch(
+                connection: "connection 1 (127.0.0.1:1 -> 127.0.0.1:2)",
+                message: "server final state: expected CLOSE_WAIT, seen CLOSED (frame 10)", line: 12, frame: 10),
+            Mismatch(
+                connection: "connection 1 (127.0.0.1:1 -> 127.0.0.1:2)", message: "client transition 2: 100% wrong, really",
+                detail: ["expected: client A", "seen:     client B"], line: 13, frame: 4)
         ]
         var missing = CaptureOutcome(capture: "x.pcap", expectation: "x.expect")
         missing.mismatches = [Mismatch(message: "expected an expectation file x.expect, seen none")]
         var error = CaptureOutcome(capture: "bad.pcap", expectation: "bad.expect")
         error.hasExpectationFile = true
-        error.errors = [CheckError(file: "bad.expect", line: 7, message: "unknown state \"NOPE\""),
-                        CheckError(file: "bad.pcap", frame: 3, message: "cannot read the capture: truncated")]
+        error.errors = [
+            CheckError(file: "bad.expect", line: 7, message: "unknown state \"NOPE\""),
+            CheckError(file: "bad.pcap", frame: 3, message: "cannot read the capture: truncated")
+        ]
         return [pass, fail, missing, error]
     }
 
@@ -43,7 +47,8 @@ import Testing
     @Test func githubAnnotationsPointAtTheExpectationLine() throws {
         let lines = GitHubAnnotations.lines(outcomes())
         try #require(lines.count == 5)
-        #expect(lines[0] == "::error file=Captures/odd <&> \"name\".expect,line=12,title=wirestate check::Captures/odd <&> "
+        #expect(
+            lines[0] == "::error file=Captures/odd <&> \"name\".expect,line=12,title=wirestate check::Captures/odd <&> "
                 + "\"name\".pcap: connection 1 (127.0.0.1:1 -> 127.0.0.1:2): server final state: expected CLOSE_WAIT, "
                 + "seen CLOSED (frame 10)")
         // Message data escapes %, CR, LF; detail lines follow as escaped newlines.
@@ -53,13 +58,15 @@ import Testing
         #expect(lines[3] == "::error file=bad.expect,line=7,title=wirestate check::bad.expect:7: unknown state \"NOPE\"")
         #expect(lines[4].hasPrefix("::error file=bad.pcap,title=wirestate check::bad.pcap: frame 3: "))
         // Properties escape `:` and `,` as well.
-        #expect(GitHubAnnotations.command(file: "a,b:c%.expect", line: 1, message: "m")
+        #expect(
+            GitHubAnnotations.command(file: "a,b:c%.expect", line: 1, message: "m")
                 == "::error file=a%2Cb%3Ac%25.expect,line=1,title=wirestate check::m")
     }
 
     @Test func junitIsWellFormedAndFollowsTheSchema() throws {
-        let writer = JUnitWriter(timestamp: "2025-01-31T12:34:56", hostname: "ci-host",
-                                 properties: [("update", "false"), ("path", "Captures/")])
+        let writer = JUnitWriter(
+            timestamp: "2025-01-31T12:34:56", hostname: "ci-host",
+            properties: [("update", "false"), ("path", "Captures/")])
         try JUnitSchema.validate(writer.xml(outcomes()), tests: 4, failures: 2, errors: 1)
     }
 }

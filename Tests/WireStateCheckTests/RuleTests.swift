@@ -5,40 +5,57 @@ import WireStateTracker
 /// A small made-up capture: connection 1 closes cleanly, 2 leaves the server in CLOSE_WAIT,
 /// 3 is aborted by the client with a RST and has two anomalies.
 func sampleCapture() -> SeenCapture {
-    var a = SeenConnection(id: 1, client: "10.0.0.1:40000", server: "10.0.0.2:443",
-                           clientState: .timeWait, serverState: .closed, firstFrame: 1, lastFrame: 10)
-    a.clientTransitions = [SeenTransition(from: .closed, to: .synSent, frame: 1, cause: .sentSyn),
-                           SeenTransition(from: .synSent, to: .established, frame: 2, cause: .receivedSynAck),
-                           SeenTransition(from: .established, to: .finWait1, frame: 8, cause: .sentFin),
-                           SeenTransition(from: .finWait1, to: .timeWait, frame: 9, cause: .receivedFin)]
-    a.serverTransitions = [SeenTransition(from: .closed, to: .listen, frame: 1, cause: .presumedListen),
-                           SeenTransition(from: .listen, to: .synReceived, frame: 2, cause: .sentSynAck),
-                           SeenTransition(from: .synReceived, to: .established, frame: 3, cause: .receivedAck),
-                           SeenTransition(from: .established, to: .closeWait, frame: 8, cause: .receivedFin),
-                           SeenTransition(from: .closeWait, to: .lastAck, frame: 9, cause: .sentFin),
-                           SeenTransition(from: .lastAck, to: .closed, frame: 10, cause: .receivedAck)]
-    var b = SeenConnection(id: 2, client: "10.0.0.1:40001", server: "10.0.0.2:8080",
-                           clientState: .finWait2, serverState: .closeWait, firstFrame: 11, lastFrame: 17)
-    b.clientTransitions = [SeenTransition(from: .closed, to: .synSent, frame: 11, cause: .sentSyn),
-                           SeenTransition(from: .synSent, to: .established, frame: 12, cause: .receivedSynAck),
-                           SeenTransition(from: .established, to: .finWait1, frame: 15, cause: .sentFin),
-                           SeenTransition(from: .finWait1, to: .finWait2, frame: 16, cause: .receivedAck)]
-    b.serverTransitions = [SeenTransition(from: .closed, to: .listen, frame: 11, cause: .presumedListen),
-                           SeenTransition(from: .listen, to: .synReceived, frame: 12, cause: .sentSynAck),
-                           SeenTransition(from: .synReceived, to: .established, frame: 13, cause: .receivedAck),
-                           SeenTransition(from: .established, to: .closeWait, frame: 15, cause: .receivedFin)]
-    var c = SeenConnection(id: 3, client: "[2001:db8::1]:50000", server: "[2001:db8::2]:443",
-                           clientState: .closed, serverState: .closed, firstFrame: 18, lastFrame: 24)
+    var a = SeenConnection(
+        id: 1, client: "10.0.0.1:40000", server: "10.0.0.2:443",
+        clientState: .timeWait, serverState: .closed, firstFrame: 1, lastFrame: 10)
+    a.clientTransitions = [
+        SeenTransition(from: .closed, to: .synSent, frame: 1, cause: .sentSyn),
+        SeenTransition(from: .synSent, to: .established, frame: 2, cause: .receivedSynAck),
+        SeenTransition(from: .established, to: .finWait1, frame: 8, cause: .sentFin),
+        SeenTransition(from: .finWait1, to: .timeWait, frame: 9, cause: .receivedFin)
+    ]
+    a.serverTransitions = [
+        SeenTransition(from: .closed, to: .listen, frame: 1, cause: .presumedListen),
+        SeenTransition(from: .listen, to: .synReceived, frame: 2, cause: .sentSynAck),
+        SeenTransition(from: .synReceived, to: .established, frame: 3, cause: .receivedAck),
+        SeenTransition(from: .established, to: .closeWait, frame: 8, cause: .receivedFin),
+        SeenTransition(from: .closeWait, to: .lastAck, frame: 9, cause: .sentFin),
+        SeenTransition(from: .lastAck, to: .closed, frame: 10, cause: .receivedAck)
+    ]
+    var b = SeenConnection(
+        id: 2, client: "10.0.0.1:40001", server: "10.0.0.2:8080",
+        clientState: .finWait2, serverState: .closeWait, firstFrame: 11, lastFrame: 17)
+    b.clientTransitions = [
+        SeenTransition(from: .closed, to: .synSent, frame: 11, cause: .sentSyn),
+        SeenTransition(from: .synSent, to: .established, frame: 12, cause: .receivedSynAck),
+        SeenTransition(from: .established, to: .finWait1, frame: 15, cause: .sentFin),
+        SeenTransition(from: .finWait1, to: .finWait2, frame: 16, cause: .receivedAck)
+    ]
+    b.serverTransitions = [
+        SeenTransition(from: .closed, to: .listen, frame: 11, cause: .presumedListen),
+        SeenTransition(from: .listen, to: .synReceived, frame: 12, cause: .sentSynAck),
+        SeenTransition(from: .synReceived, to: .established, frame: 13, cause: .receivedAck),
+        SeenTransition(from: .established, to: .closeWait, frame: 15, cause: .receivedFin)
+    ]
+    var c = SeenConnection(
+        id: 3, client: "[2001:db8::1]:50000", server: "[2001:db8::2]:443",
+        clientState: .closed, serverState: .closed, firstFrame: 18, lastFrame: 24)
     c.reset = true
-    c.clientTransitions = [SeenTransition(from: .closed, to: .synSent, frame: 18, cause: .sentSyn),
-                           SeenTransition(from: .synSent, to: .established, frame: 19, cause: .receivedSynAck),
-                           SeenTransition(from: .established, to: .closed, frame: 24, cause: .sentRst)]
-    c.serverTransitions = [SeenTransition(from: .closed, to: .listen, frame: 18, cause: .presumedListen),
-                           SeenTransition(from: .listen, to: .synReceived, frame: 19, cause: .sentSynAck),
-                           SeenTransition(from: .synReceived, to: .established, frame: 20, cause: .receivedAck),
-                           SeenTransition(from: .established, to: .closed, frame: 24, cause: .receivedRst)]
-    c.anomalies = [SeenAnomaly(code: .retransmission, frame: 22, endpoint: .client, message: "client retransmitted data"),
-                   SeenAnomaly(code: .dataAfterFin, frame: 23, endpoint: .server, message: "server sent data after its FIN")]
+    c.clientTransitions = [
+        SeenTransition(from: .closed, to: .synSent, frame: 18, cause: .sentSyn),
+        SeenTransition(from: .synSent, to: .established, frame: 19, cause: .receivedSynAck),
+        SeenTransition(from: .established, to: .closed, frame: 24, cause: .sentRst)
+    ]
+    c.serverTransitions = [
+        SeenTransition(from: .closed, to: .listen, frame: 18, cause: .presumedListen),
+        SeenTransition(from: .listen, to: .synReceived, frame: 19, cause: .sentSynAck),
+        SeenTransition(from: .synReceived, to: .established, frame: 20, cause: .receivedAck),
+        SeenTransition(from: .established, to: .closed, frame: 24, cause: .receivedRst)
+    ]
+    c.anomalies = [
+        SeenAnomaly(code: .retransmission, frame: 22, endpoint: .client, message: "client retransmitted data"),
+        SeenAnomaly(code: .dataAfterFin, frame: 23, endpoint: .server, message: "server sent data after its FIN")
+    ]
     return SeenCapture(connections: [a, b, c])
 }
 
@@ -69,7 +86,8 @@ func sampleCapture() -> SeenCapture {
         let v = try violations("rule no-connection server=CLOSE_WAIT")
         try #require(v.count == 1)
         #expect(v[0].connection == "connection 2 (10.0.0.1:40001 -> 10.0.0.2:8080)")
-        #expect(v[0].message == "rule no-connection server=CLOSE_WAIT (line 1): expected no such connection, "
+        #expect(
+            v[0].message == "rule no-connection server=CLOSE_WAIT (line 1): expected no such connection, "
                 + "seen server ends in CLOSE_WAIT (frame 15)")
         #expect(v[0].line == 1 && v[0].frame == 15)
     }

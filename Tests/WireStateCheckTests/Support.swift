@@ -37,7 +37,8 @@ enum Support {
         }
         dirs.append(Bundle.main.bundleURL)
         dirs.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        let scratch = (try? FileManager.default.contentsOfDirectory(atPath: root.path))?
+        let scratch =
+            (try? FileManager.default.contentsOfDirectory(atPath: root.path))?
             .filter { $0.hasPrefix(".build") }.sorted() ?? []
         for s in scratch { dirs.append(root.appendingPathComponent(s).appendingPathComponent("debug")) }
         for d in dirs {

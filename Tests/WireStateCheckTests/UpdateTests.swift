@@ -29,9 +29,11 @@ import WireStateTracker
         let before = try ExpectationParser.parse(edited, path: "sample.expect")
         #expect(!Evaluator.evaluate(before, changed).isEmpty)
         let updated = ExpectationWriter.updated(before, seen: changed, captureName: "sample.pcap")
-        for kept in ["# Owner: payments team", "rule no-anomaly severity=violation where server-addr=*:8080",
-                     "rule no-connection server=LISTEN", "# trailing note", "rule every-connection client=!SYN_SENT",
-                     "#   rule no-anomaly severity=violation"] {
+        for kept in [
+            "# Owner: payments team", "rule no-anomaly severity=violation where server-addr=*:8080",
+            "rule no-connection server=LISTEN", "# trailing note", "rule every-connection client=!SYN_SENT",
+            "#   rule no-anomaly severity=violation"
+        ] {
             #expect(updated.contains(kept + "\n"), "lost: \(kept)")
         }
         #expect(updated.hasPrefix("# Owner: payments team\n"))
@@ -69,8 +71,9 @@ import WireStateTracker
     @Test func realCaptureRoundTripsThroughTheChecker() throws {
         let dir = try Support.temporaryCopy(of: ["multi.pcap"])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let target = CheckTarget(capture: dir.appendingPathComponent("multi.pcap").path,
-                                 expectation: dir.appendingPathComponent("multi.expect").path)
+        let target = CheckTarget(
+            capture: dir.appendingPathComponent("multi.pcap").path,
+            expectation: dir.appendingPathComponent("multi.expect").path)
         let missing = Checker.check(target)
         #expect(missing.status == .failed)
         #expect(missing.mismatches.first?.message.contains("expected an expectation file") == true)

@@ -44,7 +44,9 @@ import WireStateDecoder
                     tcp += 1
                     #expect(s.headerLength >= 20 && s.headerLength <= 60)
                     #expect(s.capturedPayloadLength <= s.payloadLength)
-                } else { other += 1 }
+                } else {
+                    other += 1
+                }
             }
         }
         #expect(tcp + other > 1000)

@@ -25,7 +25,7 @@ import WireStateDecoder
 
     @Test func outOfOrderPiecesGiveTheWholeLength() {
         var r = FragmentReassembler()
-        #expect(r.later(Self.piece(offset: 1000, length: 220, more: false), time: 1) == nil)   // last first
+        #expect(r.later(Self.piece(offset: 1000, length: 220, more: false), time: 1) == nil)  // last first
         #expect(r.later(Self.piece(offset: 500, length: 500, more: true), time: 2) == nil)
         let whole = r.first(Self.firstPiece(length: 500), time: 3)
         let length: UInt32? = whole?.payloadLength
@@ -70,7 +70,7 @@ import WireStateDecoder
         }
         #expect(r.heldCount == 500)
         var out: [TCPSegment] = []
-        r.expire(now: 150, into: &out) // held since 0…50 are at least 100 old
+        r.expire(now: 150, into: &out)  // held since 0…50 are at least 100 old
         #expect(out.map(\.ipIdentification) == Array(stride(from: 1, through: 49, by: 2)))
         out.removeAll()
         r.flush(into: &out)

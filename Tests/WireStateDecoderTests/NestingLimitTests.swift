@@ -9,8 +9,10 @@ import WireStateDecoder
 
     static func ipv4(_ proto: UInt8, _ payload: [UInt8], src: UInt8 = 1, dst: UInt8 = 2) -> [UInt8] {
         let length = 20 + payload.count
-        return [0x45, 0, UInt8(length >> 8), UInt8(length & 0xFF), 0, 0, 0x40, 0, 64, proto, 0, 0,
-                10, 0, 0, src, 10, 0, 0, dst] + payload
+        return [
+            0x45, 0, UInt8(length >> 8), UInt8(length & 0xFF), 0, 0, 0x40, 0, 64, proto, 0, 0,
+            10, 0, 0, src, 10, 0, 0, dst
+        ] + payload
     }
 
     static func decode(_ bytes: [UInt8], _ link: LinkType = .raw) -> DecodeResult {
@@ -41,7 +43,7 @@ import WireStateDecoder
 
     @Test func unterminatedLabelStackIsRefused() {
         let mac: [UInt8] = [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6]
-        let labels = [UInt8](repeating: 0, count: 4 * 17)   // 17 entries, none bottom-of-stack
+        let labels = [UInt8](repeating: 0, count: 4 * 17)  // 17 entries, none bottom-of-stack
         #expect(Self.decode(mac + [0x88, 0x47] + labels + Self.ipv4(6, Self.tcp), .ethernet) == .malformed(.tooDeeplyNested))
         #expect(Self.decode(mac + [0x88, 0x47] + labels.prefix(12), .ethernet) == .truncated(.linkHeader))
     }

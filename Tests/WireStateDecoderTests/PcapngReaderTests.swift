@@ -131,6 +131,6 @@ extension TsharkOracleTests {
         let (_, late) = try PcapngReaderTests.records(Self.file(tsoffset: .max, stamps: [1]))
         #expect(late[0].timestampNanos == .max)
         let (_, plain) = try PcapngReaderTests.records(Self.file(tsoffset: 2, stamps: [1_500_000]))
-        #expect(plain[0].timestampNanos == 3_500_000_000) // µs units by default, +2 s offset
+        #expect(plain[0].timestampNanos == 3_500_000_000)  // µs units by default, +2 s offset
     }
 }

@@ -59,7 +59,8 @@ import WireStateDecoder
         for (row, result) in zip(expected, results) {
             let n = row["frame.number"]!
             let where_ = "\(name) frame \(n)"
-            let laterFragment = (Int(row["ip.frag_offset"]!.split(separator: ",").first ?? "0") ?? 0) > 0
+            let laterFragment =
+                (Int(row["ip.frag_offset"]!.split(separator: ",").first ?? "0") ?? 0) > 0
                 || (Int(row["ipv6.fraghdr.offset"]!.split(separator: ",").first ?? "0") ?? 0) > 0
             guard !row["tcp.srcport"]!.isEmpty else {
                 if laterFragment {
@@ -125,7 +126,9 @@ import WireStateDecoder
 
     @Test func truncatedSnaplenStillCountsTheWholePayload() throws {
         let (results, _, _) = try Self.decodeAll("truncated-snaplen")
-        let data = results.compactMap { r -> TCPSegment? in if case .tcp(let s) = r, s.payloadLength > 0 { return s }; return nil }
+        let data = results.compactMap { r -> TCPSegment? in
+            if case .tcp(let s) = r, s.payloadLength > 0 { return s }; return nil
+        }
         #expect(!data.isEmpty)
         #expect(data.allSatisfy { $0.capturedPayloadLength < $0.payloadLength })
     }

@@ -30,8 +30,10 @@ extension TsharkOracleTests {
     static func checkTunnel(_ row: [String: String], _ s: TCPSegment, _ where_: String) {
         let layers = s.tunnel.layers
         func layer(_ kind: TunnelKind) -> TunnelLayer? { layers.last { $0.kind == kind } }
-        let shared: [(String, TunnelKind)] = [("vxlan.vni", .vxlan), ("geneve.vni", .geneve), ("ieee8021ah.isid", .pbb),
-                                              ("pppoe.session_id", .pppoe), ("erspan.spanid", .erspan)]
+        let shared: [(String, TunnelKind)] = [
+            ("vxlan.vni", .vxlan), ("geneve.vni", .geneve), ("ieee8021ah.isid", .pbb),
+            ("pppoe.session_id", .pppoe), ("erspan.spanid", .erspan)
+        ]
         for (field, kind) in shared {
             guard let text = row[field], !text.isEmpty else { continue }
             #expect(layer(kind)?.id == number(text), "\(where_): \(field) \(text), path \(s.tunnel.text)")

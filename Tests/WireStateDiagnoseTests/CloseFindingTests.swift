@@ -19,7 +19,7 @@ import WireStateTracker
     @Test func aPeerPresumedGoneIsVanishedAndInferred() throws {
         let f = try #require(Diagnosis.findings("Captures/half-open.pcap").first)
         #expect(f.code == .peerVanished)
-        #expect(f.subject == "10.201.0.2:47111") // the server, still sending
+        #expect(f.subject == "10.201.0.2:47111")  // the server, still sending
         #expect(f.evidence == .inferred)
         #expect(f.frames.map(\.number) == [12])
     }
@@ -47,7 +47,7 @@ import WireStateTracker
         #expect(f.connectionCount == 200)
         #expect(f.severity == .warning, "200 of Linux's default 28232 ports")
         var o = DiagnoseOptions()
-        o.ephemeralPorts = 40000...40199 // the range the recording used: every port held
+        o.ephemeralPorts = 40000...40199  // the range the recording used: every port held
         let g = try #require(Diagnosis.findings("Captures/diagnose/time-wait-pileup.pcap", options: o).first)
         #expect(g.severity == .critical)
         #expect(g.summary.contains("100.0%"))
@@ -74,7 +74,7 @@ import WireStateTracker
         // One recovered loss is not heavy; nor is a share below the threshold.
         #expect(!Diagnosis.findings("Captures/loss-retransmission.pcap").contains { $0.code == .retransmissionHeavy })
         var o = DiagnoseOptions()
-        o.retransmissionShare = 0.2 // 7 of 40 is 17.5 %
+        o.retransmissionShare = 0.2  // 7 of 40 is 17.5 %
         #expect(Diagnosis.findings("Captures/diagnose/retransmission-heavy.pcap", options: o).isEmpty)
     }
 

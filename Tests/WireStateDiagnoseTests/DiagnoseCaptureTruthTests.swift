@@ -40,8 +40,9 @@ import WireStateTracker
         #expect(!anomalies.contains { $0.severity == .violation }, "\(truth.scenario): real stacks on both ends")
         #expect(seen.count == truth.connections.count)
         for e in truth.connections {
-            let c = try #require(seen.last { $0.client.description == e.client && $0.server.description == e.server },
-                                 "\(truth.scenario): \(e.client) -> \(e.server) not found")
+            let c = try #require(
+                seen.last { $0.client.description == e.client && $0.server.description == e.server },
+                "\(truth.scenario): \(e.client) -> \(e.server) not found")
             #expect(c.clientState.name == e.client_state, "\(truth.scenario): client \(e.client)")
             // A server whose SYNs never reached it, or were dropped by its full queue, holds no socket
             // for that client (`ss` lists only the listener: CLOSED in the truth); the tracker says

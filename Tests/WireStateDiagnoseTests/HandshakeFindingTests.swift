@@ -9,7 +9,7 @@ import WireStateTracker
         #expect(all.map(\.code) == [.connectionRefused])
         let f = try #require(all.first)
         #expect(f.subject == "127.0.0.1:47004")
-        #expect(f.frames.map(\.number) == [1, 2]) // the SYN and the RST
+        #expect(f.frames.map(\.number) == [1, 2])  // the SYN and the RST
         #expect(f.evidence == .observed)
     }
 
@@ -52,11 +52,11 @@ import WireStateTracker
         #expect(f.connectionCount == 60)
         #expect(f.evidence == .inferred)
         var o = DiagnoseOptions()
-        o.synFloodSources = 61 // one more source than the capture has: no flood, the handshakes stall
-        o.stuckAfter = 500_000_000 // (held about 1 s, to the SYN+ACK retransmissions that end the file)
+        o.synFloodSources = 61  // one more source than the capture has: no flood, the handshakes stall
+        o.stuckAfter = 500_000_000  // (held about 1 s, to the SYN+ACK retransmissions that end the file)
         #expect(Diagnosis.findings("Captures/diagnose/syn-flood.pcap", options: o).map(\.code) == [.handshakeStalled])
         o = DiagnoseOptions()
-        o.synFloodWindow = 5_000_000 // the 60 SYNs span 12 ms: at most a part of them within 5 ms
+        o.synFloodWindow = 5_000_000  // the 60 SYNs span 12 ms: at most a part of them within 5 ms
         #expect(!Diagnosis.findings("Captures/diagnose/syn-flood.pcap", options: o).contains { $0.code == .synFlood })
     }
 
@@ -72,7 +72,7 @@ import WireStateTracker
         o.slowHandshake = 1_500_000_000
         #expect(Diagnosis.findings("Captures/diagnose/slow-handshake.pcap", options: o).isEmpty)
         o = DiagnoseOptions()
-        o.slowHandshakeSamples = 7 // six handshakes give no median to judge by
+        o.slowHandshakeSamples = 7  // six handshakes give no median to judge by
         #expect(Diagnosis.findings("Captures/diagnose/slow-handshake.pcap", options: o).isEmpty)
     }
 }

@@ -10,7 +10,7 @@ import WireStateDiagnose
         "ipv6-client-close.pcap", "keepalive.pcap", "half-close.pcap", "tfo.pcap", "midstream.pcap",
         "loss-retransmission.pcap", "loss-receiver-side.pcap", "loss-capture-gap.pcap",
         "port-reuse.pcap", "port-reuse-client-tw.pcap", "simultaneous-close.pcap", "simultaneous-open.pcap",
-        "simultaneous-open-lo.pcap", "zero-window.pcap",
+        "simultaneous-open-lo.pcap", "zero-window.pcap"
     ]
 
     @Test(arguments: healthy)
@@ -30,7 +30,7 @@ import WireStateDiagnose
             // attempts and scripted peers, each recorded to show a symptom.
             "rst-odd-seq.pcap", "fin-in-syn-sent.pcap", "syn-unanswered.pcap", "rst-in-syn-received.pcap",
             "syn-after-refusal-same-isn.pcap", "synack-ack-lost.pcap", "fin-ack-lost-fin-wait-1.pcap",
-            "fin-ack-lost-last-ack.pcap",
+            "fin-ack-lost-last-ack.pcap"
         ]
         let dir = Diagnosis.repo.appendingPathComponent("Captures")
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)

@@ -37,13 +37,13 @@ import WireStateTracker
 
     @Test func stuckAfterDecidesTheHeldStateFindings() {
         var o = DiagnoseOptions()
-        o.stuckAfter = 4_000_000_000 // above the 3.2 s the capture holds them
+        o.stuckAfter = 4_000_000_000  // above the 3.2 s the capture holds them
         let codes = Diagnosis.findings("Captures/diagnose/close-wait-stuck.pcap", options: o).map(\.code)
         #expect(!codes.contains(.closeWaitStuck))
         #expect(!codes.contains(.finWait2Stuck))
-        o.stuckAfter = 100_000_000 // the half-close's CLOSE_WAIT lasts 0.0002 s: still below
+        o.stuckAfter = 100_000_000  // the half-close's CLOSE_WAIT lasts 0.0002 s: still below
         #expect(Diagnosis.findings("Captures/half-close.pcap", options: o).isEmpty)
-        o.stuckAfter = 2_900_000_000 // between connection 3 (2.76 s) and connection 1 (3.16 s)
+        o.stuckAfter = 2_900_000_000  // between connection 3 (2.76 s) and connection 1 (3.16 s)
         let f = Diagnosis.findings("Captures/diagnose/close-wait-stuck.pcap", options: o).first { $0.code == .closeWaitStuck }
         #expect(f?.connections == [1, 2])
     }

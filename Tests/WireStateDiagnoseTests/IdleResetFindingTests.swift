@@ -31,12 +31,12 @@ import WireStateTracker
 
     @Test func movingTheThresholdMovesTheResets() throws {
         var o = DiagnoseOptions()
-        o.idleReset = 7_000_000_000 // above the 6 s idle: both are ordinary resets again
+        o.idleReset = 7_000_000_000  // above the 6 s idle: both are ordinary resets again
         let late = Diagnosis.findings(Self.capture, options: o).filter { $0.code == .abortiveClose }
         #expect(late.count == 1)
         #expect(late.first?.label == nil)
         #expect(late.first?.connections == [1, 2])
-        o.idleReset = 10_000_000 // 10 ms: the reset 15 ms after data counts as idle too
+        o.idleReset = 10_000_000  // 10 ms: the reset 15 ms after data counts as idle too
         let early = Diagnosis.findings(Self.capture, options: o).filter { $0.code == .abortiveClose }
         #expect(early.count == 1)
         #expect(early.first?.label == "idle")
@@ -57,7 +57,7 @@ import WireStateTracker
         let facts = FinalFactsSink.run(Self.capture)
         #expect(facts.count == 2)
         #expect(facts[0].resetBy == .server && facts[1].resetBy == .server)
-        #expect(facts[0].idleBeforeReset == 15_184_000) // frame 43 (the client's last data) to the RST at 44
+        #expect(facts[0].idleBeforeReset == 15_184_000)  // frame 43 (the client's last data) to the RST at 44
         let idle = try #require(facts[1].idleBeforeReset)
         // The client's ACK of the response, 3 µs after it, is a segment but not activity.
         #expect(facts[1].silenceBeforeReset == idle - 3_000, "nothing else crossed in the 6 s before the RST")

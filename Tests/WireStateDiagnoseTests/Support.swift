@@ -9,8 +9,10 @@ enum Diagnosis {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     /// The findings for `paths` (relative to the package root), with `options`.
-    static func findings(_ paths: [String], options: DiagnoseOptions = DiagnoseOptions(),
-                         configuration: ConnectionTracker.Configuration = .init(), filter: String? = nil) -> [Finding] {
+    static func findings(
+        _ paths: [String], options: DiagnoseOptions = DiagnoseOptions(),
+        configuration: ConnectionTracker.Configuration = .init(), filter: String? = nil
+    ) -> [Finding] {
         var collector = DiagnosisCollector(options: options)
         collector.sourceNames = paths
         var pipeline = Pipeline(configuration: configuration, sink: collector)

@@ -13,7 +13,7 @@ import WireStateTracker
         // The RST that ends them is the kernel giving up, explained here: not an abortive close.
         #expect(all.map(\.code) == [.peerVanished])
         let f = try #require(all.first)
-        #expect(f.subject == "10.201.0.2:47212") // the server, still probing
+        #expect(f.subject == "10.201.0.2:47212")  // the server, still probing
         #expect(f.evidence == .inferred)
         #expect(f.frames.map(\.number) == [8, 9, 10, 11])
         #expect(f.summary.contains("keep-alive probes, unanswered"))
@@ -35,7 +35,7 @@ import WireStateTracker
 
     @Test func answeredKeepAlivesDrawNothing() {
         var o = DiagnoseOptions()
-        o.unansweredKeepAlives = 1 // even one unanswered probe would be reported
+        o.unansweredKeepAlives = 1  // even one unanswered probe would be reported
         #expect(Diagnosis.findings("Captures/keepalive.pcap", options: o).isEmpty)
     }
 

@@ -102,8 +102,10 @@ import Testing
         let rel = try WireStateBinary.run(["analyze", "--timeline", "Captures/half-close.pcap"])
         #expect(rel.stdout.contains("frame      7  +0.000212  server  CLOSE_WAIT confirmed"))
         let abs = try WireStateBinary.run(["analyze", "--timeline", "--time", "absolute", "Captures/half-close.pcap"])
-        #expect(abs.stdout.range(of: #"frame      7  20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z  server  CLOSE_WAIT confirmed"#,
-                                 options: .regularExpression) != nil, "\(abs.stdout)")
+        #expect(
+            abs.stdout.range(
+                of: #"frame      7  20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z  server  CLOSE_WAIT confirmed"#,
+                options: .regularExpression) != nil, "\(abs.stdout)")
         let delta = try WireStateBinary.run(["analyze", "--timeline", "--time", "delta", "Captures/half-close.pcap"])
         // Frame 7 came 0.000026 s after frame 6 (0.000212 − 0.000186).
         #expect(delta.stdout.contains("frame      7  +0.000026  server  CLOSE_WAIT confirmed"), "\(delta.stdout)")

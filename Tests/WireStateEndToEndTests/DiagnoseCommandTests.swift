@@ -20,7 +20,7 @@ import Testing
         ("Captures/diagnose/listen-queue-overflow.pcap", "listen-queue-overflow"),
         ("Captures/diagnose/syn-flood.pcap", "syn-flood"),
         ("Captures/diagnose/retransmission-heavy.pcap", "retransmission-heavy"),
-        ("Captures/diagnose/slow-handshake.pcap", "slow-handshake"),
+        ("Captures/diagnose/slow-handshake.pcap", "slow-handshake")
     ]
 
     @Test(arguments: symptoms.map { [$0.capture, $0.code] })
@@ -80,8 +80,11 @@ import Testing
         #expect(healthy.stdout == "diagnose: no findings over 1 connection, 16 frames\n")
     }
 
-    @Test(arguments: [["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--idle-reset", "0"], ["--idle-reset", "-1"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"], ["--slow-handshake", "0"],
-                      ["--ephemeral-ports", "9-3"], ["--ephemeral-ports", "x"], ["--format", "zeek"]])
+    @Test(arguments: [
+        ["--stuck-after", "0"], ["--stuck-after", "1e300"], ["--idle-reset", "0"], ["--idle-reset", "-1"], ["--time-wait-pileup", "0"], ["--syn-flood", "0"],
+        ["--slow-handshake", "0"],
+        ["--ephemeral-ports", "9-3"], ["--ephemeral-ports", "x"], ["--format", "zeek"]
+    ])
     func outOfRangeOptionsAreUsageErrors(_ option: [String]) throws {
         let r = try WireStateBinary.run(["diagnose"] + option + ["Captures/refused.pcap"])
         #expect(r.status == 64, "\(option): \(r.stderr)")

@@ -24,30 +24,32 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try svg.write(to: dir.appendingPathComponent("d.svg"), atomically: true, encoding: .utf8)
         let page = """
-        <html><body style="margin:0"><div id="d"></div><script>
-        fetch('d.svg').then(r => r.text()).then(t => {
-          document.getElementById('d').innerHTML = t;
-          const svg = document.querySelector('svg');
-          const texts = [...svg.querySelectorAll('text')].map(e => { const b = e.getBBox(); return [e.textContent, b.x, b.y, b.width]; });
-          const img = new Image();
-          img.onload = () => {
-            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
-            const x = c.getContext('2d'); x.drawImage(img, 0, 0);
-            const px = x.getImageData(0, 0, c.width, c.height).data; let inked = 0;
-            for (let i = 0; i < px.length; i += 4) if (px[i] < 240 || px[i+1] < 240 || px[i+2] < 240) inked++;
-            const out = document.createElement('pre'); out.id = 'result';
-            out.textContent = JSON.stringify({texts, inked, total: c.width * c.height});
-            document.body.appendChild(out);
-          };
-          img.src = 'data:image/svg+xml;base64,' + btoa(unescape(encodeURIComponent(t)));
-        });
-        </script></body></html>
-        """
+            <html><body style="margin:0"><div id="d"></div><script>
+            fetch('d.svg').then(r => r.text()).then(t => {
+              document.getElementById('d').innerHTML = t;
+              const svg = document.querySelector('svg');
+              const texts = [...svg.querySelectorAll('text')].map(e => { const b = e.getBBox(); return [e.textContent, b.x, b.y, b.width]; });
+              const img = new Image();
+              img.onload = () => {
+                const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+                const x = c.getContext('2d'); x.drawImage(img, 0, 0);
+                const px = x.getImageData(0, 0, c.width, c.height).data; let inked = 0;
+                for (let i = 0; i < px.length; i += 4) if (px[i] < 240 || px[i+1] < 240 || px[i+2] < 240) inked++;
+                const out = document.createElement('pre'); out.id = 'result';
+                out.textContent = JSON.stringify({texts, inked, total: c.width * c.height});
+                document.body.appendChild(out);
+              };
+              img.src = 'data:image/svg+xml;base64,' + btoa(unescape(encodeURIComponent(t)));
+            });
+            </script></body></html>
+            """
         try page.write(to: dir.appendingPathComponent("p.html"), atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try #require(chromium))
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-                       "--virtual-time-budget=10000", "--dump-dom", dir.appendingPathComponent("p.html").absoluteString]
+        p.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+            "--virtual-time-budget=10000", "--dump-dom", dir.appendingPathComponent("p.html").absoluteString
+        ]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -62,8 +64,10 @@ import Testing
             .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let texts = (o["texts"] as? [[Any]] ?? []).map {
-            ($0[0] as? String ?? "", ($0[1] as? NSNumber)?.doubleValue ?? 0, ($0[2] as? NSNumber)?.doubleValue ?? 0,
-             ($0[3] as? NSNumber)?.doubleValue ?? 0)
+            (
+                $0[0] as? String ?? "", ($0[1] as? NSNumber)?.doubleValue ?? 0, ($0[2] as? NSNumber)?.doubleValue ?? 0,
+                ($0[3] as? NSNumber)?.doubleValue ?? 0
+            )
         }
         return Rendered(texts: texts, inked: o["inked"] as? Int ?? 0, total: o["total"] as? Int ?? 1)
     }

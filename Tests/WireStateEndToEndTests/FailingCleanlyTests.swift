@@ -23,7 +23,8 @@ import Testing
             let r = try Self.sh("exec \"$0\" analyze --format jsonl \(file)", in: d)
             #expect(r.status == 0, "\(r.stderr)")
             // The same records, but the input record names the file.
-            #expect(r.stdout.split(separator: "\n").filter { !$0.contains("\"type\":\"input\"") }
+            #expect(
+                r.stdout.split(separator: "\n").filter { !$0.contains("\"type\":\"input\"") }
                     == plain.stdout.split(separator: "\n").filter { !$0.contains("\"type\":\"input\"") })
         }
         // Through a pipe too: nothing is rewound, nothing is written to disk.
@@ -49,7 +50,7 @@ import Testing
         ("text.gz", "echo hello | gzip > text.gz", "gzip-compressed, but what it holds is not a capture"),
         ("a.zip", "printf 'PK\\003\\004rest' > a.zip", "zip archive"),
         ("missing.pcap", "true", "No such file or directory"),
-        ("sub", "mkdir -p sub", "is a directory"),
+        ("sub", "mkdir -p sub", "is a directory")
     ])
     func aFileThatIsNotACaptureIsOneLineAndNoReport(_ name: String, _ make: String, _ says: String) throws {
         let d = try Self.dir()
@@ -82,7 +83,7 @@ import Testing
         (["--connection", "x-y"], "--connection takes an ID"),
         (["--sort", "size"], "--sort must be"),
         (["--code", "nope"], "no anomaly code 'nope'"),
-        (["--time", "local"], "--time must be relative, absolute or delta"),
+        (["--time", "local"], "--time must be relative, absolute or delta")
     ])
     func invalidCombinationsAreUsageErrorsWithASentence(_ args: [String], _ sentence: String) throws {
         let r = try WireStateBinary.run(["analyze"] + args + ["Captures/multi.pcap"])
@@ -91,8 +92,10 @@ import Testing
         #expect(r.stderr.contains(sentence), "\(r.stderr)")
     }
 
-    @Test(arguments: [["interfaces"], ["analyze", "Captures/multi.pcap"], ["analyze", "--format", "jsonl", "Captures/multi.pcap"],
-                      ["check", "Captures/multi.pcap"], ["diagram", "Captures/multi.pcap", "--connection", "1"]])
+    @Test(arguments: [
+        ["interfaces"], ["analyze", "Captures/multi.pcap"], ["analyze", "--format", "jsonl", "Captures/multi.pcap"],
+        ["check", "Captures/multi.pcap"], ["diagram", "Captures/multi.pcap", "--connection", "1"]
+    ])
     func everySubcommandReportsAFullDisk(_ args: [String]) throws {
         let r = try NamesAndTerminalTests.shell("exec \"$0\" \(args.joined(separator: " ")) > /dev/full", in: WireStateBinary.repo)
         #expect(r.status == 2, "\(args): \(r.stderr)")

@@ -18,15 +18,19 @@ enum FR {
     static let syn: UInt8 = 0x02, ack: UInt8 = 0x10, fin: UInt8 = 0x01, psh: UInt8 = 0x08
 
     /// A TCP header; `options` must be a multiple of 4 bytes.
-    static func tcp(_ sp: UInt16, _ dp: UInt16, seq: UInt32, ack ackNumber: UInt32, flags: UInt8,
-                    options: [UInt8] = [], payload: [UInt8] = []) -> [UInt8] {
+    static func tcp(
+        _ sp: UInt16, _ dp: UInt16, seq: UInt32, ack ackNumber: UInt32, flags: UInt8,
+        options: [UInt8] = [], payload: [UInt8] = []
+    ) -> [UInt8] {
         let offset = UInt8((20 + options.count) / 4) << 4
         return be16(sp) + be16(dp) + be32(seq) + be32(ackNumber) + [offset, flags] + be16(65535) + [0, 0, 0, 0]
             + options + payload
     }
 
-    static func ipv4(_ src: [UInt8], _ dst: [UInt8], _ payload: [UInt8], totalLength: UInt16? = nil,
-                     fragment: UInt16 = 0x4000) -> [UInt8] {
+    static func ipv4(
+        _ src: [UInt8], _ dst: [UInt8], _ payload: [UInt8], totalLength: UInt16? = nil,
+        fragment: UInt16 = 0x4000
+    ) -> [UInt8] {
         [0x45, 0] + be16(totalLength ?? UInt16(20 + payload.count)) + be16(1) + be16(fragment) + [64, 6, 0, 0]
             + src + dst + payload
     }
@@ -55,7 +59,7 @@ enum FR {
             ipv4(b, a, tcp(80, port, seq: s + 1, ack: c + 6, flags: ack)),
             ipv4(a, b, tcp(port, 80, seq: c + 6, ack: s + 1, flags: ack | fin)),
             ipv4(b, a, tcp(80, port, seq: s + 1, ack: c + 7, flags: ack | fin)),
-            ipv4(a, b, tcp(port, 80, seq: c + 7, ack: s + 2, flags: ack)),
+            ipv4(a, b, tcp(port, 80, seq: c + 7, ack: s + 2, flags: ack))
         ]
     }
 
@@ -122,7 +126,7 @@ enum FR {
         let d = try FR.dir()
         let packets = FR.conversation()
         var records = packets.enumerated().map { FR.Record(nanos: 100_000_000_000 + Int64($0.offset) * 1_000_000, data: FR.ethernet($0.element)) }
-        records[7].nanos = 99_750_000_000 // the last ACK is stamped 0.25 s before the SYN
+        records[7].nanos = 99_750_000_000  // the last ACK is stamped 0.25 s before the SYN
         let path = try FR.write(FR.pcap(link: 1, records), "backwards.pcap", in: d)
         for args in [["analyze", path], ["analyze", "--timeline", path]] {
             let r = try WireStateBinary.run(args)
@@ -166,8 +170,10 @@ enum FR {
         var bytes = shb + idb
         for (i, p) in FR.conversation().enumerated() {
             let frame = FR.ethernet(p)
-            bytes += block(6, FR.le32(0) + FR.le32(0) + FR.le32(UInt32(1_000_000 + i)) + FR.le32(UInt32(frame.count))
-                           + FR.le32(UInt32(frame.count)) + frame)
+            bytes += block(
+                6,
+                FR.le32(0) + FR.le32(0) + FR.le32(UInt32(1_000_000 + i)) + FR.le32(UInt32(frame.count))
+                    + FR.le32(UInt32(frame.count)) + frame)
         }
         let d = try FR.dir()
         let path = try FR.write(Data(bytes), "tsoffset.pcapng", in: d)
@@ -212,7 +218,8 @@ enum FR {
     @Test func totalsFirstFrameNamesItsFileWhenSeveralFilesAreRead() throws {
         let d = try FR.dir()
         let tcpOnly = FR.conversation().enumerated().map { FR.Record(nanos: 100_000_000_000 + Int64($0.offset) * 1_000_000, data: FR.ethernet($0.element)) }
-        let arp = [FR.Record(nanos: 100_100_000_000, data: FR.ethernet([UInt8](repeating: 0, count: 28), type: 0x0806))]
+        let arp =
+            [FR.Record(nanos: 100_100_000_000, data: FR.ethernet([UInt8](repeating: 0, count: 28), type: 0x0806))]
             + FR.conversation(port: 40001).enumerated().map { FR.Record(nanos: 100_200_000_000 + Int64($0.offset) * 1_000_000, data: FR.ethernet($0.element)) }
         let first = try FR.write(FR.pcap(link: 1, tcpOnly), "first.pcap", in: d)
         let second = try FR.write(FR.pcap(link: 1, arp), "second.pcap", in: d)
@@ -232,7 +239,8 @@ enum FR {
     // FINDING: an 802.1Q tag after a LINUX_SLL header is not looked through.
     @Test func sllWithVLANTagDecodes() {
         let ip = FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: 1, ack: 0, flags: FR.syn))
-        let sll: [UInt8] = FR.be16(0) + FR.be16(1) + FR.be16(6) + [2, 2, 2, 2, 2, 2, 0, 0] + FR.be16(0x8100)
+        let sll: [UInt8] =
+            FR.be16(0) + FR.be16(1) + FR.be16(6) + [2, 2, 2, 2, 2, 2, 0, 0] + FR.be16(0x8100)
             + FR.be16(100) + FR.be16(0x0800) + ip
         let result = sll.withUnsafeBytes { PacketDecoder.decode($0, wireLength: sll.count, linkType: .linuxSLL) }
         guard case .tcp(let s) = result else {
@@ -246,7 +254,8 @@ enum FR {
     // FINDING: the same for LINUX_SLL2 (a tag left in band: protocol 0x8100, then TCI and EtherType).
     @Test func sll2WithVLANTagDecodes() {
         let ip = FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: 1, ack: 0, flags: FR.syn))
-        let sll2: [UInt8] = FR.be16(0x8100) + FR.be16(0) + FR.be32(2) + FR.be16(1) + [0, 6] + [2, 2, 2, 2, 2, 2, 0, 0]
+        let sll2: [UInt8] =
+            FR.be16(0x8100) + FR.be16(0) + FR.be32(2) + FR.be16(1) + [0, 6] + [2, 2, 2, 2, 2, 2, 0, 0]
             + FR.be16(100) + FR.be16(0x0800) + ip
         let result = sll2.withUnsafeBytes { PacketDecoder.decode($0, wireLength: sll2.count, linkType: .linuxSLL2) }
         guard case .tcp = result else {
@@ -282,7 +291,7 @@ enum FR {
         let packets = [
             FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: 1000, ack: 0, flags: FR.syn, options: options)),
             FR.ipv4(FR.b, FR.a, FR.tcp(80, 40000, seq: 5000, ack: 1001, flags: FR.syn | FR.ack, options: options)),
-            FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: 1001, ack: 5001, flags: FR.ack, options: options)),
+            FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: 1001, ack: 5001, flags: FR.ack, options: options))
         ]
         let records = packets.enumerated().map { i, p -> FR.Record in
             let f = FR.ethernet(p)
@@ -378,7 +387,8 @@ enum FR {
     // counts), and with several files every frame field that has a frame carries its file.
     @Test func checkedFilterAndSeveralFilesKeepFrameNumbers() throws {
         let d = try FR.dir()
-        let arp = [FR.Record(nanos: 100_000_000_000, data: FR.ethernet([UInt8](repeating: 0, count: 28), type: 0x0806))]
+        let arp =
+            [FR.Record(nanos: 100_000_000_000, data: FR.ethernet([UInt8](repeating: 0, count: 28), type: 0x0806))]
             + FR.conversation().enumerated().map { FR.Record(nanos: 100_001_000_000 + Int64($0.offset) * 1_000_000, data: FR.ethernet($0.element)) }
         let path = try FR.write(FR.pcap(link: 1, arp), "arp.pcap", in: d)
         let r = try WireStateBinary.run(["analyze", "--format", "jsonl", "--filter", "tcp port 80", path])

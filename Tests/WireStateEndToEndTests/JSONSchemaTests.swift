@@ -46,8 +46,9 @@ import WireStateDecoder
 
     @Test func everyCaptureIsThere() { #expect(Self.captures.count >= 20) }
 
-    @Test(.enabled(if: hasValidator, "python3 -m pip install jsonschema to validate JSON Lines against docs/schema"),
-          arguments: captures)
+    @Test(
+        .enabled(if: hasValidator, "python3 -m pip install jsonschema to validate JSON Lines against docs/schema"),
+        arguments: captures)
     func captureOutputMatchesTheSchemas(_ capture: String) throws {
         let r = try WireStateBinary.run(["analyze", "--format", "jsonl", capture])
         #expect(r.status == 0)
@@ -95,7 +96,8 @@ import WireStateDecoder
         for line in r.stdout.split(separator: "\n") {
             let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             guard let ns = (o["time_ns"] ?? o["start_ns"]) as? Int64,
-                  let text = (o["time_utc"] ?? o["start_utc"]) as? String else { continue }
+                let text = (o["time_utc"] ?? o["start_utc"]) as? String
+            else { continue }
             let seconds = ns / 1_000_000_000, frac = ns % 1_000_000_000
             #expect(text.hasSuffix(String(format: ".%09lldZ", frac)), "\(text) vs \(ns)")
             let date = try #require(f.date(from: String(text.prefix(19)) + "Z"))
@@ -117,7 +119,8 @@ import WireStateDecoder
     @Test func sha1MatchesFIPSVectors() {
         #expect(SHA1.hex(SHA1.hash([])) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
         #expect(SHA1.hex(SHA1.hash(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hex(SHA1.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+        #expect(
+            SHA1.hex(SHA1.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
                 == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
     }
 

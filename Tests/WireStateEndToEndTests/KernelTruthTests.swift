@@ -61,8 +61,9 @@ import WireStateTracker
         let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: url))
         let (seen, anomalies) = try Self.analyze(Self.capturePath(for: url))
         for expected in truth.expected_anomalies ?? [] {
-            #expect(anomalies.contains { $0.code.code == expected.code && $0.endpoint.name == expected.endpoint },
-                    "\(truth.scenario): expected anomaly \(expected.code) about the \(expected.endpoint) was not reported")
+            #expect(
+                anomalies.contains { $0.code.code == expected.code && $0.endpoint.name == expected.endpoint },
+                "\(truth.scenario): expected anomaly \(expected.code) about the \(expected.endpoint) was not reported")
         }
         // What the recordings prove the kernel never did must not be called a violation.
         if truth.connections.allSatisfy({ $0.scripted == nil }) {
@@ -81,11 +82,13 @@ import WireStateTracker
                 continue
             }
             if expected.scripted != "client" {
-            #expect(c.clientState.name == expected.client_state,
+                #expect(
+                    c.clientState.name == expected.client_state,
                     "\(truth.scenario): client \(expected.client) is \(c.clientState.name), kernel says \(expected.client_state)")
             }
             if expected.scripted != "server" {
-            #expect(c.serverState.name == expected.server_state,
+                #expect(
+                    c.serverState.name == expected.server_state,
                     "\(truth.scenario): server \(expected.server) is \(c.serverState.name), kernel says \(expected.server_state)")
             }
         }

@@ -43,10 +43,12 @@ import Testing
     @Test func checkDoesNotEchoTerminalEscapesFromExpectationFiles() throws {
         let dir = try Self.temporaryDirectory("escapes")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(at: WireStateBinary.repo.appendingPathComponent("Captures/refused.pcap"),
-                                         to: dir.appendingPathComponent("refused.pcap"))
-        try "connection 1 \u{1b}]0;owned\u{07}\u{1b}[2J\n".write(to: dir.appendingPathComponent("refused.expect"),
-                                                               atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            at: WireStateBinary.repo.appendingPathComponent("Captures/refused.pcap"),
+            to: dir.appendingPathComponent("refused.pcap"))
+        try "connection 1 \u{1b}]0;owned\u{07}\u{1b}[2J\n".write(
+            to: dir.appendingPathComponent("refused.expect"),
+            atomically: true, encoding: .utf8)
         let r = try WireStateBinary.run(["check", dir.path])
         #expect(r.status != 0)
         #expect(!r.stdout.contains("\u{1b}") && !r.stderr.contains("\u{1b}"), "\(r.stdout)\(r.stderr)")

@@ -22,15 +22,23 @@ import Testing
         let d = try FR.dir()
         let c: UInt32 = 1000, s: UInt32 = 5000
         func open(_ c: UInt32) -> [[UInt8]] {
-            [FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: c, ack: 0, flags: FR.syn)),
-             FR.ipv4(FR.b, FR.a, FR.tcp(80, 40000, seq: s, ack: c + 1, flags: FR.syn | FR.ack)),
-             FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: c + 1, ack: s + 1, flags: FR.ack))]
+            [
+                FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: c, ack: 0, flags: FR.syn)),
+                FR.ipv4(FR.b, FR.a, FR.tcp(80, 40000, seq: s, ack: c + 1, flags: FR.syn | FR.ack)),
+                FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: c + 1, ack: s + 1, flags: FR.ack))
+            ]
         }
         let first = open(c) + [FR.ipv4(FR.a, FR.b, FR.tcp(40000, 80, seq: c + 1, ack: s + 1, flags: 0x14))]
-        var records = first.enumerated().map { FR.Record(nanos: 1_000_000_000 + Int64($0.offset) * 1_000_000,
-                                                        data: FR.ethernet($0.element)) }
-        records += open(90_000).enumerated().map { FR.Record(nanos: 6_000_000_000 + Int64($0.offset) * 1_000_000,
-                                                             data: FR.ethernet($0.element)) }
+        var records = first.enumerated().map {
+            FR.Record(
+                nanos: 1_000_000_000 + Int64($0.offset) * 1_000_000,
+                data: FR.ethernet($0.element))
+        }
+        records += open(90_000).enumerated().map {
+            FR.Record(
+                nanos: 6_000_000_000 + Int64($0.offset) * 1_000_000,
+                data: FR.ethernet($0.element))
+        }
         let path = try FR.write(FR.pcap(link: 1, records), "reopen.pcap", in: d)
         let held = try WireStateBinary.run(["analyze", "--format", "jsonl", path])
         let gone = try WireStateBinary.run(["analyze", "--format", "jsonl", "--closed-linger", "1", path])

@@ -12,14 +12,14 @@ import Testing
 
     static let captures = [
         "reorder-ack-before-data", "paws-old-tsval", "synsent-bad-tsecr", "fin-order-capture-gap",
-        "window-update-gap", "midstream-half-close",
+        "window-update-gap", "midstream-half-close"
     ]
 
     /// Rules that landed: their captures moved up to Captures/, where `check Captures/` and the
     /// kernel-truth test hold them too; their tests below run without the known-issue wrapper.
     static let landed = [
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
-        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
+        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -159,10 +159,11 @@ import Testing
             try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
             // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
             let paws = try Self.anomalies("paws-old-tsval")
-            #expect(paws.contains {
-                $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
-                    && !["retransmission", "duplicate-ack"].contains($0["code"] as? String ?? "")
-            })
+            #expect(
+                paws.contains {
+                    $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
+                        && !["retransmission", "duplicate-ack"].contains($0["code"] as? String ?? "")
+                })
             // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
             let forged = try Self.anomalies("synsent-bad-tsecr")
             for frame in [2, 3] {

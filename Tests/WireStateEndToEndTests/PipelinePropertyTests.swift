@@ -48,7 +48,7 @@ import WireStateTracker
     static func crafted(seed: UInt64, count: Int) -> [UInt8] {
         var r = Rng(state: seed)
         var out = block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + [UInt8](repeating: 0xff, count: 8))
-        let resolution: [UInt8] = [9, 0, 0, 0] // if_tsresol = 10⁻⁹ (option 9, length 1, padded)
+        let resolution: [UInt8] = [9, 0, 0, 0]  // if_tsresol = 10⁻⁹ (option 9, length 1, padded)
         out += block(1, le16(1) + le16(0) + le32(65535) + le16(9) + le16(1) + resolution + le32(0))
         let offset = Int64.min / 2 + Int64(r.below(1000))
         let tsoffset = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: offset) >> (8 * $0)) }
@@ -57,20 +57,22 @@ import WireStateTracker
         for _ in 0..<count {
             var frame = frames[r.below(frames.count)]
             switch r.below(10) {
-            case 0: frame = Array(frame.prefix(r.below(frame.count + 1)))          // cut anywhere
-            case 1: if !frame.isEmpty { frame[r.below(frame.count)] ^= UInt8(truncatingIfNeeded: r.next() | 1) } // a damaged byte
+            case 0: frame = Array(frame.prefix(r.below(frame.count + 1)))  // cut anywhere
+            case 1: if !frame.isEmpty { frame[r.below(frame.count)] ^= UInt8(truncatingIfNeeded: r.next() | 1) }  // a damaged byte
             default: break
             }
             switch r.below(8) {
-            case 0: t = UInt64.max - UInt64(r.below(1000))                         // the top of the range
-            case 1: t = UInt64(r.below(1000))                                      // the bottom
-            case 2: t = t &- UInt64(r.below(1 << 30))                              // backwards
-            default: t = t &+ UInt64(r.below(1 << 28))                             // onwards
+            case 0: t = UInt64.max - UInt64(r.below(1000))  // the top of the range
+            case 1: t = UInt64(r.below(1000))  // the bottom
+            case 2: t = t &- UInt64(r.below(1 << 30))  // backwards
+            default: t = t &+ UInt64(r.below(1 << 28))  // onwards
             }
             let interface = UInt32(r.below(2))
             let wire = UInt32(r.below(5) == 0 ? r.below(1 << 20) : frame.count)
-            out += block(6, le32(interface) + le32(UInt32(truncatingIfNeeded: t >> 32)) + le32(UInt32(truncatingIfNeeded: t))
-                         + le32(UInt32(frame.count)) + le32(wire) + frame)
+            out += block(
+                6,
+                le32(interface) + le32(UInt32(truncatingIfNeeded: t >> 32)) + le32(UInt32(truncatingIfNeeded: t))
+                    + le32(UInt32(frame.count)) + le32(wire) + frame)
         }
         return out
     }
@@ -78,9 +80,10 @@ import WireStateTracker
     static let configurations: [ConnectionTracker.Configuration] = [
         .init(),
         .init(msl: 1, closedLinger: 0, idleTimeout: 1, maxConnections: 1),
-        .init(msl: CaptureTime.maxDuration, closedLinger: CaptureTime.maxDuration, idleTimeout: CaptureTime.maxDuration,
-              maxConnections: 3),
-        .init(msl: .max, closedLinger: .max, idleTimeout: .max, maxConnections: nil), // beyond any option: must still not trap
+        .init(
+            msl: CaptureTime.maxDuration, closedLinger: CaptureTime.maxDuration, idleTimeout: CaptureTime.maxDuration,
+            maxConnections: 3),
+        .init(msl: .max, closedLinger: .max, idleTimeout: .max, maxConnections: nil)  // beyond any option: must still not trap
     ]
 
     @Test(arguments: 0..<8)

@@ -20,8 +20,10 @@ import Testing
             let command = lines.removeFirst()
             // Only analyze and diagnose examples without annotations: live needs a network, check an edited file.
             guard command.hasPrefix("analyze ") || command.hasPrefix("diagnose "), !command.contains("#") else { continue }
-            out.append(Example(arguments: command.split(separator: " ").map(String.init),
-                               lines: lines.filter { !$0.isEmpty && $0 != "…" }))
+            out.append(
+                Example(
+                    arguments: command.split(separator: " ").map(String.init),
+                    lines: lines.filter { !$0.isEmpty && $0 != "…" }))
         }
         return out
     }

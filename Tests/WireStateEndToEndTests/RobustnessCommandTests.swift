@@ -18,8 +18,10 @@ import Testing
         #expect(j.status == 0)
         #expect(j.stdout.contains("\"type\":\"connection\""))
         // Every other output made from the same run: none may trap on these times either.
-        for args in [["analyze", "--format", "zeek", Self.extreme], ["analyze", "--timeline", Self.extreme],
-                     ["diagram", Self.extreme, "--connection", "1"], ["diagram", Self.extreme, "--states"]] {
+        for args in [
+            ["analyze", "--format", "zeek", Self.extreme], ["analyze", "--timeline", Self.extreme],
+            ["diagram", Self.extreme, "--connection", "1"], ["diagram", Self.extreme, "--states"]
+        ] {
             let r = try WireStateBinary.run(args)
             #expect(r.status == 0, "\(args): \(r.stderr.prefix(300))")
             #expect(!r.stdout.isEmpty)
@@ -32,8 +34,9 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for f in [Self.extreme, "Captures/refused.pcap"] {
-            try FileManager.default.copyItem(at: WireStateBinary.repo.appendingPathComponent(f),
-                                             to: dir.appendingPathComponent((f as NSString).lastPathComponent))
+            try FileManager.default.copyItem(
+                at: WireStateBinary.repo.appendingPathComponent(f),
+                to: dir.appendingPathComponent((f as NSString).lastPathComponent))
         }
         let update = try WireStateBinary.run(["check", "--update", dir.path])
         #expect(update.status == 0, "\(update.stdout)\(update.stderr)")
@@ -71,7 +74,7 @@ import Testing
         (["live", "-i", "lo", "--idle-timeout=-3"], "--idle-timeout"),
         (["live", "-i", "lo", "--closed-linger", "inf"], "--closed-linger"),
         (["live", "-i", "lo", "--vxlan-port", "70000"], "--vxlan-port"),
-        (["live", "-i", "lo", "--tunnel-port", "vxlan=-1"], "--tunnel-port"),
+        (["live", "-i", "lo", "--tunnel-port", "vxlan=-1"], "--tunnel-port")
     ])
     func outOfRangeOptionsAreUsageErrors(_ args: [String], _ option: String) throws {
         let r = try WireStateBinary.run(args)

@@ -12,16 +12,22 @@ import Testing
 
     /// Peak RSS in KiB of `wirestate args` (wait4, through python3: Foundation's Process does not report it).
     static func peakRSS(_ args: [String]) throws -> Int {
-        let script = "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n"
+        let script =
+            "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n"
             + "_,s,u=os.wait4(p.pid,0)\nprint(u.ru_maxrss if os.waitstatus_to_exitcode(s)==0 else -1)"
-        let r = try WireStateBinary.run(executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                        ["python3", "-c", script, WireStateBinary.url.path] + args, in: WireStateBinary.repo)
+        let r = try WireStateBinary.run(
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", script, WireStateBinary.url.path] + args, in: WireStateBinary.repo)
         return try #require(Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     static func generate(_ path: String, packets: Int, seed: Int = 3) throws -> [String: Any] {
-        let r = try WireStateBinary.run(executable: bench, ["generate", path, "--packets", "\(packets)", "--seed", "\(seed)",
-                                                             "--spacing-us", "20000", "--snaplen", "128"], in: WireStateBinary.repo)
+        let r = try WireStateBinary.run(
+            executable: bench,
+            [
+                "generate", path, "--packets", "\(packets)", "--seed", "\(seed)",
+                "--spacing-us", "20000", "--snaplen", "128"
+            ], in: WireStateBinary.repo)
         #expect(r.status == 0, "\(r.stdout)")
         return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     }

@@ -5,8 +5,10 @@ import Testing
 /// The run summary (issue 11, item 4): the text block and the JSON `summary` record come from the
 /// same `RunSummary`, so they must say the same about the same run.
 @Suite struct SummaryTests {
-    static let files = ["Captures/multi.pcap", "Captures/half-open.pcap", "Captures/loss-retransmission.pcap",
-                        "Captures/refused.pcap"]
+    static let files = [
+        "Captures/multi.pcap", "Captures/half-open.pcap", "Captures/loss-retransmission.pcap",
+        "Captures/refused.pcap"
+    ]
 
     @Test func textAndJSONSummariesAgree() throws {
         let text = try WireStateBinary.run(["analyze"] + Self.files).stdout
@@ -18,7 +20,7 @@ import Testing
         #expect(text.contains("resets by: client \(resets["client"]!), server \(resets["server"]!), none \(resets["none"]!)"))
         #expect(resets.values.reduce(0, +) == s["connections"] as? Int)
         let zeek = try #require(s["zeek_conn_states"] as? [String: Int])
-        #expect(zeek["REJ"] == 1) // refused.pcap
+        #expect(zeek["REJ"] == 1)  // refused.pcap
         for (state, n) in zeek { #expect(text.contains("\(state) ×\(n)"), "\(state) ×\(n)") }
         let codes = try #require(s["anomalies_by_code"] as? [String: Int])
         #expect(codes.values.reduce(0, +) == s["anomalies"] as? Int)

@@ -6,16 +6,21 @@ import Testing
 @Suite(.serialized) struct TerminalTests {
     struct Screen { var status: Int; var output: String }
 
-    static func onTerminal(_ args: [String], cols: Int = 150, rows: Int = 60, env: [String] = [],
-                           stdin: String? = nil, slow: Double? = nil, interrupt: Double? = nil) throws -> Screen {
-        var helper = ["python3", WireStateBinary.repo.appendingPathComponent("Tests/Fixtures/terminal/pty-run.py").path,
-                      "--cols", "\(cols)", "--rows", "\(rows)"]
+    static func onTerminal(
+        _ args: [String], cols: Int = 150, rows: Int = 60, env: [String] = [],
+        stdin: String? = nil, slow: Double? = nil, interrupt: Double? = nil
+    ) throws -> Screen {
+        var helper = [
+            "python3", WireStateBinary.repo.appendingPathComponent("Tests/Fixtures/terminal/pty-run.py").path,
+            "--cols", "\(cols)", "--rows", "\(rows)"
+        ]
         for e in env { helper += ["--env", e] }
         if let stdin { helper += ["--stdin", stdin] }
         if let slow { helper += ["--slow", "\(slow)"] }
         if let interrupt { helper += ["--interrupt", "\(interrupt)"] }
-        let r = try WireStateBinary.run(executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                        helper + ["--", WireStateBinary.url.path] + args, in: WireStateBinary.repo)
+        let r = try WireStateBinary.run(
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            helper + ["--", WireStateBinary.url.path] + args, in: WireStateBinary.repo)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
         return Screen(status: json["status"] as? Int ?? -1, output: (json["output"] as? String ?? "").replacingOccurrences(of: "\r\n", with: "\n"))
     }

@@ -14,14 +14,16 @@ import WireStateTracker
         .deletingLastPathComponent().appendingPathComponent("Fixtures/decoder")
 
     static func analyse(_ names: [String], ports: TunnelPorts = TunnelPorts()) throws
-        -> (connections: [ConnectionSummary], inputs: [InputReport]) {
+        -> (connections: [ConnectionSummary], inputs: [InputReport])
+    {
         let r = try analyseWithTunnels(names, ports: ports)
         return (r.connections, r.inputs)
     }
 
     /// Connections with their tunnel paths resolved from the run's table.
     static func analyseWithTunnels(_ names: [String], ports: TunnelPorts = TunnelPorts()) throws
-        -> (connections: [ConnectionSummary], tunnels: [TunnelPath], inputs: [InputReport]) {
+        -> (connections: [ConnectionSummary], tunnels: [TunnelPath], inputs: [InputReport])
+    {
         var pipeline = Pipeline(tunnelPorts: ports, sink: AnalysisCollector())
         for n in names { pipeline.run(try PcapFile(path: dir.appendingPathComponent(n + ".pcap").path)) }
         pipeline.finish()
@@ -39,7 +41,7 @@ import WireStateTracker
         "tun-pbb": ["eth"], "tun-mpls-pw": ["eth"], "tun-gre-teb": ["eth"], "tun-erspan": ["eth"], "tun-erspan-type1": ["eth"],
         "tun-mpls": ["eth", "ipv6"], "tun-pppoe": ["eth", "ipv6"], "tun-llc-snap": ["eth", "ipv6"],
         "fddi": ["eth", "ipv6"], "tun-ipip": ["eth", "ipv6"], "tun-ipip-same": ["eth", "ipv6"], "tun-gre": ["eth", "ipv6"], "tun-gtpu": ["eth", "ipv6"],
-        "tun-teredo": ["ipv6"], "tun-ayiya": ["ipv6"], "tun-nested": ["ipv6"],
+        "tun-teredo": ["ipv6"], "tun-ayiya": ["ipv6"], "tun-nested": ["ipv6"]
     ]
 
     @Test(arguments: sources.keys.sorted())

@@ -94,11 +94,14 @@ import Testing
 
     /// Zeek's conn_state values seen on the real captures, case by case: each capture's meaning
     /// fixes what Zeek's rules must say about its first connection.
-    @Test(arguments: [("Captures/refused.pcap", "REJ", "Sr"),
-                      ("Captures/client-close.pcap", "SF", nil),
-                      ("Captures/half-close.pcap", "S2", nil),
-                      ("Captures/abort-rst.pcap", "RSTO", nil),
-                      ("Captures/midstream.pcap", "SF", nil)] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("Captures/refused.pcap", "REJ", "Sr"),
+            ("Captures/client-close.pcap", "SF", nil),
+            ("Captures/half-close.pcap", "S2", nil),
+            ("Captures/abort-rst.pcap", "RSTO", nil),
+            ("Captures/midstream.pcap", "SF", nil)
+        ] as [(String, String, String?)])
     func realCapturesGetZeeksState(_ capture: String, _ state: String, _ history: String?) throws {
         let r = try WireStateBinary.run(["analyze", "--format", "zeek", capture])
         let row = try #require(try Self.parse(r.stdout).rows.first)

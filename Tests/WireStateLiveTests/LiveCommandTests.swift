@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// `wirestate live` and `wirestate interfaces`, run as a user would, against real connections on
@@ -118,8 +118,11 @@ struct LiveCommandTests {
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("live.pcap").path
         let duration = 4.0
-        let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--write", pcap,
-                              "--format", "jsonl", "--duration", "\(duration)"], in: dir)
+        let live = try Child(
+            [
+                "live", "-i", "lo", "--filter", "tcp port \(port)", "--write", pcap,
+                "--format", "jsonl", "--duration", "\(duration)"
+            ], in: dir)
         try live.waitUntilListening()
         let started = LiveEnv.monotonic()
         var open: [Int32] = []
@@ -143,9 +146,10 @@ struct LiveCommandTests {
         #expect(capture.int("dropped_by_kernel") == 0)
         #expect(capture.int("frames") == summary.int("frames"))
         #expect((capture.int("received") ?? 0) >= (capture.int("frames") ?? 1))
-        print("[live-test] pcap_stats on lo: received \(capture.int("received") ?? -1), dropped by kernel "
-              + "\(capture.int("dropped_by_kernel") ?? -1), dropped by interface \(capture.int("dropped_by_interface") ?? -1); "
-              + "frames captured \(capture.int("frames") ?? -1); scenarios took \(Int(took * 1000)) ms")
+        print(
+            "[live-test] pcap_stats on lo: received \(capture.int("received") ?? -1), dropped by kernel "
+                + "\(capture.int("dropped_by_kernel") ?? -1), dropped by interface \(capture.int("dropped_by_interface") ?? -1); "
+                + "frames captured \(capture.int("frames") ?? -1); scenarios took \(Int(took * 1000)) ms")
         #expect(live.stderr.contains("dropped by kernel"))
 
         // Replaying the file gives the very same records.
@@ -161,12 +165,14 @@ struct LiveCommandTests {
         let connections = liveRecords.filter { $0.type == "connection" }
         #expect(connections.count == Scenario.allCases.count)
         for (scenario, client) in driven.clients {
-            let record = try #require(connections.first { $0.string("client") == client },
-                                      "no connection record for \(scenario) (\(client))")
+            let record = try #require(
+                connections.first { $0.string("client") == client },
+                "no connection record for \(scenario) (\(client))")
             let server = try #require(record.string("server"))
             let k = Kernel.states(kernel, client: client, server: server)
-            #expect(k.client == scenario.expected.client && k.server == scenario.expected.server,
-                    "\(scenario): the kernel says \(k), the scenario meant \(scenario.expected)")
+            #expect(
+                k.client == scenario.expected.client && k.server == scenario.expected.server,
+                "\(scenario): the kernel says \(k), the scenario meant \(scenario.expected)")
             #expect(record.string("client_state") == k.client, "\(scenario) client: live \(record.string("client_state") ?? "-"), kernel \(k.client)")
             #expect(record.string("server_state") == k.server, "\(scenario) server: live \(record.string("server_state") ?? "-"), kernel \(k.server)")
         }
@@ -191,7 +197,7 @@ struct LiveCommandTests {
         defer { Net.abort(c.fd); Net.abort(s) }
         // Traffic flows before, during and after the signal.
         let chunk = String(repeating: "x", count: 1000)
-        for i in 0..<200 {                               // bounded: 200 chunks, ~1 s
+        for i in 0..<200 {  // bounded: 200 chunks, ~1 s
             try Net.send(c.fd, chunk)
             Net.drain(s)
             if i == 100 { live.signal(SIGINT) }
@@ -266,8 +272,11 @@ struct LiveCommandTests {
         let dir = try LiveEnv.scratch("latency")
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
-        let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--format", "jsonl",
-                              "--closed-linger", "0.3", "--idle-timeout", "1"], in: dir)
+        let live = try Child(
+            [
+                "live", "-i", "lo", "--filter", "tcp port \(port)", "--format", "jsonl",
+                "--closed-linger", "0.3", "--idle-timeout", "1"
+            ], in: dir)
         try live.waitUntilListening()
         defer { if live.isRunning { live.signal(SIGKILL) } }
         let listener = try Net.listen(port: port)
@@ -286,8 +295,9 @@ struct LiveCommandTests {
         let syn = try JSONL.parse(live.stdout).first { $0.string("to") == "SYN_SENT" }
         let packetTime = syn?.double("time") ?? before
         let fromConnect = (seenAt - before) * 1000, fromPacket = (seenAt - packetTime) * 1000
-        print("[live-test] latency: connect() → printed SYN_SENT \(Self.ms(fromConnect)) ms; "
-              + "packet timestamp → printed \(Self.ms(fromPacket)) ms")
+        print(
+            "[live-test] latency: connect() → printed SYN_SENT \(Self.ms(fromConnect)) ms; "
+                + "packet timestamp → printed \(Self.ms(fromPacket)) ms")
         #expect(fromConnect < 1000)
 
         // A connection aborted now is CLOSED on both sides: reported within --closed-linger + a tick.
@@ -316,8 +326,9 @@ struct LiveCommandTests {
         }
         #expect(idleReported, "the idle connection was not reported while the capture ran")
         #expect(live.isRunning, "both reports must come while the capture is still running")
-        print("[live-test] eviction while idle: closed after \(Self.ms(evictedAfter * 1000)) ms (--closed-linger 0.3), "
-              + "idle after \(Self.ms(idleAfter * 1000)) ms (--idle-timeout 1)")
+        print(
+            "[live-test] eviction while idle: closed after \(Self.ms(evictedAfter * 1000)) ms (--closed-linger 0.3), "
+                + "idle after \(Self.ms(idleAfter * 1000)) ms (--idle-timeout 1)")
 
         live.signal(SIGTERM)
         #expect(live.exitStatus(within: 10) == 0)
@@ -373,8 +384,10 @@ struct LiveCommandTests {
     }
 
     /// The advice in that message works: the capabilities alone let user nobody capture.
-    @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.asNobody != nil && LiveEnv.hasNobody && LiveEnv.tool("setcap") != nil,
-                   "needs root, setcap and setpriv/runuser"))
+    @Test(
+        .enabled(
+            if: LiveEnv.isRoot && LiveEnv.asNobody != nil && LiveEnv.hasNobody && LiveEnv.tool("setcap") != nil,
+            "needs root, setcap and setpriv/runuser"))
     func theCapabilitiesAreEnoughToCapture() throws {
         let dir = try LiveEnv.scratch("caps")
         defer { LiveEnv.remove(dir) }
@@ -385,8 +398,9 @@ struct LiveCommandTests {
         }
         let prefix = try #require(LiveEnv.asNobody)
         let port = try Net.freePort()
-        let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--duration", "2", "--format", "jsonl"],
-                             executable: copy, prefix: prefix, in: dir)
+        let live = try Child(
+            ["live", "-i", "lo", "--filter", "tcp port \(port)", "--duration", "2", "--format", "jsonl"],
+            executable: copy, prefix: prefix, in: dir)
         try live.waitUntilListening()
         let listener = try Net.listen(port: port)
         defer { Net.close(listener) }
@@ -403,14 +417,18 @@ struct LiveCommandTests {
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("as-nobody.pcap").path
-        let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--user", "nobody",
-                              "--write", pcap, "--duration", "2", "--format", "jsonl"], in: dir)
+        let live = try Child(
+            [
+                "live", "-i", "lo", "--filter", "tcp port \(port)", "--user", "nobody",
+                "--write", pcap, "--duration", "2", "--format", "jsonl"
+            ], in: dir)
         try live.waitUntilListening()
         let status = try String(contentsOfFile: "/proc/\(live.pid)/status", encoding: .utf8)
         let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.map(String.init) ?? ""
         let nobody = getpwnam("nobody").pointee.pw_uid
-        #expect(uid.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy { UInt32($0) == nobody },
-                "after --user nobody: \(uid)")
+        #expect(
+            uid.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy { UInt32($0) == nobody },
+            "after --user nobody: \(uid)")
         let listener = try Net.listen(port: port)
         defer { Net.close(listener) }
         let c = try Net.connect(port: port)
@@ -429,8 +447,11 @@ struct LiveCommandTests {
     func userRootSaysItKeepsRoot() throws {
         let dir = try LiveEnv.scratch("user-root")
         defer { LiveEnv.remove(dir) }
-        let r = try Child.run(["live", "-i", "lo", "--filter", "tcp port 9", "--user", "root", "--duration", "0.3",
-                               "--format", "jsonl"], in: dir)
+        let r = try Child.run(
+            [
+                "live", "-i", "lo", "--filter", "tcp port 9", "--user", "root", "--duration", "0.3",
+                "--format", "jsonl"
+            ], in: dir)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("--user root is root: the capture keeps root privileges"), "stderr: \(r.stderr)")
     }
@@ -467,8 +488,10 @@ struct LiveCommandTests {
     /// Runs `live` (after `prelude`, in a shell) inside a terminal made by script(1), waits until
     /// `ready` says so, opens and holds one loopback connection to its port, and returns what the
     /// terminal showed, the exit status and the client's local address.
-    func inTerminal(_ name: String, prelude: String = "", arguments: (UInt16) -> String,
-                    ready: @escaping (Child) -> Bool) throws -> (out: String, status: Int32?, client: String, port: UInt16) {
+    func inTerminal(
+        _ name: String, prelude: String = "", arguments: (UInt16) -> String,
+        ready: @escaping (Child) -> Bool
+    ) throws -> (out: String, status: Int32?, client: String, port: UInt16) {
         let dir = try LiveEnv.scratch(name)
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
@@ -487,8 +510,9 @@ struct LiveCommandTests {
 
     @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
     func topRedrawsATableOfLiveConnectionsInPlace() throws {
-        let top = try inTerminal("top", prelude: "stty rows 30 cols 160; ", arguments: { _ in "--duration 3 --top" },
-                                 ready: { $0.stdout.contains("CLIENT STATE") })
+        let top = try inTerminal(
+            "top", prelude: "stty rows 30 cols 160; ", arguments: { _ in "--duration 3 --top" },
+            ready: { $0.stdout.contains("CLIENT STATE") })
         #expect(top.status == 0)
         let out = top.out
         let home = out.components(separatedBy: "\u{1B}[H").count - 1

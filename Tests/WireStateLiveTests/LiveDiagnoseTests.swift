@@ -10,8 +10,11 @@ struct LiveDiagnoseTests {
         let dir = try LiveEnv.scratch("diagnose")
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
-        let live = try Child(["live", "-i", "lo", "--filter", "tcp port \(port)", "--diagnose", "--stuck-after", "1",
-                              "--format", "jsonl", "--duration", "8"], in: dir)
+        let live = try Child(
+            [
+                "live", "-i", "lo", "--filter", "tcp port \(port)", "--diagnose", "--stuck-after", "1",
+                "--format", "jsonl", "--duration", "8"
+            ], in: dir)
         try live.waitUntilListening()
         let started = LiveEnv.monotonic()
         let listener = try Net.listen(port: port)
@@ -21,7 +24,7 @@ struct LiveDiagnoseTests {
         try Net.send(c.fd, "request\n")
         _ = try Net.receive(server, exactly: 8)
         Net.close(c.fd)
-        _ = try Net.receiveToEOF(server) // the server reads EOF and does not close: CLOSE_WAIT
+        _ = try Net.receiveToEOF(server)  // the server reads EOF and does not close: CLOSE_WAIT
         let closedAt = LiveEnv.monotonic()
         // Printed while the capture still runs (it ends at 8 s), about 1 s after the FIN.
         let early = live.waitFor(5) { $0.stdout.contains("\"status\":\"new\",\"code\":\"close-wait-stuck\"") }

@@ -14,8 +14,11 @@ import Testing
         let lo = try #require(list.stdout.split(separator: "\n").first { $0.contains(" lo ") }, "\(list.stdout)")
         let number = String(lo.prefix { $0.isNumber })
         let pcap = dir.appendingPathComponent("saved.pcap").path
-        let r = try Child.run(["live", "-i", number, "-n", "-s", "128", "-c", "1", "-w", pcap, "--filter", "tcp port 9",
-                               "--duration", "0.3"], in: dir)
+        let r = try Child.run(
+            [
+                "live", "-i", number, "-n", "-s", "128", "-c", "1", "-w", pcap, "--filter", "tcp port 9",
+                "--duration", "0.3"
+            ], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("listening on lo, link-type EN10MB, snapshot length 128 bytes"), "\(r.stderr)")
         #expect(r.stderr.contains("writing \(pcap)"))
@@ -37,7 +40,8 @@ import Testing
             .appendingPathComponent("Fixtures/terminal/pty-run.py").path
         let binary = try #require(LiveEnv.binary).path
         // Two connection attempts to port 9 (nothing listens: refused) while live runs on the pty.
-        let knock = "import socket,time\ntime.sleep(1.2)\nfor i in range(2):\n s=socket.socket()\n try: s.connect(('127.0.0.1',9))\n except OSError: pass\n s.close()"
+        let knock =
+            "import socket,time\ntime.sleep(1.2)\nfor i in range(2):\n s=socket.socket()\n try: s.connect(('127.0.0.1',9))\n except OSError: pass\n s.close()"
         func run(_ noColor: String) throws -> String {
             let script = "(python3 -c \"$1\" &) ; exec python3 \"$0\" --env NO_COLOR=\(noColor) -- \"$2\" live -i lo --filter 'tcp port 9' --duration 2.5"
             let r = try Child.run(["-c", script, helper, knock, binary], executable: "/bin/sh", in: dir, timeout: 30)

@@ -129,7 +129,7 @@ struct EventLog: EventSink {
         #expect(abs(Double(now) / 1e9 - LiveEnv.wallClock()) < 5, "idle time is the wall clock")
         capture.stop(after: 0.2)
         var reads = 0
-        while case .idle = try capture.poll(), reads < 50 { reads += 1 }   // bounded
+        while case .idle = try capture.poll(), reads < 50 { reads += 1 }  // bounded
         #expect(capture.stopReason == .duration)
         #expect(capture.statistics()?.droppedByKernel == 0)
     }

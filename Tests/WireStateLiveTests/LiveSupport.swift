@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 // Support for the live-capture tests: the built binary, child processes with bounded waits,
@@ -16,7 +16,8 @@ enum LiveEnv {
     /// own directory or one of its parents (an .xctest bundle on other platforms is a folder).
     static let binary: URL? = {
         if let path = ProcessInfo.processInfo.environment["WIRESTATE_BINARY"],
-           FileManager.default.isExecutableFile(atPath: path) {
+            FileManager.default.isExecutableFile(atPath: path)
+        {
             return URL(fileURLWithPath: path)
         }
         var starts: [URL] = []
@@ -142,7 +143,7 @@ final class Child {
     /// Waits (bounded) until `check` holds; false at the deadline.
     func waitFor(_ seconds: Double, poll: Double = 0.005, _ check: (Child) -> Bool) -> Bool {
         let deadline = LiveEnv.monotonic() + seconds
-        while LiveEnv.monotonic() < deadline {           // bounded by the deadline
+        while LiveEnv.monotonic() < deadline {  // bounded by the deadline
             if check(self) { return true }
             LiveEnv.sleep(poll)
         }
@@ -169,8 +170,10 @@ final class Child {
     }
 
     /// Runs to completion (bounded) and returns (status, stdout, stderr).
-    static func run(_ args: [String], executable: String? = nil, prefix: [String] = [], in dir: URL,
-                    timeout: Double = 30) throws -> (status: Int32?, stdout: String, stderr: String) {
+    static func run(
+        _ args: [String], executable: String? = nil, prefix: [String] = [], in dir: URL,
+        timeout: Double = 30
+    ) throws -> (status: Int32?, stdout: String, stderr: String) {
         let c = try Child(args, executable: executable, prefix: prefix, in: dir)
         let status = c.exitStatus(within: timeout)
         return (status, c.stdout, c.stderr)
@@ -267,7 +270,7 @@ enum Net {
 
     /// A port free on both 127.0.0.1 and ::1 (bound and released; never connected, so no TIME_WAIT).
     static func freePort() throws -> UInt16 {
-        for _ in 0..<50 {                               // bounded retries
+        for _ in 0..<50 {  // bounded retries
             let fd = try socket(v6: false)
             defer { Glibc.close(fd) }
             guard withAddress(v6: false, port: 0, { bind(fd, $0, $1) }) == 0 else { continue }
@@ -319,7 +322,7 @@ enum Net {
     static func send(_ fd: Int32, _ text: String) throws {
         let bytes = Array(text.utf8)
         var off = 0
-        while off < bytes.count {                      // bounded: each pass sends >= 1 byte or throws
+        while off < bytes.count {  // bounded: each pass sends >= 1 byte or throws
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { throw fail("send") }
             off += n
@@ -329,7 +332,7 @@ enum Net {
     static func receive(_ fd: Int32, exactly count: Int) throws -> String {
         var buf = [UInt8](repeating: 0, count: count)
         var got = 0
-        while got < count {                            // bounded: each pass reads >= 1 byte or throws
+        while got < count {  // bounded: each pass reads >= 1 byte or throws
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
             guard n > 0 else { throw n == 0 ? LiveTestError("EOF after \(got) of \(count) bytes") : fail("recv") }
             got += n
@@ -341,7 +344,7 @@ enum Net {
     static func receiveToEOF(_ fd: Int32) throws -> String {
         var all: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
-        while all.count <= 1 << 20 {                   // bounded by size and the receive timeout
+        while all.count <= 1 << 20 {  // bounded by size and the receive timeout
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n == 0 { return String(decoding: all, as: UTF8.self) }
             guard n > 0 else { throw fail("recv") }
@@ -353,7 +356,7 @@ enum Net {
     /// Reads whatever is waiting, without blocking.
     static func drain(_ fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
-        for _ in 0..<64 {                              // bounded
+        for _ in 0..<64 {  // bounded
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 { return }
         }
@@ -375,9 +378,10 @@ enum Net {
     static func localEndpoint(_ fd: Int32) -> Endpoint? {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        } == 0
+        let ok =
+            withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+            } == 0
         guard ok else { return nil }
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch Int32(storage.ss_family) {
@@ -420,14 +424,15 @@ enum Kernel {
         "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECEIVED",
         "FIN-WAIT-1": "FIN_WAIT_1", "FIN-WAIT-2": "FIN_WAIT_2", "TIME-WAIT": "TIME_WAIT",
         "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "CLOSING": "CLOSING",
-        "LISTEN": "LISTEN", "UNCONN": "CLOSED", "CLOSE": "CLOSED",
+        "LISTEN": "LISTEN", "UNCONN": "CLOSED", "CLOSE": "CLOSED"
     ]
 
     /// `ss -tanH state all '( sport = :P or dport = :P )'`, parsed.
     static func sockets(port: UInt16, in dir: URL) throws -> [KernelSocket] {
         guard let ss = LiveEnv.tool("ss") else { throw LiveTestError("ss (iproute2) is not installed") }
-        let r = try Child.run(["-tanH", "state", "all", "( sport = :\(port) or dport = :\(port) )"],
-                              executable: ss, in: dir, timeout: 10)
+        let r = try Child.run(
+            ["-tanH", "state", "all", "( sport = :\(port) or dport = :\(port) )"],
+            executable: ss, in: dir, timeout: 10)
         guard r.status == 0 else { throw LiveTestError("ss failed: \(r.stderr)") }
         return r.stdout.split(separator: "\n").compactMap { line in
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)

@@ -17,7 +17,7 @@ import WireStateDecoder
 
     @Test func midstreamGuessesTheServerFromTheLowerPort() {
         var w = Wire()
-        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10) // first segment from port 80 to 40000
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)  // first segment from port 80 to 40000
         #expect(w.summaries[0].server.port == 80)
         #expect(w.summaries[0].clientGuessed)
     }
@@ -25,7 +25,7 @@ import WireStateDecoder
     // CHECKED: midstream pickup on an idle connection's keep-alive exchange is never a violation.
     @Test func midstreamKeepAlivesAreNotViolations() {
         var w = Wire()
-        w.c(.ack, seq: 1000, ack: 5001)                                        // keep-alive (SND.NXT-1)
+        w.c(.ack, seq: 1000, ack: 5001)  // keep-alive (SND.NXT-1)
         w.s(.ack, seq: 5001, ack: 1001)
         w.c(.ack, seq: 1000, ack: 5001, after: 75_000_000_000)
         w.s(.ack, seq: 5001, ack: 1001)
@@ -73,7 +73,7 @@ import WireStateDecoder
         w.c(.syn, seq: 1000)
         w.s([.syn, .ack], seq: 5000, ack: 1001)
         // client ACK (1001/5001) not captured
-        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 30)                       // "220 mail ESMTP\r\n"
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 30)  // "220 mail ESMTP\r\n"
         #expect(!w.anomalyCodes.contains("data-before-established"))
         #expect(w.summaries[0].violationCount == 0)
         #expect(w.states.1 == .established)
@@ -85,7 +85,7 @@ import WireStateDecoder
         var w = Wire()
         w.handshake()
         w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)
-        w.c([.psh, .ack], seq: 1201, ack: 5001, len: 100) // 1101..1200 not captured
+        w.c([.psh, .ack], seq: 1201, ack: 5001, len: 100)  // 1101..1200 not captured
         #expect(w.anomalyCodes == ["previous-segment-not-captured"])
         #expect(AnomalyCode(code: "previous-segment-not-captured")!.severity == .captureGap)
     }
@@ -100,14 +100,16 @@ import WireStateDecoder
     @Test func ackOfDataNeverSentIsProvenWhenThePeerContinuesBelowIt() {
         var w = Wire()
         w.handshake()
-        w.c(.ack, seq: 1001, ack: 6001)                        // acknowledges 1000 bytes the server never sent
-        #expect(w.anomalyCodes == ["ack-of-unseen-data"])      // at first a capture gap is the kinder reading
-        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)       // the server goes on from 5001: they were never sent
+        w.c(.ack, seq: 1001, ack: 6001)  // acknowledges 1000 bytes the server never sent
+        #expect(w.anomalyCodes == ["ack-of-unseen-data"])  // at first a capture gap is the kinder reading
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)  // the server goes on from 5001: they were never sent
         #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
-        let proof = w.events.compactMap { e -> Anomaly? in if case .anomaly(let a) = e, a.code == .ackOfUnsentData { return a }; return nil }
+        let proof = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e, a.code == .ackOfUnsentData { return a }; return nil
+        }
         #expect(proof.first?.endpoint == .client)
         #expect(proof.first?.relatedFrame?.number == 4)
-        w.s([.fin, .ack], seq: 5011, ack: 1001)                // and its FIN is accepted at the real sequence
+        w.s([.fin, .ack], seq: 5011, ack: 1001)  // and its FIN is accepted at the real sequence
         #expect(w.states == (.closeWait, .finWait1))
     }
 

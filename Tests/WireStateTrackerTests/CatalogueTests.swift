@@ -20,8 +20,9 @@ import Testing
     @Test func everyCodeIsDocumentedWithItsSeverity() throws {
         let text = try String(contentsOf: Self.doc, encoding: .utf8)
         for code in AnomalyCode.allCases {
-            #expect(text.contains("| `\(code.code)` | \(code.severity.name) |"),
-                    "docs/anomalies.md lacks a row for \(code.code) with severity \(code.severity.name)")
+            #expect(
+                text.contains("| `\(code.code)` | \(code.severity.name) |"),
+                "docs/anomalies.md lacks a row for \(code.code) with severity \(code.severity.name)")
         }
     }
 
@@ -29,7 +30,8 @@ import Testing
         for code in AnomalyCode.allCases {
             let s = code.sentence(who: "client", expected: 1, actual: 2)
             #expect(!s.isEmpty)
-            #expect(s.contains("client") || s.contains("both") || s.contains("connection") || s.contains("SYN")
+            #expect(
+                s.contains("client") || s.contains("both") || s.contains("connection") || s.contains("SYN")
                     || s.contains("incarnation") || s.contains("handshake"), "\(code.code): \(s)")
         }
     }

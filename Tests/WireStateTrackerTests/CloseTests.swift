@@ -60,12 +60,12 @@ import WireStateDecoder
     @Test func finWait2IsNotConfirmedByAnOlderAck() {
         var w = Wire()
         w.handshake()
-        w.c([.fin, .ack], seq: 1001, ack: 5001)                                 // client closes
-        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 100)                       // sent before the FIN arrived
+        w.c([.fin, .ack], seq: 1001, ack: 5001)  // client closes
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 100)  // sent before the FIN arrived
         w.s([.psh, .ack], seq: 5101, ack: 1001, len: 100)
-        w.s(.ack, seq: 5201, ack: 1002)                                         // server got the FIN
+        w.s(.ack, seq: 5201, ack: 1002)  // server got the FIN
         #expect(w.states.0 == .finWait2)
-        w.c(.ack, seq: 1002, ack: 5101)                                         // acks only the first segment
+        w.c(.ack, seq: 1002, ack: 5101)  // acks only the first segment
         let s = w.summaries[0]
         #expect(s.clientState == .finWait2)
         #expect(s.clientEvidence != .observed)
@@ -76,9 +76,9 @@ import WireStateDecoder
         w.handshake()
         w.s([.fin, .ack], seq: 5001, ack: 1001)
         w.c([.fin, .ack], seq: 1001, ack: 5002)
-        w.s(.ack, seq: 5002, ack: 1002)               // client inferred CLOSED …
+        w.s(.ack, seq: 5002, ack: 1002)  // client inferred CLOSED …
         #expect(w.states.0 == .closed)
-        w.c([.fin, .ack], seq: 1001, ack: 5002)       // … but it retransmits its FIN: the ACK never reached it
+        w.c([.fin, .ack], seq: 1001, ack: 5002)  // … but it retransmits its FIN: the ACK never reached it
         #expect(w.states.0 == .lastAck)
         #expect(w.anomalyCodes.contains("fin-retransmission"))
     }
@@ -92,13 +92,13 @@ import WireStateDecoder
     // the restart is unreachable whenever the window is known (every normal handshake).
     @Test func retransmittedFinRestartsTimeWait() {
         var w = Wire()
-        w.tracker.configuration.msl = 1_000_000_000                            // TIME_WAIT = 2 s
+        w.tracker.configuration.msl = 1_000_000_000  // TIME_WAIT = 2 s
         w.handshake()
         w.c([.fin, .ack], seq: 1001, ack: 5001)
         w.s(.ack, seq: 5001, ack: 1002)
-        w.s([.fin, .ack], seq: 5001, ack: 1002)                                // client TIME_WAIT at T
-        w.c(.ack, seq: 1002, ack: 5002)                                        // lost after the capture point
-        w.s([.fin, .ack], seq: 5001, ack: 1002, after: 1_500_000_000)          // T+1.5 s: FIN again → restart
+        w.s([.fin, .ack], seq: 5001, ack: 1002)  // client TIME_WAIT at T
+        w.c(.ack, seq: 1002, ack: 5002)  // lost after the capture point
+        w.s([.fin, .ack], seq: 5001, ack: 1002, after: 1_500_000_000)  // T+1.5 s: FIN again → restart
         w.c(.ack, seq: 1002, ack: 5002)
         #expect(w.anomalyCodes.contains("fin-retransmission"))
         // Another connection moves capture time to ~T+2.7 s: the restarted TIME_WAIT (until T+3.5 s)

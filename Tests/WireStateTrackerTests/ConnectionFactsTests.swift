@@ -10,10 +10,10 @@ import WireStateDecoder
     @Test func oneByteKeepAliveIsNotActivityButNewDataIs() throws {
         var w = Wire()
         w.handshake()
-        w.c([.ack, .psh], seq: 1001, ack: 5001, len: 10)            // data: activity, at t0
+        w.c([.ack, .psh], seq: 1001, ack: 5001, len: 10)  // data: activity, at t0
         w.s(.ack, seq: 5001, ack: 1011)
         let t0 = w.time - 1_000_000
-        w.c(.ack, seq: 1010, ack: 5001, len: 1, after: 3_000_000_000) // keep-alive with one byte
+        w.c(.ack, seq: 1010, ack: 5001, len: 1, after: 3_000_000_000)  // keep-alive with one byte
         w.s(.ack, seq: 5001, ack: 1011)
         w.s(.rst, seq: 5001, after: 2_000_000_000)
         let f = try #require(w.finish().first?.facts)
@@ -26,7 +26,7 @@ import WireStateDecoder
         var v = Wire()
         v.handshake()
         v.c([.ack, .psh], seq: 1001, ack: 5001, len: 10)
-        v.c([.ack, .psh], seq: 1011, ack: 5001, len: 1, after: 3_000_000_000) // one new byte
+        v.c([.ack, .psh], seq: 1011, ack: 5001, len: 1, after: 3_000_000_000)  // one new byte
         let t1 = v.time
         v.s(.rst, seq: 5001, after: 2_000_000_000)
         #expect(v.finish().first?.facts.idleBeforeReset == CaptureTime.elapsed(from: t1, to: v.time))

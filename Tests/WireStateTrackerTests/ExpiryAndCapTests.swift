@@ -19,15 +19,16 @@ import WireStateDecoder
 
     /// Another connection's packet at `time`: moves capture time without touching the first.
     static func tick(_ w: inout Wire, at time: Int64) {
-        let s = TCPSegment(source: SocketAddress(IPAddress("10.9.9.9")!, 1234), destination: SocketAddress(IPAddress("10.9.9.8")!, 80),
-                           sequence: 1, acknowledgment: 0, flags: .syn, window: 1000)
+        let s = TCPSegment(
+            source: SocketAddress(IPAddress("10.9.9.9")!, 1234), destination: SocketAddress(IPAddress("10.9.9.8")!, 80),
+            sequence: 1, acknowledgment: 0, flags: .syn, window: 1000)
         w.tracker.process(s, frame: FrameRef(number: 999), time: time)
         w.events += w.tracker.events
         w.tracker.events.removeAll()
     }
 
     @Test func timeWaitEndsExactlyTwoMSLAfterItBegan() throws {
-        let msl = 7 * Self.second // not the default: the option must take effect
+        let msl = 7 * Self.second  // not the default: the option must take effect
         var w = Self.closedByClient(msl: msl)
         let entered = try #require(w.transitions.first { $0.to == .timeWait }).time
         #expect(w.states.0 == .timeWait)
@@ -46,9 +47,10 @@ import WireStateDecoder
         Self.tick(&w, at: entered + 5 * Self.second - 1)
         #expect(w.tracker.connectionCount == 2, "still lingering")
         Self.tick(&w, at: entered + 5 * Self.second)
-        let done = try #require(w.events.compactMap { e -> ConnectionSummary? in
-            if case .finished(let s) = e { return s } else { return nil }
-        }.first)
+        let done = try #require(
+            w.events.compactMap { e -> ConnectionSummary? in
+                if case .finished(let s) = e { return s } else { return nil }
+            }.first)
         #expect(done.ref.id == 1 && done.endReason == .closed)
         #expect(w.tracker.connectionCount == 1)
     }
@@ -56,13 +58,14 @@ import WireStateDecoder
     @Test func theIdleTimeoutRetiresTheQuietestFirst() throws {
         var tracker = ConnectionTracker(configuration: .init(idleTimeout: 10 * Self.second))
         for i in 0..<3 {
-            let s = TCPSegment(source: SocketAddress(IPAddress(ipv4: 0x0a00_0001 + UInt32(i)), 40000),
-                               destination: SocketAddress(IPAddress("10.0.1.1")!, 80),
-                               sequence: 100, acknowledgment: 0, flags: .syn, window: 1000)
+            let s = TCPSegment(
+                source: SocketAddress(IPAddress(ipv4: 0x0a00_0001 + UInt32(i)), 40000),
+                destination: SocketAddress(IPAddress("10.0.1.1")!, 80),
+                sequence: 100, acknowledgment: 0, flags: .syn, window: 1000)
             tracker.process(s, frame: FrameRef(number: UInt64(i + 1)), time: Int64(i) * Self.second)
         }
         tracker.events.removeAll()
-        tracker.sweep(now: 11 * Self.second) // the first two are 11 s and 10 s quiet
+        tracker.sweep(now: 11 * Self.second)  // the first two are 11 s and 10 s quiet
         let ended = tracker.events.compactMap { e -> ConnectionSummary? in if case .finished(let s) = e { return s } else { return nil } }
         #expect(ended.map(\.ref.id) == [1, 2])
         #expect(ended.allSatisfy { $0.endReason == .idle })
@@ -78,8 +81,9 @@ import WireStateDecoder
         w.tracker = ConnectionTracker(configuration: .init(maxConnections: cap))
         w.handshake()
         for i in 0..<flood {
-            let s = TCPSegment(source: SocketAddress(IPAddress(ipv4: 0x0b00_0000 &+ UInt32(i)), UInt16(1024 + i % 60000)),
-                               destination: w.server, sequence: UInt32(i), acknowledgment: 0, flags: .syn, window: 1000)
+            let s = TCPSegment(
+                source: SocketAddress(IPAddress(ipv4: 0x0b00_0000 &+ UInt32(i)), UInt16(1024 + i % 60000)),
+                destination: w.server, sequence: UInt32(i), acknowledgment: 0, flags: .syn, window: 1000)
             w.tracker.process(s, frame: FrameRef(number: UInt64(10 + i)), time: w.time + Int64(i))
             #expect(w.tracker.connectionCount <= cap)
             w.tracker.events.removeAll(keepingCapacity: true)
@@ -92,9 +96,10 @@ import WireStateDecoder
     @Test func evictionsAreReportedAsSuch() throws {
         var tracker = ConnectionTracker(configuration: .init(maxConnections: 1))
         for i in 0..<2 {
-            let s = TCPSegment(source: SocketAddress(IPAddress(ipv4: 0x0a00_0001 + UInt32(i)), 40000),
-                               destination: SocketAddress(IPAddress("10.0.1.1")!, 80),
-                               sequence: 100, acknowledgment: 0, flags: .syn, window: 1000)
+            let s = TCPSegment(
+                source: SocketAddress(IPAddress(ipv4: 0x0a00_0001 + UInt32(i)), 40000),
+                destination: SocketAddress(IPAddress("10.0.1.1")!, 80),
+                sequence: 100, acknowledgment: 0, flags: .syn, window: 1000)
             tracker.process(s, frame: FrameRef(number: UInt64(i + 1)), time: Int64(i) * Self.second)
         }
         let ended = tracker.events.compactMap { e -> ConnectionSummary? in if case .finished(let s) = e { return s } else { return nil } }
@@ -107,8 +112,9 @@ import WireStateDecoder
     @Test func crossingSecondsWithAFullTableSchedulesOnlyWhatIsDue() throws {
         var w = Self.closedByClient(msl: 30 * Self.second)
         for i in 0..<5_000 {
-            let s = TCPSegment(source: SocketAddress(IPAddress(ipv4: 0x0c00_0000 &+ UInt32(i)), 40000),
-                               destination: w.server, sequence: 1, acknowledgment: 0, flags: .syn, window: 1000)
+            let s = TCPSegment(
+                source: SocketAddress(IPAddress(ipv4: 0x0c00_0000 &+ UInt32(i)), 40000),
+                destination: w.server, sequence: 1, acknowledgment: 0, flags: .syn, window: 1000)
             w.tracker.process(s, frame: FrameRef(number: UInt64(100 + i)), time: w.time + Int64(i) * Self.second)
         }
         // One TIME_WAIT scheduled, 5,000 SYN attempts without deadlines.
@@ -121,18 +127,21 @@ import WireStateDecoder
         w.tracker = ConnectionTracker(configuration: .init(msl: CaptureTime.maxDuration, closedLinger: CaptureTime.maxDuration))
         for (i, t) in [Int64.min, .max, .min, .max, 0, .max].enumerated() {
             let fromClient = i % 2 == 0
-            w.tracker.process(TCPSegment(source: fromClient ? w.client : w.server, destination: fromClient ? w.server : w.client,
-                                         sequence: fromClient ? 1000 : 5000, acknowledgment: fromClient ? 5001 : 1001,
-                                         flags: i == 0 ? .syn : (i == 1 ? [.syn, .ack] : (i == 5 ? [.fin, .ack] : .ack)),
-                                         window: 1000),
-                              frame: FrameRef(number: UInt64(i + 1)), time: t)
+            w.tracker.process(
+                TCPSegment(
+                    source: fromClient ? w.client : w.server, destination: fromClient ? w.server : w.client,
+                    sequence: fromClient ? 1000 : 5000, acknowledgment: fromClient ? 5001 : 1001,
+                    flags: i == 0 ? .syn : (i == 1 ? [.syn, .ack] : (i == 5 ? [.fin, .ack] : .ack)),
+                    window: 1000),
+                frame: FrameRef(number: UInt64(i + 1)), time: t)
         }
         w.tracker.sweep(now: .max)
         w.tracker.sweep(now: .min)
         var idle = ConnectionTracker(configuration: .init(idleTimeout: CaptureTime.maxDuration))
-        idle.process(TCPSegment(source: w.client, destination: w.server, sequence: 1, acknowledgment: 0, flags: .syn, window: 1),
-                     frame: FrameRef(number: 1), time: .min)
-        idle.sweep(now: .max) // 2⁶³ ns of quiet saturates, and is past any idle timeout
+        idle.process(
+            TCPSegment(source: w.client, destination: w.server, sequence: 1, acknowledgment: 0, flags: .syn, window: 1),
+            frame: FrameRef(number: 1), time: .min)
+        idle.sweep(now: .max)  // 2⁶³ ns of quiet saturates, and is past any idle timeout
         #expect(idle.connectionCount == 0)
         let done = w.finish()
         let c = try #require(done.first)

@@ -43,15 +43,21 @@ import WireStateDecoder
 
     @Test func synFloodFromRandomSources() {
         Self.linear("SYN flood") { i in
-            (TCPSegment(source: Self.client(i &* 7919), destination: Self.server, sequence: UInt32(i), acknowledgment: 0,
-                        flags: .syn, window: 1000), Int64(i) * 1_000)
+            (
+                TCPSegment(
+                    source: Self.client(i &* 7919), destination: Self.server, sequence: UInt32(i), acknowledgment: 0,
+                    flags: .syn, window: 1000), Int64(i) * 1_000
+            )
         }
     }
 
     @Test func rstStormOnOneConnection() {
         Self.linear("RST storm") { i in
-            (TCPSegment(source: Self.client(0), destination: Self.server, sequence: UInt32(truncatingIfNeeded: i &* 104_729),
-                        acknowledgment: 0, flags: .rst, window: 0), Int64(i) * 1_000)
+            (
+                TCPSegment(
+                    source: Self.client(0), destination: Self.server, sequence: UInt32(truncatingIfNeeded: i &* 104_729),
+                    acknowledgment: 0, flags: .rst, window: 0), Int64(i) * 1_000
+            )
         }
     }
 
@@ -59,9 +65,12 @@ import WireStateDecoder
         Self.linear("sequence wrap") { i in
             let fromClient = i % 2 == 0
             let seq = UInt32(truncatingIfNeeded: (i / 2) &* 60_000) &+ 0xFFFF_0000
-            return (TCPSegment(source: fromClient ? Self.client(0) : Self.server, destination: fromClient ? Self.server : Self.client(0),
-                               sequence: fromClient ? seq : 5000, acknowledgment: fromClient ? 5000 : seq &+ 60_000,
-                               flags: .ack, window: 65535, payloadLength: fromClient ? 60_000 : 0), Int64(i) * 1_000)
+            return (
+                TCPSegment(
+                    source: fromClient ? Self.client(0) : Self.server, destination: fromClient ? Self.server : Self.client(0),
+                    sequence: fromClient ? seq : 5000, acknowledgment: fromClient ? 5000 : seq &+ 60_000,
+                    flags: .ack, window: 65535, payloadLength: fromClient ? 60_000 : 0), Int64(i) * 1_000
+            )
         }
     }
 
@@ -69,10 +78,12 @@ import WireStateDecoder
     @Test func portReuseStorm() {
         Self.linear("port reuse") { i in
             let isn = UInt32(truncatingIfNeeded: (i / 2) &* 1_000_003)
-            let s = i % 2 == 0
+            let s =
+                i % 2 == 0
                 ? TCPSegment(source: Self.client(1), destination: Self.server, sequence: isn, acknowledgment: 0, flags: .syn, window: 1000)
-                : TCPSegment(source: Self.server, destination: Self.client(1), sequence: 0, acknowledgment: isn &+ 1,
-                             flags: [.rst, .ack], window: 0)
+                : TCPSegment(
+                    source: Self.server, destination: Self.client(1), sequence: 0, acknowledgment: isn &+ 1,
+                    flags: [.rst, .ack], window: 0)
             return (s, Int64(i) * 1_000)
         }
     }
@@ -106,8 +117,11 @@ import WireStateDecoder
 
     @Test func aCapThatIsNotReachedChangesNothing() {
         let segment: (Int) -> (TCPSegment, Int64) = { i in
-            (TCPSegment(source: Self.client(i % 300), destination: Self.server, sequence: UInt32(i % 300), acknowledgment: 0,
-                        flags: .syn, window: 1000), Int64(i) * 1_000_000)
+            (
+                TCPSegment(
+                    source: Self.client(i % 300), destination: Self.server, sequence: UInt32(i % 300), acknowledgment: 0,
+                    flags: .syn, window: 1000), Int64(i) * 1_000_000
+            )
         }
         #expect(Self.drive(3_000, cap: 10_000, segment) == Self.drive(3_000, cap: nil, segment))
     }

@@ -39,7 +39,7 @@ import WireStateDecoder
         let configurations: [ConnectionTracker.Configuration] = [
             .init(), .init(msl: 1_000_000, closedLinger: 0, idleTimeout: 1_000_000),
             .init(msl: 1_000_000_000, closedLinger: 500_000_000, idleTimeout: 5_000_000_000),
-            .init(msl: 60_000_000_000, closedLinger: 10_000_000_000, idleTimeout: 3_600_000_000_000),
+            .init(msl: 60_000_000_000, closedLinger: 10_000_000_000, idleTimeout: 3_600_000_000_000)
         ]
         var decoder = PacketDecoder(linkType: LinkType.allCases[Int(bytes[0]) % LinkType.allCases.count])
         var tracker = ConnectionTracker(configuration: configurations[Int(bytes[1]) % configurations.count])

@@ -46,7 +46,7 @@ import WireStateDecoder
     @Test func synAckRetransmissionWithdrawsInferredEstablishedInsteadOfConfirmingIt() {
         var w = Wire()
         w.handshake()
-        w.s([.syn, .ack], seq: 5000, ack: 1001, after: 1_000_000_000)          // SYN+ACK again after 1 s
+        w.s([.syn, .ack], seq: 5000, ack: 1001, after: 1_000_000_000)  // SYN+ACK again after 1 s
         let s = w.summaries[0]
         #expect(!(s.serverState == .established && s.serverEvidence == .observed))
         #expect(s.serverState == .synReceived)
@@ -86,10 +86,10 @@ import WireStateDecoder
         var w = Wire()
         let ci: UInt32 = 0xFFFF_FFF0, si: UInt32 = 0xFFFF_FFFF
         w.c(.syn, seq: ci)
-        w.s([.syn, .ack], seq: si, ack: ci &+ 1)                               // ack = 0xFFFFFFF1
-        w.c(.ack, seq: ci &+ 1, ack: si &+ 1)                                  // ack wraps to 0
+        w.s([.syn, .ack], seq: si, ack: ci &+ 1)  // ack = 0xFFFFFFF1
+        w.c(.ack, seq: ci &+ 1, ack: si &+ 1)  // ack wraps to 0
         #expect(w.states == (.established, .established))
-        w.c([.psh, .ack], seq: ci &+ 1, ack: 0, len: 100)                      // crosses 2³²
+        w.c([.psh, .ack], seq: ci &+ 1, ack: 0, len: 100)  // crosses 2³²
         w.s([.psh, .ack], seq: 0, ack: ci &+ 101, len: 200)
         w.c(.ack, seq: ci &+ 101, ack: 200)
         w.c([.fin, .ack], seq: ci &+ 101, ack: 200)
@@ -150,7 +150,7 @@ import WireStateDecoder
         w.s([.syn, .ack], seq: 5000, ack: 1001, after: 1_000_000_000)
         #expect(w.states.1 == .synReceived)
         w.c(.ack, seq: 1001, ack: 5001)
-        #expect(w.states.1 == .established)                                  // once may be a one-off loss
+        #expect(w.states.1 == .established)  // once may be a one-off loss
         w.s([.syn, .ack], seq: 5000, ack: 1001, after: 2_000_000_000)
         w.c(.ack, seq: 1001, ack: 5001)
         let s = w.summaries[0]
@@ -172,7 +172,8 @@ import WireStateDecoder
         let done = w.finish()
         let end = try #require(done.first)
         #expect(end.clientState == .synSent && end.serverState == .closed)
-        #expect(w.transitions.map { "\($0.endpoint.name) \($0.from.name)>\($0.to.name)" }
+        #expect(
+            w.transitions.map { "\($0.endpoint.name) \($0.from.name)>\($0.to.name)" }
                 == ["client CLOSED>SYN_SENT", "server CLOSED>LISTEN", "server LISTEN>CLOSED"])
         let last = try #require(w.transitions.last)
         #expect(last.frame == nil && last.cause == .listenerKeepsNoConnection && last.evidence == .inferred)

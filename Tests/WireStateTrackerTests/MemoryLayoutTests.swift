@@ -7,9 +7,10 @@ import Testing
     @Test func connectionStaysSmall() {
         let connection = MemoryLayout<Connection>.size, stride = MemoryLayout<Connection>.stride
         let endpoint = MemoryLayout<EndpointMachine>.size
-        print("MemoryLayout: Connection size \(connection) stride \(stride), EndpointMachine size \(endpoint),"
-              + " ConnectionSummary \(MemoryLayout<ConnectionSummary>.size), held run \(MemoryLayout<Anomaly?>.size),"
-              + " FrameRef \(MemoryLayout<FrameRef>.size), SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
+        print(
+            "MemoryLayout: Connection size \(connection) stride \(stride), EndpointMachine size \(endpoint),"
+                + " ConnectionSummary \(MemoryLayout<ConnectionSummary>.size), held run \(MemoryLayout<Anomaly?>.size),"
+                + " FrameRef \(MemoryLayout<FrameRef>.size), SendSpace \(MemoryLayout<SendSpace>.size), ReceiveSpace? \(MemoryLayout<ReceiveSpace?>.size)")
         // Before the redesign (issue 8 §1): Connection 1057 bytes (stride 1064), EndpointMachine 192.
         // Then 978 (stride 984), 152. Diagnose's idle and keep-alive facts (`ConnectionFacts`: each
         // side's last segment, the last activity, idle and silence before the first RST, each side's

@@ -36,25 +36,31 @@ struct SplitMix64: RandomNumberGenerator {
             guard case .transition(let t) = e else { continue }
             if t.frame == nil {
                 // Time ends TIME_WAIT; the end of the connection ends a presumed LISTEN.
-                #expect((t.from == .timeWait && t.to == .closed)
+                #expect(
+                    (t.from == .timeWait && t.to == .closed)
                         || (t.from == .listen && t.to == .closed && t.cause == .listenerKeepsNoConnection),
-                        "seed \(seed): timed transition \(t.from.name)→\(t.to.name)")
+                    "seed \(seed): timed transition \(t.from.name)→\(t.to.name)")
                 continue
             }
             if !TCPState.rfcAllows(from: t.from, to: t.to) {
-                #expect(anomalyFrames.contains("\(t.connection.id)/\(t.frame!.number)"),
-                        "seed \(seed): \(t.endpoint.name) \(t.from.name)→\(t.to.name) at frame \(t.frame!.number) has no anomaly")
+                #expect(
+                    anomalyFrames.contains("\(t.connection.id)/\(t.frame!.number)"),
+                    "seed \(seed): \(t.endpoint.name) \(t.from.name)→\(t.to.name) at frame \(t.frame!.number) has no anomaly")
             }
         }
-        let finished = all.compactMap { e -> ConnectionSummary? in if case .finished(let s) = e { return s }; return nil }
-        let opened = all.filter { if case .opened = $0 { return true }; return false }.count
+        let finished = all.compactMap { e -> ConnectionSummary? in
+            if case .finished(let s) = e { return s }; return nil
+        }
+        let opened = all.filter {
+            if case .opened = $0 { return true }; return false
+        }.count
         #expect(finished.count == opened, "seed \(seed): every opened connection is finished exactly once")
         #expect(tracker.connectionCount == 0)
     }
 
     static let flagChoices: [TCPFlags] = [
         .syn, [.syn, .ack], .ack, [.psh, .ack], [.fin, .ack], [.rst], [.rst, .ack], [.syn, .fin], [.fin], [],
-        [.psh], [.syn, .rst], [.fin, .rst, .ack], [.urg, .ack], [.ece, .cwr, .syn],
+        [.psh], [.syn, .rst], [.fin, .rst, .ack], [.urg, .ack], [.ece, .cwr, .syn]
     ]
 
     @Test(arguments: 0..<200)
@@ -72,8 +78,9 @@ struct SplitMix64: RandomNumberGenerator {
             // Mostly plausible numbers, sometimes wild ones.
             let seq = Int.random(in: 0..<5, using: &rng) == 0 ? UInt32.random(in: 0...UInt32.max, using: &rng) : seqs[i]
             let ack = Int.random(in: 0..<5, using: &rng) == 0 ? UInt32.random(in: 0...UInt32.max, using: &rng) : seqs[1 - i]
-            var s = TCPSegment(source: fromA ? a : b, destination: fromA ? b : a, sequence: seq, acknowledgment: ack,
-                               flags: flags, window: UInt16.random(in: 0...UInt16.max, using: &rng), payloadLength: len)
+            var s = TCPSegment(
+                source: fromA ? a : b, destination: fromA ? b : a, sequence: seq, acknowledgment: ack,
+                flags: flags, window: UInt16.random(in: 0...UInt16.max, using: &rng), payloadLength: len)
             if flags.contains(.syn) { s.options.windowScale = UInt8.random(in: 0...16, using: &rng) }
             seqs[i] = seq &+ s.sequenceLength
             t += Int64.random(in: 0...3_000_000_000, using: &rng)
@@ -89,14 +96,15 @@ struct SplitMix64: RandomNumberGenerator {
         var rng = SplitMix64(state: UInt64(seed) &+ 10_000)
         let c = SocketAddress(IPAddress("fd00::1")!, 50000), s = SocketAddress(IPAddress("fd00::2")!, 8080)
         func seg(_ fromC: Bool, _ f: TCPFlags, _ seq: UInt32, _ ack: UInt32, _ len: UInt32 = 0) -> TCPSegment {
-            TCPSegment(source: fromC ? c : s, destination: fromC ? s : c, sequence: seq, acknowledgment: ack,
-                       flags: f, window: 512, payloadLength: len)
+            TCPSegment(
+                source: fromC ? c : s, destination: fromC ? s : c, sequence: seq, acknowledgment: ack,
+                flags: f, window: 512, payloadLength: len)
         }
         var conv = [
             seg(true, .syn, 100, 0), seg(false, [.syn, .ack], 900, 101), seg(true, .ack, 101, 901),
             seg(true, [.psh, .ack], 101, 901, 50), seg(false, .ack, 901, 151), seg(false, [.psh, .ack], 901, 151, 70),
             seg(true, .ack, 151, 971), seg(true, [.fin, .ack], 151, 971), seg(false, [.fin, .ack], 971, 152),
-            seg(true, .ack, 152, 972),
+            seg(true, .ack, 152, 972)
         ]
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let i = Int.random(in: 0..<conv.count, using: &rng)
@@ -110,7 +118,10 @@ struct SplitMix64: RandomNumberGenerator {
             if conv.isEmpty { break }
         }
         var t: Int64 = 5_000_000_000
-        Self.feed(conv.map { t += 1_000_000; return ($0, t) }, seed: UInt64(seed))
+        Self.feed(
+            conv.map {
+                t += 1_000_000; return ($0, t)
+            }, seed: UInt64(seed))
     }
 }
 
@@ -122,14 +133,16 @@ struct SplitMix64: RandomNumberGenerator {
         var rng = SplitMix64(state: UInt64(seed) &+ 77)
         var table = FlowTable()
         var model: [FlowKey: UInt64] = [:]
-        var order: [[FlowKey]] = [[], []] // per class, least recent first
+        var order: [[FlowKey]] = [[], []]  // per class, least recent first
         func key(_ n: UInt64) -> FlowKey {
-            FlowKey(SocketAddress(IPAddress(ipv4: UInt32(truncatingIfNeeded: n % 97)), UInt16(truncatingIfNeeded: n)),
-                    SocketAddress(IPAddress(ipv4: 0x0a000001), 443))
+            FlowKey(
+                SocketAddress(IPAddress(ipv4: UInt32(truncatingIfNeeded: n % 97)), UInt16(truncatingIfNeeded: n)),
+                SocketAddress(IPAddress(ipv4: 0x0a000001), 443))
         }
         func forget(_ k: FlowKey) { for l in 0..<2 { order[l].removeAll { $0 == k } } }
-        let first = TCPSegment(source: SocketAddress(IPAddress(ipv4: 1), 1), destination: SocketAddress(IPAddress(ipv4: 2), 2),
-                               sequence: 0, acknowledgment: 0, flags: .syn, window: 0)
+        let first = TCPSegment(
+            source: SocketAddress(IPAddress(ipv4: 1), 1), destination: SocketAddress(IPAddress(ipv4: 2), 2),
+            sequence: 0, acknowledgment: 0, flags: .syn, window: 0)
         for _ in 0..<20_000 {
             let n = UInt64.random(in: 0..<3_000, using: &rng)
             let k = key(n)
@@ -145,8 +158,9 @@ struct SplitMix64: RandomNumberGenerator {
                 forget(k)
                 order[l].append(k)
             } else {
-                let c = Connection(first: first, ref: ConnectionRef(id: n, incarnation: 1), clientIsSource: true, guessed: false,
-                                   StepContext(ref: ConnectionRef(id: n, incarnation: 1), frame: nil, time: 0))
+                let c = Connection(
+                    first: first, ref: ConnectionRef(id: n, incarnation: 1), clientIsSource: true, guessed: false,
+                    StepContext(ref: ConnectionRef(id: n, incarnation: 1), frame: nil, time: 0))
                 table.insert(k, c, eviction: EvictionClass(rawValue: l)!)
                 model[k] = n
                 order[l].append(k)

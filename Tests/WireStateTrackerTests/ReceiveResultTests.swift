@@ -10,8 +10,9 @@ import WireStateDecoder
     static let ctx = StepContext(ref: ConnectionRef(id: 1, incarnation: 1), frame: FrameRef(number: 9), time: 9)
 
     static func segment(_ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0) -> TCPSegment {
-        TCPSegment(source: client, destination: server, sequence: seq, acknowledgment: ack, flags: flags,
-                   window: 65535, payloadLength: len, options: TCPOptions())
+        TCPSegment(
+            source: client, destination: server, sequence: seq, acknowledgment: ack, flags: flags,
+            window: 65535, payloadLength: len, options: TCPOptions())
     }
 
     /// A connection after the segments `flagsAndSeqs` from the client and server (client ISN 1000,
@@ -20,9 +21,10 @@ import WireStateDecoder
         var out: [TrackerEvent] = []
         var c: Connection?
         for (fromClient, flags, seq, ack) in segments {
-            let s = TCPSegment(source: fromClient ? client : server, destination: fromClient ? server : client,
-                               sequence: seq, acknowledgment: ack, flags: flags, window: 65535, payloadLength: 0,
-                               options: TCPOptions())
+            let s = TCPSegment(
+                source: fromClient ? client : server, destination: fromClient ? server : client,
+                sequence: seq, acknowledgment: ack, flags: flags, window: 65535, payloadLength: 0,
+                options: TCPOptions())
             if c == nil {
                 c = Connection(first: s, ref: ctx.ref, clientIsSource: true, guessed: false, ctx)
                 c!.pickUp(s, fromClient: fromClient, ctx, &out)
@@ -56,7 +58,8 @@ import WireStateDecoder
     }
 
     @Test func dataOutsideTheWindowIsDropped() {
-        #expect(Self.serverReceives(Self.segment(.ack, seq: 1001 &+ 70_000, ack: 5001, len: 10))
+        #expect(
+            Self.serverReceives(Self.segment(.ack, seq: 1001 &+ 70_000, ack: 5001, len: 10))
                 == (.dropped(.outOfWindow), .established))
     }
 
@@ -75,8 +78,9 @@ import WireStateDecoder
     @Test func aResetWithoutAckInSynSentIsDropped() {
         var client = Self.connection([(true, .syn, 1000, 0)]).client
         var out: [TrackerEvent] = []
-        let rst = TCPSegment(source: Self.server, destination: Self.client, sequence: 0, acknowledgment: 0,
-                             flags: .rst, window: 0, payloadLength: 0, options: TCPOptions())
+        let rst = TCPSegment(
+            source: Self.server, destination: Self.client, sequence: 0, acknowledgment: 0,
+            flags: .rst, window: 0, payloadLength: 0, options: TCPOptions())
         #expect(client.received(rst, Self.ctx, &out) == .dropped(.resetWithoutAck))
         #expect(client.state == .synSent)
     }

@@ -47,10 +47,12 @@ struct ModelEndpoint {
         var rng = SplitMix64(state: UInt64(seed) &* 0x9E37_79B9)
         var w = Wire()
         // Any addresses and ports, ISNs anywhere including just below the wrap.
-        w.client = SocketAddress(IPAddress("10.\(seed % 200).\(Int.random(in: 0...255, using: &rng)).1")!,
-                                 UInt16.random(in: 1024...65535, using: &rng))
-        w.server = SocketAddress(IPAddress("192.168.\(Int.random(in: 0...255, using: &rng)).9")!,
-                                 UInt16.random(in: 1...1023, using: &rng))
+        w.client = SocketAddress(
+            IPAddress("10.\(seed % 200).\(Int.random(in: 0...255, using: &rng)).1")!,
+            UInt16.random(in: 1024...65535, using: &rng))
+        w.server = SocketAddress(
+            IPAddress("192.168.\(Int.random(in: 0...255, using: &rng)).9")!,
+            UInt16.random(in: 1...1023, using: &rng))
         let ci = rng.next() % 3 == 0 ? UInt32.max &- UInt32.random(in: 0...3000, using: &rng) : UInt32.random(in: 0...UInt32.max, using: &rng)
         let si = UInt32.random(in: 0...UInt32.max, using: &rng)
         w.c(.syn, seq: ci)
@@ -107,8 +109,9 @@ struct ModelEndpoint {
         #expect(last.serverState == m[1].state, "server: model \(m[1].state), tracker \(last.serverState); \(log)")
         // Everything the capture showed was sent or received, so nothing need be a guess.
         #expect(last.clientEvidence != .unknown && last.serverEvidence != .unknown, "\(log)")
-        #expect(!w.anomalyCodes.contains { AnomalyCode(code: $0)?.severity == .violation },
-                "a well-formed conversation has no violation: \(w.anomalyCodes) \(log)")
+        #expect(
+            !w.anomalyCodes.contains { AnomalyCode(code: $0)?.severity == .violation },
+            "a well-formed conversation has no violation: \(w.anomalyCodes) \(log)")
     }
 
     /// The flow key is the same whichever endpoint sent the segment, and different for any other
@@ -131,7 +134,7 @@ struct ModelEndpoint {
     /// Through the tracker: segments in both directions join one connection, for any addresses.
     @Test func bothDirectionsAreOneConnection() {
         var w = Wire()
-        w.client = SocketAddress(IPAddress("10.9.9.9")!, 1)      // the client sorts after the server...
+        w.client = SocketAddress(IPAddress("10.9.9.9")!, 1)  // the client sorts after the server...
         w.server = SocketAddress(IPAddress("10.0.0.1")!, 65535)  // ...so its key is stored reversed
         w.handshake()
         w.s(.ack, seq: 5001, ack: 1001, len: 10)

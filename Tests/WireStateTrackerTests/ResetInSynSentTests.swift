@@ -17,7 +17,7 @@ import WireStateDecoder
     @Test func aResetWithAnUnacceptableAckLeavesTheOpenerInSynSent() throws {
         var w = Wire()
         w.c(.syn, seq: 1000)
-        w.s([.rst, .ack], seq: 0, ack: 77) // acknowledges nothing the client sent
+        w.s([.rst, .ack], seq: 0, ack: 77)  // acknowledges nothing the client sent
         #expect(w.states.0 == .synSent)
     }
 

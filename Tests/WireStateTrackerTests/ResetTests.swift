@@ -42,8 +42,8 @@ import WireStateDecoder
         w.handshake()
         w.s([.psh, .ack], seq: 5001, ack: 1001, len: 100)
         // 5101..6100 not captured
-        w.c(.ack, seq: 1001, ack: 6101)                                         // ack-of-unseen-data
-        w.s([.rst, .ack], seq: 6101, ack: 1001)                                 // server aborts
+        w.c(.ack, seq: 1001, ack: 6101)  // ack-of-unseen-data
+        w.s([.rst, .ack], seq: 6101, ack: 1001)  // server aborts
         #expect(w.anomalyCodes.contains("ack-of-unseen-data"))
         #expect(!w.anomalyCodes.contains("rst-challenged"))
         #expect(w.states == (.closed, .closed))
@@ -56,13 +56,13 @@ import WireStateDecoder
         w.c(.syn, seq: 0xFFFF_FFFE)
         w.s([.syn, .ack], seq: 5000, ack: 0xFFFF_FFFF)
         w.c(.ack, seq: 0xFFFF_FFFF, ack: 5001)
-        w.c([.psh, .ack], seq: 0xFFFF_FFFF, ack: 5001, len: 10)                // RCV.NXT → 9
+        w.c([.psh, .ack], seq: 0xFFFF_FFFF, ack: 5001, len: 10)  // RCV.NXT → 9
         w.s(.ack, seq: 5001, ack: 9)
-        w.c([.rst], seq: 0xFFFF_FFFF)                                         // old: below RCV.NXT
+        w.c([.rst], seq: 0xFFFF_FFFF)  // old: below RCV.NXT
         #expect(w.anomalyCodes.last == "rst-out-of-window")
-        w.c([.rst], seq: 100)                                                 // in window, not exact
+        w.c([.rst], seq: 100)  // in window, not exact
         #expect(w.anomalyCodes.last == "rst-challenged")
-        #expect(w.states == (.closed, .established))                          // only the sender closed
+        #expect(w.states == (.closed, .established))  // only the sender closed
         w.c([.rst, .ack], seq: 9, ack: 5001)
         #expect(w.states == (.closed, .closed))
     }
@@ -149,7 +149,7 @@ import WireStateDecoder
         w.c(.rst, seq: 1001)
         #expect(w.states == (.closed, .listen))
         w.client.port = 40001
-        w.c(.syn, seq: 1, after: 100_000_000_000)                              // 100 s later, another flow
+        w.c(.syn, seq: 1, after: 100_000_000_000)  // 100 s later, another flow
         #expect(w.tracker.connectionCount == 1)
         let done = w.finish()
         #expect(done.first?.endReason == .closed)

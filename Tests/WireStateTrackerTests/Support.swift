@@ -11,26 +11,33 @@ struct Wire {
     var time: Int64 = 1_000_000_000
     var events: [TrackerEvent] = []
 
-    mutating func send(_ fromClient: Bool, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0,
-                       window: UInt16 = 65535, wscale: UInt8? = nil, after dt: Int64 = 1_000_000) {
+    mutating func send(
+        _ fromClient: Bool, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0,
+        window: UInt16 = 65535, wscale: UInt8? = nil, after dt: Int64 = 1_000_000
+    ) {
         frame += 1
         time += dt
         var o = TCPOptions()
         if flags.contains(.syn) { o.windowScale = wscale; o.mss = 1460 }
-        let s = TCPSegment(source: fromClient ? client : server, destination: fromClient ? server : client,
-                           sequence: seq, acknowledgment: ack, flags: flags, window: window, payloadLength: len,
-                           options: o)
+        let s = TCPSegment(
+            source: fromClient ? client : server, destination: fromClient ? server : client,
+            sequence: seq, acknowledgment: ack, flags: flags, window: window, payloadLength: len,
+            options: o)
         tracker.process(s, frame: FrameRef(number: frame), time: time)
         events += tracker.events
         tracker.events.removeAll()
     }
 
-    mutating func c(_ f: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 65535,
-                    after dt: Int64 = 1_000_000) {
+    mutating func c(
+        _ f: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 65535,
+        after dt: Int64 = 1_000_000
+    ) {
         send(true, f, seq: seq, ack: ack, len: len, window: window, after: dt)
     }
-    mutating func s(_ f: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 65535,
-                    after dt: Int64 = 1_000_000) {
+    mutating func s(
+        _ f: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 65535,
+        after dt: Int64 = 1_000_000
+    ) {
         send(false, f, seq: seq, ack: ack, len: len, window: window, after: dt)
     }
 

@@ -9,7 +9,7 @@ import WireStateTracker
         "received-syn", "received-syn-ack", "received-fin", "received-rst", "received-ack",
         "presumed-listen", "assumed-midstream", "time-wait-expired", "implied-by-sent",
         "replaced-by-new-incarnation", "presumed-gone", "implied-by-peer", "withdrawn",
-        "listener-keeps-no-connection",
+        "listener-keeps-no-connection"
     ]
 
     @Test func everyCauseHasItsFixedCode() {

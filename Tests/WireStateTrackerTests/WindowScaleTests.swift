@@ -35,7 +35,7 @@ import Testing
     @Test func onlyTheFirstSynsOfferCountsAndSettlingIsFinal() {
         var x = WindowScale.initial
         x.sawSyn(offering: 5, first: true, optionsCut: false)
-        x.sawSyn(offering: 9, first: false, optionsCut: false) // a retransmission
+        x.sawSyn(offering: 9, first: false, optionsCut: false)  // a retransmission
         x.settle(peerOffered: 1)
         #expect(x == .known(shift: 5))
         x.settle(peerOffered: nil)

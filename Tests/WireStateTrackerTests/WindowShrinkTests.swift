@@ -8,8 +8,8 @@ import WireStateDecoder
     /// Handshake, then the client sends 100 bytes and the server acknowledges with `windows`.
     static func run(serverWindows windows: [UInt16]) -> Wire {
         var w = Wire()
-        w.handshake()                                   // frames 1-3, windows 65535
-        w.c([.ack, .psh], seq: 1001, ack: 5001, len: 100) // frame 4
+        w.handshake()  // frames 1-3, windows 65535
+        w.c([.ack, .psh], seq: 1001, ack: 5001, len: 100)  // frame 4
         var frame = 4
         for win in windows {
             frame += 1
@@ -33,8 +33,10 @@ import WireStateDecoder
         #expect(a.frame?.number == 5 && a.lastFrame?.number == 9 && a.count == 5)
         #expect(a.expected == 1001 &+ 65535 && a.actual == 1101 &+ 1000)
         #expect(a.serverBefore == .established && a.serverAfter == .established)
-        let summary = try #require(w.events.compactMap { e -> ConnectionSummary? in
-            if case .finished(let s) = e { return s } else { return nil } }.first)
+        let summary = try #require(
+            w.events.compactMap { e -> ConnectionSummary? in
+                if case .finished(let s) = e { return s } else { return nil }
+            }.first)
         #expect(summary.anomalyCount == 1, "counted once")
     }
 

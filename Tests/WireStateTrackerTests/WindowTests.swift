@@ -12,10 +12,10 @@ import WireStateDecoder
         var w = Wire()
         w.send(true, .syn, seq: 1000, window: 64240, wscale: 7)
         w.send(false, [.syn, .ack], seq: 5000, ack: 1001, window: 65160, wscale: 7)
-        w.c(.ack, seq: 1001, ack: 5001, window: 502)                           // 64256 bytes
+        w.c(.ack, seq: 1001, ack: 5001, window: 502)  // 64256 bytes
         w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100, window: 502)
         var seq: UInt32 = 5001
-        for _ in 0..<10 {                                                     // IW10: 14480 bytes
+        for _ in 0..<10 {  // IW10: 14480 bytes
             w.s([.ack], seq: seq, ack: 1101, len: 1448, window: 509)
             seq &+= 1448
         }
@@ -31,7 +31,7 @@ import WireStateDecoder
         let si: UInt32 = 0xFFFF_0000
         w.send(true, .syn, seq: 1000, window: 64240, wscale: 7)
         w.send(false, [.syn, .ack], seq: si, ack: 1001, window: 65160, wscale: 7)
-        w.c(.ack, seq: 1001, ack: si &+ 1, window: 1000)                       // edge = si+1+128000, wrapped
+        w.c(.ack, seq: 1001, ack: si &+ 1, window: 1000)  // edge = si+1+128000, wrapped
         for i in 0..<40 {
             w.s([.ack], seq: si &+ 1 &+ UInt32(i) &* 1448, ack: 1001, len: 1448, window: 509)
         }
@@ -51,9 +51,9 @@ import WireStateDecoder
         var w = Wire()
         // First captured segment: the server's SYN+ACK (Linux: win 65160, wscale 7).
         w.send(false, [.syn, .ack], seq: 5000, ack: 1001, window: 65160, wscale: 7)
-        w.c(.ack, seq: 1001, ack: 5001, window: 502)                          // 502 << 7 = 64256
-        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100, window: 502)        // request
-        w.s([.psh, .ack], seq: 5001, ack: 1101, len: 1448, window: 509)       // response, 2 segments
+        w.c(.ack, seq: 1001, ack: 5001, window: 502)  // 502 << 7 = 64256
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100, window: 502)  // request
+        w.s([.psh, .ack], seq: 5001, ack: 1101, len: 1448, window: 509)  // response, 2 segments
         w.s([.psh, .ack], seq: 6449, ack: 1101, len: 1448, window: 509)
         #expect(!w.anomalyCodes.contains("data-beyond-window"))
         #expect(w.summaries[0].violationCount == 0)
@@ -63,11 +63,11 @@ import WireStateDecoder
         var w = Wire()
         w.handshake()
         w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)
-        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)          // retransmission
-        w.s(.ack, seq: 5001, ack: 1101, window: 0)                  // zero window
-        w.c(.ack, seq: 1100, ack: 5001)                              // zero-window probe shape
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)  // retransmission
+        w.s(.ack, seq: 5001, ack: 1101, window: 0)  // zero window
+        w.c(.ack, seq: 1100, ack: 5001)  // zero-window probe shape
         w.s(.ack, seq: 5001, ack: 1101, window: 65535)
-        w.c(.ack, seq: 1100, ack: 5001, after: 60_000_000_000)      // keep-alive
+        w.c(.ack, seq: 1100, ack: 5001, after: 60_000_000_000)  // keep-alive
         #expect(w.anomalyCodes == ["retransmission", "zero-window", "zero-window-probe", "keep-alive"])
         let summary = w.finish()[0]
         #expect(summary.violationCount == 0)

@@ -11,12 +11,16 @@ import WireStateDecoder
         let r = SocketAddress(IPAddress("10.0.0.2")!, 80)
 
         mutating func o(_ f: TCPFlags, _ seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 1000) {
-            view.observe(TCPSegment(source: o, destination: r, sequence: seq, acknowledgment: ack, flags: f,
-                                    window: window, payloadLength: len), isOrig: true)
+            view.observe(
+                TCPSegment(
+                    source: o, destination: r, sequence: seq, acknowledgment: ack, flags: f,
+                    window: window, payloadLength: len), isOrig: true)
         }
         mutating func r(_ f: TCPFlags, _ seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0, window: UInt16 = 1000) {
-            view.observe(TCPSegment(source: r, destination: o, sequence: seq, acknowledgment: ack, flags: f,
-                                    window: window, payloadLength: len), isOrig: false)
+            view.observe(
+                TCPSegment(
+                    source: r, destination: o, sequence: seq, acknowledgment: ack, flags: f,
+                    window: window, payloadLength: len), isOrig: false)
         }
         /// Originator ISN 100, responder ISN 500.
         mutating func handshake() {
@@ -53,7 +57,7 @@ import WireStateDecoder
         z.handshake()
         z.data()
         #expect(z.state == "S1")
-        #expect(z.history == "ShADd") // data with ACK is D/d only: a/A is for pure ACKs
+        #expect(z.history == "ShADd")  // data with ACK is D/d only: a/A is for pure ACKs
     }
 
     @Test func sfNormalEstablishmentAndTermination() {
@@ -208,7 +212,7 @@ import WireStateDecoder
         var z = Z()
         z.handshake()
         z.o([.ack, .psh], 101, ack: 501, len: 10)
-        z.o([.ack, .psh], 121, ack: 501, len: 10) // 111..<121 not captured
+        z.o([.ack, .psh], 121, ack: 501, len: 10)  // 111..<121 not captured
         z.r(.ack, 501, ack: 131)
         #expect(z.history == "ShADaG")
         #expect(z.view.missedBytes == 10)

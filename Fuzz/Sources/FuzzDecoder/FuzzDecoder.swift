@@ -8,7 +8,7 @@ let primer: [UInt8] = [
     0x45, 0, 0, 64, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
     0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0xa0, 0x02, 0xfa, 0xf0, 0, 0, 0, 0,
     2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
-    0xde, 0xad, 0xbe, 0xef,
+    0xde, 0xad, 0xbe, 0xef
 ]
 
 /// The frame decoder alone, per link type: byte 0 picks the link type, byte 1 how the wire length
@@ -43,11 +43,12 @@ public func fuzzDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         var clean = TCPSegment.empty
         var other = PacketDecoder(linkType: link)
         _ = other.decode(frame, wireLength: wire, frame: 7, into: &clean)
-        precondition(clean.source == segment.source && clean.destination == segment.destination
-                     && clean.ipIdentification == segment.ipIdentification && clean.ipVersion == segment.ipVersion
-                     && clean.fragmentOffset == segment.fragmentOffset && clean.fragmentLength == segment.fragmentLength
-                     && clean.moreFragments == segment.moreFragments,
-                     "later fragment kept a stale field:\n\(segment)\nfresh:\n\(clean)")
+        precondition(
+            clean.source == segment.source && clean.destination == segment.destination
+                && clean.ipIdentification == segment.ipIdentification && clean.ipVersion == segment.ipVersion
+                && clean.fragmentOffset == segment.fragmentOffset && clean.fragmentLength == segment.fragmentLength
+                && clean.moreFragments == segment.moreFragments,
+            "later fragment kept a stale field:\n\(segment)\nfresh:\n\(clean)")
     default:
         precondition(DecodeResult(statusOnly: status) == fresh, "statuses differ: \(status) vs \(fresh)")
     }

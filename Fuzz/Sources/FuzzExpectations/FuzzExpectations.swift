@@ -4,7 +4,8 @@ import WireStateCheck
 /// What the committed multi-connection capture is seen to do (read once; empty if the capture is
 /// not where this source file says, so the target still runs elsewhere).
 let seen: SeenCapture = {
-    let capture = String(#filePath.dropLast("Fuzz/Sources/FuzzExpectations/FuzzExpectations.swift".count))
+    let capture =
+        String(#filePath.dropLast("Fuzz/Sources/FuzzExpectations/FuzzExpectations.swift".count))
         + "Captures/multi.pcap"
     return (try? Observer.observe(capture: capture).get()) ?? SeenCapture(connections: [])
 }()

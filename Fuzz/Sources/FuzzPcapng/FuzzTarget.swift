@@ -10,8 +10,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     var reader = PcapngReader()
     var decoder = PacketDecoder(linkType: .ethernet)
-    var tracker = ConnectionTracker(configuration: .init(msl: 1_000_000_000, closedLinger: 500_000_000,
-                                                         idleTimeout: 5_000_000_000))
+    var tracker = ConnectionTracker(
+        configuration: .init(
+            msl: 1_000_000_000, closedLinger: 500_000_000,
+            idleTimeout: 5_000_000_000))
     var segment = TCPSegment.empty
     while true {
         let record: PcapngReader.Record?

@@ -26,7 +26,7 @@ public struct FrameScript {
         .init(),
         .init(msl: 1_000_000, closedLinger: 0, idleTimeout: 1_000_000),
         .init(msl: 1_000_000_000, closedLinger: 500_000_000, idleTimeout: 5_000_000_000),
-        .init(msl: 60_000_000_000, closedLinger: 10_000_000_000, idleTimeout: 3_600_000_000_000),
+        .init(msl: 60_000_000_000, closedLinger: 10_000_000_000, idleTimeout: 3_600_000_000_000)
     ]
 
     /// The clock moves of the control byte's low three bits.
@@ -58,8 +58,13 @@ public struct FrameScript {
     mutating func record(first: Bool) -> (frame: CapturedFrame, startsInput: Bool)? {
         guard hasMore else { return nil }
         let control = bytes[offset]
-        if control & 0x20 != 0, !first { return (CapturedFrame(number: 0, time: 0, bytes: .init(start: nil, count: 0),
-                                                               wireLength: 0), true) }
+        if control & 0x20 != 0, !first {
+            return (
+                CapturedFrame(
+                    number: 0, time: 0, bytes: .init(start: nil, count: 0),
+                    wireLength: 0), true
+            )
+        }
         let length = Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
         let start = offset + 3
         let end = min(start + length, bytes.count)
@@ -73,8 +78,9 @@ public struct FrameScript {
         case 2: wire = 0
         default: wire = Int(UInt32.max)
         }
-        let frame = CapturedFrame(number: 0, time: time, bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<end]),
-                                  wireLength: wire)
+        let frame = CapturedFrame(
+            number: 0, time: time, bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<end]),
+            wireLength: wire)
         return (frame, false)
     }
 

@@ -10,8 +10,10 @@ func LLVMFuzzerRunDriver(
 ) -> CInt
 
 /// Runs libFuzzer with the process's arguments, calling `body` once per input.
-public func runLibFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                         _ body: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt {
+public func runLibFuzzer(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ body: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt {
     var count = argc
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments, body)
