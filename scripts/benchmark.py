@@ -2,7 +2,7 @@
 """The benchmark (issue 10, item 7): one command, every figure, ratios against a floor measured in
 the same run.
 
-    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR]
+    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR] [--baseline REV]
 
 1. builds `wirestate` and `wirestate-bench` (release), and with the system C compiler the floor
    (bench/floor.c: a bare libpcap pcap_next_ex loop) and an allocation counter (bench/alloccount.c,
@@ -19,6 +19,13 @@ the same run.
    (MemoryLayout) and allocations per packet (the difference between runs on N and N/2 packets of
    the same seed, divided by N/2, so start-up and report costs cancel), and peak RSS at N/2 and N
    (memory must not grow with the number of finished connections).
+
+With --baseline REV (a git revision, e.g. the commit before the tunnel decoders), it also builds that
+revision's `wirestate` and `wirestate-bench` from `git archive` (into the --keep directory, reused
+when already built there) and times, on the same files in the same run, alternating old and new
+R times each: the decode phase alone (`wirestate-bench --phase decode --keep FILE`: link, IP and
+TCP decoding of every frame, the cost that new encapsulations could add to plain Ethernet), the
+track phase (decode + both machines), and `analyze --quiet`, as new/old ratios (below 1: faster now).
 
 Only public tools; nothing here needs the network. Exit status 0 unless a build or a run failed.
 """
@@ -67,6 +74,22 @@ def allocations(binary, args, shim, tmp):
         return int(f.read().strip())
 
 
+def build_baseline(rev, tmp):
+    """Builds REV's wirestate and wirestate-bench (release) from `git archive` under tmp; returns their paths."""
+    src = os.path.join(tmp, "baseline-" + rev.replace("/", "_"))
+    if not os.path.isdir(src):
+        os.makedirs(src)
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+    print(f"building {rev} (release)…", flush=True)
+    for product in ("wirestate", "wirestate-bench"):
+        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=src,
+                       stdout=subprocess.DEVNULL, check=True)
+    bindir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=src,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    return os.path.join(bindir, "wirestate"), os.path.join(bindir, "wirestate-bench")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -76,6 +99,8 @@ def main():
                     help="mean gap between connection starts (capture time); 2 ms holds ~30k open at once")
     ap.add_argument("--big", action="store_true", help="also 10x the packets at snaplen 128")
     ap.add_argument("--keep", help="directory for the generated captures (default: a temporary one, removed)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also build this git revision and compare its decode, track and analyze --quiet times")
     a = ap.parse_args()
 
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
@@ -95,6 +120,7 @@ def main():
     layout = json.loads(subprocess.run([bench, "layout"], capture_output=True, text=True, check=True).stdout)
     threads = "--threads" in subprocess.run([wirestate, "analyze", "--help"], capture_output=True, text=True).stdout
     cores = os.cpu_count() or 1
+    baseline = build_baseline(a.baseline, tmp) if a.baseline else None
 
     def generate(name, packets, snaplen):
         path = os.path.join(tmp, name)
@@ -136,6 +162,20 @@ def main():
                   f"{secs / base:7.2f}x {rss:7.1f} MiB")
         if not threads:
             print("  (--threads: not in this build; one thread)")
+        if baseline:
+            old_ws, old_bench = baseline
+            print(f"  against {a.baseline} (same file, alternating old/new, best of {a.runs} each):")
+            for name, new_cmd, old_cmd in [
+                ("decode phase", [bench, "--phase", "decode", "--keep", path], [old_bench, "--phase", "decode", "--keep", path]),
+                ("track phase", [bench, "--phase", "track", "--keep", path], [old_bench, "--phase", "track", "--keep", path]),
+                ("analyze --quiet", [wirestate, "analyze", "--quiet", path], [old_ws, "analyze", "--quiet", path]),
+            ]:
+                new_t, old_t = [], []
+                for _ in range(a.runs):
+                    old_t.append(timed(old_cmd)[0])
+                    new_t.append(timed(new_cmd)[0])
+                print(f"    {name:18} {a.baseline[:12]} {min(old_t):7.3f}s   now {min(new_t):7.3f}s   "
+                      f"now/old {min(new_t) / min(old_t):5.3f}")
         # Allocations per packet and memory at two sizes, on the same seed's first half.
         half, _ = generate(f"bench-{packets // 2}-{snaplen}.pcap", packets // 2, snaplen)
         for mode in (["--quiet"], ["--format", "jsonl"]):

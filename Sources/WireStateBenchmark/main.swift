@@ -188,7 +188,7 @@ if let phase = options.phase, let keep = options.keep, FileManager.default.fileE
         var d = PacketDecoder(linkType: .ethernet); var n = 0
         while let frame = try f.next() {
             var seg = TCPSegment.empty
-            if d.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &seg) == .tcp { n &+= Int(seg.window) }
+            if case .tcp = d.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &seg) { n &+= Int(seg.window) }
         }
         print(n)
     case "track":
