@@ -93,7 +93,8 @@ import Testing
         #expect(r.stdout.contains("(team/clean/wirestate.rules:1): expected client=CLOSED, seen client ends in TIME_WAIT"), "\(r.stdout)")
 
         // Only rules belong there, and a bad one stops the check of every capture below it.
-        try Support.write("rule every-connection client=CLOSED\nconnection 1 127.0.0.1:* -> 127.0.0.1:47001\n", to: dir.appendingPathComponent("team/clean/wirestate.rules"))
+        let withFact = "rule every-connection client=CLOSED\nconnection 1 127.0.0.1:* -> 127.0.0.1:47001\n"
+        try Support.write(withFact, to: dir.appendingPathComponent("team/clean/wirestate.rules"))
         r = try Support.run(["check", "team"], in: dir)
         #expect(r.status == 2, "\(r.all)")
         #expect(r.stdout.contains("ERROR team/clean/client-close.pcap"))
