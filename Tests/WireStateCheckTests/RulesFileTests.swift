@@ -55,6 +55,20 @@ import WireStateTracker
         #expect(Evaluator.evaluate(own, sampleCapture()).first?.message.hasPrefix("rule no-connection server=CLOSE_WAIT (line 1)") == true)
     }
 
+    @Test func anErrorInARulesFileIsAnnotatedOnceForAllTheCapturesBelowIt() {
+        let error = CheckError(file: "c/wirestate.rules", line: 1, message: "unknown severity \"bad\"")
+        let outcomes = ["c/a.pcap", "c/b.pcap"].map { capture -> CaptureOutcome in
+            var o = CaptureOutcome(capture: capture, expectation: capture.replacingOccurrences(of: ".pcap", with: ".expect"))
+            o.errors = [error]
+            return o
+        }
+        #expect(outcomes.allSatisfy { $0.status == .error })
+        #expect(
+            GitHubAnnotations.lines(outcomes) == ["::error file=c/wirestate.rules,line=1,title=wirestate check::c/wirestate.rules:1: unknown severity \"bad\""])
+        // Both captures still report it in the text report, under their own status lines.
+        #expect(outcomes.allSatisfy { CheckReport.text($0).contains("error: c/wirestate.rules:1: unknown severity") })
+    }
+
     @Test func discoveryGivesEachCaptureItsRulesFilesNearestFirst() throws {
         let dir = try Support.temporaryCopy(of: [])
         let root = dir.path
