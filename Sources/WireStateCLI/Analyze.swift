@@ -67,6 +67,9 @@ struct Analyze: ParsableCommand {
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read once") }
         if quiet && timeline { throw ValidationError("--quiet prints only the totals, so --timeline would show nothing: choose one") }
         if quiet && view.anomalies { throw ValidationError("--quiet prints only the totals, so --anomalies would show nothing: choose one") }
+        if quiet, format == .text, let first = view.textOnly.first {
+            throw ValidationError("--quiet prints only the totals, which cover every connection, so \(first) would change nothing: choose one")
+        }
         if format != .text {
             if timeline {
                 throw ValidationError("--timeline is part of the text report; --format \(format.rawValue) already carries every transition")

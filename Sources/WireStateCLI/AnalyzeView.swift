@@ -38,9 +38,9 @@ struct AnalyzeView: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Order of the table: start (the file's), duration, packets, bytes or anomalies (largest first).",
+            "Order of the table: start (the file's, the default), duration, packets, bytes or anomalies (largest first).",
             valueName: "key"))
-    var sort: String = "start"
+    var sort: String?
 
     @Option(
         name: .long,
@@ -54,9 +54,9 @@ struct AnalyzeView: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Times in the timeline: relative (since the first packet), absolute (UTC) or delta (since the previous line).",
+            "Times in the timeline: relative (since the first packet, the default), absolute (UTC) or delta (since the previous line).",
             valueName: "mode"))
-    var time: String = "relative"
+    var time: String?
 
     @Flag(name: .long, help: "Never page the output (a terminal gets `less -FRX` when the report is longer than the screen).")
     var noPager = false
@@ -71,11 +71,11 @@ struct AnalyzeView: ParsableArguments {
     /// A screenful: the default table of a capture with thousands of connections.
     static let defaultLimit = 50
 
-    var timeMode: ReportView.TimeMode { ReportView.TimeMode(rawValue: time) ?? .relative }
+    var timeMode: ReportView.TimeMode { time.flatMap(ReportView.TimeMode.init(rawValue:)) ?? .relative }
 
     func validate() throws {
         _ = try selection()
-        guard ReportView.TimeMode(rawValue: time) != nil else {
+        if let time, ReportView.TimeMode(rawValue: time) == nil {
             throw ValidationError("--time must be relative, absolute or delta (got '\(time)')")
         }
     }
@@ -109,8 +109,8 @@ struct AnalyzeView: ParsableArguments {
         }
         s.midstream = midstream
         s.reset = reset
-        guard let key = ConnectionSelection.SortKey(rawValue: sort) else {
-            throw ValidationError("--sort must be start, duration, packets, bytes or anomalies (got '\(sort)')")
+        guard let key = ConnectionSelection.SortKey(rawValue: sort ?? "start") else {
+            throw ValidationError("--sort must be start, duration, packets, bytes or anomalies (got '\(sort ?? "")')")
         }
         s.sort = key
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 (all) or a positive count (got \(limit))") }
@@ -131,7 +131,13 @@ struct AnalyzeView: ParsableArguments {
         return Escaped.text(parts.joined(separator: " "))
     }
 
-    /// Whether any option here was given that only the text report can honour.
+    /// The options given here that only the text report's table can honour: the selection, its
+    /// order and size, anomaly details and the timeline's clock. `--format jsonl`/`zeek` and
+    /// `--quiet` reject them with a sentence rather than ignore them (records stream as connections
+    /// finish, so neither a selection nor an order could be kept without holding them all). An
+    /// explicit default (`--sort start`) counts: it promises an order the records do not have.
+    /// `--color` and `--no-pager` are not here: they say what not to do to a terminal, and hold
+    /// for every format.
     var textOnly: [String] {
         var names: [String] = []
         if !connection.isEmpty { names.append("--connection") }
@@ -140,10 +146,10 @@ struct AnalyzeView: ParsableArguments {
         if !code.isEmpty { names.append("--code") }
         if midstream { names.append("--midstream") }
         if reset { names.append("--reset") }
-        if sort != "start" { names.append("--sort") }
+        if sort != nil { names.append("--sort") }
         if limit != nil { names.append("--limit") }
         if anomalies { names.append("--anomalies") }
-        if time != "relative" { names.append("--time") }
+        if time != nil { names.append("--time") }
         return names
     }
 }

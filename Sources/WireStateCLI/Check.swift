@@ -12,8 +12,16 @@ struct Check: ParsableCommand {
             frame numbers, anomalies by code, and hand-written rules over all connections. Grammar: \
             docs/expectations.md.
 
+            A `wirestate.rules` file in a directory holds rules (no facts) for every capture in it and below \
+            it, up to the path named on the command line; all that apply are checked, the capture's own \
+            rules first, then the nearest directory's.
+
             --update writes or refreshes the expectation files from what the captures show, keeping rules, \
-            comments and everything outside the generated block. Rules are still checked after an update.
+            comments and everything outside the generated block. Rules are still checked after an update. \
+            It writes a client port the OS chose (the client's port, when 1024 or above) as `*`, so a \
+            re-recording passes; --pin-ports writes the numbers. It never drops facts written by hand: a \
+            file with hand-written facts, or with a fact loosened by hand inside the generated block, is \
+            left as it is and named with its line (exit 2).
 
             With GITHUB_ACTIONS=true, every mismatch and error is also printed as a GitHub Actions annotation.
 
@@ -29,10 +37,15 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Write or refresh each capture's expectation file from what is seen (keeps rules and comments).")
     var update = false
 
+    @Flag(
+        name: .long,
+        help: "With --update, write client ports as numbers instead of `*` (the block remembers it for later updates).")
+    var pinPorts = false
+
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Also write a JUnit XML report (one test case per capture) to this file.",
+            "Also write a JUnit XML report (one test case per capture, with its time and the file:line of each failure) to this file.",
             valueName: "file"))
     var junit: String?
 
@@ -43,9 +56,17 @@ struct Check: ParsableCommand {
 
     @OptionGroup var tunnels: TunnelOptions
 
+    func validate() throws {
+        if pinPorts && !update {
+            throw ValidationError("--pin-ports says how --update writes expectation files; give it with --update")
+        }
+    }
+
     func run() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
         let options = Checker.Options(
-            update: update, configuration: try tracker.configuration(),
+            update: update, pinPorts: pinPorts, configuration: try tracker.configuration(),
             tunnelPorts: tunnels.ports)
         var out = StandardOutput()
         let discovery = Checker.discover(paths)
@@ -72,13 +93,15 @@ struct Check: ParsableCommand {
         var junitFailed = false
         if let junit {
             var properties: [(name: String, value: String)] = [
-                ("update", "\(update)"), ("msl", "\(tracker.msl)"),
+                ("update", "\(update)"), ("pin-ports", "\(pinPorts)"), ("msl", "\(tracker.msl)"),
                 ("closed-linger", "\(tracker.closedLinger)")
             ]
             properties += paths.map { ("path", $0) }
             let writer = JUnitWriter(timestamp: RunInfo.timestamp(), hostname: RunInfo.hostname(), properties: properties)
             do throws(CheckError) {
-                try FileSystem.write(junit, writer.xml(outcomes))
+                let d = clock.now - started
+                let total = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                try FileSystem.write(junit, writer.xml(outcomes, totalSeconds: total))
             } catch {
                 junitFailed = true
                 Diagnostics.error(error.description)

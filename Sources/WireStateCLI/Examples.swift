@@ -48,6 +48,9 @@ enum Examples {
           wirestate check Captures/                          every capture beside its .expect file
           wirestate check --update login.pcap                write or refresh login.expect
           wirestate check --junit report.xml captures/       for CI
+          wirestate check --update --pin-ports login.pcap    keep the client ports as numbers
+          echo 'rule no-connection server=CLOSE_WAIT' > captures/wirestate.rules
+                                                             a rule for every capture below captures/
         """
     static let live = """
 

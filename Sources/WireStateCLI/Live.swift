@@ -328,11 +328,13 @@ struct LiveTextSink: EventSink {
     var totals = RunTotals()
     /// Colour anomalies by severity and entries into stuck states (a terminal, `LiveColor`).
     var color = false
-    private(set) var recent: [String] = []
+    /// Under --top: the last events, by capture time, without their clocks (the display adds them).
+    private(set) var recent = RecentEvents(capacity: 200)
+    /// The latest capture time of an event so far: a `finished` event has no time of its own, and
+    /// in the --top pane it is placed here (or at the connection's last segment, if later).
+    private(set) var captureClock: Int64 = .min
     /// Set when the capture has stopped: collects the connections reported at the end, for the table.
     var atEnd: AnalysisCollector?
-
-    static let recentLimit = 200
 
     init(out: FDOutput, stream: Bool) {
         self.out = out
@@ -346,37 +348,47 @@ struct LiveTextSink: EventSink {
             // The table printed at the end shows the connections still held; list the rest.
             if case .finished = event { return }
         }
-        guard var line = LiveText.line(event, now: wallClockNanos()) else { return }
-        if color && stream { line = LiveColor.paint(line, event) }
         if stream {
+            guard var line = LiveText.line(event, now: wallClockNanos()) else { return }
+            if color { line = LiveColor.paint(line, event) }
             out.write(line + "\n")
             out.flush()
         } else {
-            recent.append(line)
-            if recent.count > Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit / 2) }
+            if case .finished(let s) = event {
+                captureClock = max(captureClock, s.lastTime)
+            } else if let t = LiveText.time(event) {
+                captureClock = max(captureClock, t)
+            }
+            guard let entry = LiveText.entry(event, finishedAt: captureClock, millis: true) else { return }
+            recent.append(time: entry.time, entry.text)
         }
     }
 }
 
 /// One line per event: `HH:MM:SS.uuuuuu  conn ID  frame N  what`.
 enum LiveText {
-    /// Local time of day with microseconds.
-    static func clock(_ nanos: Int64) -> String {
+    /// Local time of day with `places` decimals of a second (6, microseconds, for the event stream;
+    /// --top shows 3 everywhere).
+    static func clock(_ nanos: Int64, places: Int = 6) -> String {
         var t = time_t(nanos / 1_000_000_000)
         var parts = tm()
         localtime_r(&t, &parts)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let micros = String((nanos % 1_000_000_000) / 1000)
-        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))."
-            + String(repeating: "0", count: max(0, 6 - micros.count)) + micros
+        var divisor: Int64 = 1_000_000_000
+        for _ in 0..<min(max(places, 0), 9) { divisor /= 10 }
+        let fraction = String((nanos % 1_000_000_000) / divisor)
+        let hms = "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+        guard places > 0 else { return hms }
+        return hms + "." + String(repeating: "0", count: max(0, places - fraction.count)) + fraction
     }
 
     static func id(_ ref: ConnectionRef) -> String {
         ref.incarnation > 1 ? "\(ref.id).\(ref.incarnation)" : "\(ref.id)"
     }
 
-    static func prefix(_ time: Int64, _ ref: ConnectionRef, _ frame: FrameRef?) -> String {
-        clock(time) + "  conn " + pad(id(ref), 4) + "  frame " + pad(frame.map { "\($0.number)" } ?? "—", 6) + "  "
+    /// What follows the clock: `  conn 1     frame 3       `.
+    static func tail(_ ref: ConnectionRef, _ frame: FrameRef?) -> String {
+        "  conn " + pad(id(ref), 4) + "  frame " + pad(frame.map { "\($0.number)" } ?? "—", 6) + "  "
     }
 
     static func pad(_ s: String, _ width: Int) -> String {
@@ -387,41 +399,77 @@ enum LiveText {
         e == .observed ? s.name : "\(s.name) (\(e.name))"
     }
 
+    /// `HH:MM:SS.uuuuuu  conn ID  frame N  what`, a `finished` line at `now`.
     static func line(_ event: TrackerEvent, now: Int64) -> String? {
+        entry(event, finishedAt: now).map { clock($0.time) + $0.text }
+    }
+
+    /// The capture time of an event (nil for `finished`, which has none of its own).
+    static func time(_ event: TrackerEvent) -> Int64? {
+        switch event {
+        case .opened(let s): return s.firstTime
+        case .transition(let t): return t.time
+        case .confirmation(let c): return c.time
+        case .anomaly(let a): return a.time
+        case .finished: return nil
+        }
+    }
+
+    /// An event's time and its line without the clock; `finished` is placed at `finishedAt`.
+    /// `millis`: durations with milliseconds, as everywhere in --top.
+    static func entry(_ event: TrackerEvent, finishedAt now: Int64, millis: Bool = false) -> (time: Int64, text: String)? {
         switch event {
         case .opened(let s):
             var notes: [String] = []
             if s.midstream { notes.append("midstream") }
             if s.clientGuessed { notes.append("client guessed from the ports") }
-            return prefix(s.firstTime, s.ref, s.firstFrame) + "opened    \(s.client) → \(s.server)"
-                + (s.ref.incarnation > 1 ? "  (incarnation \(s.ref.incarnation))" : "")
-                + (notes.isEmpty ? "" : "  [" + notes.joined(separator: ", ") + "]")
+            return (
+                s.firstTime,
+                tail(s.ref, s.firstFrame) + "opened    \(s.client) → \(s.server)"
+                    + (s.ref.incarnation > 1 ? "  (incarnation \(s.ref.incarnation))" : "")
+                    + (notes.isEmpty ? "" : "  [" + notes.joined(separator: ", ") + "]")
+            )
         case .transition(let t):
-            return prefix(t.time, t.connection, t.frame)
-                + "\(pad(t.endpoint.name, 6))    \(t.from.name) → \(t.to.name)  [\(t.evidence.name); \(t.cause.name)]"
+            return (
+                t.time,
+                tail(t.connection, t.frame)
+                    + "\(pad(t.endpoint.name, 6))    \(t.from.name) → \(t.to.name)  [\(t.evidence.name); \(t.cause.name)]"
+            )
         case .confirmation(let c):
-            return prefix(c.time, c.connection, c.frame)
-                + "\(pad(c.endpoint.name, 6))    \(c.state.name) confirmed by its own segment"
+            return (
+                c.time,
+                tail(c.connection, c.frame)
+                    + "\(pad(c.endpoint.name, 6))    \(c.state.name) confirmed by its own segment"
+            )
         case .anomaly(let a):
-            return prefix(a.time, a.connection, a.frame) + "!         \(a.code.code) (\(a.severity.name)): \(a.message)"
+            return (a.time, tail(a.connection, a.frame) + "!         \(a.code.code) (\(a.severity.name)): \(a.message)")
         case .finished(let s):
             var flags: [String] = []
             if s.refused { flags.append("refused") }
             if s.reset { flags.append("reset") }
             if s.anomalyCount > 0 { flags.append("\(s.anomalyCount) anomal\(s.anomalyCount == 1 ? "y" : "ies")") }
-            return prefix(now, s.ref, nil)
-                + "finished  client \(state(s.clientState, s.clientEvidence)), server \(state(s.serverState, s.serverEvidence))"
-                + "  (\((s.endReason ?? .endOfCapture).name); \(s.packetsFromClient + s.packetsFromServer) packets, "
-                + "\(s.bytesFromClient)/\(s.bytesFromServer) bytes, \(Format.duration(s.durationNanos)), "
-                + "last frame \(s.lastFrame.number))"
-                + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")
+            return (
+                now,
+                tail(s.ref, nil)
+                    + "finished  client \(state(s.clientState, s.clientEvidence)), server \(state(s.serverState, s.serverEvidence))"
+                    + "  (\((s.endReason ?? .endOfCapture).name); \(s.packetsFromClient + s.packetsFromServer) packets, "
+                    + "\(s.bytesFromClient)/\(s.bytesFromServer) bytes, \(millis ? Format.millisDuration(s.durationNanos) : Format.duration(s.durationNanos)), "
+                    + "last frame \(s.lastFrame.number))"
+                    + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")
+            )
         }
     }
 }
 
+/// The screen of `live --top`. Every time in it has one precision, milliseconds: the clock in the
+/// header and on each event (local time of day), the uptime, AGE and IDLE, and durations in the
+/// event lines. Its event pane is in capture-time order (`RecentEvents`).
 struct TopDisplay {
     var interface: String
     var filter: String?
+
+    /// `12:34:56.789`.
+    static func clock(_ nanos: Int64) -> String { LiveText.clock(nanos, places: 3) }
 
     static let home = "\u{1B}[H"
     static let clearLine = "\u{1B}[K"
@@ -437,14 +485,14 @@ struct TopDisplay {
     }
 
     func render(
-        _ held: [ConnectionSummary], recent: [String], totals: RunTotals, frames: UInt64,
+        _ held: [ConnectionSummary], recent: RecentEvents, totals: RunTotals, frames: UInt64,
         elapsed: Double, now: Int64
     ) -> String {
         let (rows, columns) = Self.terminalSize()
         var lines: [String] = []
         lines.append(
             "\(interface)" + (filter.map { " '\($0)'" } ?? "")
-                + " · \(LiveText.clock(now).prefix(8)) · up \(Format.duration(Int64(elapsed * 1e9)))"
+                + " · \(Self.clock(now)) · up \(Format.millisDuration(Int64(elapsed * 1e9)))"
                 + " · \(frames) packets · \(held.count) held · \(totals.connections) finished"
                 + " · \(totals.anomalyTotal) anomalies · Ctrl-C stops")
         lines.append("")
@@ -463,7 +511,7 @@ struct TopDisplay {
             table.append([
                 LiveText.id(c.ref), c.client.description + (c.clientGuessed ? "?" : ""), c.server.description,
                 LiveText.state(c.clientState, c.clientEvidence), LiveText.state(c.serverState, c.serverEvidence),
-                Format.duration(max(0, now - c.firstTime)), Format.duration(max(0, now - c.lastTime)),
+                Format.millisDuration(now - c.firstTime), Format.millisDuration(now - c.lastTime),
                 "\(c.packetsFromClient + c.packetsFromServer)", "\(c.bytesFromClient)", "\(c.bytesFromServer)",
                 "\(c.anomalyCount)"
             ])
@@ -483,7 +531,7 @@ struct TopDisplay {
         if eventRows > 0 {
             lines.append("")
             lines.append("Recent events:")
-            lines += recent.suffix(eventRows)
+            lines += recent.latest(eventRows).map { Self.clock($0.time) + $0.text }
         }
         var screen = Self.home
         for l in lines.prefix(budget) {

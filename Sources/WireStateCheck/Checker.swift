@@ -5,10 +5,14 @@ import WireStateTracker
 public struct CheckTarget: Sendable, Equatable {
     public var capture: String
     public var expectation: String
+    /// The directory rules files (`wirestate.rules`) that apply, nearest first: the capture's own
+    /// directory, then each ancestor up to the path named on the command line.
+    public var rulesFiles: [String]
 
-    public init(capture: String, expectation: String) {
+    public init(capture: String, expectation: String, rulesFiles: [String] = []) {
         self.capture = capture
         self.expectation = expectation
+        self.rulesFiles = rulesFiles
     }
 }
 
@@ -38,6 +42,20 @@ public struct CaptureOutcome: Sendable, Equatable {
         if !errors.isEmpty { return .error }
         return mismatches.isEmpty ? .passed : .failed
     }
+
+    /// Where the fact or rule behind a mismatch is written: a rules file or the expectation file with
+    /// its line; the capture itself, without a line, when it has no expectation file.
+    public func location(_ m: Mismatch) -> (file: String, line: Int?) {
+        if let f = m.file { return (f, m.line) }
+        if hasExpectationFile, let e = expectation { return (e, m.line) }
+        return (capture, nil)
+    }
+
+    /// `Captures/x.expect:12`, or the capture's path without a line.
+    public func locationText(_ m: Mismatch) -> String {
+        let l = location(m)
+        return l.file + (l.line.map { ":\($0)" } ?? "")
+    }
 }
 
 /// Finds captures under paths, and checks (or updates) each against its expectation file.
@@ -48,14 +66,17 @@ public enum Checker {
 
     public struct Options: Sendable {
         public var update: Bool
+        /// `--pin-ports`: `--update` writes client ports as numbers rather than `*`.
+        public var pinPorts: Bool
         public var configuration: ConnectionTracker.Configuration
         public var tunnelPorts: TunnelPorts
 
         public init(
-            update: Bool = false, configuration: ConnectionTracker.Configuration = .init(),
+            update: Bool = false, pinPorts: Bool = false, configuration: ConnectionTracker.Configuration = .init(),
             tunnelPorts: TunnelPorts = TunnelPorts()
         ) {
             self.update = update
+            self.pinPorts = pinPorts
             self.configuration = configuration
             self.tunnelPorts = tunnelPorts
         }
@@ -111,7 +132,14 @@ public enum Checker {
         var d = Discovery()
         // Captures and problems in command-line order; captures are paired and de-duplicated below.
         var items: [Discovery.Entry] = []
-        func capture(_ path: String) { items.append(.target(CheckTarget(capture: path, expectation: expectationPath(for: path)))) }
+        func capture(_ path: String, _ rules: [String]) {
+            items.append(.target(CheckTarget(capture: path, expectation: expectationPath(for: path), rulesFiles: rules)))
+        }
+        /// A file named on the command line: its own directory is the checked root.
+        func rulesBeside(_ path: String) -> [String] {
+            let dir = path.lastIndex(of: "/").map { String(path[...$0]) } ?? ""
+            return rulesFile(in: dir.isEmpty ? "." : dir).map { [$0] } ?? []
+        }
         func fail(_ path: String, _ message: String) { items.append(.problem(problem(path, message))) }
         for path in paths {
             switch FileSystem.kind(path) {
@@ -121,7 +149,7 @@ public enum Checker {
                 let (stem, ext) = splitExtension(path)
                 if ext == expectationExtension {
                     if let c = captureExtensions.map({ stem + "." + $0 }).first(where: { FileSystem.kind($0) == .file }) {
-                        capture(c)
+                        capture(c, rulesBeside(c))
                     } else {
                         fail(
                             path,
@@ -129,11 +157,11 @@ public enum Checker {
                                 + "beside this expectation file")
                     }
                 } else {
-                    capture(path)
+                    capture(path, rulesBeside(path))
                 }
             case .directory:
-                var found: [String] = [], expects: [String] = [], problems: [CaptureOutcome] = []
-                walk(path, &found, &expects, &problems)
+                var found: [(String, [String])] = [], expects: [String] = [], problems: [CaptureOutcome] = []
+                walk(path, rules: [], &found, &expects, &problems)
                 items += problems.map { .problem($0) }
                 if found.isEmpty && problems.isEmpty {
                     fail(
@@ -141,11 +169,11 @@ public enum Checker {
                         "no captures (\(captureExtensions.map { "*." + $0 }.joined(separator: ", "))) "
                             + "in this directory or below it")
                 }
-                let stems = Set(found.map { splitExtension($0).stem })
+                let stems = Set(found.map { splitExtension($0.0).stem })
                 for e in expects where !stems.contains(splitExtension(e).stem) {
                     d.notes.append("\(e): no capture beside this expectation file; it is not checked")
                 }
-                found.forEach(capture)
+                for (c, rules) in found { capture(c, rules) }
             case .other:
                 fail(path, "not a regular file or directory")
             }
@@ -170,19 +198,35 @@ public enum Checker {
         return d
     }
 
-    static func walk(_ dir: String, _ captures: inout [String], _ expects: inout [String], _ problems: inout [CaptureOutcome]) {
+    /// `dir/wirestate.rules` when it is a file.
+    static func rulesFile(in dir: String) -> String? {
+        let path = join(dir, ExpectationParser.rulesFileName)
+        return FileSystem.kind(path) == .file ? path : nil
+    }
+
+    /// Collects the captures below `dir`, each with the rules files that apply to it (`rules` are
+    /// the ancestors' files, nearest first; this directory's own file goes in front).
+    static func walk(
+        _ dir: String, rules inherited: [String], _ captures: inout [(String, [String])], _ expects: inout [String],
+        _ problems: inout [CaptureOutcome]
+    ) {
         let names: [String]
         do throws(CheckError) { names = try FileSystem.list(dir) } catch {
             problems.append(CaptureOutcome.problem(error))
             return
         }
+        let rules = (rulesFile(in: dir).map { [$0] } ?? []) + inherited
         for name in names where !name.hasPrefix(".") {
             let path = join(dir, name)
             switch FileSystem.kind(path) {
             case .directory:
-                if !FileSystem.isSymbolicLink(path) { walk(path, &captures, &expects, &problems) }
+                if !FileSystem.isSymbolicLink(path) { walk(path, rules: rules, &captures, &expects, &problems) }
             case .file:
-                if isCapture(name) { captures.append(path) } else if splitExtension(name).ext == expectationExtension { expects.append(path) }
+                if isCapture(name) {
+                    captures.append((path, rules))
+                } else if splitExtension(name).ext == expectationExtension {
+                    expects.append(path)
+                }
             default:
                 continue
             }
@@ -196,15 +240,20 @@ public enum Checker {
     // MARK: Checking
 
     /// Checks one capture; with `options.update`, first writes its expectation file from what is seen
-    /// (keeping rules and comments), then checks the rules.
+    /// (keeping rules and comments; refusing when that would lose facts written by hand), then checks
+    /// the rules. The rules of `target.rulesFiles` are checked after the file's own.
     public static func check(_ target: CheckTarget, options: Options = .init()) -> CaptureOutcome {
+        // Timed out here: a `defer` that set it inside would run after the outcome was returned.
         let clock = ContinuousClock()
         let start = clock.now
+        var outcome = untimedCheck(target, options: options)
+        let d = clock.now - start
+        outcome.seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return outcome
+    }
+
+    static func untimedCheck(_ target: CheckTarget, options: Options) -> CaptureOutcome {
         var outcome = CaptureOutcome(capture: target.capture, expectation: target.expectation)
-        defer {
-            let d = clock.now - start
-            outcome.seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        }
         var text: String? = nil
         var file: ExpectationFile? = nil
         switch FileSystem.kind(target.expectation) {
@@ -226,6 +275,18 @@ public enum Checker {
             outcome.hasExpectationFile = true
             outcome.errors.append(CheckError(file: target.expectation, message: "the expectation file is not a regular file"))
         }
+        var directoryRules: [(path: String, rules: [Rule])] = []
+        for path in target.rulesFiles {
+            do {
+                directoryRules.append((path, try ExpectationParser.parseRules(try FileSystem.read(path), path: path)))
+            } catch let e as CheckError {
+                outcome.errors.append(e)
+            } catch let e as ExpectationSyntaxErrors {
+                outcome.errors += e.errors
+            } catch {
+                outcome.errors.append(CheckError(file: path, message: "\(error)"))
+            }
+        }
         let seen: SeenCapture
         switch Observer.observe(
             capture: target.capture, configuration: options.configuration,
@@ -240,7 +301,12 @@ public enum Checker {
         guard outcome.errors.isEmpty else { return outcome }
 
         if options.update {
-            let newText = ExpectationWriter.updated(file, seen: seen, captureName: baseName(target.capture))
+            if let file, let refusal = ExpectationWriter.refusal(file, path: target.expectation) {
+                outcome.errors.append(refusal)
+                return outcome
+            }
+            let newText = ExpectationWriter.updated(
+                file, seen: seen, captureName: baseName(target.capture), pinPorts: options.pinPorts)
             if newText == text {
                 outcome.update = .unchanged
             } else {
@@ -262,14 +328,16 @@ public enum Checker {
                 return outcome
             }
         }
-        guard let file else {
+        if let file {
+            outcome.mismatches = Evaluator.evaluate(file, seen)
+        } else {
             outcome.mismatches.append(
                 Mismatch(
                     message: "expected an expectation file \(target.expectation), seen none; "
                         + "`wirestate check --update \(target.capture)` writes it from what the capture shows"))
-            return outcome
         }
-        outcome.mismatches = Evaluator.evaluate(file, seen)
+        // The directory's rules after the capture's own, nearest directory first.
+        for d in directoryRules { outcome.mismatches += Evaluator.rules(d.rules, seen, source: d.path) }
         return outcome
     }
 }

@@ -13,13 +13,19 @@ public struct Mismatch: Sendable, Equatable {
     public var line: Int?
     /// The frame that shows what was seen, when there is one.
     public var frame: UInt64?
+    /// The file `line` is in when it is not the capture's expectation file: a directory's rules file.
+    public var file: String?
 
-    public init(connection: String? = nil, message: String, detail: [String] = [], line: Int? = nil, frame: UInt64? = nil) {
+    public init(
+        connection: String? = nil, message: String, detail: [String] = [], line: Int? = nil, frame: UInt64? = nil,
+        file: String? = nil
+    ) {
         self.connection = connection
         self.message = message
         self.detail = detail
         self.line = line
         self.frame = frame
+        self.file = file
     }
 
     /// The diff line: `Captures/x.pcap: connection 1 (...): server final state: expected ..., seen ... (frame 10)`.
@@ -276,10 +282,12 @@ public enum Evaluator {
         }
     }
 
-    public static func rules(_ rules: [Rule], _ seen: SeenCapture) -> [Mismatch] {
+    /// Every rule over every connection. `source` is the rules file the rules come from (nil: the
+    /// capture's expectation file); mismatches name it and point at it.
+    public static func rules(_ rules: [Rule], _ seen: SeenCapture, source: String? = nil) -> [Mismatch] {
         var out: [Mismatch] = []
         for rule in rules {
-            let name = "\(rule.text) (line \(rule.line))"
+            let name = "\(rule.text) (\(source.map { "\($0):\(rule.line)" } ?? "line \(rule.line)"))"
             for c in seen.connections {
                 switch rule.kind {
                 case .noConnection:
@@ -298,7 +306,7 @@ public enum Evaluator {
                         Mismatch(
                             connection: c.label,
                             message: "\(name): expected no such connection, seen \(what) (\(shown.text))",
-                            line: rule.line, frame: shown.frame))
+                            line: rule.line, frame: shown.frame, file: source))
                 case .everyConnection:
                     guard holds(rule.scope, c, .connection) else { continue }
                     let failed = rule.conditions.filter { !holds([$0], c, .connection) }
@@ -310,7 +318,7 @@ public enum Evaluator {
                         Mismatch(
                             connection: c.label,
                             message: "\(name): expected \(expected), seen \(what) (\(shown.text))",
-                            line: rule.line, frame: shown.frame))
+                            line: rule.line, frame: shown.frame, file: source))
                 case .noAnomaly:
                     for a in c.anomalies where holds(rule.conditions + rule.scope, c, .anomaly(a)) {
                         out.append(
@@ -318,7 +326,7 @@ public enum Evaluator {
                                 connection: c.label,
                                 message: "\(name): expected no such anomaly, seen \(a) (\(a.code.severity.name), "
                                     + "\(a.endpoint.name): \(a.message); \(frameNote(a.frame, timer: "end of capture")))",
-                                line: rule.line, frame: a.frame))
+                                line: rule.line, frame: a.frame, file: source))
                     }
                 case .noTransition:
                     for role in Role.allCases {
@@ -328,7 +336,7 @@ public enum Evaluator {
                                     connection: c.label,
                                     message: "\(name): expected no such transition, seen \(role.name) \(t) "
                                         + "(\(ExpectationParser.causeName(t.cause)); \(t.whereNote))",
-                                    line: rule.line, frame: t.frame))
+                                    line: rule.line, frame: t.frame, file: source))
                         }
                     }
                 }

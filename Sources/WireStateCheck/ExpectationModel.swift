@@ -291,6 +291,8 @@ public struct ExpectationFile: Sendable, Equatable {
     }
     var blockBegin: Int?
     var blockEnd: Int?
+    /// The block's begin marker says `--pin-ports`: `--update` keeps writing client ports as numbers.
+    public var blockPinsPorts = false
 
     public init(lines: [String] = [], kinds: [LineKind] = []) {
         self.lines = lines

@@ -1,23 +1,24 @@
 /// GitHub Actions workflow commands (`::error file=...,line=...::message`) for every mismatch and
 /// error, so they show on the pull request's files. Mismatches point at the expectation file's line
-/// (where the fact or rule is); a capture without an expectation file, or one that cannot be read,
-/// is annotated on the capture.
+/// (where the fact or rule is), or the directory rules file's; a capture without an expectation
+/// file, or one that cannot be read, is annotated on the capture.
 public enum GitHubAnnotations {
     public static let title = "wirestate check"
 
+    /// One command per error and mismatch. An error in a directory's rules file is shared by every
+    /// capture below it, so repeated commands are given once.
     public static func lines(_ outcomes: [CaptureOutcome]) -> [String] {
         var out: [String] = []
+        var given = Set<String>()
+        func add(_ line: String) { if given.insert(line).inserted { out.append(line) } }
         for o in outcomes {
             for e in o.errors {
-                out.append(command(file: e.file, line: e.line, message: e.description))
+                add(command(file: e.file, line: e.line, message: e.description))
             }
             for m in o.mismatches {
-                let onExpectation = o.hasExpectationFile && o.expectation != nil
+                let place = o.location(m)
                 let message = ([m.text(capture: o.capture)] + m.detail).joined(separator: "\n")
-                out.append(
-                    command(
-                        file: onExpectation ? o.expectation! : o.capture, line: onExpectation ? m.line : nil,
-                        message: message))
+                add(command(file: place.file, line: place.line, message: message))
             }
         }
         return out

@@ -15,10 +15,13 @@ public struct JUnitWriter {
         self.properties = properties
     }
 
-    public func xml(_ outcomes: [CaptureOutcome]) -> String {
+    /// The report. Each test case's `time` is the seconds spent on its capture (reading the
+    /// expectation file, analysing the capture, comparing); the suite's is `totalSeconds`, the whole
+    /// run as measured by the caller, or the sum of the cases when not given.
+    public func xml(_ outcomes: [CaptureOutcome], totalSeconds: Double? = nil) -> String {
         let failures = outcomes.filter { $0.status == .failed }.count
         let errors = outcomes.filter { $0.status == .error }.count
-        let time = Self.seconds(outcomes.reduce(0) { $0 + $1.seconds })
+        let time = Self.seconds(totalSeconds ?? outcomes.reduce(0) { $0 + $1.seconds })
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         x +=
             "<testsuites name=\(Self.attr(suiteName)) tests=\"\(outcomes.count)\" failures=\"\(failures)\" "
@@ -41,20 +44,40 @@ public struct JUnitWriter {
             case .passed:
                 x += "/>\n"
             case .failed:
+                // file= and line= (as GitLab and the JUnit report actions read them) point at the fact
+                // or rule of the first mismatch; the message and the text name each one's file:line.
                 let n = o.mismatches.count
-                let first = o.mismatches.first.map { $0.text(capture: o.capture) } ?? ""
-                x += ">\n      <failure message=\(Self.attr("\(n) mismatch\(n == 1 ? "" : "es"): \(first)")) type=\"mismatch\">"
-                x += Self.text(CheckReport.detailLines(o).map { String($0.dropFirst(2)) }.joined(separator: "\n"))
+                let place = Self.place(o.mismatches.first.map(o.location) ?? (o.capture, nil))
+                let first = o.mismatches.first.map { Self.located($0, o) } ?? ""
+                x += place + ">\n      <failure message=\(Self.attr("\(n) mismatch\(n == 1 ? "" : "es"): \(first)")) type=\"mismatch\""
+                x += place + ">"
+                var body: [String] = []
+                for m in o.mismatches {
+                    body.append(Self.located(m, o))
+                    body += m.detail.map { "    " + $0 }
+                }
+                x += Self.text(body.joined(separator: "\n"))
                 x += "</failure>\n    </testcase>\n"
             case .error:
                 let first = o.errors.first.map(\.description) ?? ""
-                x += ">\n      <error message=\(Self.attr(first)) type=\"error\">"
+                let place = Self.place(o.errors.first.map { ($0.file, $0.line) } ?? (o.capture, nil))
+                x += place + ">\n      <error message=\(Self.attr(first)) type=\"error\"" + place + ">"
                 x += Self.text(o.errors.map(\.description).joined(separator: "\n"))
                 x += "</error>\n    </testcase>\n"
             }
         }
         x += "    <system-out/>\n    <system-err/>\n  </testsuite>\n</testsuites>\n"
         return x
+    }
+
+    /// ` file="Captures/x.expect" line="12"` (no line when there is none).
+    static func place(_ l: (file: String, line: Int?)) -> String {
+        " file=\(attr(l.file))" + (l.line.map { " line=\"\($0)\"" } ?? "")
+    }
+
+    /// `Captures/x.expect:12: connection 1 (...): server final state: expected ..., seen ... (frame 10)`.
+    static func located(_ m: Mismatch, _ o: CaptureOutcome) -> String {
+        o.locationText(m) + ": " + (m.connection.map { $0 + ": " } ?? "") + m.message
     }
 
     /// `Captures/x.pcap` → (`Captures`, `x.pcap`); a bare name's class is `.`.
@@ -64,10 +87,12 @@ public struct JUnitWriter {
         return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
     }
 
+    /// Seconds with microseconds (`0.004213`): small captures take milliseconds, and a time that
+    /// rounds to zero tells a reader nothing.
     static func seconds(_ s: Double) -> String {
-        let ms = Int64((s * 1000).rounded())
-        let frac = String(ms % 1000)
-        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+        let us = Int64((max(0, s) * 1_000_000).rounded())
+        let frac = String(us % 1_000_000)
+        return "\(us / 1_000_000)." + String(repeating: "0", count: 6 - frac.count) + frac
     }
 
     /// Character data: markup characters escaped, characters XML 1.0 forbids replaced.

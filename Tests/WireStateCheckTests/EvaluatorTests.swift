@@ -95,7 +95,10 @@ import WireStateTracker
         let count = try evaluate(generated().replacingOccurrences(of: "connections 3", with: "connections 4"))
         #expect(count.map(\.message) == ["connections: expected 4, seen 3"])
 
-        let renamed = generated().replacingOccurrences(of: "10.0.0.1:40001", with: "10.0.0.1:40999")
+        // Pinned ports (`--pin-ports`) match exactly: another client port is another connection.
+        let pinned = ExpectationWriter.updated(nil, seen: sampleCapture(), captureName: "sample.pcap", pinPorts: true)
+        #expect(try evaluate(pinned).isEmpty)
+        let renamed = pinned.replacingOccurrences(of: "10.0.0.1:40001", with: "10.0.0.1:40999")
         let r = try evaluate(renamed)
         #expect(
             r.contains {

@@ -522,6 +522,36 @@ struct LiveCommandTests {
     }
 
     @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
+    func topShowsOnePrecisionAndItsEventsInCaptureTimeOrder() throws {
+        let top = try inTerminal(
+            "top-times", prelude: "stty rows 40 cols 200; ", arguments: { _ in "--duration 3 --top" },
+            ready: { $0.stdout.contains("CLIENT STATE") })
+        #expect(top.status == 0)
+        // The last picture drawn: from the last ESC[H to its ESC[J.
+        let afterHome = try #require(top.out.components(separatedBy: "\u{1B}[H").last)
+        let screen = afterHome.components(separatedBy: "\u{1B}[J").first!.replacingOccurrences(of: "\u{1B}[K", with: "")
+        func matches(_ pattern: String, _ text: String) -> [String] {
+            let re = try! NSRegularExpression(pattern: pattern)
+            return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range, in: text)!]) }
+        }
+        #expect(!matches(#" · \d\d:\d\d:\d\d\.\d{3} · up \d+\.\d{3}s · "#, screen).isEmpty, "\(screen)")
+        // Every time of day and every duration on the screen has milliseconds, no more, no less.
+        let clocks = matches(#"\b\d\d:\d\d:\d\d(\.\d+)?"#, screen)
+        let durations = matches(#"\b\d+(m\d\d)?\.\d+s\b"#, screen)
+        #expect(clocks.count >= 3 && durations.count >= 3, "\(screen)")
+        for t in clocks + durations {
+            #expect(t.split(separator: ".").last.map { $0.filter(\.isNumber).count } == 3, "\(t) in \(screen)")
+        }
+        // The event pane: the connection's events, earliest first.
+        let pane = try #require(screen.components(separatedBy: "Recent events:").last)
+        let events = pane.split(whereSeparator: \.isNewline).filter { $0.contains("  conn ") }
+        #expect(events.count >= 3, "\(pane.debugDescription)")
+        let times = events.map { String($0.prefix(12)) }
+        #expect(times == times.sorted(), "\(events)")
+        #expect(events.first?.contains("opened") == true, "\(events)")
+    }
+
+    @Test(.enabled(if: LiveEnv.isRoot && LiveEnv.tool("script") != nil, "needs root and script(1) for a terminal"))
     func aTerminalGetsTextEventsAsTheyHappen() throws {
         // No --format: standard output is a terminal, so text.
         let tty = try inTerminal("tty", arguments: { _ in "--count 3" }, ready: { $0.stdout.contains("listening on") })
