@@ -75,6 +75,6 @@ let package = Package(
             dependencies: ["WireStateDiagnose", "WireStatePipeline", "WireStateTracker", "WireStateDecoder", "WireStateReport"]),
         .testTarget(
             name: "WireStateLiveTests",
-            dependencies: ["WireStateCapture", "WireStatePipeline", "WireStateReport", "WireStateTracker"])
+            dependencies: ["CPcap", "WireStateCapture", "WireStatePipeline", "WireStateReport", "WireStateTracker"])
     ]
 )

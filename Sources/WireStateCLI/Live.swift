@@ -21,7 +21,7 @@ struct Live: ParsableCommand {
             On a terminal each event is printed as it happens (connections opening and finishing, every \
             state change of each endpoint with its frame and time, anomalies); --top shows a table of the \
             live connections instead, refreshed in place. In a pipe (or with --format jsonl) the output is \
-            JSON Lines in the schema of `analyze --format jsonl`, flushed per event.
+            JSON Lines in the schema of `analyze --format jsonl`, flushed whenever the analysis has caught up with the wire.
 
             The capture ends on SIGINT/SIGTERM (Ctrl-C; a second one kills), --duration or --count; then \
             every connection still held is reported, followed by the summary of `analyze`, libpcap's \
@@ -192,9 +192,18 @@ struct Live: ParsableCommand {
     // MARK: JSON Lines
 
     func runJSONLines(_ capture: LiveCapture, _ config: ConnectionTracker.Configuration) -> Bool {
-        let writer = JSONLinesWriter(out: StandardOutput(), flushEachEvent: true)
+        // Records are written in batches: whenever the analysis has caught up with the wire (so a
+        // quiet link still sees each event at once), and at least every 1024 frames under load.
+        let writer = JSONLinesWriter(out: StandardOutput(), flushEachEvent: false)
         var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
-        let error = pipeline.run(live: capture)
+        var sinceFlush = 0
+        let error = pipeline.run(live: capture) { p in
+            sinceFlush += 1
+            if sinceFlush >= 1024 || capture.caughtUp {
+                p.sink.out.flush()
+                sinceFlush = 0
+            }
+        }
         let stats = capture.statistics()
         let writeError = finishWriting(capture)
         pipeline.finish()

@@ -83,8 +83,15 @@ public final class LiveCapture: LivePacketSource {
         /// Kernel buffer in bytes (nil: libpcap's default, 2 MiB). Immediate mode on Linux uses one
         /// snaplen-sized ring slot per packet, so bursts need more than the default.
         public var bufferSize: Int32? = 32 << 20
-        /// Deliver every packet at once instead of when a kernel block fills.
+        /// Deliver every packet at once instead of when a kernel block fills (only without the
+        /// capture thread: with it, blocks are handed over when full or after the read timeout).
         public var immediate = true
+        /// Read on a capture thread of its own into a ring of `ringBytes` (see
+        /// `CaptureReaderThread`); false reads on the caller's thread, one packet per `poll()`.
+        public var captureThread = true
+        /// The capture thread's ring, in bytes (nil: the kernel buffer's size, at least 8 MiB and
+        /// room for 16 frames of the snapshot length).
+        public var ringBytes: Int?
 
         public init(interface: String, filter: String? = nil) {
             self.interface = interface
@@ -105,7 +112,9 @@ public final class LiveCapture: LivePacketSource {
     /// Frames delivered so far (the last frame number).
     public private(set) var framesCaptured: UInt64 = 0
     /// Stop after this many frames (tcpdump's `-c`).
-    public var packetLimit: UInt64?
+    public var packetLimit: UInt64? {
+        didSet { reader?.set(deadline: deadline, packetLimit: packetLimit) }
+    }
     /// Why the capture ended, once it has.
     public private(set) var stopReason: StopReason? {
         didSet { if endedAt == nil, stopReason != nil { endedAt = monotonicNanos() } }
@@ -116,6 +125,10 @@ public final class LiveCapture: LivePacketSource {
     public var writer: PcapDumper? { dumper }
 
     private var handle: OpaquePointer?
+    /// The capture thread, once the first `poll()` started it.
+    private var reader: CaptureReaderThread?
+    /// The capture thread could not be started: read on this one.
+    private var readOnThisThread = false
     /// The descriptor to wait on (the capture is read in non-blocking mode).
     private let selectableDescriptor: Int32
     private var program: BPFProgram?
@@ -137,7 +150,11 @@ public final class LiveCapture: LivePacketSource {
         pcap_set_snaplen(h, options.snapshotLength)
         pcap_set_promisc(h, options.promiscuous ? 1 : 0)
         pcap_set_timeout(h, options.readTimeoutMillis)
-        pcap_set_immediate_mode(h, options.immediate ? 1 : 0)
+        // Immediate mode costs a snapshot-length slot of the kernel buffer per packet (a 32 MiB
+        // buffer then holds 128 full-size frames: bursts are dropped). Behind a capture thread the
+        // kernel packs packets into blocks instead, each handed over when full or after the read
+        // timeout, so a packet waits at most that long.
+        pcap_set_immediate_mode(h, options.immediate && !options.captureThread ? 1 : 0)
         if let size = options.bufferSize { pcap_set_buffer_size(h, size) }
         let nano = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
 
@@ -224,11 +241,13 @@ public final class LiveCapture: LivePacketSource {
         // Saturating: a caller's huge value means "practically never", not an overflow.
         let nanos = seconds.isFinite && seconds > 0 ? min(seconds * 1e9, 1e18).rounded() : 0
         deadline = monotonicNanos() &+ Int64(nanos)
+        reader?.set(deadline: deadline, packetLimit: packetLimit)
     }
 
     /// Ends the capture at the next read (the current read returns at once).
     public func stop() {
         if stopReason == nil { stopReason = .requested }
+        reader?.requestStop()
         if let handle { pcap_breakloop(handle) }
     }
 
@@ -237,6 +256,7 @@ public final class LiveCapture: LivePacketSource {
 
     public func poll() throws(CaptureError) -> LiveRead {
         if stopReason != nil { return .end }
+        if options.captureThread && !readOnThisThread, let handle { return try pollRing(handle) }
         if let sig = StopSignals.received {
             stopReason = .signal(sig)
             return .end
@@ -309,6 +329,83 @@ public final class LiveCapture: LivePacketSource {
 
     enum Wait { case ready, timeout, interrupted }
 
+    /// Whether the frame `poll()` returned last was the newest one captured (always true without a
+    /// capture thread): callers flush buffered output then.
+    public var caughtUp: Bool { reader?.caughtUp ?? true }
+
+    /// `poll()` behind the capture thread: the next frame from its ring. Signals, `--count` and
+    /// `--duration` stop the capture thread's reading; the frames it had queued are still
+    /// delivered, then `.end`.
+    private func pollRing(_ handle: OpaquePointer) throws(CaptureError) -> LiveRead {
+        if reader == nil {
+            let snap = Int(max(snapshotLength, 65_535))
+            let ring = max(options.ringBytes ?? Int(options.bufferSize ?? 2 << 20), 8 << 20, 16 * (snap + 32))
+            let r = CaptureReaderThread(
+                handle: handle, descriptor: selectableDescriptor, readTimeoutMillis: options.readTimeoutMillis,
+                deadline: deadline, packetLimit: packetLimit, nanosecondTimestamps: nanosecondTimestamps,
+                capacity: ring)
+            guard r.start() else {
+                readOnThisThread = true
+                return try poll()
+            }
+            reader = r
+        }
+        let r = reader!
+        var take = r.take(waitMillis: 0)
+        if case .empty = take {
+            // Caught up with the wire: push the saved frames to the file before waiting.
+            try flushWriting()
+            take = r.take(waitMillis: options.readTimeoutMillis)
+        }
+        switch take {
+        case .frame(let seconds, let fraction, let captured, let wire, let bytes):
+            framesCaptured += 1
+            if let dumper {
+                var h = pcap_pkthdr()
+                h.ts.tv_sec = time_t(seconds)
+                h.ts.tv_usec = suseconds_t(fraction)
+                h.caplen = UInt32(captured)
+                h.len = UInt32(truncatingIfNeeded: wire)
+                do { try dumper.append(&h, bytes.assumingMemoryBound(to: UInt8.self)) } catch {
+                    stopReason = .error
+                    r.join()
+                    throw error
+                }
+            }
+            let sub = fraction * (nanosecondTimestamps ? 1 : 1000)
+            return .frame(
+                CapturedFrame(
+                    number: framesCaptured, timestampNanos: nanoseconds(seconds: seconds, fraction: sub),
+                    capturedLength: captured, wireLength: wire,
+                    bytes: UnsafeRawBufferPointer(start: bytes, count: captured)))
+        case .empty:
+            return .idle(now: wallClockNanos())
+        case .ended(let why):
+            r.join()
+            try flushWriting()
+            switch why {
+            case .signal(let sig): stopReason = .signal(sig)
+            case .count: stopReason = .count
+            case .duration: stopReason = .duration
+            case .breakloop: stopReason = StopSignals.received.map { .signal($0) } ?? .requested
+            case .requested: if stopReason == nil { stopReason = .requested }
+            case .error(let message):
+                stopReason = .error
+                throw CaptureError(kind: .read, source: name, frame: framesCaptured + 1, message: message)
+            }
+            return .end
+        }
+    }
+
+    private func flushWriting() throws(CaptureError) {
+        guard let dumper else { return }
+        do { try dumper.flush() } catch {
+            stopReason = .error
+            reader?.join()
+            throw error
+        }
+    }
+
     /// Waits for the capture descriptor to become readable, at most the read timeout (less when
     /// the `--duration` deadline is nearer, so the capture ends on time).
     private func waitForPackets(_ handle: OpaquePointer) -> Wait {
@@ -343,6 +440,8 @@ public final class LiveCapture: LivePacketSource {
     /// The kernel's counters so far (nil once closed, or if the platform has none).
     public func statistics() -> CaptureStatistics? {
         guard let handle else { return nil }
+        // Once the capture has ended, its thread is finished with the handle before we ask it.
+        if stopReason != nil { reader?.join() }
         var s = pcap_stat()
         guard pcap_stats(handle, &s) == 0 else { return nil }
         return CaptureStatistics(
@@ -359,6 +458,8 @@ public final class LiveCapture: LivePacketSource {
 
     /// Closes the file (if any) and the capture. Safe to call twice.
     public func close() {
+        reader?.join()
+        reader = nil
         try? finishWriting()
         guard let h = handle else { return }
         StopSignals.detach(h)

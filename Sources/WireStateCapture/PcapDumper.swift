@@ -7,8 +7,9 @@
 #endif
 import CPcap
 
-/// A pcap file written with libpcap's dumper, flushed after every packet so the file on disk is
-/// always a complete capture up to the last packet (a crash or `kill -9` loses nothing written).
+/// A pcap file written with libpcap's dumper, flushed after every packet (or, behind a capture
+/// thread, whenever the analysis has caught up with the wire) so the file on disk is a complete
+/// capture up to the last packet flushed (a crash or `kill -9` loses at most the current burst).
 ///
 /// The file takes the capture's link type, snapshot length and timestamp precision, so
 /// `wirestate analyze FILE` reads back exactly the frames, numbers and times the live run saw.
@@ -33,10 +34,17 @@ public final class PcapDumper {
 
     /// Appends one packet and flushes it to the file.
     func write(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) throws(CaptureError) {
+        try append(header, data)
+        try flush()
+    }
+
+    /// Appends one packet to libpcap's buffer; `flush()` pushes it to the file. A live capture with
+    /// its own capture thread flushes whenever the analysis has caught up with the wire (and at the
+    /// end), so a busy link costs one write per buffer, not one per packet.
+    func append(_ header: UnsafePointer<pcap_pkthdr>, _ data: UnsafePointer<UInt8>) throws(CaptureError) {
         guard let d = dumper else { throw CaptureError(kind: .write, source: path, message: "file is closed") }
         pcap_dump(UnsafeMutablePointer<UInt8>(d), header, data)
         packetsWritten += 1
-        try flush()
     }
 
     func flush() throws(CaptureError) {
