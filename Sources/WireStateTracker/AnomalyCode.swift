@@ -86,6 +86,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     // Capture
     case midstreamPickup
     case oneSidedCapture
+    case captureReordered
 
     /// Stable kebab-case code used in every output format and in expectation files.
     public var code: String {
@@ -138,6 +139,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .reuseInTimeWait: return "reuse-in-time-wait"
         case .midstreamPickup: return "midstream-pickup"
         case .oneSidedCapture: return "one-sided-capture"
+        case .captureReordered: return "capture-reordered"
         }
     }
 
@@ -153,7 +155,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
         case .synNotCaptured, .handshakeAckNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
-            .midstreamPickup, .oneSidedCapture:
+            .midstreamPickup, .oneSidedCapture, .captureReordered:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
             .trafficAfterOwnReset,
@@ -225,6 +227,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .reuseInTimeWait: return "a new incarnation started while an endpoint was still in TIME_WAIT"
         case .midstreamPickup: return "the handshake was not captured; connection picked up midstream, states assumed"
         case .oneSidedCapture: return "only the \(who)'s direction was captured"
+        case .captureReordered:
+            return "\(who)'s data at \(a) was captured after its peer's ACK of it (up to \(e)): reordered in the capture, not an ACK of unsent data"
         }
     }
 }

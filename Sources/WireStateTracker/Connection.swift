@@ -221,7 +221,7 @@ struct Connection {
         checkHeader(s, c, sender: sender, ctx, &out)
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
         checkUpperBound(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
-        observeAcknowledgment(s, c, sender: sender, receiver: &receiver, ctx, &out)
+        observeAcknowledgment(s, c, sender: &sender, receiver: &receiver, ctx, &out)
         checkAdvertisedWindow(
             s, c, sender: sender, receiver: receiver, window: &window,
             midstream: summary.midstream, ctx, &out)
@@ -296,6 +296,18 @@ struct Connection {
         case (nil, nil):
             break
         }
+    }
+
+    /// The connection leaves the table: what was held open until evidence came is settled with the
+    /// evidence there is. Data that began to arrive below an ACK of unseen data and never reached it
+    /// was never sent (`proveAckOfUnsentData`).
+    mutating func settleAtEnd(_ out: inout [TrackerEvent]) {
+        guard client.unseenAck != nil || server.unseenAck != nil else { return }
+        let mark = out.count
+        let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
+        Self.proveAckOfUnsentData(dataSender: &client, acker: &server, ctx, &out)
+        Self.proveAckOfUnsentData(dataSender: &server, acker: &client, ctx, &out)
+        stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
     /// Reports the held run (already counted in the summary when it began).

@@ -480,14 +480,34 @@ public struct EndpointMachine: Sendable {
         hole = nil
     }
 
-    /// It sent new data from `seq`. From exactly where it was before its peer acknowledged unseen
-    /// bytes, that proves those bytes were never sent: returns the withdrawn assumption, and SND.NXT
-    /// goes back to `seq`. Data at or past the assumption's start ends it either way.
-    mutating func sentData(from seq: UInt32) -> UnseenAck? {
-        guard let unseen = unseenAck else { return nil }
-        if Seq.ge(seq, unseen.from) { unseenAck = nil }
-        guard seq == unseen.from else { return nil }
+    /// It sent new data [seq, end) (`frame`) while its peer's ACK of unseen data stood. From where it
+    /// was before that ACK (or, once the covered data is arriving, from where that data got to),
+    /// it is the data the ACK covered: reaching the ACK, it was reordering in the capture (returned,
+    /// `capture-reordered`); short of it, the question stays open (`unsentProved`). Past that point,
+    /// the bytes between were missed by the capture, as assumed. SND.NXT goes back to `seq` either
+    /// way, so the segment is new data, not a retransmission.
+    mutating func sentData(from seq: UInt32, to end: UInt32, _ frame: FrameRef?) -> UnseenAck? {
+        guard var unseen = unseenAck else { return nil }
+        let expected = unseen.arriving == nil ? unseen.from : (send.nxt ?? unseen.from)
+        guard seq == expected else {
+            if Seq.gt(seq, expected) { unseenAck = nil }
+            return nil
+        }
         send.rewind(to: seq)
+        if Seq.ge(end, unseen.to) {
+            unseenAck = nil
+            return unseen
+        }
+        unseen.startedArriving(frame)
+        unseenAck = unseen
+        return nil
+    }
+
+    /// Its data that its peer's ACK covered began to arrive and is now shown to stop short of that
+    /// ACK for good: the ACK covered data never sent. Returns the proof and ends the assumption.
+    mutating func unsentProved() -> UnseenAck? {
+        guard let unseen = unseenAck, unseen.arriving != nil else { return nil }
+        unseenAck = nil
         return unseen
     }
 

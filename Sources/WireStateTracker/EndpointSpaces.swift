@@ -194,12 +194,19 @@ struct CaptureHole: Sendable {
 }
 
 /// The peer acknowledged [from, to) of this endpoint's data, never seen: assumed sent and missed by
-/// the capture, until this endpoint sends new data from `from`, which proves that ACK covered data
-/// never sent (`ack-of-unsent-data`, related to `frame`, the ACK).
+/// the capture. When this endpoint then sends from `from`, the ACK either came before the data in
+/// the capture (reordering: the data reaches `to`, `capture-reordered`) or covered data never sent
+/// (`ack-of-unsent-data`, related to `frame`, the ACK). Which one is certain only once the data
+/// reaches `to`, or stops short of it for good (`arriving` is then the frame of its first segment).
 struct UnseenAck: Sendable {
+    /// The frame of the ACK.
+    let frame: FrameRef?
+    /// The first segment of its that went on from `from` without reaching `to`: from then on the
+    /// covered data is arriving (a reordered burst) or was never sent; nil while none did.
+    private(set) var arriving: FrameRef?
+    /// Where it was when the ACK came (its SND.NXT then).
     let from: UInt32
     private(set) var to: UInt32
-    let frame: FrameRef?
 
     init(from: UInt32, to: UInt32, frame: FrameRef?) {
         self.from = from
@@ -209,6 +216,11 @@ struct UnseenAck: Sendable {
 
     /// The peer acknowledged further unseen data, up to `ack`.
     mutating func extend(to ack: UInt32) { to = ack }
+
+    /// Its data from `from` arrived, in a segment (`frame`) that does not reach `to` yet.
+    mutating func startedArriving(_ frame: FrameRef?) {
+        if arriving == nil { arriving = frame }
+    }
 }
 
 /// How an endpoint came to be CLOSED, when that matters later. One record replaces the flags that

@@ -11,7 +11,7 @@ import Testing
     static let dir = "Captures/.pending/"
 
     static let captures = [
-        "reorder-ack-before-data", "paws-old-tsval", "synsent-bad-tsecr", "fin-order-capture-gap",
+        "paws-old-tsval", "synsent-bad-tsecr", "fin-order-capture-gap",
         "window-update-gap", "midstream-half-close"
     ]
 
@@ -19,7 +19,8 @@ import Testing
     /// kernel-truth test hold them too; their tests below run without the known-issue wrapper.
     static let landed = [
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
-        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent"
+        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
+        "reorder-ack-before-data"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -143,14 +144,16 @@ import Testing
 
     @Test func captureReorderingIsNotAViolation() throws {
         try Self.checkable("reorder-ack-before-data")
-        withKnownIssue("issue 8: reordering in the capture is not a violation") {
-            try Self.holdsIntendedAnswer("reorder-ack-before-data")
-            // The request (frame 6) arrives after the ACK that covered it (frame 4): reported as a capture
-            // artefact there, never as ack-of-unsent-data.
-            let a = try Self.anomalies("reorder-ack-before-data")
-            #expect(a.contains { $0["frame"] as? Int == 6 && $0["severity"] as? String == "capture-gap" })
-            #expect(!a.contains { $0["severity"] as? String == "violation" })
-        }
+        try Self.holdsIntendedAnswer("reorder-ack-before-data")
+        // The request (frame 6) arrives after the ACK that covered it (frame 4): reported as a capture
+        // artefact there, never as ack-of-unsent-data.
+        let a = try Self.anomalies("reorder-ack-before-data")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 6 && $0["severity"] as? String == "capture-gap"
+                    && $0["code"] as? String == "capture-reordered" && $0["related_frame"] as? Int == 4
+            })
+        #expect(!a.contains { $0["severity"] as? String == "violation" })
     }
 
     @Test func timestampsFailingPAWSAreReportedAndChangeNothing() throws {
