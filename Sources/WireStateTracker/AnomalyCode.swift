@@ -87,6 +87,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case midstreamPickup
     case oneSidedCapture
     case captureReordered
+    case windowUpdateNotCaptured
 
     /// Stable kebab-case code used in every output format and in expectation files.
     public var code: String {
@@ -140,6 +141,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .midstreamPickup: return "midstream-pickup"
         case .oneSidedCapture: return "one-sided-capture"
         case .captureReordered: return "capture-reordered"
+        case .windowUpdateNotCaptured: return "window-update-not-captured"
         }
     }
 
@@ -155,7 +157,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
         case .synNotCaptured, .handshakeAckNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
-            .midstreamPickup, .oneSidedCapture, .captureReordered:
+            .midstreamPickup, .oneSidedCapture, .captureReordered,
+            .windowUpdateNotCaptured:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
             .trafficAfterOwnReset,
@@ -227,6 +230,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .reuseInTimeWait: return "a new incarnation started while an endpoint was still in TIME_WAIT"
         case .midstreamPickup: return "the handshake was not captured; connection picked up midstream, states assumed"
         case .oneSidedCapture: return "only the \(who)'s direction was captured"
+        case .windowUpdateNotCaptured:
+            return "\(who) took its peer's data up to \(a), past the window edge \(e) the capture showed: its window update was not captured"
         case .captureReordered:
             return "\(who)'s data at \(a) was captured after its peer's ACK of it (up to \(e)): reordered in the capture, not an ACK of unsent data"
         }

@@ -160,8 +160,12 @@ struct Connection {
         // to two stored properties, not to `self` twice through the role subscript).
         let retransmitted =
             fromClient
-            ? Self.step(s, sender: &client, receiver: &server, window: &windows.client, summary: &summary, ctx, &out)
-            : Self.step(s, sender: &server, receiver: &client, window: &windows.server, summary: &summary, ctx, &out)
+            ? Self.step(
+                s, sender: &client, receiver: &server, window: &windows.client, peerWindow: &windows.server,
+                summary: &summary, ctx, &out)
+            : Self.step(
+                s, sender: &server, receiver: &client, window: &windows.server, peerWindow: &windows.client,
+                summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.send.syn != nil && server.send.syn != nil
             && (client.windowScale.isPending || server.windowScale.isPending)
@@ -210,7 +214,7 @@ struct Connection {
     /// its own methods. Returns whether the segment was a retransmission.
     static func step(
         _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        window: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
+        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
         _ out: inout [TrackerEvent]
     ) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
@@ -220,8 +224,10 @@ struct Connection {
         }
         checkHeader(s, c, sender: sender, ctx, &out)
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
-        checkUpperBound(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
+        checkUpperBound(
+            s, c, sender: sender, receiver: receiver, receiverWindow: &peerWindow, midstream: summary.midstream, ctx, &out)
         observeAcknowledgment(s, c, sender: &sender, receiver: &receiver, ctx, &out)
+        checkWindowUpdateNotCaptured(s, c, sender: sender, receiver: receiver, window: &window, ctx, &out)
         checkAdvertisedWindow(
             s, c, sender: sender, receiver: receiver, window: &window,
             midstream: summary.midstream, ctx, &out)
@@ -300,13 +306,22 @@ struct Connection {
 
     /// The connection leaves the table: what was held open until evidence came is settled with the
     /// evidence there is. Data that began to arrive below an ACK of unseen data and never reached it
-    /// was never sent (`proveAckOfUnsentData`).
+    /// was never sent (`proveAckOfUnsentData`); data past a window edge that the receiver never
+    /// answered stays `data-beyond-window` (`checkWindowUpdateNotCaptured`).
     mutating func settleAtEnd(_ out: inout [TrackerEvent]) {
-        guard client.unseenAck != nil || server.unseenAck != nil else { return }
+        guard
+            client.unseenAck != nil || server.unseenAck != nil || windows.client.beyond != nil
+                || windows.server.beyond != nil
+        else { return }
         let mark = out.count
         let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
         Self.proveAckOfUnsentData(dataSender: &client, acker: &server, ctx, &out)
         Self.proveAckOfUnsentData(dataSender: &server, acker: &client, ctx, &out)
+        for role in [Role.client, .server] {
+            guard let held = windows[role].beyond else { continue }
+            windows[role].beyond = nil
+            Self.reportDataBeyondWindow(held, sender: self[role.peer], ctx, &out)
+        }
         stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
