@@ -234,7 +234,10 @@ struct Connection {
 
         let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
         let senderWasOpening = sender.state == .synSent
+        let finBeforeCaptured = sender.state == .closeWait && sender.sentFinBeforeCaptured(s)
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
+        // Its FIN, missed by the capture, went before the peer's: it closed first.
+        if finBeforeCaptured && sender.state == .closing { summary.facts.finSentFirst(by: sender.role) }
         // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.
         if senderWasOpening && sender.state == .established && s.flags.contains(.ack) && receiver.state == .listen {
             receiver.impliedSynAckSent(peerAck: s.acknowledgment, ctx, &out)

@@ -187,17 +187,20 @@ public struct EndpointMachine: Sendable {
 
     /// Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
     /// the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
-    /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). Returns whether
-    /// this rule took the segment.
+    /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). So was a FIN that
+    /// the capture missed (`sentFinBeforeCaptured`). Returns whether this rule took the segment.
     @inline(__always)
     private mutating func sentFinCrossingPeerFin(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
         _ out: inout [TrackerEvent]
     ) -> Bool {
-        guard state == .closeWait, evidence == .inferred, c == .fin, let r = receive, r.finReceived,
-            Seq.lt(s.acknowledgment, r.nxt)
-        else { return false }
+        guard state == .closeWait, c == .fin, let r = receive, r.finReceived else { return false }
+        // Its own ACK of the peer's FIN confirms that the FIN arrived, not that it found it in
+        // ESTABLISHED: a FIN it had sent before makes that CLOSING, confirmed or not.
+        let earlier = sentFinBeforeCaptured(s)
+        guard earlier || (evidence == .inferred && Seq.lt(s.acknowledgment, r.nxt)) else { return false }
         recordFin(s, ctx)
+        if earlier { emit(.finRetransmission, ctx, &out, actual: s.sequence &+ s.payloadLength) }
         emit(.simultaneousClose, ctx, &out)
         // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
         // it sent this FIN, and the peer's FIN (already past the capture point) reaches it after.
@@ -205,6 +208,17 @@ public struct EndpointMachine: Sendable {
         move(to: .finWait1, .observed, cause: .sentFin, ctx, &out)
         move(to: .closing, .inferred, cause: .receivedFin, ctx, &out)
         return true
+    }
+
+    /// Who closed first, around a capture gap (issue 8 §2; Captures/fin-order-capture-gap): its first
+    /// FIN in the capture lies one below what it had already sent, so it is the retransmission of a
+    /// FIN the capture missed, sent before the segment that went past it. When that segment is its
+    /// ACK of the peer's FIN, the FIN came before the peer's FIN reached it too: a FIN sent after
+    /// would itself have acknowledged the peer's FIN, and no separate ACK would have been needed.
+    @inline(__always)
+    func sentFinBeforeCaptured(_ s: TCPSegment) -> Bool {
+        guard s.flags.contains(.fin), send.fin == nil, let nxt = send.nxt else { return false }
+        return nxt == s.sequence &+ s.payloadLength &+ 1
     }
 
     /// RST: CLOSED from any state (RFC 9293 §3.10.7, "sent RST"), except a RST that keeps state —

@@ -11,7 +11,7 @@ import Testing
     static let dir = "Captures/.pending/"
 
     static let captures = [
-        "paws-old-tsval", "synsent-bad-tsecr", "fin-order-capture-gap", "midstream-half-close"
+        "paws-old-tsval", "synsent-bad-tsecr", "midstream-half-close"
     ]
 
     /// Rules that landed: their captures moved up to Captures/, where `check Captures/` and the
@@ -19,7 +19,7 @@ import Testing
     static let landed = [
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
-        "reorder-ack-before-data", "window-update-gap"
+        "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -196,11 +196,9 @@ import Testing
 
     @Test func whoClosedFirstFollowsTheOrderTheFINsWereSent() throws {
         try Self.checkable("fin-order-capture-gap")
-        withKnownIssue("issue 8: who closed first") {
-            try Self.holdsIntendedAnswer("fin-order-capture-gap")
-            let conn = try Self.records("fin-order-capture-gap").first { $0["type"] as? String == "connection" }
-            #expect(conn?["closed_by"] as? String == "client")
-        }
+        try Self.holdsIntendedAnswer("fin-order-capture-gap")
+        let conn = try Self.records("fin-order-capture-gap").first { $0["type"] as? String == "connection" }
+        #expect(conn?["closed_by"] as? String == "client")
     }
 
     @Test func aCaptureGapHidesAWindowUpdate() throws {
