@@ -14,14 +14,15 @@ struct Connection {
     /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
     /// late segments join it instead of starting a phantom connection.
     var closedAt: Int64?
-    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
-    var scheduled: Int64 = .max
+    // The flags right after the optional, in its padding.
     var oneSidedReported = false
     var peerResetReported = false
+    var unresponsiveReported = false
+    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
+    var scheduled: Int64 = .max
     /// Retransmissions from each side since the other last sent anything, and when the run began.
     var unanswered = PerRole<UInt32>(0)
     var unansweredSince = PerRole<Int64>(0)
-    var unresponsiveReported = false
     /// A finding that repeats segment after segment (a window that stays shrunk), held until its
     /// run ends so that it is reported once, with a count and its first and last frames.
     var heldRun: Anomaly?
@@ -228,11 +229,12 @@ struct Connection {
             s, c, sender: sender, receiver: receiver, receiverWindow: &peerWindow, midstream: summary.midstream, ctx, &out)
         observeAcknowledgment(s, c, sender: &sender, receiver: &receiver, ctx, &out)
         checkWindowUpdateNotCaptured(s, c, sender: sender, receiver: receiver, window: &window, ctx, &out)
+        let ackTooOld = checkAckTooOld(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
         checkAdvertisedWindow(
             s, c, sender: sender, receiver: receiver, window: &window,
             midstream: summary.midstream, ctx, &out)
 
-        let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
+        let rstRejected = c == .rst && receiver.wouldRejectReset(s)
         let senderWasOpening = sender.state == .synSent
         let finBeforeCaptured = sender.state == .closeWait && sender.sentFinBeforeCaptured(s)
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
@@ -245,7 +247,7 @@ struct Connection {
         window.sent(s, c)
         checkSynAckAcknowledgment(s, c, sender: sender, receiver: receiver, ctx, &out)
         if c != .invalid {
-            receiver.received(s, ctx, &out)
+            receiver.received(s, ackTooOld: ackTooOld, ctx, &out)
         }
         return retransmitted
     }

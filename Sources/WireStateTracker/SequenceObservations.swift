@@ -53,7 +53,7 @@ extension Connection {
         let ack = s.acknowledgment
         // Its ACK went back below the unseen data it acknowledged before, while that data was
         // arriving short of it: an acknowledgment never moves back, so that data was never sent.
-        if let unseen = receiver.unseenAck, unseen.arriving != nil, Seq.lt(ack, unseen.to) {
+        if let unseen = receiver.unseenAck, unseen.isArriving, Seq.lt(ack, unseen.to) {
             proveAckOfUnsentData(dataSender: &receiver, acker: &sender, ctx, &out)
         }
         if c != .synAck, receiver.state.isSynchronized, let nxt = receiver.send.nxt, Seq.gt(ack, nxt) {
@@ -85,7 +85,7 @@ extension Connection {
             sender.emit(.captureReordered, ctx, &out, expected: unseen.to, actual: seq, related: unseen.frame)
             return
         }
-        if s.flags.contains(.fin), let unseen = sender.unseenAck, unseen.arriving != nil, Seq.lt(seq &+ len, unseen.to) {
+        if s.flags.contains(.fin), let unseen = sender.unseenAck, unseen.isArriving, Seq.lt(seq &+ len, unseen.to) {
             proveAckOfUnsentData(dataSender: &sender, acker: &receiver, ctx, &out)
         }
     }
@@ -100,7 +100,7 @@ extension Connection {
     ) {
         guard let unseen = dataSender.unsentProved() else { return }
         var at = ctx
-        at.frame = unseen.arriving
+        at.frame = unseen.arriving ?? ctx.frame
         acker.emit(.ackOfUnsentData, at, &out, expected: unseen.from, actual: unseen.to, related: unseen.frame)
         acker.peerNeverSent(from: dataSender.send.nxt ?? unseen.from)
     }

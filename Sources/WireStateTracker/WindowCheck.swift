@@ -12,7 +12,8 @@ import WireStateDecoder
 /// - **III** ack ≤ the receiver's SND.NXT: an ACK beyond anything seen is read as a capture gap
 ///           (`observeAcknowledgment`, `ack-of-unseen-data`), a violation only when proved
 ///           (`ack-of-unsent-data`).
-/// - **IV**  ack ≥ the receiver's SND.UNA − MAX.SND.WND: an ACK too old. Not checked yet (§2).
+/// - **IV**  ack ≥ the receiver's SND.UNA − MAX.SND.WND: an ACK too old (RFC 5961 §5),
+///           `checkAckTooOld`, `ack-too-old`; the receiver drops the segment.
 ///
 /// Bounds need the scale from both SYNs and a handshake (midstream connections skip them, design
 /// note §4). The checks of the sender's own advertisement (zero window, duplicate ACK, a window
@@ -76,6 +77,28 @@ extension Connection {
         sender.emit(.dataBeyondWindow, at, &out, expected: held.edge, actual: held.end)
     }
 
+    /// Bound IV, ACK acceptability (RFC 9293 §3.10.7.4 fifth, RFC 5961 §5): an ACK below the
+    /// receiver's SND.UNA − MAX.SND.WND acknowledges nothing its peer could still be waiting for —
+    /// a blind injection or a very old duplicate. The receiver drops the segment and answers with
+    /// an ACK; it changes nothing there (returned for `EndpointMachine.received`). MAX.SND.WND is
+    /// the sender's largest window field, scaled, at least 65535 (`Advertisement.maxWindow`), so
+    /// the bound errs on the lenient side. Off where window checks are off (midstream, scale
+    /// unknown) and before the handshake (the handshake checks judge those ACKs).
+    @inline(__always)
+    static func checkAckTooOld(
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) -> Bool {
+        guard s.flags.contains(.ack), c != .rst, c != .invalid, !s.flags.contains(.syn), !midstream,
+            receiver.state.isSynchronized, sender.state.isSynchronized,
+            let adv = sender.advertised, let shift = sender.windowScale.shift, receiver.send.nxt != nil
+        else { return false }
+        let floor = receiver.send.una &- adv.maxWindow(shift: shift)
+        guard Seq.lt(s.acknowledgment, floor) else { return false }
+        sender.emit(.ackTooOld, ctx, &out, expected: floor, actual: s.acknowledgment)
+        return true
+    }
+
     /// The sender's own advertisement: a zero window (once per closing), a duplicate ACK (the same
     /// ACK and window again while the peer has data outstanding), a right edge that moved left
     /// (one finding per run, `collapseRepeats`).
@@ -115,16 +138,17 @@ extension Connection {
 
 /// What the window checks remember of one endpoint's advertisements.
 struct WindowWatch: Sendable {
-    /// Its last advertisement was a zero window (the next zero window is the same closing).
-    var zeroWindowOpen = false
-    /// Segments since its window's right edge moved left and has stayed left (nil: not shrunk).
-    /// One shrink is one finding however long it lasts (`Connection.collapseRepeats`).
-    var shrinkRepeats: UInt32?
-    /// It has sent a pure ACK (no data, no FIN): only then is an identical one a duplicate.
-    var sentPureAck = false
+    // Declared largest first, so that the flags fill the padding (27 bytes, not 37).
     /// Data its peer sent past the furthest right edge it was seen to offer, until it answers
     /// (`Connection.checkWindowUpdateNotCaptured`).
     var beyond: HeldBeyondWindow?
+    /// Segments since its window's right edge moved left and has stayed left (nil: not shrunk).
+    /// One shrink is one finding however long it lasts (`Connection.collapseRepeats`).
+    var shrinkRepeats: UInt32?
+    /// Its last advertisement was a zero window (the next zero window is the same closing).
+    var zeroWindowOpen = false
+    /// It has sent a pure ACK (no data, no FIN): only then is an identical one a duplicate.
+    var sentPureAck = false
 
     /// Segments whose window field is an advertisement: ACKs that are not SYN, RST or invalid
     /// (windows in SYNs are never scaled, RFC 7323 §2.2).
@@ -145,11 +169,11 @@ struct WindowWatch: Sendable {
 /// Data sent past the furthest right edge the receiver was seen to offer: the first segment that did
 /// and the furthest end since, held until the receiver shows whether it took them.
 struct HeldBeyondWindow: Sendable {
-    let frame: FrameRef?
     /// The right edge the data went past.
     let edge: UInt32
     /// The end of the data past it.
     private(set) var end: UInt32
+    let frame: FrameRef?
 
     init(frame: FrameRef?, edge: UInt32, end: UInt32) {
         self.frame = frame

@@ -11,7 +11,7 @@ import Testing
     static let dir = "Captures/.pending/"
 
     static let captures = [
-        "paws-old-tsval", "synsent-bad-tsecr", "midstream-half-close"
+        "midstream-half-close"
     ]
 
     /// Rules that landed: their captures moved up to Captures/, where `check Captures/` and the
@@ -19,7 +19,8 @@ import Testing
     static let landed = [
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
-        "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap"
+        "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
+        "synsent-bad-tsecr"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -157,20 +158,22 @@ import Testing
 
     @Test func timestampsFailingPAWSAreReportedAndChangeNothing() throws {
         try Self.checkable("paws-old-tsval", "synsent-bad-tsecr")
-        withKnownIssue("issue 8: PAWS and the timestamp checks Linux applies") {
-            try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
-            // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
-            let paws = try Self.anomalies("paws-old-tsval")
+        try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
+        // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
+        let paws = try Self.anomalies("paws-old-tsval")
+        #expect(
+            paws.contains {
+                $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
+                    && $0["code"] as? String == "paws-old-tsval"
+            })
+        // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
+        let forged = try Self.anomalies("synsent-bad-tsecr")
+        for frame in [2, 3] {
             #expect(
-                paws.contains {
-                    $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
-                        && !["retransmission", "duplicate-ack"].contains($0["code"] as? String ?? "")
+                forged.contains {
+                    $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server"
+                        && $0["code"] as? String == "tsecr-not-sent"
                 })
-            // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
-            let forged = try Self.anomalies("synsent-bad-tsecr")
-            for frame in [2, 3] {
-                #expect(forged.contains { $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server" })
-            }
         }
     }
 

@@ -132,4 +132,39 @@ import WireStateDecoder
         let summary = w.finish()[0]
         #expect(summary.violationCount == 0)
     }
+
+    // RFC 9293 §3.10.7.4 (fifth) and RFC 5961 §5: an ACK below SND.UNA − MAX.SND.WND is not
+    // acceptable; the receiver drops the segment (and answers with an ACK), changing nothing.
+    static func serverSentMuchData() -> Wire {
+        var w = Wire()
+        w.handshake()  // windows 65535, no scaling
+        var seq: UInt32 = 5001
+        for _ in 0..<100 {  // 146,000 bytes, each acknowledged
+            w.s(.ack, seq: seq, ack: 1001, len: 1460)
+            seq &+= 1460
+            w.c(.ack, seq: 1001, ack: seq)
+        }
+        return w  // the server's SND.UNA is 151001
+    }
+
+    @Test func anAckBelowSndUnaMinusMaxSndWndIsDroppedAndChangesNothing() {
+        var w = Self.serverSentMuchData()
+        // The client's FIN acknowledges 5001, more than a window below the server's SND.UNA.
+        w.c([.fin, .ack], seq: 1001, ack: 5001)
+        #expect(w.anomalyCodes.contains("ack-too-old"))
+        let a = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e, a.code == .ackTooOld { return a }; return nil
+        }.first
+        #expect(a?.endpoint == .client)
+        #expect(a?.expected == 151_001 &- 65535 && a?.actual == 5001)
+        #expect(AnomalyCode.ackTooOld.severity == .suspicious)
+        #expect(w.states == (.finWait1, .established))  // the server never took that FIN
+    }
+
+    @Test func anAckWithinAWindowBelowSndUnaIsAnOrdinaryOldAck() {
+        var w = Self.serverSentMuchData()
+        w.c([.fin, .ack], seq: 1001, ack: 151_001 &- 65000)
+        #expect(!w.anomalyCodes.contains("ack-too-old"))
+        #expect(w.states == (.finWait1, .closeWait))
+    }
 }
