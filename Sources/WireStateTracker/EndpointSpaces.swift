@@ -163,10 +163,10 @@ struct Advertisement: Sendable {
         maxRightEdge = ack &+ window
     }
 
-    /// MAX.SND.WND of its peer, at most: the largest window field it sent, scaled by `shift`, and
-    /// never below 65535 (an unscaled window can always be that large).
+    /// MAX.SND.WND of its peer as the capture shows it: the largest window field it sent, scaled by
+    /// `shift` (a SYN's unscaled window scaled too: the bound errs on the lenient side).
     @inline(__always)
-    func maxWindow(shift: UInt8) -> UInt32 { max(UInt32(maxRawWindow) << UInt32(shift), 65535) }
+    func maxWindow(shift: UInt8) -> UInt32 { UInt32(maxRawWindow) << UInt32(shift) }
 
     /// Another ACK it sent: the acknowledgment and right edge only move forward, the window is the latest.
     @inline(__always)

@@ -81,8 +81,8 @@ extension Connection {
     /// receiver's SND.UNA − MAX.SND.WND acknowledges nothing its peer could still be waiting for —
     /// a blind injection or a very old duplicate. The receiver drops the segment and answers with
     /// an ACK; it changes nothing there (returned for `EndpointMachine.received`). MAX.SND.WND is
-    /// the sender's largest window field, scaled, at least 65535 (`Advertisement.maxWindow`), so
-    /// the bound errs on the lenient side. Off where window checks are off (midstream, scale
+    /// the sender's largest window field, scaled (`Advertisement.maxWindow`); a larger window the
+    /// capture missed would make it stricter than the receiver's. Off where window checks are off (midstream, scale
     /// unknown) and before the handshake (the handshake checks judge those ACKs).
     @inline(__always)
     static func checkAckTooOld(

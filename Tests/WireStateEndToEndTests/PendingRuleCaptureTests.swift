@@ -20,7 +20,7 @@ import Testing
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
         "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
-        "synsent-bad-tsecr"
+        "synsent-bad-tsecr", "ack-too-old"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -175,6 +175,18 @@ import Testing
                         && $0["code"] as? String == "tsecr-not-sent"
                 })
         }
+    }
+
+    @Test func anAckTooOldIsDroppedAndReported() throws {
+        try Self.checkable("ack-too-old")
+        try Self.holdsIntendedAnswer("ack-too-old")
+        // Frame 24: an ACK 10000 below the kernel's SND.UNA (window 4000); Linux dropped it.
+        let a = try Self.anomalies("ack-too-old")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 24 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "ack-too-old"
+            })
+        #expect(a.contains { $0["frame"] as? Int == 26 && $0["code"] as? String == "retransmission" })
     }
 
     @Test func retransmissionProvesTheAckWasLost() throws {
