@@ -710,6 +710,55 @@ def sc_midstream_half_close(sc):
 
 # ---------------------------------------------------------------------------
 
+# ===========================================================================
+# 10. ACK acceptability (RFC 9293 3.10.7.4 fifth, RFC 5961 5): an ACK too old
+# ===========================================================================
+
+@scenario("ack-too-old", expect=[("TIME_WAIT", "CLOSED")], tun=True)
+def sc_ack_too_old(sc):
+    tp = hard_tp()
+    tun = hard.Tun(sc, "ao", 47214, 40214)
+    p = tun.p
+    p.window = 4000                         # the kernel's max_window: 4000 (SYN included)
+    s = tun.accept_peer(hello="peer")
+    bulk = 12000
+    writer = threading.Thread(target=s.sendall, args=(b"x" * bulk,))
+    writer.start()                          # the peer reads while the application writes
+    assert p.read_data(bulk, timeout=20.0) == b"x" * bulk
+    writer.join()
+    una = p.rcv_nxt
+    old = (una - 10000) & 0xFFFFFFFF       # below snd_una - max_window (4000)
+    # Another window value than the last: header prediction must not take it.
+    p.send(PSH | ACK, data=b"old ack\n", ack=old, window=3000, advance=False)
+    replies = p.quiet(0.5)
+    s.setblocking(False)
+    try:
+        early = s.recv(100)
+    except BlockingIOError:
+        early = b""
+    s.settimeout(rec.DEFAULT_TIMEOUT)
+    if early:
+        raise AssertionError("the kernel accepted data carrying a too-old ACK")
+    mid = tun.ss()
+    p.send_data(b"old ack\n")
+    assert rec.recv_exact(s, 8) == b"old ack\n"
+    p.close_first(s)
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d (window 4000, no scaling), sends "
+              "'hello\\n' (read); the application sends %d bytes, which the "
+              "peer reads and ACKs. Then 8 bytes at the right seq whose ACK is "
+              "%d, 10000 below the kernel's snd_una %d and so below snd_una - "
+              "max_window: Linux drops the segment (tcp_ack: "
+              "TCP_TOO_OLD_ACK) and answers %d segment(s); the application "
+              "reads nothing (ss_after_old_ack). The same bytes with the right "
+              "ACK are read; then the peer closes first. The scripted client "
+              "is TIME_WAIT."
+              % (tun.sep + (bulk, old, una, len(replies))),
+              [anomaly("ack-too-old", "client",
+                       "ACK 10000 below snd_una, more than a window (4000)")],
+              ss_after_old_ack=mid, old_ack=dict(ack=old, snd_una=una))
+
+
 def run(name, outdir):
     entry = SCENARIOS[name]
     sc = RuleScene(name, outdir)

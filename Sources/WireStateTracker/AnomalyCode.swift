@@ -86,6 +86,12 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     // Capture
     case midstreamPickup
     case oneSidedCapture
+    case captureReordered
+    case windowUpdateNotCaptured
+    case ackTooOld
+    // Timestamps (RFC 7323)
+    case pawsOldTsval
+    case tsecrNotSent
 
     /// Stable kebab-case code used in every output format and in expectation files.
     public var code: String {
@@ -138,6 +144,11 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .reuseInTimeWait: return "reuse-in-time-wait"
         case .midstreamPickup: return "midstream-pickup"
         case .oneSidedCapture: return "one-sided-capture"
+        case .captureReordered: return "capture-reordered"
+        case .windowUpdateNotCaptured: return "window-update-not-captured"
+        case .ackTooOld: return "ack-too-old"
+        case .pawsOldTsval: return "paws-old-tsval"
+        case .tsecrNotSent: return "tsecr-not-sent"
         }
     }
 
@@ -153,11 +164,13 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             .finRetransmission, .simultaneousClose, .rstWithData, .portReuse, .reuseInTimeWait, .peerReturned:
             return .notable
         case .synNotCaptured, .handshakeAckNotCaptured, .ackOfUnseenData, .previousSegmentNotCaptured, .rstWithoutConnection,
-            .midstreamPickup, .oneSidedCapture:
+            .midstreamPickup, .oneSidedCapture, .captureReordered,
+            .windowUpdateNotCaptured:
             return .captureGap
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
             .trafficAfterOwnReset,
-            .synAckWithoutSyn, .peerUnresponsive:
+            .synAckWithoutSyn, .peerUnresponsive, .pawsOldTsval, .tsecrNotSent,
+            .ackTooOld:
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
             .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
@@ -225,6 +238,16 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .reuseInTimeWait: return "a new incarnation started while an endpoint was still in TIME_WAIT"
         case .midstreamPickup: return "the handshake was not captured; connection picked up midstream, states assumed"
         case .oneSidedCapture: return "only the \(who)'s direction was captured"
+        case .ackTooOld:
+            return "\(who) acknowledged \(a), below the \(e) its peer could still be waiting for (SND.UNA − MAX.SND.WND): dropped (RFC 5961)"
+        case .pawsOldTsval:
+            return "\(who)'s segment carries TSval \(a), older than the \(e) its peer last accepted: dropped by PAWS (RFC 7323)"
+        case .tsecrNotSent:
+            return "\(who)'s segment echoes TSecr \(a), a timestamp its peer never sent: not accepted in SYN_SENT (RFC 7323)"
+        case .windowUpdateNotCaptured:
+            return "\(who) took its peer's data up to \(a), past the window edge \(e) the capture showed: its window update was not captured"
+        case .captureReordered:
+            return "\(who)'s data at \(a) was captured after its peer's ACK of it (up to \(e)): reordered in the capture, not an ACK of unsent data"
         }
     }
 }

@@ -14,14 +14,15 @@ struct Connection {
     /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
     /// late segments join it instead of starting a phantom connection.
     var closedAt: Int64?
-    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
-    var scheduled: Int64 = .max
+    // The flags right after the optional, in its padding.
     var oneSidedReported = false
     var peerResetReported = false
+    var unresponsiveReported = false
+    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
+    var scheduled: Int64 = .max
     /// Retransmissions from each side since the other last sent anything, and when the run began.
     var unanswered = PerRole<UInt32>(0)
     var unansweredSince = PerRole<Int64>(0)
-    var unresponsiveReported = false
     /// A finding that repeats segment after segment (a window that stays shrunk), held until its
     /// run ends so that it is reported once, with a count and its first and last frames.
     var heldRun: Anomaly?
@@ -160,8 +161,12 @@ struct Connection {
         // to two stored properties, not to `self` twice through the role subscript).
         let retransmitted =
             fromClient
-            ? Self.step(s, sender: &client, receiver: &server, window: &windows.client, summary: &summary, ctx, &out)
-            : Self.step(s, sender: &server, receiver: &client, window: &windows.server, summary: &summary, ctx, &out)
+            ? Self.step(
+                s, sender: &client, receiver: &server, window: &windows.client, peerWindow: &windows.server,
+                summary: &summary, ctx, &out)
+            : Self.step(
+                s, sender: &server, receiver: &client, window: &windows.server, peerWindow: &windows.client,
+                summary: &summary, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.send.syn != nil && server.send.syn != nil
             && (client.windowScale.isPending || server.windowScale.isPending)
@@ -210,7 +215,7 @@ struct Connection {
     /// its own methods. Returns whether the segment was a retransmission.
     static func step(
         _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        window: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
+        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
         _ out: inout [TrackerEvent]
     ) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
@@ -220,15 +225,21 @@ struct Connection {
         }
         checkHeader(s, c, sender: sender, ctx, &out)
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
-        checkUpperBound(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
-        observeAcknowledgment(s, c, sender: sender, receiver: &receiver, ctx, &out)
+        checkUpperBound(
+            s, c, sender: sender, receiver: receiver, receiverWindow: &peerWindow, midstream: summary.midstream, ctx, &out)
+        observeAcknowledgment(s, c, sender: &sender, receiver: &receiver, ctx, &out)
+        checkWindowUpdateNotCaptured(s, c, sender: sender, receiver: receiver, window: &window, ctx, &out)
+        let ackTooOld = checkAckTooOld(s, c, sender: sender, receiver: receiver, midstream: summary.midstream, ctx, &out)
         checkAdvertisedWindow(
             s, c, sender: sender, receiver: receiver, window: &window,
             midstream: summary.midstream, ctx, &out)
 
-        let rstRejected = c == .rst && receiver.wouldRejectReset(s.sequence)
+        let rstRejected = c == .rst && receiver.wouldRejectReset(s)
         let senderWasOpening = sender.state == .synSent
+        let finBeforeCaptured = sender.state == .closeWait && sender.sentFinBeforeCaptured(s)
         sender.sent(s, rstRejected: rstRejected, ctx, &out)
+        // Its FIN, missed by the capture, went before the peer's: it closed first.
+        if finBeforeCaptured && sender.state == .closing { summary.facts.finSentFirst(by: sender.role) }
         // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.
         if senderWasOpening && sender.state == .established && s.flags.contains(.ack) && receiver.state == .listen {
             receiver.impliedSynAckSent(peerAck: s.acknowledgment, ctx, &out)
@@ -236,7 +247,7 @@ struct Connection {
         window.sent(s, c)
         checkSynAckAcknowledgment(s, c, sender: sender, receiver: receiver, ctx, &out)
         if c != .invalid {
-            receiver.received(s, ctx, &out)
+            receiver.received(s, ackTooOld: ackTooOld, ctx, &out)
         }
         return retransmitted
     }
@@ -296,6 +307,27 @@ struct Connection {
         case (nil, nil):
             break
         }
+    }
+
+    /// The connection leaves the table: what was held open until evidence came is settled with the
+    /// evidence there is. Data that began to arrive below an ACK of unseen data and never reached it
+    /// was never sent (`proveAckOfUnsentData`); data past a window edge that the receiver never
+    /// answered stays `data-beyond-window` (`checkWindowUpdateNotCaptured`).
+    mutating func settleAtEnd(_ out: inout [TrackerEvent]) {
+        guard
+            client.unseenAck != nil || server.unseenAck != nil || windows.client.beyond != nil
+                || windows.server.beyond != nil
+        else { return }
+        let mark = out.count
+        let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
+        Self.proveAckOfUnsentData(dataSender: &client, acker: &server, ctx, &out)
+        Self.proveAckOfUnsentData(dataSender: &server, acker: &client, ctx, &out)
+        for role in [Role.client, .server] {
+            guard let held = windows[role].beyond else { continue }
+            windows[role].beyond = nil
+            Self.reportDataBeyondWindow(held, sender: self[role.peer], ctx, &out)
+        }
+        stamp(out: &out, from: mark, before: (client.state, server.state))
     }
 
     /// Reports the held run (already counted in the summary when it began).

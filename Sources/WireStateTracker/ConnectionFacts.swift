@@ -38,7 +38,8 @@ public struct ConnectionFacts: Sendable, Equatable {
     var sequenceKnown: UInt8 = 0
     /// Who sent the first RST (nil: nobody).
     public private(set) var resetBy: Role?
-    /// Who sent the first FIN (nil: nobody).
+    /// Who sent the first FIN (nil: nobody): the first in the capture, unless the tracker shows an
+    /// earlier one the capture missed (`finSentFirst`).
     public private(set) var closedBy: Role?
 
     public init() {}
@@ -122,6 +123,11 @@ public struct ConnectionFacts: Sendable, Equatable {
             ackAt = time
         }
     }
+
+    /// Who closed first follows the order the FINs were sent, not the order the capture shows them:
+    /// `role`'s FIN was sent before the peer's FIN reached it, though the capture missed it and
+    /// showed the peer's first (`EndpointMachine.sentFinBeforeCaptured`; Captures/fin-order-capture-gap).
+    mutating func finSentFirst(by role: Role) { closedBy = role }
 
     /// Activity (payload, SYN, FIN) moves `lastActivityTime`; pure ACKs and keep-alives do not. A
     /// keep-alive is what RFC 9293 §3.8.4 describes: no SYN or FIN, at most one byte, starting one

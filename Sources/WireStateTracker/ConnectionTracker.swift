@@ -190,6 +190,7 @@ public struct ConnectionTracker {
 
     private mutating func retire(_ key: FlowKey, reason: EndReason) {
         guard var c = table.remove(key) else { return }
+        c.settleAtEnd(&events)
         c.releaseHeldRun(&events)
         c.checkOneSided(&events)
         c.endListeningResponders(&events)

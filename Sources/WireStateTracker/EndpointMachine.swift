@@ -64,10 +64,13 @@ import WireStateDecoder
 /// space (nil until known), its last advertisement, window scaling, the capture hole and the
 /// unseen-ACK assumption (nil when there is none) and the record of how it closed.
 public struct EndpointMachine: Sendable {
+    // Declared in an order that packs: 8-byte-aligned parts first, then each odd-sized optional
+    // followed by one-byte parts that fill its padding (MemoryLayoutTests pins the size).
+    /// What it sent (observed): ISS, SND.NXT, SND.UNA, its FIN.
+    private(set) var send = SendSpace()
     public let role: Role
     public private(set) var state: TCPState = .closed
     public private(set) var evidence: Evidence = .unknown
-
     /// It has sent or received anything: an inactive CLOSED endpoint is "not yet", not "closed".
     private(set) var active = false
     /// Its starting state was assumed (midstream pickup): moves from there are proven only relative
@@ -78,32 +81,31 @@ public struct EndpointMachine: Sendable {
     /// Its own segments have shown that the peer's RSTs do not reach it (a middlebox drops them, or
     /// they were injected): further RSTs are not presumed to close it.
     private(set) var resetsDoNotArrive = false
+    /// When it entered TIME_WAIT (capture time; restarted by a retransmitted FIN).
+    private(set) var timeWaitSince: Int64 = 0
+    /// The peer acknowledged data of its that the capture never showed: assumed sent and missed.
+    private(set) var unseenAck: UnseenAck?
     /// After a midstream pickup: it sent, or received from its peer, data or a FIN the capture
     /// showed. While one side has sent nothing but pure ACKs, it may have sent its FIN before the
     /// capture began, which leaves no trace (`receivedFin`, `receivedAck`).
     private(set) var trafficSincePickup: PickupTraffic = []
-
-    /// What it sent (observed): ISS, SND.NXT, SND.UNA, its FIN.
-    private(set) var send = SendSpace()
-    /// What it received (inferred): IRS, RCV.NXT, the peer's FIN; nil until the capture shows where
-    /// the peer's sequence space is.
-    private(set) var receive: ReceiveSpace?
+    /// How it came to be CLOSED, when that matters later (withdrawable, or by a reset).
+    private(set) var closure: Closure?
     /// Its last acknowledgment and window, and the furthest right edge it offered; nil until it sent an ACK.
     private(set) var advertised: Advertisement?
     /// How its advertised windows are scaled (pending until both SYNs are known).
     private(set) var windowScale = WindowScale.initial
     /// The first stretch of its sequence space the capture skipped, while no segment filled it.
     private(set) var hole: CaptureHole?
-    /// The peer acknowledged data of its that the capture never showed: assumed sent and missed.
-    private(set) var unseenAck: UnseenAck?
-    /// How it came to be CLOSED, when that matters later (withdrawable, or by a reset).
-    private(set) var closure: Closure?
-
-    /// An ACK at or beyond this from this endpoint confirms its inferred state.
-    private(set) var confirmAck: UInt32?
-    private(set) var timeWaitSince: Int64 = 0
+    /// Its own TSvals and TS.Recent (RFC 7323), for PAWS and SYN_SENT's TSecr check.
+    private(set) var timestamps = Timestamps()
+    /// What it received (inferred): IRS, RCV.NXT, the peer's FIN; nil until the capture shows where
+    /// the peer's sequence space is.
+    private(set) var receive: ReceiveSpace?
     /// The peer's ACK that its own retransmission proved lost (`noteAckLost`); nil while none was.
     private(set) var lostAck: LostAck?
+    /// An ACK at or beyond this from this endpoint confirms its inferred state.
+    private(set) var confirmAck: UInt32?
 
     public init(role: Role) {
         self.role = role
@@ -187,17 +189,20 @@ public struct EndpointMachine: Sendable {
 
     /// Simultaneous close: a FIN from an endpoint presumed in CLOSE_WAIT that does not acknowledge
     /// the peer's FIN was sent before that FIN arrived. It was ESTABLISHED, went to FIN_WAIT_1 by
-    /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). Returns whether
-    /// this rule took the segment.
+    /// sending, and the peer's FIN then takes it to CLOSING (RFC 9293 figure 13). So was a FIN that
+    /// the capture missed (`sentFinBeforeCaptured`). Returns whether this rule took the segment.
     @inline(__always)
     private mutating func sentFinCrossingPeerFin(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
         _ out: inout [TrackerEvent]
     ) -> Bool {
-        guard state == .closeWait, evidence == .inferred, c == .fin, let r = receive, r.finReceived,
-            Seq.lt(s.acknowledgment, r.nxt)
-        else { return false }
+        guard state == .closeWait, c == .fin, let r = receive, r.finReceived else { return false }
+        // Its own ACK of the peer's FIN confirms that the FIN arrived, not that it found it in
+        // ESTABLISHED: a FIN it had sent before makes that CLOSING, confirmed or not.
+        let earlier = sentFinBeforeCaptured(s)
+        guard earlier || (evidence == .inferred && Seq.lt(s.acknowledgment, r.nxt)) else { return false }
         recordFin(s, ctx)
+        if earlier { emit(.finRetransmission, ctx, &out, actual: s.sequence &+ s.payloadLength) }
         emit(.simultaneousClose, ctx, &out)
         // The CLOSE_WAIT inferred from the peer's FIN is withdrawn: it was still ESTABLISHED when
         // it sent this FIN, and the peer's FIN (already past the capture point) reaches it after.
@@ -207,12 +212,24 @@ public struct EndpointMachine: Sendable {
         return true
     }
 
+    /// Who closed first, around a capture gap (issue 8 §2; Captures/fin-order-capture-gap): its first
+    /// FIN in the capture lies one below what it had already sent, so it is the retransmission of a
+    /// FIN the capture missed, sent before the segment that went past it. When that segment is its
+    /// ACK of the peer's FIN, the FIN came before the peer's FIN reached it too: a FIN sent after
+    /// would itself have acknowledged the peer's FIN, and no separate ACK would have been needed.
+    @inline(__always)
+    func sentFinBeforeCaptured(_ s: TCPSegment) -> Bool {
+        guard s.flags.contains(.fin), send.fin == nil, let nxt = send.nxt else { return false }
+        return nxt == s.sequence &+ s.payloadLength &+ 1
+    }
+
     /// RST: CLOSED from any state (RFC 9293 §3.10.7, "sent RST"), except a RST that keeps state —
     /// one the receiver rejects, and the answer to an unacceptable SYN+ACK in SYN_SENT.
     private mutating func sentRst(_ s: TCPSegment, rejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        if rejected && state.isSynchronized {
-            // The receiver will not accept this RST (out of window, or not exact; the receiver
-            // side reports which), so it closes only its sender, which deleted its TCB when it
+        if rejected && (state.isSynchronized || state == .listen) {
+            // The receiver will not accept this RST (out of window, not exact, or in SYN_SENT with
+            // a TSecr it never sent; the receiver side reports which), so it closes only its
+            // sender — a synchronized one or a listener — which deleted its TCB when it
             // sent it (Captures/rst-odd-seq). If the sender then goes on talking, the RST was
             // stale or injected and `reviveIfContradicted` puts its state back
             // (Captures/rst-out-of-window).
@@ -436,6 +453,7 @@ public struct EndpointMachine: Sendable {
     private mutating func recordSend(_ s: TCPSegment) {
         // A RST's sequence number is not data sent: an answer to a bad ACK carries that ACK as its
         // sequence number (RFC 9293 §3.10.7.3), which must not move SND.NXT.
+        if let v = s.options.timestampValue { timestamps.sent(v) }
         if s.flags.contains(.rst) { return }
         if s.sequenceLength > 0 { trafficSincePickup.insert(.sent) }
         send.sent(upTo: s.sequence &+ s.sequenceLength)
@@ -480,14 +498,34 @@ public struct EndpointMachine: Sendable {
         hole = nil
     }
 
-    /// It sent new data from `seq`. From exactly where it was before its peer acknowledged unseen
-    /// bytes, that proves those bytes were never sent: returns the withdrawn assumption, and SND.NXT
-    /// goes back to `seq`. Data at or past the assumption's start ends it either way.
-    mutating func sentData(from seq: UInt32) -> UnseenAck? {
-        guard let unseen = unseenAck else { return nil }
-        if Seq.ge(seq, unseen.from) { unseenAck = nil }
-        guard seq == unseen.from else { return nil }
+    /// It sent new data [seq, end) (`frame`) while its peer's ACK of unseen data stood. From where it
+    /// was before that ACK (or, once the covered data is arriving, from where that data got to),
+    /// it is the data the ACK covered: reaching the ACK, it was reordering in the capture (returned,
+    /// `capture-reordered`); short of it, the question stays open (`unsentProved`). Past that point,
+    /// the bytes between were missed by the capture, as assumed. SND.NXT goes back to `seq` either
+    /// way, so the segment is new data, not a retransmission.
+    mutating func sentData(from seq: UInt32, to end: UInt32, _ frame: FrameRef?) -> UnseenAck? {
+        guard var unseen = unseenAck else { return nil }
+        let expected = unseen.isArriving ? (send.nxt ?? unseen.from) : unseen.from
+        guard seq == expected else {
+            if Seq.gt(seq, expected) { unseenAck = nil }
+            return nil
+        }
         send.rewind(to: seq)
+        if Seq.ge(end, unseen.to) {
+            unseenAck = nil
+            return unseen
+        }
+        unseen.startedArriving(frame)
+        unseenAck = unseen
+        return nil
+    }
+
+    /// Its data that its peer's ACK covered began to arrive and is now shown to stop short of that
+    /// ACK for good: the ACK covered data never sent. Returns the proof and ends the assumption.
+    mutating func unsentProved() -> UnseenAck? {
+        guard let unseen = unseenAck, unseen.isArriving else { return nil }
+        unseenAck = nil
         return unseen
     }
 
@@ -503,7 +541,10 @@ public struct EndpointMachine: Sendable {
     /// The peer's segment `s` is presumed to have reached this endpoint. The result says what this
     /// endpoint did with it; a segment it drops changes nothing here.
     @discardableResult
-    mutating func received(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult {
+    /// `ackTooOld`: its ACK is below SND.UNA − MAX.SND.WND (`Connection.checkAckTooOld`).
+    mutating func received(
+        _ s: TCPSegment, ackTooOld: Bool = false, _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) -> ReceiveResult {
         let c = SegmentClass(s.flags)
         guard c != .invalid else { return .dropped(.invalidFlags) }
         defer { active = true }
@@ -511,7 +552,7 @@ public struct EndpointMachine: Sendable {
         case .closed: return receivedInClosed(s, c, ctx, &out)
         case .listen: return receivedInListen(s, c)
         case .synSent: return receivedInSynSent(s, c, ctx, &out)
-        default: return receivedSynchronized(s, c, ctx, &out)
+        default: return receivedSynchronized(s, c, ackTooOld: ackTooOld, ctx, &out)
         }
     }
 
@@ -524,6 +565,7 @@ public struct EndpointMachine: Sendable {
         receive = ReceiveSpace(
             irs: s.sequence, nxt: s.sequence &+ s.sequenceLength,
             fastOpen: s.payloadLength > 0 || s.options.fastOpenCookieLength != nil)
+        if let v = s.options.timestampValue { timestamps.accepted(v) }
         move(to: .listen, .inferred, cause: .presumedListen, ctx, &out)
         return .accepted
     }
@@ -544,6 +586,10 @@ public struct EndpointMachine: Sendable {
         if hasAck && !acknowledgesOwnSyn(s.acknowledgment) {
             return .dropped(.unacceptableAck)  // it would answer with RST (unless RST); the sender side reports synack-bad-ack
         }
+        if hasAck && echoesTimestampNeverSent(s) {
+            emitAbout(.tsecrNotSent, ctx, &out, expected: timestamps.latestSent, actual: s.options.timestampEcho)
+            return .dropped(.tsecrNotSent)
+        }
         if c == .rst {
             guard hasAck else { return .dropped(.resetWithoutAck) }  // RST without ACK in SYN_SENT is ignored
             closure = .reset(previous: nil)
@@ -551,6 +597,7 @@ public struct EndpointMachine: Sendable {
             return .accepted
         }
         guard c == .syn || c == .synAck else { return .dropped(.notExpected) }
+        if let v = s.options.timestampValue { timestamps.accepted(v) }
         noteSynReceived(at: s.sequence, length: s.sequenceLength)
         confirmAck = receive?.nxt
         if c == .synAck {
@@ -566,7 +613,7 @@ public struct EndpointMachine: Sendable {
     /// §3.10.7.4, SYN_RECEIVED and every synchronized state, in the RFC's order. Each step either
     /// decides the segment's fate (a result) or passes it on (nil).
     private mutating func receivedSynchronized(
-        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
+        _ s: TCPSegment, _ c: SegmentClass, ackTooOld: Bool, _ ctx: StepContext,
         _ out: inout [TrackerEvent]
     ) -> ReceiveResult {
         var seq = s.sequence
@@ -577,14 +624,19 @@ public struct EndpointMachine: Sendable {
             seq = seq &+ 1
             len = len &- 1
         }
-        // First: sequence acceptability. Second: RST, which is judged by its own rule.
+        // PAWS comes before the RFC 9293 steps (RFC 7323 §5.3). First: sequence acceptability.
+        // Second: RST, which is judged by its own rule.
+        if let dropped = receivedFailingPAWS(s, c, ctx, &out) { return dropped }
         let acceptable = sequenceAcceptable(seq, length: len)
         if c == .rst { return receivedRst(at: seq, ctx, &out) }
         guard acceptable else { return unacceptableSegment(s, ctx) }
+        if let v = s.options.timestampValue { timestamps.accepted(v) }
         // Fourth (the third, security, has no wire trace here): SYN.
         if let result = receivedSynInWindow(s, c, ctx, &out) { return result }
         // Fifth: without the ACK bit the segment is dropped.
         guard s.flags.contains(.ack) else { return .dropped(.noAck) }
+        // Fifth, ACK acceptability (RFC 5961 §5): an ACK too old drops the segment.
+        if ackTooOld { return .dropped(.ackTooOld) }
         // An ACK its own retransmissions twice proved lost, again and with nothing else: the ACK
         // direction is lossy, so this one is not presumed to arrive either.
         if len == 0, let lost = lostAck, lost.swallows(s.acknowledgment) { return .dropped(.ackDirectionLossy) }
@@ -592,6 +644,32 @@ public struct EndpointMachine: Sendable {
         // Sixth (URG) changes no state. Seventh: segment text. Eighth: FIN.
         receivedText(from: seq, s)
         return receivedFin(from: seq, s, ctx, &out)
+    }
+
+    /// PAWS (RFC 7323 §5.3, Linux `tcp_validate_incoming`): a segment whose TSval is older than
+    /// TS.Recent is an old duplicate, dropped (Linux answers with a duplicate ACK) and reported; it
+    /// changes nothing here (Captures/paws-old-tsval). A RST is exempt, as in Linux, and so is a pure
+    /// ACK, which Linux lets through as a disordered ACK (`tcp_disordered_ack`) and a capture that
+    /// reorders may show late. nil: the segment passes.
+    @inline(__always)
+    private mutating func receivedFailingPAWS(
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) -> ReceiveResult? {
+        guard c != .rst, c != .syn, c != .synAck, let v = s.options.timestampValue, timestamps.failsPAWS(v),
+            s.payloadLength > 0 || s.flags.contains(.fin)
+        else { return nil }
+        emitAbout(.pawsOldTsval, ctx, &out, expected: timestamps.recent, actual: v)
+        return .dropped(.paws)
+    }
+
+    /// SYN_SENT (RFC 7323 §3.2, Linux `tcp_rcv_synsent_state_process`): a RST or SYN+ACK whose TSecr
+    /// echoes a TSval this endpoint never sent is not accepted — Linux ignores such a RST and answers
+    /// such a SYN+ACK with a RST (the timestamp-based injection that Linux and Suricata reject;
+    /// Captures/synsent-bad-tsecr).
+    @inline(__always)
+    func echoesTimestampNeverSent(_ s: TCPSegment) -> Bool {
+        guard state == .synSent, let echo = s.options.timestampEcho, s.options.timestampValue != nil else { return false }
+        return timestamps.neverSent(echo)
     }
 
     /// First check (§3.10.7.4, table 6): is the segment inside the receive window? Without a known
@@ -770,12 +848,14 @@ public struct EndpointMachine: Sendable {
         }
     }
 
-    /// Whether this endpoint, as receiver, would reject a RST at `seq` (RFC 5961 §3.2: only an
-    /// exact match closes). Unknown sequence state accepts.
+    /// Whether this endpoint, as receiver, would reject the RST `s` (RFC 5961 §3.2: only an exact
+    /// match closes; in SYN_SENT, one echoing a TSecr it never sent, RFC 7323). Unknown sequence
+    /// state accepts.
     @inline(__always)
-    func wouldRejectReset(_ seq: UInt32) -> Bool {
+    func wouldRejectReset(_ s: TCPSegment) -> Bool {
+        if s.flags.contains(.ack) && echoesTimestampNeverSent(s) { return true }
         guard state.isSynchronized, let r = receive else { return false }
-        return seq != r.nxt
+        return s.sequence != r.nxt
     }
 
     /// Called by the connection once both SYNs are known (`WindowScale.settle`); a SYN whose

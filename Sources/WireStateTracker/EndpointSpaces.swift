@@ -148,6 +148,9 @@ struct Advertisement: Sendable {
     private(set) var ack: UInt32
     /// The window field of its last ACK, as on the wire, and scaled.
     private(set) var rawWindow: UInt16
+    /// The largest window field it ever sent (in the padding after `rawWindow`): with the scale,
+    /// its peer's MAX.SND.WND (RFC 5961 §5), never below the real one.
+    private(set) var maxRawWindow: UInt16
     private(set) var window: UInt32
     /// The furthest right window edge (ack + window) it ever advertised.
     private(set) var maxRightEdge: UInt32
@@ -155,15 +158,22 @@ struct Advertisement: Sendable {
     init(ack: UInt32, rawWindow: UInt16, shift: UInt8) {
         self.ack = ack
         self.rawWindow = rawWindow
+        maxRawWindow = rawWindow
         window = UInt32(rawWindow) << UInt32(shift)
         maxRightEdge = ack &+ window
     }
+
+    /// MAX.SND.WND of its peer as the capture shows it: the largest window field it sent, scaled by
+    /// `shift` (a SYN's unscaled window scaled too: the bound errs on the lenient side).
+    @inline(__always)
+    func maxWindow(shift: UInt8) -> UInt32 { UInt32(maxRawWindow) << UInt32(shift) }
 
     /// Another ACK it sent: the acknowledgment and right edge only move forward, the window is the latest.
     @inline(__always)
     mutating func advertise(ack newAck: UInt32, rawWindow raw: UInt16, shift: UInt8) {
         if Seq.gt(newAck, ack) { ack = newAck }
         rawWindow = raw
+        if raw > maxRawWindow { maxRawWindow = raw }
         window = UInt32(raw) << UInt32(shift)
         let edge = newAck &+ window
         if Seq.gt(edge, maxRightEdge) { maxRightEdge = edge }
@@ -194,12 +204,20 @@ struct CaptureHole: Sendable {
 }
 
 /// The peer acknowledged [from, to) of this endpoint's data, never seen: assumed sent and missed by
-/// the capture, until this endpoint sends new data from `from`, which proves that ACK covered data
-/// never sent (`ack-of-unsent-data`, related to `frame`, the ACK).
+/// the capture. When this endpoint then sends from `from`, the ACK either came before the data in
+/// the capture (reordering: the data reaches `to`, `capture-reordered`) or covered data never sent
+/// (`ack-of-unsent-data`, related to `frame`, the ACK). Which one is certain only once the data
+/// reaches `to`, or stops short of it for good (`arriving` is then the frame of its first segment).
 struct UnseenAck: Sendable {
+    /// The frame of the ACK.
+    let frame: FrameRef?
+    /// How many frames after the ACK came the first segment of its that went on from `from`
+    /// without reaching `to` (0: none did yet). From then on the covered data is arriving (a
+    /// reordered burst) or was never sent. An offset, not a second frame: 4 bytes, not 11.
+    private var arrivingAfter: UInt32 = 0
+    /// Where it was when the ACK came (its SND.NXT then).
     let from: UInt32
     private(set) var to: UInt32
-    let frame: FrameRef?
 
     init(from: UInt32, to: UInt32, frame: FrameRef?) {
         self.from = from
@@ -207,8 +225,30 @@ struct UnseenAck: Sendable {
         self.frame = frame
     }
 
+    /// The first segment that went on from `from` short of `to`; nil while none did. (A frame
+    /// of another file of a merge, or unknown, is marked as arriving without a frame: nil as well.)
+    var arriving: FrameRef? {
+        guard arrivingAfter != 0, arrivingAfter != .max, let frame else { return nil }
+        return FrameRef(source: frame.source, number: frame.number &+ UInt64(arrivingAfter))
+    }
+
+    /// The covered data began to arrive (whether with a frame or not).
+    var isArriving: Bool { arrivingAfter != 0 }
+
     /// The peer acknowledged further unseen data, up to `ack`.
     mutating func extend(to ack: UInt32) { to = ack }
+
+    /// Its data from `from` arrived, in a segment (`data`) that does not reach `to` yet.
+    mutating func startedArriving(_ data: FrameRef?) {
+        guard arrivingAfter == 0 else { return }
+        if let data, let frame, data.source == frame.source, data.number > frame.number,
+            data.number - frame.number < UInt64(UInt32.max)
+        {
+            arrivingAfter = UInt32(data.number - frame.number)
+        } else {
+            arrivingAfter = .max
+        }
+    }
 }
 
 /// How an endpoint came to be CLOSED, when that matters later. One record replaces the flags that
@@ -270,4 +310,68 @@ struct PickupTraffic: OptionSet, Sendable {
     let rawValue: UInt8
     static let sent = PickupTraffic(rawValue: 1)
     static let received = PickupTraffic(rawValue: 2)
+}
+
+/// What an endpoint's TCP timestamps (RFC 7323) show, in 9 bytes: before it heard a TSval of its
+/// peer's, the range of its own (the first it sent, in its SYN, and the latest: only SYN_SENT's
+/// TSecr check reads them); from then on TS.Recent, its peer's latest TSval it accepted (PAWS).
+/// No optionals: `known` says which of the two the words hold.
+struct Timestamps: Sendable {
+    /// The first TSval it sent, or TS.Recent once `known` holds `.recent`.
+    private var low: UInt32 = 0
+    /// The latest TSval it sent (while the range is kept).
+    private(set) var latestSent: UInt32 = 0
+    private(set) var known: Known = []
+
+    struct Known: OptionSet, Sendable {
+        let rawValue: UInt8
+        static let sent = Known(rawValue: 1)
+        static let recent = Known(rawValue: 2)
+    }
+
+    /// TS.Recent (RFC 7323 §4.3), when `known` holds `.recent`.
+    var recent: UInt32 { low }
+
+    /// Timestamps compare in modular arithmetic, like sequence numbers (RFC 7323 §5.2).
+    @inline(__always)
+    static func newer(_ a: UInt32, than b: UInt32) -> Bool { Int32(bitPattern: a &- b) > 0 }
+
+    /// It sent TSval `v` (kept only until it hears its peer's: SYN_SENT is over by then).
+    @inline(__always)
+    mutating func sent(_ v: UInt32) {
+        guard !known.contains(.recent) else { return }
+        if !known.contains(.sent) {
+            low = v
+            latestSent = v
+            known.insert(.sent)
+        } else if Self.newer(v, than: latestSent) {
+            latestSent = v
+        }
+    }
+
+    /// It accepted a segment of its peer's carrying TSval `v`: TS.Recent moves forward.
+    @inline(__always)
+    mutating func accepted(_ v: UInt32) {
+        if !known.contains(.recent) {
+            low = v
+            known = .recent
+        } else if Self.newer(v, than: low) {
+            low = v
+        }
+    }
+
+    /// PAWS (RFC 7323 §5.3, Linux `tcp_paws_check`): TSval `v` older than TS.Recent by more than
+    /// Linux's one-tick window.
+    @inline(__always)
+    func failsPAWS(_ v: UInt32) -> Bool {
+        known.contains(.recent) && Int32(bitPattern: low &- v) > 1
+    }
+
+    /// Whether `echo` is a TSval it never sent: outside [first sent, latest sent] (Linux's
+    /// `PAWSActiveRejected` in SYN_SENT). Zero echoes nothing; nothing sent with a TSval, nothing to judge.
+    @inline(__always)
+    func neverSent(_ echo: UInt32) -> Bool {
+        guard known == .sent, echo != 0 else { return false }
+        return Self.newer(low, than: echo) || Self.newer(echo, than: latestSent)
+    }
 }

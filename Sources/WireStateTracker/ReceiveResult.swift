@@ -31,4 +31,10 @@ enum DropReason: UInt8, Sendable {
     case noAck
     /// The same ACK that its own retransmissions proved lost twice: that direction loses ACKs.
     case ackDirectionLossy
+    /// Its ACK is below SND.UNA − MAX.SND.WND (RFC 5961 §5).
+    case ackTooOld
+    /// Its TSval is older than the last one accepted (PAWS, RFC 7323 §5.3).
+    case paws
+    /// In SYN_SENT, its TSecr echoes a TSval this endpoint never sent (RFC 7323 §3.2, Linux).
+    case tsecrNotSent
 }

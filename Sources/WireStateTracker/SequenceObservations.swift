@@ -16,12 +16,7 @@ extension Connection {
         guard c != .invalid && c != .rst && !s.flags.contains(.syn), sender.send.nxt != nil else { return false }
         let seq = s.sequence
         let len = s.payloadLength
-        // New data from exactly where the sender was before its peer acknowledged unseen bytes:
-        // those bytes were never sent. The capture-gap reading is withdrawn on both sides.
-        if len > 0, let unseen = sender.sentData(from: seq) {
-            receiver.emit(.ackOfUnsentData, ctx, &out, expected: unseen.from, actual: unseen.to, related: unseen.frame)
-            receiver.peerNeverSent(from: seq)
-        }
+        checkCaptureReordering(s, sender: &sender, receiver: &receiver, ctx, &out)
         guard sender.state.isSynchronized || sender.state == .synReceived, let nxt = sender.send.nxt else { return false }
         let peerWindowClosed = receiver.advertised?.window == 0
         let isFin = s.flags.contains(.fin)
@@ -51,11 +46,16 @@ extension Connection {
     /// (synack-bad-ack, handshake-ack-invalid) judge it.
     @inline(__always)
     static func observeAcknowledgment(
-        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
+        _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: inout EndpointMachine,
         receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]
     ) {
         guard s.flags.contains(.ack) && c != .invalid else { return }
         let ack = s.acknowledgment
+        // Its ACK went back below the unseen data it acknowledged before, while that data was
+        // arriving short of it: an acknowledgment never moves back, so that data was never sent.
+        if let unseen = receiver.unseenAck, unseen.isArriving, Seq.lt(ack, unseen.to) {
+            proveAckOfUnsentData(dataSender: &receiver, acker: &sender, ctx, &out)
+        }
         if c != .synAck, receiver.state.isSynchronized, let nxt = receiver.send.nxt, Seq.gt(ack, nxt) {
             sender.emit(.ackOfUnseenData, ctx, &out, expected: nxt, actual: ack)
             receiver.assumeSentUnseen(upTo: ack, ackFrame: ctx.frame)
@@ -64,5 +64,44 @@ extension Connection {
             sender.emit(.ackOfUnseenData, ctx, &out, expected: hole.start, actual: ack)
             receiver.holeAcknowledged()
         }
+    }
+
+    /// Reordering in the capture is not a violation (issue 8 §2; Captures/reorder-ack-before-data).
+    /// The peer acknowledged data of the sender's that the capture had not shown; now the sender
+    /// sends from where it was before that ACK. Data that reaches the ACK is what the ACK covered,
+    /// captured late (a mirror port, an IPS or merged interfaces write one direction behind the
+    /// other): `capture-reordered`, related to the ACK. Data that stops short leaves it open: more of
+    /// a reordered burst may follow, until something shows it will not (`proveAckOfUnsentData`):
+    /// a FIN short of the ACK, here; the ACKer's own ACK going back below it
+    /// (`observeAcknowledgment`); the end of the connection (`Connection.settleAtEnd`).
+    @inline(__always)
+    static func checkCaptureReordering(
+        _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
+        _ ctx: StepContext, _ out: inout [TrackerEvent]
+    ) {
+        guard sender.unseenAck != nil else { return }
+        let seq = s.sequence, len = s.payloadLength
+        if len > 0, let unseen = sender.sentData(from: seq, to: seq &+ len, ctx.frame) {
+            sender.emit(.captureReordered, ctx, &out, expected: unseen.to, actual: seq, related: unseen.frame)
+            return
+        }
+        if s.flags.contains(.fin), let unseen = sender.unseenAck, unseen.isArriving, Seq.lt(seq &+ len, unseen.to) {
+            proveAckOfUnsentData(dataSender: &sender, acker: &receiver, ctx, &out)
+        }
+    }
+
+    /// The data an ACK of unseen data covered began to arrive and is shown to stop short of it for
+    /// good: that ACK covered data never sent, `ack-of-unsent-data` (violation) about the ACKer, at
+    /// the frame where the data went on from below it, related to the ACK. The ACKer's RCV.NXT goes
+    /// back to what the sender really sent (its dropped segments since then change nothing).
+    static func proveAckOfUnsentData(
+        dataSender: inout EndpointMachine, acker: inout EndpointMachine, _ ctx: StepContext,
+        _ out: inout [TrackerEvent]
+    ) {
+        guard let unseen = dataSender.unsentProved() else { return }
+        var at = ctx
+        at.frame = unseen.arriving ?? ctx.frame
+        acker.emit(.ackOfUnsentData, at, &out, expected: unseen.from, actual: unseen.to, related: unseen.frame)
+        acker.peerNeverSent(from: dataSender.send.nxt ?? unseen.from)
     }
 }

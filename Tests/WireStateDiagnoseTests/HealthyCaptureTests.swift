@@ -10,7 +10,10 @@ import WireStateDiagnose
         "ipv6-client-close.pcap", "keepalive.pcap", "half-close.pcap", "tfo.pcap", "midstream.pcap",
         "loss-retransmission.pcap", "loss-receiver-side.pcap", "loss-capture-gap.pcap",
         "port-reuse.pcap", "port-reuse-client-tw.pcap", "simultaneous-close.pcap", "simultaneous-open.pcap",
-        "simultaneous-open-lo.pcap", "zero-window.pcap"
+        "simultaneous-open-lo.pcap", "zero-window.pcap",
+        // Issue 8 §2 rule captures of real stacks on both ends (a mirror that reorders, a deleted
+        // window update, a FIN the relay dropped before the capture point).
+        "reorder-ack-before-data.pcap", "window-update-gap.pcap", "fin-order-capture-gap.pcap"
     ]
 
     @Test(arguments: healthy)
@@ -30,7 +33,8 @@ import WireStateDiagnose
             // attempts and scripted peers, each recorded to show a symptom.
             "rst-odd-seq.pcap", "fin-in-syn-sent.pcap", "syn-unanswered.pcap", "rst-in-syn-received.pcap",
             "syn-after-refusal-same-isn.pcap", "synack-ack-lost.pcap", "fin-ack-lost-fin-wait-1.pcap",
-            "fin-ack-lost-last-ack.pcap"
+            "fin-ack-lost-last-ack.pcap", "paws-old-tsval.pcap", "synsent-bad-tsecr.pcap",
+            "ack-too-old.pcap"
         ]
         let dir = Diagnosis.repo.appendingPathComponent("Captures")
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)

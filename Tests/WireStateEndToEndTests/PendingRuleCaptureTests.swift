@@ -11,15 +11,16 @@ import Testing
     static let dir = "Captures/.pending/"
 
     static let captures = [
-        "reorder-ack-before-data", "paws-old-tsval", "synsent-bad-tsecr", "fin-order-capture-gap",
-        "window-update-gap", "midstream-half-close"
+        "midstream-half-close"
     ]
 
     /// Rules that landed: their captures moved up to Captures/, where `check Captures/` and the
     /// kernel-truth test hold them too; their tests below run without the known-issue wrapper.
     static let landed = [
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
-        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent"
+        "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
+        "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
+        "synsent-bad-tsecr", "ack-too-old"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -143,33 +144,49 @@ import Testing
 
     @Test func captureReorderingIsNotAViolation() throws {
         try Self.checkable("reorder-ack-before-data")
-        withKnownIssue("issue 8: reordering in the capture is not a violation") {
-            try Self.holdsIntendedAnswer("reorder-ack-before-data")
-            // The request (frame 6) arrives after the ACK that covered it (frame 4): reported as a capture
-            // artefact there, never as ack-of-unsent-data.
-            let a = try Self.anomalies("reorder-ack-before-data")
-            #expect(a.contains { $0["frame"] as? Int == 6 && $0["severity"] as? String == "capture-gap" })
-            #expect(!a.contains { $0["severity"] as? String == "violation" })
-        }
+        try Self.holdsIntendedAnswer("reorder-ack-before-data")
+        // The request (frame 6) arrives after the ACK that covered it (frame 4): reported as a capture
+        // artefact there, never as ack-of-unsent-data.
+        let a = try Self.anomalies("reorder-ack-before-data")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 6 && $0["severity"] as? String == "capture-gap"
+                    && $0["code"] as? String == "capture-reordered" && $0["related_frame"] as? Int == 4
+            })
+        #expect(!a.contains { $0["severity"] as? String == "violation" })
     }
 
     @Test func timestampsFailingPAWSAreReportedAndChangeNothing() throws {
         try Self.checkable("paws-old-tsval", "synsent-bad-tsecr")
-        withKnownIssue("issue 8: PAWS and the timestamp checks Linux applies") {
-            try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
-            // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
-            let paws = try Self.anomalies("paws-old-tsval")
+        try Self.holdsIntendedAnswer("paws-old-tsval", "synsent-bad-tsecr")
+        // Frame 6: TSval 995000 after 1000020 was accepted; Linux dropped it.
+        let paws = try Self.anomalies("paws-old-tsval")
+        #expect(
+            paws.contains {
+                $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
+                    && $0["code"] as? String == "paws-old-tsval"
+            })
+        // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
+        let forged = try Self.anomalies("synsent-bad-tsecr")
+        for frame in [2, 3] {
             #expect(
-                paws.contains {
-                    $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
-                        && !["retransmission", "duplicate-ack"].contains($0["code"] as? String ?? "")
+                forged.contains {
+                    $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server"
+                        && $0["code"] as? String == "tsecr-not-sent"
                 })
-            // Frames 2 and 3 echo a TSecr the client never sent: each is reported, neither closes the client.
-            let forged = try Self.anomalies("synsent-bad-tsecr")
-            for frame in [2, 3] {
-                #expect(forged.contains { $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server" })
-            }
         }
+    }
+
+    @Test func anAckTooOldIsDroppedAndReported() throws {
+        try Self.checkable("ack-too-old")
+        try Self.holdsIntendedAnswer("ack-too-old")
+        // Frame 24: an ACK 10000 below the kernel's SND.UNA (window 4000); Linux dropped it.
+        let a = try Self.anomalies("ack-too-old")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 24 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "ack-too-old"
+            })
+        #expect(a.contains { $0["frame"] as? Int == 26 && $0["code"] as? String == "retransmission" })
     }
 
     @Test func retransmissionProvesTheAckWasLost() throws {
@@ -194,18 +211,21 @@ import Testing
 
     @Test func whoClosedFirstFollowsTheOrderTheFINsWereSent() throws {
         try Self.checkable("fin-order-capture-gap")
-        withKnownIssue("issue 8: who closed first") {
-            try Self.holdsIntendedAnswer("fin-order-capture-gap")
-            let conn = try Self.records("fin-order-capture-gap").first { $0["type"] as? String == "connection" }
-            #expect(conn?["closed_by"] as? String == "client")
-        }
+        try Self.holdsIntendedAnswer("fin-order-capture-gap")
+        let conn = try Self.records("fin-order-capture-gap").first { $0["type"] as? String == "connection" }
+        #expect(conn?["closed_by"] as? String == "client")
     }
 
     @Test func aCaptureGapHidesAWindowUpdate() throws {
         try Self.checkable("window-update-gap")
-        withKnownIssue("issue 8: a capture gap hides window updates too") {
-            try Self.holdsIntendedAnswer("window-update-gap")
-        }
+        try Self.holdsIntendedAnswer("window-update-gap")
+        // The server's ACK (9) of the data past the edge (8) shows the update the capture lost.
+        let a = try Self.anomalies("window-update-gap")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 9 && $0["code"] as? String == "window-update-not-captured"
+                    && $0["related_frame"] as? Int == 8 && $0["endpoint"] as? String == "server"
+            })
     }
 
     @Test func aFINSentInSynSentIsFinBeforeEstablished() throws {

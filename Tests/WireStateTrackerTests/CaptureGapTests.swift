@@ -97,20 +97,94 @@ import WireStateDecoder
         #expect(w.anomalyCodes == ["ack-of-unseen-data"])
     }
 
-    @Test func ackOfDataNeverSentIsProvenWhenThePeerContinuesBelowIt() {
+    static func anomaly(_ w: Wire, _ code: AnomalyCode) -> Anomaly? {
+        w.events.lazy.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e, a.code == code { return a }; return nil
+        }.first
+    }
+
+    @Test func ackOfDataNeverSentIsProvenWhenThePeerStopsShortOfIt() {
         var w = Wire()
         w.handshake()
         w.c(.ack, seq: 1001, ack: 6001)  // acknowledges 1000 bytes the server never sent
         #expect(w.anomalyCodes == ["ack-of-unseen-data"])  // at first a capture gap is the kinder reading
-        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)  // the server goes on from 5001: they were never sent
+        // The server goes on from 5001: the bytes the ACK covered, captured late, or bytes never sent.
+        // 10 bytes do not reach the ACK: more of a reordered burst may follow, so nothing is certain yet.
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data"])
+        // Its FIN at 5011 ends its data short of 6001: those bytes were never sent, proved at the data (5).
+        w.s([.fin, .ack], seq: 5011, ack: 1001)
         #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
-        let proof = w.events.compactMap { e -> Anomaly? in
-            if case .anomaly(let a) = e, a.code == .ackOfUnsentData { return a }; return nil
-        }
-        #expect(proof.first?.endpoint == .client)
-        #expect(proof.first?.relatedFrame?.number == 4)
-        w.s([.fin, .ack], seq: 5011, ack: 1001)  // and its FIN is accepted at the real sequence
-        #expect(w.states == (.closeWait, .finWait1))
+        let proof = Self.anomaly(w, .ackOfUnsentData)
+        #expect(proof?.endpoint == .client)
+        #expect(proof?.frame?.number == 5)
+        #expect(proof?.relatedFrame?.number == 4)
+        #expect(w.states == (.closeWait, .finWait1))  // and its FIN is accepted at the real sequence
+    }
+
+    // Issue 8 §2 (Captures/reorder-ack-before-data): a mirror port wrote the server's ACK before the
+    // client's data it acknowledges. When that data arrives it was reordering, never a violation.
+    @Test func anAckCapturedBeforeItsDataIsReorderingNotAViolation() {
+        var w = Wire()
+        w.handshake()
+        w.s(.ack, seq: 5001, ack: 1101)  // the client's 100 bytes are not in the file yet
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)  // here they are
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "capture-reordered"])
+        let late = Self.anomaly(w, .captureReordered)
+        #expect(late?.endpoint == .client)
+        #expect(late?.frame?.number == 5)
+        #expect(late?.relatedFrame?.number == 4)
+        #expect(AnomalyCode.captureReordered.severity == .captureGap)
+        // They were new data, not a retransmission, and the client goes on from their end.
+        w.c([.psh, .ack], seq: 1101, ack: 5001, len: 10)
+        w.s(.ack, seq: 5001, ack: 1111)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "capture-reordered"])
+        #expect(w.finish().first?.violationCount == 0)
+    }
+
+    @Test func aReorderedBurstArrivesInPiecesAndIsReorderingOnceItReachesTheAck() {
+        var w = Wire()
+        w.handshake()
+        w.s(.ack, seq: 5001, ack: 1201)
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 100)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data"])
+        w.c([.psh, .ack], seq: 1101, ack: 5001, len: 100)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "capture-reordered"])
+        #expect(Self.anomaly(w, .captureReordered)?.frame?.number == 6)
+    }
+
+    @Test func anAckThatGoesBackBelowItsUnseenDataProvesItUnsent() {
+        var w = Wire()
+        w.handshake()
+        w.c(.ack, seq: 1001, ack: 6001)
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        // The client's own ACK goes back to 5011: an acknowledgment never moves back.
+        w.c(.ack, seq: 1001, ack: 5011)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
+        #expect(Self.anomaly(w, .ackOfUnsentData)?.frame?.number == 5)
+        // The client's RCV.NXT is where the server really got to: its next data is in order.
+        w.s([.psh, .ack], seq: 5011, ack: 1001, len: 10)
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
+    }
+
+    @Test func dataThatNeverReachesTheAckByTheEndWasNeverSent() {
+        var w = Wire()
+        w.handshake()
+        w.c(.ack, seq: 1001, ack: 6001)
+        w.s([.psh, .ack], seq: 5001, ack: 1001, len: 10)
+        let summaries = w.finish()
+        #expect(w.anomalyCodes == ["ack-of-unseen-data", "ack-of-unsent-data"])
+        #expect(Self.anomaly(w, .ackOfUnsentData)?.frame?.number == 5)
+        #expect(summaries.first?.violationCount == 1)
+    }
+
+    @Test func anAckOfUnseenDataThatNoDataFollowsStaysACaptureGap() {
+        var w = Wire()
+        w.handshake()
+        w.c(.ack, seq: 1001, ack: 6001)
+        w.s([.psh, .ack], seq: 6001, ack: 1001, len: 10)  // the server goes on past it: the capture missed them
+        _ = w.finish()
+        #expect(w.anomalyCodes == ["ack-of-unseen-data"])
     }
 
     @Test func aRetransmissionEndingAtRcvNxtStillDeliversItsAck() {

@@ -146,6 +146,14 @@ struct CodeScenario: Sendable, CustomTestStringConvertible {
                 w.handshake(); w.c(.ack, seq: 1001, ack: 5001, len: 60_000)
             }),
         CodeScenario(
+            code: .ackTooOld,
+            produce: { w in
+                w = WindowTests.serverSentMuchData(); w.c(.ack, seq: 1001, ack: 5001)
+            },
+            nearMiss: { w in
+                w = WindowTests.serverSentMuchData(); w.c(.ack, seq: 1001, ack: 151_001 &- 65000)
+            }),
+        CodeScenario(
             code: .segmentAfterClose,
             produce: { w in
                 w.handshake(); w.c([.rst, .ack], seq: 1001, ack: 5001)

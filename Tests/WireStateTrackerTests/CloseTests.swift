@@ -159,4 +159,37 @@ import WireStateDecoder
         #expect(s.clientState == .timeWait)
         #expect(s.serverState == .lastAck && s.serverEvidence == .observed)
     }
+
+    // Issue 8 §2 (Captures/fin-order-capture-gap): who closed first follows the order the FINs were
+    // sent. The client's FIN at 1001 is lost before the capture point; the server's FIN is the first
+    // in the file; the client's ACK of it already has seq 1002, and its FIN comes again at 1001.
+    static func finLostBeforeTheCapture() -> Wire {
+        var w = Wire()
+        w.handshake()
+        w.s([.fin, .ack], seq: 5001, ack: 1001)  // frame 4: the first FIN in the file
+        w.c(.ack, seq: 1002, ack: 5002)  // past its own FIN, which the capture missed
+        return w
+    }
+
+    @Test func aFinTheCaptureMissedWentFirst() {
+        var w = Self.finLostBeforeTheCapture()
+        w.c([.fin, .ack], seq: 1001, ack: 5002)  // its retransmission
+        w.s(.ack, seq: 5002, ack: 1002)
+        #expect(w.states == (.timeWait, .timeWait))
+        #expect(!w.transitions.contains { $0.endpoint == .client && $0.to == .lastAck })
+        #expect(w.transitions.contains { $0.endpoint == .client && $0.from == .finWait1 && $0.to == .closing })
+        #expect(w.anomalyCodes.contains("fin-retransmission"))
+        #expect(w.finish().first?.facts.closedBy == .client)
+    }
+
+    @Test func aFinFromCloseWaitAfterThePeersFinLeavesThePeerFirst() {
+        var w = Wire()
+        w.handshake()
+        w.s([.fin, .ack], seq: 5001, ack: 1001)
+        w.c(.ack, seq: 1001, ack: 5002)
+        w.c([.fin, .ack], seq: 1001, ack: 5002)  // a FIN at its SND.NXT: sent in CLOSE_WAIT
+        w.s(.ack, seq: 5002, ack: 1002)
+        #expect(w.transitions.contains { $0.endpoint == .client && $0.to == .lastAck })
+        #expect(w.finish().first?.facts.closedBy == .server)
+    }
 }

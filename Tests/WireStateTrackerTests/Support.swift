@@ -13,12 +13,14 @@ struct Wire {
 
     mutating func send(
         _ fromClient: Bool, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: UInt32 = 0,
-        window: UInt16 = 65535, wscale: UInt8? = nil, after dt: Int64 = 1_000_000
+        window: UInt16 = 65535, wscale: UInt8? = nil, ts: (value: UInt32, echo: UInt32)? = nil,
+        after dt: Int64 = 1_000_000
     ) {
         frame += 1
         time += dt
         var o = TCPOptions()
         if flags.contains(.syn) { o.windowScale = wscale; o.mss = 1460 }
+        if let ts { o.timestampValue = ts.value; o.timestampEcho = ts.echo }
         let s = TCPSegment(
             source: fromClient ? client : server, destination: fromClient ? server : client,
             sequence: seq, acknowledgment: ack, flags: flags, window: window, payloadLength: len,

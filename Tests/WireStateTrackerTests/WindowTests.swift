@@ -22,7 +22,67 @@ import WireStateDecoder
         #expect(!w.anomalyCodes.contains("data-beyond-window"))
         // Client shrinks nothing, but now the server sends past 5001 + 64256 (misbehaving peer).
         w.s([.ack], seq: 5001 &+ 64256 &- 100, ack: 1101, len: 1448, window: 509)
+        // Held until the client answers (a missed window update could explain it); its ACK neither
+        // passes the edge nor opens the window that far: the client did not take it.
+        w.c(.ack, seq: 1101, ack: 5001, window: 502)
         #expect(w.anomalyCodes.contains("data-beyond-window"))
+    }
+
+    // Issue 8 §2 (Captures/window-update-gap): a capture gap hides window updates too. Data past
+    // the last right edge seen, then acknowledged by the receiver, is no violation: the capture lost
+    // the update that allowed it, and the bound restarts from the ACK.
+    static func pastTheEdge() -> Wire {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.s([.syn, .ack], seq: 5000, ack: 1001, window: 2000)  // right edge 3001
+        w.c(.ack, seq: 1001, ack: 5001)
+        w.c([.psh, .ack], seq: 1001, ack: 5001, len: 1000)
+        w.c([.psh, .ack], seq: 2001, ack: 5001, len: 1000)  // up to the edge
+        w.c([.psh, .ack], seq: 3001, ack: 5001, len: 1000)  // past it: frame 6
+        return w
+    }
+
+    @Test func dataPastTheEdgeThatTheReceiverAcknowledgesIsAMissedWindowUpdate() {
+        var w = Self.pastTheEdge()
+        #expect(w.anomalyCodes.isEmpty)  // held: the receiver has not answered yet
+        w.s(.ack, seq: 5001, ack: 4001, window: 1000)
+        #expect(w.anomalyCodes == ["window-update-not-captured"])
+        let a = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e { return a }; return nil
+        }.first
+        #expect(a?.endpoint == .server)
+        #expect(a?.frame?.number == 7)
+        #expect(a?.relatedFrame?.number == 6)
+        #expect(AnomalyCode.windowUpdateNotCaptured.severity == .captureGap)
+        // The bound restarts from what the ACK shows: up to 5001 is fine, past it is held again.
+        w.c([.psh, .ack], seq: 4001, ack: 5001, len: 1000)
+        w.s(.ack, seq: 5001, ack: 5001, window: 1000)
+        #expect(w.finish().first?.violationCount == 0)
+    }
+
+    @Test func aReceiverThatOpensItsWindowOverTheDataTookIt() {
+        var w = Self.pastTheEdge()
+        w.s(.ack, seq: 5001, ack: 3001, window: 1000)  // crossed the data, but offers up to 4001
+        #expect(w.anomalyCodes == ["window-update-not-captured"])
+    }
+
+    @Test func dataPastTheEdgeThatTheReceiverDoesNotTakeIsAViolationAtItsFrame() {
+        var w = Self.pastTheEdge()
+        w.s(.ack, seq: 5001, ack: 3001, window: 0)  // it took the data up to the edge, nothing past it
+        #expect(w.anomalyCodes == ["data-beyond-window", "zero-window"])
+        let a = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e { return a }; return nil
+        }.first
+        #expect(a?.endpoint == .client)
+        #expect(a?.frame?.number == 6)
+        #expect(a?.expected == 3001)
+    }
+
+    @Test func dataPastTheEdgeThatTheReceiverNeverAnswersIsAViolationAtTheEnd() {
+        var w = Self.pastTheEdge()
+        let summaries = w.finish()
+        #expect(w.anomalyCodes == ["data-beyond-window"])
+        #expect(summaries.first?.violationCount == 1)
     }
 
     // CHECKED: scaled window right edge that wraps past 2³².
@@ -71,5 +131,40 @@ import WireStateDecoder
         #expect(w.anomalyCodes == ["retransmission", "zero-window", "zero-window-probe", "keep-alive"])
         let summary = w.finish()[0]
         #expect(summary.violationCount == 0)
+    }
+
+    // RFC 9293 §3.10.7.4 (fifth) and RFC 5961 §5: an ACK below SND.UNA − MAX.SND.WND is not
+    // acceptable; the receiver drops the segment (and answers with an ACK), changing nothing.
+    static func serverSentMuchData() -> Wire {
+        var w = Wire()
+        w.handshake()  // windows 65535, no scaling
+        var seq: UInt32 = 5001
+        for _ in 0..<100 {  // 146,000 bytes, each acknowledged
+            w.s(.ack, seq: seq, ack: 1001, len: 1460)
+            seq &+= 1460
+            w.c(.ack, seq: 1001, ack: seq)
+        }
+        return w  // the server's SND.UNA is 151001
+    }
+
+    @Test func anAckBelowSndUnaMinusMaxSndWndIsDroppedAndChangesNothing() {
+        var w = Self.serverSentMuchData()
+        // The client's FIN acknowledges 5001, more than a window below the server's SND.UNA.
+        w.c([.fin, .ack], seq: 1001, ack: 5001)
+        #expect(w.anomalyCodes.contains("ack-too-old"))
+        let a = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e, a.code == .ackTooOld { return a }; return nil
+        }.first
+        #expect(a?.endpoint == .client)
+        #expect(a?.expected == 151_001 &- 65535 && a?.actual == 5001)
+        #expect(AnomalyCode.ackTooOld.severity == .suspicious)
+        #expect(w.states == (.finWait1, .established))  // the server never took that FIN
+    }
+
+    @Test func anAckWithinAWindowBelowSndUnaIsAnOrdinaryOldAck() {
+        var w = Self.serverSentMuchData()
+        w.c([.fin, .ack], seq: 1001, ack: 151_001 &- 65000)
+        #expect(!w.anomalyCodes.contains("ack-too-old"))
+        #expect(w.states == (.finWait1, .closeWait))
     }
 }
