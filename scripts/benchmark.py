@@ -2,7 +2,7 @@
 """The benchmark (issue 10, item 7): one command, every figure, ratios against a floor measured in
 the same run.
 
-    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR] [--baseline REV]
+    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR] [--baseline REV] [--live]
 
 1. builds `wirestate` and `wirestate-bench` (release), and with the system C compiler the floor
    (bench/floor.c: a bare libpcap pcap_next_ex loop) and an allocation counter (bench/alloccount.c,
@@ -26,6 +26,11 @@ when already built there) and times, on the same files in the same run, alternat
 R times each: the decode phase alone (`wirestate-bench --phase decode --keep FILE`: link, IP and
 TCP decoding of every frame, the cost that new encapsulations could add to plain Ethernet), the
 track phase (decode + both machines), and `analyze --quiet`, as new/old ratios (below 1: faster now).
+
+With --live (root, tcpreplay and tcpdump installed), the full-frame file is also replayed onto
+loopback as fast as tcpreplay can (`--topspeed`) while each of `tcpdump -w` (32 MiB buffer),
+`wirestate live --format jsonl` and `wirestate live --format jsonl --write FILE` captures it, and
+the frames each captured and the kernel's drop counts are printed side by side.
 
 Only public tools; nothing here needs the network. Exit status 0 unless a build or a run failed.
 """
@@ -74,6 +79,56 @@ def allocations(binary, args, shim, tmp):
         return int(f.read().strip())
 
 
+def wait_quiet(path, seconds=60):
+    """Waits (bounded) until the file at path has stopped growing for a second."""
+    last, still, deadline = -1, 0, time.monotonic() + seconds
+    while time.monotonic() < deadline and still < 10:
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        still = still + 1 if size == last else 0
+        last = size
+        time.sleep(0.1)
+
+
+def live_replay(wirestate, path, packets, tmp):
+    """Replays path onto lo with tcpreplay while each capturer runs; prints captured frames and drops."""
+    if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("tcpdump"):
+        print("  live replay: skipped (needs root, tcpreplay and tcpdump)")
+        return
+    print(f"  live replay onto lo ({packets:,} packets, tcpreplay --topspeed), each capturer in turn:")
+    saved = os.path.join(tmp, "live-saved.pcap")
+    runs = [
+        ("tcpdump -B 32768 -w FILE", ["tcpdump", "-i", "lo", "-B", "32768", "-w", saved], "tcpdump"),
+        ("wirestate live --format jsonl", [wirestate, "live", "-i", "lo", "--format", "jsonl"], "jsonl"),
+        ("wirestate live jsonl --write FILE", [wirestate, "live", "-i", "lo", "--format", "jsonl", "--write", saved], "jsonl"),
+    ]
+    for name, cmd, kind in runs:
+        out_path, err_path = os.path.join(tmp, "live.out"), os.path.join(tmp, "live.err")
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            p = subprocess.Popen(cmd, stdout=out, stderr=err)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and b"listening on" not in open(err_path, "rb").read():
+                time.sleep(0.05)
+            r = subprocess.run(["tcpreplay", "-i", "lo", "--topspeed", path], capture_output=True, text=True)
+            sent = next((l.strip() for l in r.stdout.splitlines() if l.strip().startswith("Rated:")), "?")
+            wait_quiet(saved if kind == "tcpdump" else out_path)
+            p.send_signal(2)
+            try:
+                p.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        err = open(err_path, errors="replace").read()
+        if kind == "tcpdump":
+            captured = next((l.split()[0] for l in err.splitlines() if "captured" in l), "?")
+            dropped = next((l.split()[0] for l in err.splitlines() if "dropped by kernel" in l), "?")
+        else:
+            rec = next((json.loads(l) for l in open(out_path) if l.startswith('{"type":"capture"')), {})
+            captured, dropped = rec.get("frames", "?"), rec.get("dropped_by_kernel", "?")
+        print(f"    {name:36} captured {captured:>9}   dropped by kernel {dropped:>9}   ({sent})")
+        for f in (saved, out_path, err_path):
+            if os.path.exists(f):
+                os.unlink(f)
+
+
 def build_baseline(rev, tmp):
     """Builds REV's wirestate and wirestate-bench (release) from `git archive` under tmp; returns their paths."""
     src = os.path.join(tmp, "baseline-" + rev.replace("/", "_"))
@@ -99,6 +154,8 @@ def main():
                     help="mean gap between connection starts (capture time); 2 ms holds ~30k open at once")
     ap.add_argument("--big", action="store_true", help="also 10x the packets at snaplen 128")
     ap.add_argument("--keep", help="directory for the generated captures (default: a temporary one, removed)")
+    ap.add_argument("--live", action="store_true",
+                    help="also replay the full-frame file onto loopback with tcpreplay and compare live capture drops (root)")
     ap.add_argument("--baseline", metavar="REV",
                     help="also build this git revision and compare its decode, track and analyze --quiet times")
     a = ap.parse_args()
@@ -187,6 +244,8 @@ def main():
             print(f"  analyze {' '.join(mode):15} allocations/packet {per:6.3f}   peak RSS N/2 {rss_half:7.1f} MiB, "
                   f"N {rss_full:7.1f} MiB ({rss_full / rss_half:.2f}x for 2x the connections)")
         os.unlink(half)
+        if a.live and snaplen == 262144:
+            live_replay(wirestate, path, packets, tmp)
         if not a.keep:
             os.unlink(path)
     if not a.keep:
