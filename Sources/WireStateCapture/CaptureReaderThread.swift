@@ -320,24 +320,7 @@ final class CaptureReaderThread {
         pthread_mutex_unlock(lock)
     }
 
-    /// Waits for the capture descriptor to become readable, at most the read timeout (less when
-    /// `until`, the `--duration` deadline or the end of a drain, is nearer).
     private func waitForPackets(untilMonotonic until: Int64?) {
-        var millis = Int64(readTimeoutMillis)
-        if let until {
-            let left = (until - monotonicNanos() + 999_999) / 1_000_000
-            millis = max(0, min(millis, left))
-        }
-        if let required = pcap_get_required_select_timeout(handle) {
-            let r = Int64(required.pointee.tv_sec) * 1000 + Int64(required.pointee.tv_usec) / 1000
-            millis = min(millis, max(1, r))
-        }
-        var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        _ = readerPoll(&pfd, 1, Int32(millis))
+        _ = waitReadable(handle, descriptor: descriptor, timeoutMillis: readTimeoutMillis, until: until)
     }
-}
-
-/// poll(2), under a name no method hides.
-private func readerPoll(_ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ millis: Int32) -> Int32 {
-    poll(fds, count, millis)
 }

@@ -409,18 +409,7 @@ public final class LiveCapture: LivePacketSource {
     /// Waits for the capture descriptor to become readable, at most the read timeout (less when
     /// the `--duration` deadline is nearer, so the capture ends on time).
     private func waitForPackets(_ handle: OpaquePointer) -> Wait {
-        var millis = Int64(options.readTimeoutMillis)
-        if let deadline {
-            let left = (deadline - monotonicNanos() + 999_999) / 1_000_000
-            millis = max(0, min(millis, left))
-        }
-        if let required = pcap_get_required_select_timeout(handle) {
-            // Set while libpcap waits to learn whether a downed interface went away.
-            let r = Int64(required.pointee.tv_sec) * 1000 + Int64(required.pointee.tv_usec) / 1000
-            millis = min(millis, max(1, r))
-        }
-        var pfd = pollfd(fd: selectableDescriptor, events: Int16(POLLIN), revents: 0)
-        let n = systemPoll(&pfd, 1, Int32(millis))
+        let n = waitReadable(handle, descriptor: selectableDescriptor, timeoutMillis: options.readTimeoutMillis, until: deadline)
         if n > 0 { return .ready }
         if n == 0 { return .timeout }
         return errno == EINTR ? .interrupted : .ready  // let pcap_next_ex report real errors
@@ -472,9 +461,22 @@ public final class LiveCapture: LivePacketSource {
     public var elapsedSeconds: Double { Double((endedAt ?? monotonicNanos()) - startedAt) / 1e9 }
 }
 
-/// poll(2), under a name the class's own `poll()` does not hide.
-private func systemPoll(_ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ millis: Int32) -> Int32 {
-    poll(fds, count, millis)
+/// Waits for a capture's descriptor to become readable: at most `timeoutMillis`, less when `until`
+/// (CLOCK_MONOTONIC nanoseconds: a `--duration` deadline, the end of a drain) is nearer, and less
+/// while libpcap asks for a shorter wait (`pcap_get_required_select_timeout`, set while it waits to
+/// learn whether a downed interface went away). Returns poll(2)'s result.
+func waitReadable(_ handle: OpaquePointer, descriptor: Int32, timeoutMillis: Int32, until: Int64?) -> Int32 {
+    var millis = Int64(timeoutMillis)
+    if let until {
+        let left = (until - monotonicNanos() + 999_999) / 1_000_000
+        millis = max(0, min(millis, left))
+    }
+    if let required = pcap_get_required_select_timeout(handle) {
+        let r = Int64(required.pointee.tv_sec) * 1000 + Int64(required.pointee.tv_usec) / 1000
+        millis = min(millis, max(1, r))
+    }
+    var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+    return poll(&pfd, 1, Int32(millis))
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.
