@@ -163,10 +163,10 @@ struct Connection {
             fromClient
             ? Self.step(
                 s, sender: &client, receiver: &server, window: &windows.client, peerWindow: &windows.server,
-                summary: &summary, ctx, &out)
+                summary: &summary, peerResetReported: &peerResetReported, ctx, &out)
             : Self.step(
                 s, sender: &server, receiver: &client, window: &windows.server, peerWindow: &windows.client,
-                summary: &summary, ctx, &out)
+                summary: &summary, peerResetReported: &peerResetReported, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.send.syn != nil && server.send.syn != nil
             && (client.windowScale.isPending || server.windowScale.isPending)
@@ -180,7 +180,6 @@ struct Connection {
         // Half-open: an endpoint keeps talking to a peer that reset (reported once). If its own
         // CLOSED was inferred from that RST, its segment has just withdrawn it.
         let receiverReset = self[receiver].state == .closed && self[receiver].closedByReset
-        if summary.halfOpenReported { peerResetReported = true }
         if !peerResetReported, receiverReset, self[sender].state != .closed, !s.flags.contains(.rst),
             !s.flags.contains(.syn)
         {
@@ -215,13 +214,13 @@ struct Connection {
     /// its own methods. Returns whether the segment was a retransmission.
     static func step(
         _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
-        _ out: inout StepOutput
+        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary,
+        peerResetReported: inout Bool, _ ctx: StepContext, _ out: inout StepOutput
     ) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
         // First: does this segment contradict a CLOSED we only inferred for its sender?
         if sender.reviveIfContradicted(c, ctx, &out) == .trafficAfterPeerReset {
-            summary.halfOpenReported = true
+            peerResetReported = true  // that was the half-open finding: not reported twice
         }
         checkHeader(s, c, sender: sender, ctx, &out)
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)

@@ -217,8 +217,6 @@ public struct ConnectionSummary: Sendable, Equatable {
     public var refused = false
     /// A RST closed (or tried to close) the connection.
     public var reset = false
-    /// An endpoint kept talking after its peer reset (half-open).
-    public var halfOpenReported = false
     public var endReason: EndReason? = nil
     /// The tunnels the connection was seen in: 0 for none, else a number in the run's tunnel table
     /// (`ConnectionTracker.tunnelPaths`, handed to sinks by `EventSink.tunnelsChanged`). A number,
