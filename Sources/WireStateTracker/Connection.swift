@@ -236,7 +236,7 @@ struct Connection {
         let rstRejected = c == .rst && receiver.wouldRejectReset(s)
         let senderWasOpening = sender.state == .synSent
         let finBeforeCaptured = sender.state == .closeWait && sender.sentFinBeforeCaptured(s)
-        sender.sent(s, rstRejected: rstRejected, ctx, &out)
+        sender.sent(s, rstRejected: rstRejected, peerAnsweredSyn: receiver.passiveOpen, ctx, &out)
         // Its FIN, missed by the capture, went before the peer's: it closed first.
         if finBeforeCaptured && sender.state == .closing { summary.facts.finSentFirst(by: sender.role) }
         // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.

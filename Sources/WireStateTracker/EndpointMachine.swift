@@ -137,8 +137,12 @@ public struct EndpointMachine: Sendable {
     // MARK: - Sending
 
     /// The endpoint sent `s`. Moves by the sending table and checks what the sender alone can prove.
-    /// `rstRejected`: the receiver will not accept this RST (`wouldRejectReset`).
-    mutating func sent(_ s: TCPSegment, rstRejected: Bool = false, _ ctx: StepContext, _ out: inout StepOutput) {
+    /// `rstRejected`: the receiver will not accept this RST (`wouldRejectReset`). `peerAnsweredSyn`:
+    /// the peer answered this endpoint's SYN with its SYN+ACK (it went LISTEN → SYN_RECEIVED).
+    mutating func sent(
+        _ s: TCPSegment, rstRejected: Bool = false, peerAnsweredSyn: Bool = false, _ ctx: StepContext,
+        _ out: inout StepOutput
+    ) {
         let c = SegmentClass(s.flags)
         confirmIfAcknowledged(s, c, ctx, &out)
         defer {
@@ -161,7 +165,7 @@ public struct EndpointMachine: Sendable {
                     ? UInt32(s.flags.rawValue)
                     : code == .dataBeforeEstablished ? s.payloadLength : nil)
         case .decide(.sentSyn): sentSyn(s, ctx, &out)
-        case .decide(.sentSynAck): sentSynAck(s, ctx, &out)
+        case .decide(.sentSynAck): sentSynAck(s, peerAnsweredSyn: peerAnsweredSyn, ctx, &out)
         case .decide(.sentFin): sentFin(s, ctx, &out)
         case .decide(.sentRst): sentRst(s, rejected: rstRejected, ctx, &out)
         case .decide(.sentAck): sentAck(s, ctx, &out)
@@ -298,8 +302,11 @@ public struct EndpointMachine: Sendable {
     }
 
     /// SYN+ACK outside LISTEN: a retransmission (which also proves the handshake ACK never reached
-    /// it), the answer half of a simultaneous open, or one that does not belong.
-    private mutating func sentSynAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
+    /// it), the answer half of a simultaneous open, or one that does not belong: from an endpoint
+    /// whose own SYN was answered (`peerAnsweredSyn`) a SYN+ACK answers no SYN (issue 8 §2).
+    private mutating func sentSynAck(
+        _ s: TCPSegment, peerAnsweredSyn: Bool, _ ctx: StepContext, _ out: inout StepOutput
+    ) {
         let start = s.sequence
         let receivedSyn = receive?.irs != nil
         if send.synAckSent || (send.syn != nil && state != .synSent) {
@@ -308,6 +315,12 @@ public struct EndpointMachine: Sendable {
                 return
             }
             guard send.synAckSent else {
+                // Its SYN was answered by the peer's SYN+ACK, not crossed by the peer's SYN: not a
+                // simultaneous open. The SYN+ACK changes nothing on its side.
+                if peerAnsweredSyn {
+                    emit(.synAckWrongDirection, ctx, &out)
+                    return
+                }
                 send.sentSyn(iss: start, frame: ctx.frame, synAck: true)  // simultaneous open: its SYN+ACK after its SYN
                 return
             }
