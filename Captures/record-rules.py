@@ -759,6 +759,34 @@ def sc_ack_too_old(sc):
               ss_after_old_ack=mid, old_ack=dict(ack=old, snd_una=una))
 
 
+@scenario("synack-from-answered-client", expect=[("TIME_WAIT", "CLOSED")], tun=True)
+def sc_synack_from_answered_client(sc):
+    tp = hard_tp()
+    tun = hard.Tun(sc, "sw", 47215, 40215)
+    p = tun.p
+    s = tun.accept_peer(hello="peer")
+    # The client's SYN was answered by the kernel's SYN+ACK; now the client sends a SYN+ACK of
+    # its own (its ISN, acknowledging the kernel's data position): it answers no SYN.
+    p.send(SYN | ACK, seq=p.isn, options=[("MSS", 1460)], advance=False)
+    replies = p.quiet(0.5)
+    mid = tun.ss()
+    p.send_data(b"after\n")
+    assert rec.recv_exact(s, 6) == b"after\n"
+    p.close_first(s)
+    tun.write("TIME_WAIT",
+              "The scripted client connects to %s:%d and sends 'hello\\n' "
+              "(read). Its SYN was answered by the kernel's SYN+ACK; it then "
+              "sends a SYN+ACK of its own (seq = its ISN, ack = the kernel's "
+              "snd_nxt): the kernel (ESTABLISHED) answers %d segment(s) (a "
+              "challenge ACK, RFC 5961 section 4) and stays ESTABLISHED "
+              "(ss_after_synack). Then 6 bytes are read and the client closes "
+              "first. The scripted client is TIME_WAIT."
+              % (tun.sep + (len(replies),)),
+              [anomaly("synack-wrong-direction", "client",
+                       "a SYN+ACK from the endpoint whose SYN was answered")],
+              ss_after_synack=mid, replies=len(replies))
+
+
 def run(name, outdir):
     entry = SCENARIOS[name]
     sc = RuleScene(name, outdir)

@@ -5,8 +5,9 @@ import WireStateDecoder
 /// For a segment from A to B, `process` runs the checks that read both sides (`HeaderChecks.swift`,
 /// `SequenceObservations.swift`, `WindowCheck.swift`), then `A.sent(s)` and `B.received(s)` (design
 /// note §1). Connection orchestrates and reports; the endpoints change only through their own
-/// methods (their state has private setters). Anomalies found during the step get both endpoints'
-/// states before and after the step (`stamp`, once the step is over: only then are they known).
+/// methods (their state has private setters). What the rules find during the step is collected as
+/// `Finding`s (no state fields); `finishStep` builds each anomaly once, whole, with both endpoints'
+/// states before and after the step (only then are they known).
 struct Connection {
     var client: EndpointMachine
     var server: EndpointMachine
@@ -56,25 +57,24 @@ struct Connection {
 
     /// A later incarnation of a 4-tuple says so before its first segment is processed (`port-reuse`,
     /// and `reuse-in-time-wait` when the old one's TIME_WAIT was cut short).
-    mutating func announceIncarnation(inTimeWait: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
-        let mark = out.count
+    mutating func announceIncarnation(inTimeWait: Bool, _ ctx: StepContext, _ out: inout StepOutput) {
+        let before = (client.state, server.state)
         emit(.portReuse, about: .client, ctx, &out, actual: ref.incarnation)
         if inTimeWait { emit(.reuseInTimeWait, about: .client, ctx, &out) }
-        stamp(out: &out, from: mark, before: (client.state, server.state))
+        finishStep(&out, before: before)
     }
 
     // MARK: - Pickup
 
     /// Prepares the machines when the first segment seen is not a SYN (design note §4), and
     /// emits what is assumed. Called once, before the first `process`.
-    mutating func pickUp(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func pickUp(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout StepOutput) {
         let c = EndpointMachine.SegmentClass(s.flags)
-        let mark = out.count
         let before = (client.state, server.state)
         let sender: Role = fromClient ? .client : .server, receiver = sender.peer
         switch c {
         case .syn:
-            return
+            return  // nothing to assume, nothing found
         case .synAck:
             // The SYN went by uncaptured: the receiver of this SYN+ACK sent a SYN with ISN ack-1.
             self[receiver].assumeSynSent(iss: s.acknowledgment &- 1, windowScaleOffered: s.options.windowScale != nil, ctx, &out)
@@ -94,7 +94,7 @@ struct Connection {
             self[receiver].assumeSynchronized(sendNext: receiverNext, receiveNext: senderNext, ctx, &out)
             emit(.midstreamPickup, about: sender, ctx, &out)
         }
-        stamp(out: &out, from: mark, before: before)
+        finishStep(&out, before: before)
     }
 
     // MARK: - One segment
@@ -104,14 +104,14 @@ struct Connection {
     /// step. Returns the new incarnation to start when the segment opens one.
     mutating func handle(
         _ s: TCPSegment, frame: FrameRef, time: Int64, msl: Int64,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> (incarnation: UInt32, inTimeWait: Bool)? {
-        expire(at: time, msl: msl, &out)
+        expire(at: time, msl: msl, &out.events)
         if let reuse = reuseVerdict(s) {
             // The new SYN takes the 4-tuple over: a TIME_WAIT endpoint of this incarnation is done.
             let ctx = StepContext(ref: ref, frame: frame, time: time)
-            client.yieldToNewIncarnation(ctx, &out)
-            server.yieldToNewIncarnation(ctx, &out)
+            client.yieldToNewIncarnation(ctx, &out.events)
+            server.yieldToNewIncarnation(ctx, &out.events)
             summary.clientState = client.state
             summary.serverState = server.state
             summary.clientEvidence = client.evidence
@@ -151,10 +151,10 @@ struct Connection {
         return (ref.incarnation + 1, sender.state == .timeWait || receiver.state == .timeWait)
     }
 
-    mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func process(_ s: TCPSegment, fromClient: Bool, _ ctx: StepContext, _ out: inout StepOutput) {
         let sender: Role = fromClient ? .client : .server, receiver = sender.peer
         summary.facts.observe(s, fromClient: fromClient, time: ctx.time)
-        let mark = out.count
+        let mark = out.events.count
         let before = (client.state, server.state)
         let runWasOpen = windows[sender].shrinkRepeats
         // The one place direction is chosen: both endpoints are passed in place (exclusive access
@@ -163,10 +163,10 @@ struct Connection {
             fromClient
             ? Self.step(
                 s, sender: &client, receiver: &server, window: &windows.client, peerWindow: &windows.server,
-                summary: &summary, ctx, &out)
+                summary: &summary, peerResetReported: &peerResetReported, ctx, &out)
             : Self.step(
                 s, sender: &server, receiver: &client, window: &windows.server, peerWindow: &windows.client,
-                summary: &summary, ctx, &out)
+                summary: &summary, peerResetReported: &peerResetReported, ctx, &out)
         // Window scaling is settled once both SYNs are known.
         if client.send.syn != nil && server.send.syn != nil
             && (client.windowScale.isPending || server.windowScale.isPending)
@@ -180,7 +180,6 @@ struct Connection {
         // Half-open: an endpoint keeps talking to a peer that reset (reported once). If its own
         // CLOSED was inferred from that RST, its segment has just withdrawn it.
         let receiverReset = self[receiver].state == .closed && self[receiver].closedByReset
-        if summary.halfOpenReported { peerResetReported = true }
         if !peerResetReported, receiverReset, self[sender].state != .closed, !s.flags.contains(.rst),
             !s.flags.contains(.syn)
         {
@@ -198,8 +197,8 @@ struct Connection {
         }
         if let f = ctx.frame { summary.lastFrame = f }
         summary.lastTime = ctx.time
-        stamp(out: &out, from: mark, before: before)
-        collapseRepeats(sender, wasOpen: runWasOpen, from: mark, ctx, &out)
+        finishStep(&out, before: before)
+        collapseRepeats(sender, wasOpen: runWasOpen, from: mark, ctx, &out.events)
         if Self.holdsNothing(client.state) && Self.holdsNothing(server.state) {
             if closedAt == nil { closedAt = ctx.time }
         } else {
@@ -215,13 +214,13 @@ struct Connection {
     /// its own methods. Returns whether the segment was a retransmission.
     static func step(
         _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        window: inout WindowWatch, peerWindow: inout WindowWatch, summary: inout ConnectionSummary,
+        peerResetReported: inout Bool, _ ctx: StepContext, _ out: inout StepOutput
     ) -> Bool {
         let c = EndpointMachine.SegmentClass(s.flags)
         // First: does this segment contradict a CLOSED we only inferred for its sender?
         if sender.reviveIfContradicted(c, ctx, &out) == .trafficAfterPeerReset {
-            summary.halfOpenReported = true
+            peerResetReported = true  // that was the half-open finding: not reported twice
         }
         checkHeader(s, c, sender: sender, ctx, &out)
         let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
@@ -237,7 +236,7 @@ struct Connection {
         let rstRejected = c == .rst && receiver.wouldRejectReset(s)
         let senderWasOpening = sender.state == .synSent
         let finBeforeCaptured = sender.state == .closeWait && sender.sentFinBeforeCaptured(s)
-        sender.sent(s, rstRejected: rstRejected, ctx, &out)
+        sender.sent(s, rstRejected: rstRejected, peerAnsweredSyn: receiver.passiveOpen, ctx, &out)
         // Its FIN, missed by the capture, went before the peer's: it closed first.
         if finBeforeCaptured && sender.state == .closing { summary.facts.finSentFirst(by: sender.role) }
         // Its ACK of a SYN+ACK nobody captured proves the presumed listener sent that SYN+ACK.
@@ -255,7 +254,7 @@ struct Connection {
     /// Half-open with the RST out of sight: one side retransmits and the other, which did talk
     /// before, never answers. After 3 unanswered retransmissions spanning at least a second, the
     /// silent side is presumed gone (evidence unknown); any segment from it revives it.
-    mutating func checkUnresponsive(retransmitted: Bool, sender: Role, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func checkUnresponsive(retransmitted: Bool, sender: Role, _ ctx: StepContext, _ out: inout StepOutput) {
         let silent = sender.peer
         unanswered[silent] = 0
         guard retransmitted, !unresponsiveReported else { return }
@@ -265,7 +264,7 @@ struct Connection {
         let (count, since) = (unanswered[sender], unansweredSince[sender])
         guard count >= 3, CaptureTime.elapsed(from: since, to: ctx.time) >= 1_000_000_000 else { return }
         unresponsiveReported = true
-        self[silent].presumeGone(ctx, &out)
+        self[silent].presumeGone(ctx, &out.events)
         emit(.peerUnresponsive, about: silent, ctx, &out, actual: count)
     }
 
@@ -282,8 +281,8 @@ struct Connection {
 
     // MARK: - Repeated findings
 
-    /// Keeps one anomaly per run of a repeating finding. The run's first anomaly was built and
-    /// stamped in this step like any other; it is taken out of the stream and held. Later steps
+    /// Keeps one anomaly per run of a repeating finding. The run's first anomaly was built in this
+    /// step like any other (`finishStep`); it is taken out of the stream and held. Later steps
     /// count into it; the step that ends the run (or the end of the connection) releases it.
     mutating func collapseRepeats(
         _ sender: Role, wasOpen: UInt32?, from mark: Int, _ ctx: StepContext,
@@ -313,12 +312,12 @@ struct Connection {
     /// evidence there is. Data that began to arrive below an ACK of unseen data and never reached it
     /// was never sent (`proveAckOfUnsentData`); data past a window edge that the receiver never
     /// answered stays `data-beyond-window` (`checkWindowUpdateNotCaptured`).
-    mutating func settleAtEnd(_ out: inout [TrackerEvent]) {
+    mutating func settleAtEnd(_ out: inout StepOutput) {
         guard
             client.unseenAck != nil || server.unseenAck != nil || windows.client.beyond != nil
                 || windows.server.beyond != nil
         else { return }
-        let mark = out.count
+        let before = (client.state, server.state)
         let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
         Self.proveAckOfUnsentData(dataSender: &client, acker: &server, ctx, &out)
         Self.proveAckOfUnsentData(dataSender: &server, acker: &client, ctx, &out)
@@ -327,7 +326,7 @@ struct Connection {
             windows[role].beyond = nil
             Self.reportDataBeyondWindow(held, sender: self[role.peer], ctx, &out)
         }
-        stamp(out: &out, from: mark, before: (client.state, server.state))
+        finishStep(&out, before: before)
     }
 
     /// Reports the held run (already counted in the summary when it began).
@@ -383,7 +382,7 @@ struct Connection {
     }
 
     /// A connection whose one direction was never seen, while the other proves the peer talked.
-    mutating func checkOneSided(_ out: inout [TrackerEvent]) {
+    mutating func checkOneSided(_ out: inout StepOutput) {
         guard !oneSidedReported else { return }
         let seenClient = packetsSeen(from: .client) > 0, seenServer = packetsSeen(from: .server) > 0
         guard seenClient != seenServer else { return }
@@ -392,9 +391,9 @@ struct Connection {
         guard self[talker].advertised != nil else { return }
         oneSidedReported = true
         let ctx = StepContext(ref: ref, frame: nil, time: summary.lastTime)
-        let mark = out.count
+        let before = (client.state, server.state)
         emit(.oneSidedCapture, about: talker, ctx, &out)
-        stamp(out: &out, from: mark, before: (client.state, server.state))
+        finishStep(&out, before: before)
     }
 
     // MARK: - Helpers
@@ -404,30 +403,31 @@ struct Connection {
     }
 
     func emit(
-        _ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        _ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout StepOutput,
         actual: UInt32? = nil
     ) {
-        EndpointMachine.emit(code, about: role, ctx, &out, expected: nil, actual: actual, related: nil)
+        out.report(code, about: role, ctx, expected: nil, actual: actual, related: nil)
     }
 
-    /// Fills in both endpoints' states before and after the step on the anomalies it produced, and
-    /// keeps the summary's running state and counts.
-    mutating func stamp(out: inout [TrackerEvent], from mark: Int, before: (TCPState, TCPState)) {
-        var i = mark
-        while i < out.count {
-            // A released run (`lastFrame` set) was stamped and counted at its first segment.
-            if case .anomaly(var a) = out[i], a.lastFrame == nil {
-                a.clientBefore = before.0
-                a.serverBefore = before.1
-                a.clientAfter = client.state
-                a.serverAfter = server.state
-                out[i] = .anomaly(a)
-                summary.anomalyCount += 1
-                if a.code.severity == .violation { summary.violationCount += 1 }
-                if a.code == .refused { summary.refused = true }
-            }
+    /// Ends a step: builds each finding into its anomaly, once and whole, with both endpoints'
+    /// states before the step and after it, in its place among the step's events; counts it in the
+    /// summary, which takes the endpoints' states as they are now. Every step that can find
+    /// something ends here, so no finding outlives its step.
+    mutating func finishStep(_ out: inout StepOutput, before: (TCPState, TCPState)) {
+        let after = (client.state, server.state)
+        // By index, not `for in`: an iterator would hold a second reference to the buffer and
+        // make `clearFindings` allocate a new one.
+        var i = 0
+        while i < out.findings.count {
+            let f = out.findings[i]
+            let a = Anomaly(f, connection: ref, before: before, after: after)
+            out.events.insert(.anomaly(a), at: f.position + i)  // the i anomalies before it are in
+            summary.anomalyCount += 1
+            if a.code.severity == .violation { summary.violationCount += 1 }
+            if a.code == .refused { summary.refused = true }
             i += 1
         }
+        out.clearFindings()
         summary.clientState = client.state
         summary.serverState = server.state
         summary.clientEvidence = client.evidence

@@ -34,7 +34,14 @@ public struct ConnectionTracker {
 
     public var configuration: Configuration
     /// Events produced since the caller last drained them.
-    public var events: [TrackerEvent] = []
+    public var events: [TrackerEvent] {
+        get { output.events }
+        set { output.events = newValue }
+        // In place: draining with `removeAll(keepingCapacity:)` must not copy the buffer.
+        _modify { yield &output.events }
+    }
+    /// The events and the findings of the step in progress (`StepOutput`).
+    var output = StepOutput()
     var table = FlowTable()
     /// When time alone next changes a held connection (TIME_WAIT, linger after close).
     var deadlines = DeadlineQueue()
@@ -48,7 +55,6 @@ public struct ConnectionTracker {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        events.reserveCapacity(64)
     }
 
     /// Times are kept within `CaptureTime.range` so that adding MSLs, lingers and idle timeouts can
@@ -76,7 +82,7 @@ public struct ConnectionTracker {
         let key = FlowKey(s.source, s.destination, tunnel: tunnels.id(s.tunnel))
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
-            if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &events) {
+            if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &output) {
                 retire(key, reason: .reused)
                 start(key, s, frame: frame, time: time, incarnation: reuse.incarnation, inTimeWait: reuse.inTimeWait)
             } else {
@@ -122,10 +128,10 @@ public struct ConnectionTracker {
         let ctx = StepContext(ref: ref, frame: frame, time: time)
         var c = Connection(first: s, ref: ref, clientIsSource: clientIsSource, guessed: guessed, ctx)
         c.summary.tunnelID = key.tunnel
-        events.append(.opened(c.summary))
-        if incarnation > 1 { c.announceIncarnation(inTimeWait: inTimeWait, ctx, &events) }
-        c.pickUp(s, fromClient: clientIsSource, ctx, &events)
-        c.process(s, fromClient: clientIsSource, ctx, &events)
+        output.events.append(.opened(c.summary))
+        if incarnation > 1 { c.announceIncarnation(inTimeWait: inTimeWait, ctx, &output) }
+        c.pickUp(s, fromClient: clientIsSource, ctx, &output)
+        c.process(s, fromClient: clientIsSource, ctx, &output)
         if let cap = configuration.maxConnections, table.count >= max(cap, 1) { evictOne() }
         table.insert(key, c, eviction: c.evictionClass)
         if let index = table.index(of: key) { settle(index) }
@@ -166,7 +172,7 @@ public struct ConnectionTracker {
                 table.values[i].scheduled == entry.time
             else { continue }  // stale: moved or gone
             table.values[i].scheduled = .max
-            table.values[i].expire(at: now, msl: configuration.msl, &events)
+            table.values[i].expire(at: now, msl: configuration.msl, &output.events)
             if let closedAt = table.values[i].closedAt,
                 CaptureTime.elapsed(from: closedAt, to: now) >= configuration.closedLinger
             {
@@ -181,7 +187,7 @@ public struct ConnectionTracker {
                 while let i = table.leastRecent(list),
                     CaptureTime.elapsed(from: table.values[i].summary.lastTime, to: now) >= idle
                 {
-                    table.values[i].expire(at: now, msl: configuration.msl, &events)
+                    table.values[i].expire(at: now, msl: configuration.msl, &output.events)
                     retire(table.keys[i], reason: table.values[i].closedAt != nil ? .closed : .idle)
                 }
             }
@@ -190,11 +196,11 @@ public struct ConnectionTracker {
 
     private mutating func retire(_ key: FlowKey, reason: EndReason) {
         guard var c = table.remove(key) else { return }
-        c.settleAtEnd(&events)
-        c.releaseHeldRun(&events)
-        c.checkOneSided(&events)
-        c.endListeningResponders(&events)
-        events.append(.finished(c.finalSummary(reason)))
+        c.settleAtEnd(&output)
+        c.releaseHeldRun(&output.events)
+        c.checkOneSided(&output)
+        c.endListeningResponders(&output.events)
+        output.events.append(.finished(c.finalSummary(reason)))
     }
 
     /// The input ended: TIME_WAIT is judged at the last timestamp seen, and every connection still

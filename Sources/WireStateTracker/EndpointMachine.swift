@@ -137,8 +137,12 @@ public struct EndpointMachine: Sendable {
     // MARK: - Sending
 
     /// The endpoint sent `s`. Moves by the sending table and checks what the sender alone can prove.
-    /// `rstRejected`: the receiver will not accept this RST (`wouldRejectReset`).
-    mutating func sent(_ s: TCPSegment, rstRejected: Bool = false, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    /// `rstRejected`: the receiver will not accept this RST (`wouldRejectReset`). `peerAnsweredSyn`:
+    /// the peer answered this endpoint's SYN with its SYN+ACK (it went LISTEN → SYN_RECEIVED).
+    mutating func sent(
+        _ s: TCPSegment, rstRejected: Bool = false, peerAnsweredSyn: Bool = false, _ ctx: StepContext,
+        _ out: inout StepOutput
+    ) {
         let c = SegmentClass(s.flags)
         confirmIfAcknowledged(s, c, ctx, &out)
         defer {
@@ -161,7 +165,7 @@ public struct EndpointMachine: Sendable {
                     ? UInt32(s.flags.rawValue)
                     : code == .dataBeforeEstablished ? s.payloadLength : nil)
         case .decide(.sentSyn): sentSyn(s, ctx, &out)
-        case .decide(.sentSynAck): sentSynAck(s, ctx, &out)
+        case .decide(.sentSynAck): sentSynAck(s, peerAnsweredSyn: peerAnsweredSyn, ctx, &out)
         case .decide(.sentFin): sentFin(s, ctx, &out)
         case .decide(.sentRst): sentRst(s, rejected: rstRejected, ctx, &out)
         case .decide(.sentAck): sentAck(s, ctx, &out)
@@ -173,14 +177,14 @@ public struct EndpointMachine: Sendable {
     @inline(__always)
     private mutating func confirmIfAcknowledged(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) {
         guard evidence == .inferred, !assumedStart, s.flags.contains(.ack), state != .closed, state != .listen,
             c != .rst, c != .invalid, c != .synAck, c != .syn,
             confirmAck.map({ Seq.ge(s.acknowledgment, $0) }) ?? true, let frame = ctx.frame
         else { return }
         evidence = .observed
-        out.append(
+        out.events.append(
             .confirmation(
                 Confirmation(
                     connection: ctx.ref, endpoint: role, state: state,
@@ -194,7 +198,7 @@ public struct EndpointMachine: Sendable {
     @inline(__always)
     private mutating func sentFinCrossingPeerFin(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> Bool {
         guard state == .closeWait, c == .fin, let r = receive, r.finReceived else { return false }
         // Its own ACK of the peer's FIN confirms that the FIN arrived, not that it found it in
@@ -225,7 +229,7 @@ public struct EndpointMachine: Sendable {
 
     /// RST: CLOSED from any state (RFC 9293 §3.10.7, "sent RST"), except a RST that keeps state —
     /// one the receiver rejects, and the answer to an unacceptable SYN+ACK in SYN_SENT.
-    private mutating func sentRst(_ s: TCPSegment, rejected: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func sentRst(_ s: TCPSegment, rejected: Bool, _ ctx: StepContext, _ out: inout StepOutput) {
         if rejected && (state.isSynchronized || state == .listen) {
             // The receiver will not accept this RST (out of window, not exact, or in SYN_SENT with
             // a TSecr it never sent; the receiver side reports which), so it closes only its
@@ -257,7 +261,7 @@ public struct EndpointMachine: Sendable {
 
     /// SYN: active OPEN from CLOSED, simultaneous open from a presumed LISTEN, else a retransmission
     /// (same ISN) or a SYN that does not belong (new ISN, or in a synchronized state).
-    private mutating func sentSyn(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func sentSyn(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
         let start = s.sequence
         switch state {
         case .closed:
@@ -298,8 +302,11 @@ public struct EndpointMachine: Sendable {
     }
 
     /// SYN+ACK outside LISTEN: a retransmission (which also proves the handshake ACK never reached
-    /// it), the answer half of a simultaneous open, or one that does not belong.
-    private mutating func sentSynAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    /// it), the answer half of a simultaneous open, or one that does not belong: from an endpoint
+    /// whose own SYN was answered (`peerAnsweredSyn`) a SYN+ACK answers no SYN (issue 8 §2).
+    private mutating func sentSynAck(
+        _ s: TCPSegment, peerAnsweredSyn: Bool, _ ctx: StepContext, _ out: inout StepOutput
+    ) {
         let start = s.sequence
         let receivedSyn = receive?.irs != nil
         if send.synAckSent || (send.syn != nil && state != .synSent) {
@@ -308,6 +315,12 @@ public struct EndpointMachine: Sendable {
                 return
             }
             guard send.synAckSent else {
+                // Its SYN was answered by the peer's SYN+ACK, not crossed by the peer's SYN: not a
+                // simultaneous open. The SYN+ACK changes nothing on its side.
+                if peerAnsweredSyn {
+                    emit(.synAckWrongDirection, ctx, &out)
+                    return
+                }
                 send.sentSyn(iss: start, frame: ctx.frame, synAck: true)  // simultaneous open: its SYN+ACK after its SYN
                 return
             }
@@ -331,7 +344,7 @@ public struct EndpointMachine: Sendable {
 
     /// FIN from a state the table does not move: its FIN again (a retransmission, which withdraws a
     /// state inferred from the ACK of that FIN) or at another sequence number, or after close.
-    private mutating func sentFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func sentFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
         if let fin = send.fin {
             let finAt = s.sequence &+ s.payloadLength
             if finAt == fin.seq {
@@ -356,7 +369,7 @@ public struct EndpointMachine: Sendable {
     /// `missing-ack-flag` — except from an ESTABLISHED inferred from the peer's SYN+ACK before the
     /// endpoint ever acknowledged anything: every synchronized stack sets ACK, so the segment shows
     /// it never accepted that SYN+ACK and is still SYN_SENT (the inference is withdrawn).
-    private mutating func sentWithoutAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func sentWithoutAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
         if state == .established && evidence == .inferred && !assumedStart && advertised == nil
             && send.syn != nil && !send.synAckSent
         {
@@ -376,7 +389,7 @@ public struct EndpointMachine: Sendable {
 
     /// ACK (with or without data): what it proves about segments the capture missed, or that it
     /// comes after close or after its own FIN.
-    private mutating func sentAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func sentAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
         let start = s.sequence
         switch state {
         case .closed:
@@ -411,7 +424,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// Data (or a FIN) beyond its own FIN is illegal in every state after CLOSE.
-    private func checkDataAfterFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private func checkDataAfterFin(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) {
         guard let fin = send.fin, s.payloadLength > 0 else { return }
         let dataEnd = s.sequence &+ s.payloadLength
         if Seq.gt(dataEnd, fin.seq) {
@@ -422,7 +435,7 @@ public struct EndpointMachine: Sendable {
     /// A retransmitted FIN proves its sender had not received the ACK of that FIN: a state inferred
     /// from that ACK (FIN_WAIT_2, TIME_WAIT via CLOSING, CLOSED via LAST_ACK) is withdrawn. The ACK was
     /// lost after the capture point, or the capture saw it before the endpoint did.
-    private mutating func reopenUnackedFin(_ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    private mutating func reopenUnackedFin(_ ctx: StepContext, _ out: inout StepOutput) {
         switch state {
         case .finWait2: move(to: .finWait1, .observed, cause: .impliedBySent, ctx, &out)
         case .timeWait: move(to: .closing, .observed, cause: .impliedBySent, ctx, &out)
@@ -543,7 +556,7 @@ public struct EndpointMachine: Sendable {
     @discardableResult
     /// `ackTooOld`: its ACK is below SND.UNA − MAX.SND.WND (`Connection.checkAckTooOld`).
     mutating func received(
-        _ s: TCPSegment, ackTooOld: Bool = false, _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ s: TCPSegment, ackTooOld: Bool = false, _ ctx: StepContext, _ out: inout StepOutput
     ) -> ReceiveResult {
         let c = SegmentClass(s.flags)
         guard c != .invalid else { return .dropped(.invalidFlags) }
@@ -559,7 +572,7 @@ public struct EndpointMachine: Sendable {
     /// §3.10.7.1 CLOSED: an endpoint that never was anything, reached by a SYN, is a presumed listener.
     private mutating func receivedInClosed(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> ReceiveResult {
         guard !active && c == .syn else { return .dropped(.noConnection) }
         receive = ReceiveSpace(
@@ -580,7 +593,7 @@ public struct EndpointMachine: Sendable {
     /// §3.10.7.3 SYN_SENT: the ACK bit first, then RST (only with an acceptable ACK), then SYN.
     private mutating func receivedInSynSent(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> ReceiveResult {
         let hasAck = s.flags.contains(.ack)
         if hasAck && !acknowledgesOwnSyn(s.acknowledgment) {
@@ -614,7 +627,7 @@ public struct EndpointMachine: Sendable {
     /// decides the segment's fate (a result) or passes it on (nil).
     private mutating func receivedSynchronized(
         _ s: TCPSegment, _ c: SegmentClass, ackTooOld: Bool, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> ReceiveResult {
         var seq = s.sequence
         var len = s.sequenceLength
@@ -653,7 +666,7 @@ public struct EndpointMachine: Sendable {
     /// reorders may show late. nil: the segment passes.
     @inline(__always)
     private mutating func receivedFailingPAWS(
-        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext, _ out: inout StepOutput
     ) -> ReceiveResult? {
         guard c != .rst, c != .syn, c != .synAck, let v = s.options.timestampValue, timestamps.failsPAWS(v),
             s.payloadLength > 0 || s.flags.contains(.fin)
@@ -701,7 +714,7 @@ public struct EndpointMachine: Sendable {
     /// Second check, RST (RFC 5961 §3.2): an exact match closes, in the window draws a challenge
     /// ACK, outside it is dropped. SYN_RECEIVED takes any RST in the window (§3.10.7.4) and goes back
     /// to LISTEN when it came from there.
-    private mutating func receivedRst(at seq: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult {
+    private mutating func receivedRst(at seq: UInt32, _ ctx: StepContext, _ out: inout StepOutput) -> ReceiveResult {
         var exact = true, inWindow = true
         if let r = receive {
             // Linux also takes a RST at RCV.NXT−1 once the peer's FIN is in (tcp_reset_check): the
@@ -736,7 +749,7 @@ public struct EndpointMachine: Sendable {
     /// only in a simultaneous open, where it acknowledges our SYN. nil: not a SYN.
     private mutating func receivedSynInWindow(
         _ s: TCPSegment, _ c: SegmentClass, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> ReceiveResult? {
         switch c {
         case .syn:
@@ -755,7 +768,7 @@ public struct EndpointMachine: Sendable {
     /// §3.10.7.4); elsewhere it moves SND.UNA forward, and the ACK of our FIN moves FIN_WAIT_1,
     /// CLOSING and LAST_ACK. nil: go on with the text.
     @inline(__always)
-    private mutating func receivedAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> ReceiveResult? {
+    private mutating func receivedAck(_ s: TCPSegment, _ ctx: StepContext, _ out: inout StepOutput) -> ReceiveResult? {
         let ack = s.acknowledgment
         let segmentEnd = s.sequence &+ s.sequenceLength
         if state == .synReceived {
@@ -804,7 +817,7 @@ public struct EndpointMachine: Sendable {
     @inline(__always)
     private mutating func receivedFin(
         from seq: UInt32, _ s: TCPSegment, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) -> ReceiveResult {
         guard s.flags.contains(.fin) else { return .accepted }
         let finAt = seq &+ s.payloadLength
@@ -871,7 +884,7 @@ public struct EndpointMachine: Sendable {
     /// the endpoint's own non-RST segment: the state before it comes back, with the anomaly that
     /// explains why (its peer's RST did not reach it, or it was only silent).
     @inline(__always)
-    mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout [TrackerEvent]) -> AnomalyCode? {
+    mutating func reviveIfContradicted(_ c: SegmentClass, _ ctx: StepContext, _ out: inout StepOutput) -> AnomalyCode? {
         guard state == .closed, let closure, let previous = closure.withdrawsTo,
             evidence < .observed || (closure.byUnacceptedReset && c != .syn), c != .rst, c != .invalid
         else { return nil }
@@ -927,7 +940,7 @@ public struct EndpointMachine: Sendable {
     /// Midstream pickup: the endpoint is assumed synchronized (design note §4).
     mutating func assumeSynchronized(
         sendNext: UInt32?, receiveNext: UInt32?, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) {
         active = true
         if let sendNext { send.assumeSynchronized(at: sendNext) }
@@ -937,7 +950,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// The SYN was missed but the SYN+ACK shows it: this endpoint sent a SYN with ISN `iss`.
-    mutating func assumeSynSent(iss: UInt32, windowScaleOffered: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func assumeSynSent(iss: UInt32, windowScaleOffered: Bool, _ ctx: StepContext, _ out: inout StepOutput) {
         active = true
         send.impliedSyn(iss: iss)
         // Only "offered or not" is implied, not the shift.
@@ -946,7 +959,7 @@ public struct EndpointMachine: Sendable {
     }
 
     /// The SYN was missed: this endpoint must have received it to send its SYN+ACK.
-    mutating func assumeListenWithSyn(irs: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func assumeListenWithSyn(irs: UInt32, _ ctx: StepContext, _ out: inout StepOutput) {
         active = true
         noteSynReceived(at: irs, length: 1)
         move(to: .listen, .unknown, cause: .assumedMidstream, ctx, &out)
@@ -954,7 +967,7 @@ public struct EndpointMachine: Sendable {
 
     /// Its peer acknowledged a SYN+ACK of this presumed listener that the capture did not show: it sent
     /// one with ISN `ack − 1` and is SYN_RECEIVED (one-sided captures, lost SYN+ACKs).
-    mutating func impliedSynAckSent(peerAck: UInt32, _ ctx: StepContext, _ out: inout [TrackerEvent]) {
+    mutating func impliedSynAckSent(peerAck: UInt32, _ ctx: StepContext, _ out: inout StepOutput) {
         guard state == .listen, send.syn == nil else { return }
         send.impliedSynAck(iss: peerAck &- 1)
         passiveOpen = true
@@ -969,6 +982,15 @@ public struct EndpointMachine: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// A move during a step (its transition goes among the step's events).
+    @inline(__always)
+    private mutating func move(
+        to next: TCPState, _ proposed: Evidence, cause: TransitionCause, _ ctx: StepContext,
+        _ out: inout StepOutput
+    ) {
+        move(to: next, proposed, cause: cause, ctx, &out.events)
+    }
 
     private mutating func move(
         to next: TCPState, _ proposed: Evidence, cause: TransitionCause, _ ctx: StepContext,
@@ -990,33 +1012,21 @@ public struct EndpointMachine: Sendable {
         evidence = ev
     }
 
-    /// An anomaly about this endpoint. Both endpoints' states are filled in by `Connection.stamp`
-    /// once the step is over (they are known only then).
+    /// A finding about this endpoint. `Connection.finishStep` makes it an anomaly once the step is
+    /// over, with both endpoints' states before and after it (they are known only then).
     func emit(
-        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout StepOutput,
         expected: UInt32? = nil, actual: UInt32? = nil, related: FrameRef? = nil
     ) {
-        Self.emit(code, about: role, ctx, &out, expected: expected, actual: actual, related: related)
-    }
-
-    static func emit(
-        _ code: AnomalyCode, about role: Role, _ ctx: StepContext, _ out: inout [TrackerEvent],
-        expected: UInt32?, actual: UInt32?, related: FrameRef?
-    ) {
-        out.append(
-            .anomaly(
-                Anomaly(
-                    connection: ctx.ref, code: code, endpoint: role, frame: ctx.frame,
-                    relatedFrame: related, time: ctx.time, clientBefore: .closed, serverBefore: .closed,
-                    clientAfter: .closed, serverAfter: .closed, expected: expected, actual: actual)))
+        out.report(code, about: role, ctx, expected: expected, actual: actual, related: related)
     }
 
     /// An anomaly about the peer (the sender of a segment this endpoint received).
     private func emitAbout(
-        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout [TrackerEvent],
+        _ code: AnomalyCode, _ ctx: StepContext, _ out: inout StepOutput,
         expected: UInt32? = nil, actual: UInt32? = nil
     ) {
-        Self.emit(code, about: role.peer, ctx, &out, expected: expected, actual: actual, related: nil)
+        out.report(code, about: role.peer, ctx, expected: expected, actual: actual, related: nil)
     }
 }
 

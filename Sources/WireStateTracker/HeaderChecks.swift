@@ -7,7 +7,7 @@ extension Connection {
     @inline(__always)
     static func checkHeader(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-        _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ ctx: StepContext, _ out: inout StepOutput
     ) {
         let isSyn = s.flags.contains(.syn)
         // An acknowledgment number is meaningful only with the ACK flag (RFC 9293 §3.1); a RST's is
@@ -29,7 +29,7 @@ extension Connection {
     static func checkSynAckAcknowledgment(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
         sender: EndpointMachine, receiver: EndpointMachine,
-        _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ ctx: StepContext, _ out: inout StepOutput
     ) {
         guard c == .synAck, let syn = receiver.send.syn, s.acknowledgment != syn.seq &+ 1,
             !receiver.acknowledgesOwnSyn(s.acknowledgment)

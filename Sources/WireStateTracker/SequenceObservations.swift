@@ -11,7 +11,7 @@ extension Connection {
     static func observeSequence(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
         sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ ctx: StepContext, _ out: inout StepOutput
     ) -> Bool {
         guard c != .invalid && c != .rst && !s.flags.contains(.syn), sender.send.nxt != nil else { return false }
         let seq = s.sequence
@@ -47,7 +47,7 @@ extension Connection {
     @inline(__always)
     static func observeAcknowledgment(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: inout EndpointMachine,
-        receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]
+        receiver: inout EndpointMachine, _ ctx: StepContext, _ out: inout StepOutput
     ) {
         guard s.flags.contains(.ack) && c != .invalid else { return }
         let ack = s.acknowledgment
@@ -77,7 +77,7 @@ extension Connection {
     @inline(__always)
     static func checkCaptureReordering(
         _ s: TCPSegment, sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ ctx: StepContext, _ out: inout StepOutput
     ) {
         guard sender.unseenAck != nil else { return }
         let seq = s.sequence, len = s.payloadLength
@@ -96,7 +96,7 @@ extension Connection {
     /// back to what the sender really sent (its dropped segments since then change nothing).
     static func proveAckOfUnsentData(
         dataSender: inout EndpointMachine, acker: inout EndpointMachine, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) {
         guard let unseen = dataSender.unsentProved() else { return }
         var at = ctx

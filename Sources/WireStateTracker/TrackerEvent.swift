@@ -145,6 +145,24 @@ public struct Anomaly: Sendable, Equatable {
     public var count: UInt32 = 1
     public var lastFrame: FrameRef? = nil
 
+    /// The only way to build one (declared here, so there is no memberwise initializer): a
+    /// step's finding with both endpoints' states before and after that step, all at once
+    /// (`Connection.finishStep`). No anomaly exists half built.
+    init(_ f: Finding, connection: ConnectionRef, before: (TCPState, TCPState), after: (TCPState, TCPState)) {
+        self.connection = connection
+        code = f.code
+        endpoint = f.endpoint
+        frame = f.frame
+        relatedFrame = f.relatedFrame
+        time = f.time
+        clientBefore = before.0
+        serverBefore = before.1
+        clientAfter = after.0
+        serverAfter = after.1
+        expected = f.expected
+        actual = f.actual
+    }
+
     public var severity: Severity { code.severity }
     public var message: String { code.sentence(who: endpoint.name, expected: expected, actual: actual) }
 }
@@ -199,8 +217,6 @@ public struct ConnectionSummary: Sendable, Equatable {
     public var refused = false
     /// A RST closed (or tried to close) the connection.
     public var reset = false
-    /// An endpoint kept talking after its peer reset (half-open).
-    public var halfOpenReported = false
     public var endReason: EndReason? = nil
     /// The tunnels the connection was seen in: 0 for none, else a number in the run's tunnel table
     /// (`ConnectionTracker.tunnelPaths`, handed to sinks by `EventSink.tunnelsChanged`). A number,

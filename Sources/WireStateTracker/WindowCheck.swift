@@ -27,7 +27,7 @@ extension Connection {
     static func checkUpperBound(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
         receiver: EndpointMachine, receiverWindow: inout WindowWatch, midstream: Bool, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) {
         let len = s.payloadLength
         guard len > 0, c != .invalid && c != .rst && !s.flags.contains(.syn), !midstream, sender.send.nxt != nil,
@@ -55,7 +55,7 @@ extension Connection {
     static func checkWindowUpdateNotCaptured(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
         receiver: EndpointMachine, window: inout WindowWatch, _ ctx: StepContext,
-        _ out: inout [TrackerEvent]
+        _ out: inout StepOutput
     ) {
         guard let held = window.beyond, WindowWatch.advertises(s, c), let shift = sender.windowScale.shift else { return }
         window.beyond = nil
@@ -70,7 +70,7 @@ extension Connection {
 
     /// The held finding, proved: `data-beyond-window` about the data's sender, at its first segment.
     static func reportDataBeyondWindow(
-        _ held: HeldBeyondWindow, sender: EndpointMachine, _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ held: HeldBeyondWindow, sender: EndpointMachine, _ ctx: StepContext, _ out: inout StepOutput
     ) {
         var at = ctx
         at.frame = held.frame
@@ -87,7 +87,7 @@ extension Connection {
     @inline(__always)
     static func checkAckTooOld(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
-        receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext, _ out: inout [TrackerEvent]
+        receiver: EndpointMachine, midstream: Bool, _ ctx: StepContext, _ out: inout StepOutput
     ) -> Bool {
         guard s.flags.contains(.ack), c != .rst, c != .invalid, !s.flags.contains(.syn), !midstream,
             receiver.state.isSynchronized, sender.state.isSynchronized,
@@ -106,7 +106,7 @@ extension Connection {
     static func checkAdvertisedWindow(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass, sender: EndpointMachine,
         receiver: EndpointMachine, window: inout WindowWatch, midstream: Bool,
-        _ ctx: StepContext, _ out: inout [TrackerEvent]
+        _ ctx: StepContext, _ out: inout StepOutput
     ) {
         guard WindowWatch.advertises(s, c) else { return }
         let ack = s.acknowledgment

@@ -27,12 +27,11 @@ public enum ZeekConnState: UInt8, Sendable, CaseIterable {
 /// Zeek's history string held inline: up to 48 letters in six words, so updating it per segment
 /// never allocates. Zeek's own repetition rules keep real histories far shorter (A, D, I, Q once
 /// per direction; S, H, F, R only on a new sequence number; C, G, T, W at counts 1, 10, 100, …);
-/// a history that would outgrow 48 letters keeps its first 48 and says so (`overflowed`).
+/// a history that would outgrow 48 letters keeps its first 48.
 public struct ZeekHistory: Sendable, Equatable {
     public static let capacity = 48
     private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0, w5: UInt64 = 0
     public private(set) var count: UInt8 = 0
-    public private(set) var overflowed = false
 
     public init() {}
 
@@ -42,7 +41,7 @@ public struct ZeekHistory: Sendable, Equatable {
 
     @inline(__always)
     mutating func append(_ letter: UInt8) {
-        guard Int(count) < Self.capacity else { overflowed = true; return }
+        guard Int(count) < Self.capacity else { return }
         let shift = UInt64(count % 8) * 8
         let v = UInt64(letter) << shift
         switch count / 8 {

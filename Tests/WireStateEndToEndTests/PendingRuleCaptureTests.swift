@@ -20,7 +20,7 @@ import Testing
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
         "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
-        "synsent-bad-tsecr", "ack-too-old"
+        "synsent-bad-tsecr", "ack-too-old", "synack-from-answered-client"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -187,6 +187,19 @@ import Testing
                 $0["frame"] as? Int == 24 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "ack-too-old"
             })
         #expect(a.contains { $0["frame"] as? Int == 26 && $0["code"] as? String == "retransmission" })
+    }
+
+    @Test func aSynAckFromTheEndpointWhoseSynWasAnsweredIsTheWrongDirection() throws {
+        try Self.checkable("synack-from-answered-client")
+        try Self.holdsIntendedAnswer("synack-from-answered-client")
+        // Frame 6: the client's SYN+ACK after the kernel answered its SYN; Linux stayed ESTABLISHED.
+        let a = try Self.anomalies("synack-from-answered-client")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 6 && $0["endpoint"] as? String == "client"
+                    && $0["code"] as? String == "synack-wrong-direction" && $0["client_after"] as? String == "ESTABLISHED"
+                    && $0["server_after"] as? String == "ESTABLISHED"
+            })
     }
 
     @Test func retransmissionProvesTheAckWasLost() throws {

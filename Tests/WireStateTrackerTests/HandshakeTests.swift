@@ -178,4 +178,29 @@ import WireStateDecoder
         let last = try #require(w.transitions.last)
         #expect(last.frame == nil && last.cause == .listenerKeepsNoConnection && last.evidence == .inferred)
     }
+
+    // Issue 8 §2 (RFC 9293 §3.10.7): a SYN+ACK from the endpoint whose own SYN was answered answers
+    // no SYN. The server went LISTEN → SYN_RECEIVED answering the client's SYN; the client's SYN+ACK
+    // afterwards (with the ISS of its SYN) is `synack-wrong-direction`, and changes no state.
+    @Test func synAckFromTheEndpointWhoseSynWasAnsweredIsTheWrongDirection() {
+        var w = Wire()
+        w.handshake()
+        w.c([.syn, .ack], seq: 1000, ack: 5001)
+        #expect(w.anomalyCodes == ["synack-wrong-direction"])
+        #expect(w.states == (.established, .established))
+        // Before its handshake ACK too (its ESTABLISHED inferred from the SYN+ACK).
+        var early = Wire()
+        early.c(.syn, seq: 1000)
+        early.s([.syn, .ack], seq: 5000, ack: 1001)
+        early.c([.syn, .ack], seq: 1000, ack: 5001)
+        #expect(early.anomalyCodes == ["synack-wrong-direction"])
+        // Near miss: in a simultaneous open both SYNs cross and both answer with a SYN+ACK.
+        var both = Wire()
+        both.c(.syn, seq: 1000)
+        both.s(.syn, seq: 5000)
+        both.s([.syn, .ack], seq: 5000, ack: 1001)
+        both.c([.syn, .ack], seq: 1000, ack: 5001)
+        #expect(!both.anomalyCodes.contains("synack-wrong-direction"))
+        #expect(both.states == (.established, .established))
+    }
 }

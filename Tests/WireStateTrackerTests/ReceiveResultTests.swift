@@ -18,7 +18,7 @@ import WireStateDecoder
     /// A connection after the segments `flagsAndSeqs` from the client and server (client ISN 1000,
     /// server ISN 5000).
     static func connection(_ segments: [(fromClient: Bool, TCPFlags, UInt32, UInt32)]) -> Connection {
-        var out: [TrackerEvent] = []
+        var out = StepOutput()
         var c: Connection?
         for (fromClient, flags, seq, ack) in segments {
             let s = TCPSegment(
@@ -40,7 +40,7 @@ import WireStateDecoder
     /// The server receives `s` in ESTABLISHED (RCV.NXT 1001, window 65535).
     static func serverReceives(_ s: TCPSegment) -> (ReceiveResult, TCPState) {
         var server = connection(handshake).server
-        var out: [TrackerEvent] = []
+        var out = StepOutput()
         let result = server.received(s, ctx, &out)
         return (result, server.state)
     }
@@ -77,7 +77,7 @@ import WireStateDecoder
 
     @Test func aResetWithoutAckInSynSentIsDropped() {
         var client = Self.connection([(true, .syn, 1000, 0)]).client
-        var out: [TrackerEvent] = []
+        var out = StepOutput()
         let rst = TCPSegment(
             source: Self.server, destination: Self.client, sequence: 0, acknowledgment: 0,
             flags: .rst, window: 0, payloadLength: 0, options: TCPOptions())
