@@ -20,8 +20,11 @@ extension Format {
     /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `civil_from_days`);
     /// floor division keeps times before 1970 right.
     static func civil(_ nanos: Int64) -> Civil {
-        let second = nanos >= 0 ? nanos / 1_000_000_000 : -((-(nanos + 1)) / 1_000_000_000) - 1
-        let frac = nanos - second * 1_000_000_000
+        // Floor division by remainder: `second * 1e9` overflows for the earliest times (Int64.min
+        // nanoseconds is 1677-09-21; FuzzReporters found the trap through a diagnosis's first time).
+        let r = nanos % 1_000_000_000
+        let frac = r < 0 ? r + 1_000_000_000 : r
+        let second = nanos / 1_000_000_000 - (r < 0 ? 1 : 0)
         let days = second >= 0 ? second / 86_400 : -((-(second + 1)) / 86_400) - 1
         let sod = second - days * 86_400
         let z = days + 719_468

@@ -23,4 +23,18 @@ import WireStateReport
         #expect(Format.fixed(1.5, 3) == "1.500")
         #expect(Format.fixed(1.5, 40) == "1.5" + String(repeating: "0", count: 17))
     }
+
+    /// FuzzReporters (input `reporters-civil-time-earliest.bin`, at 7.36M inputs) drove a diagnosis
+    /// whose first time was near Int64.min nanoseconds; `Format.civil` trapped computing
+    /// `second * 1e9` there. Both ends of the range are now dates.
+    @Test func civilTimeAtBothEndsOfTheRange() throws {
+        let input = Self.dir.appendingPathComponent("reporters-civil-time-earliest.bin")
+        #expect(FileManager.default.fileExists(atPath: input.path), "the crashing input is committed")
+        #expect(Format.rfc3339(Int64.min) == "1677-09-21T00:12:43.145224192Z")
+        #expect(Format.rfc3339(Int64.max) == "2262-04-11T23:47:16.854775807Z")
+        #expect(Format.rfc3339(-1) == "1969-12-31T23:59:59.999999999Z")
+        #expect(Format.rfc3339(0) == "1970-01-01T00:00:00.000000000Z")
+        #expect(Format.rfc3339(-1_000_000_000) == "1969-12-31T23:59:59.000000000Z")
+        #expect(Format.zeekStamp(Int64.min) == "1677-09-21-00-12-43")
+    }
 }
