@@ -787,6 +787,67 @@ def sc_synack_from_answered_client(sc):
               ss_after_synack=mid, replies=len(replies))
 
 
+# ===========================================================================
+# 13. Van Rooij bound II (conntrack's lower bound): data too old
+# ===========================================================================
+
+@scenario("data-too-old", expect=[("TIME_WAIT", "CLOSED")], tun=True)
+def sc_data_too_old(sc):
+    tp = hard_tp()
+    tun = hard.Tun(sc, "do", 47216, 40216)
+    p = tun.p
+    ls = tun.listen()
+    # A small receive buffer on the listener (inherited by the connection, autotuning off): the
+    # kernel's window stays a few KB, so a few times that much data puts old data below the bound.
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    p.connect()
+    s = sc.accept(ls)
+    bulk, chunk = 12000, 500
+    got = []
+    reader = threading.Thread(target=lambda: got.append(rec.recv_exact(s, bulk)))
+    reader.start()                          # the application reads while the peer sends
+    first_seq = p.snd_nxt
+    for i in range(bulk // chunk):
+        p.send_data(bytes([0x61 + i % 26]) * chunk)
+    reader.join(timeout=20.0)
+    assert got and len(got[0]) == bulk, "the application did not read the %d bytes" % bulk
+    max_win = max(pkt[tp.TCP].window for pkt in p.seen)
+    nxt = p.snd_nxt
+    if not (first_seq + chunk) - (nxt - max_win) < 0:
+        raise AssertionError("the kernel's window (%d) is too large for the bound" % max_win)
+    # The first chunk again: it ends more than the largest window below SND.NXT.
+    p.send(PSH | ACK, seq=first_seq, data=bytes([0x61]) * chunk, advance=False)
+    replies = p.quiet(0.5)
+    s.setblocking(False)
+    try:
+        early = s.recv(100)
+    except BlockingIOError:
+        early = b""
+    s.settimeout(rec.DEFAULT_TIMEOUT)
+    if early:
+        raise AssertionError("the kernel delivered old data to the application")
+    mid = tun.ss()
+    p.send_data(b"after\n")
+    assert rec.recv_exact(s, 6) == b"after\n"
+    p.close_first(s)
+    tun.write("TIME_WAIT",
+              "The peer connects to %s:%d (no window scaling; the listener's "
+              "SO_RCVBUF is 2048, so the kernel's largest window is %d); it "
+              "sends %d bytes in %d-byte segments, each ACKed, which the "
+              "application reads. Then the first segment again (seq %d, %d "
+              "bytes): it ends %d bytes below the peer's snd_nxt %d minus the "
+              "largest window. Linux drops it as a duplicate and answers %d "
+              "segment(s); the application reads nothing (ss_after_old_data). "
+              "6 more bytes are read; then the peer closes first. The scripted "
+              "client is TIME_WAIT."
+              % (tun.sep + (max_win, bulk, chunk, first_seq, chunk,
+                            (nxt - max_win) - (first_seq + chunk), nxt, len(replies))),
+              [anomaly("data-too-old", "client",
+                       "data ending more than the largest window below SND.NXT")],
+              ss_after_old_data=mid,
+              old_data=dict(seq=first_seq, length=chunk, snd_nxt=nxt, max_window=max_win))
+
+
 def run(name, outdir):
     entry = SCENARIOS[name]
     sc = RuleScene(name, outdir)

@@ -89,6 +89,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case captureReordered
     case windowUpdateNotCaptured
     case ackTooOld
+    case dataTooOld
     // Timestamps (RFC 7323)
     case pawsOldTsval
     case tsecrNotSent
@@ -147,6 +148,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .captureReordered: return "capture-reordered"
         case .windowUpdateNotCaptured: return "window-update-not-captured"
         case .ackTooOld: return "ack-too-old"
+        case .dataTooOld: return "data-too-old"
         case .pawsOldTsval: return "paws-old-tsval"
         case .tsecrNotSent: return "tsecr-not-sent"
         }
@@ -170,7 +172,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
             .trafficAfterOwnReset,
             .synAckWithoutSyn, .peerUnresponsive, .pawsOldTsval, .tsecrNotSent,
-            .ackTooOld:
+            .ackTooOld, .dataTooOld:
             return .suspicious
         case .synIsnChanged, .synInSynchronizedState, .synAckWrongDirection, .synAckBadAck, .synAckChanged,
             .handshakeAckInvalid, .dataBeforeEstablished, .finBeforeEstablished, .invalidFlagCombination,
@@ -240,6 +242,9 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .oneSidedCapture: return "only the \(who)'s direction was captured"
         case .ackTooOld:
             return "\(who) acknowledged \(a), below the \(e) its peer could still be waiting for (SND.UNA − MAX.SND.WND): dropped (RFC 5961)"
+        case .dataTooOld:
+            return "\(who) sent data ending at \(a), below the \(e) it could still have unacknowledged"
+                + " (SND.NXT − the largest window its peer offered): already acknowledged, dropped"
         case .pawsOldTsval:
             return "\(who)'s segment carries TSval \(a), older than the \(e) its peer last accepted: dropped by PAWS (RFC 7323)"
         case .tsecrNotSent:

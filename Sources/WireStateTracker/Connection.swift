@@ -223,7 +223,9 @@ struct Connection {
             peerResetReported = true  // that was the half-open finding: not reported twice
         }
         checkHeader(s, c, sender: sender, ctx, &out)
-        let retransmitted = observeSequence(s, c, sender: &sender, receiver: &receiver, ctx, &out)
+        let retransmitted = observeSequence(
+            s, c, sender: &sender, receiver: &receiver, senderWindow: &window, receiverWindow: peerWindow, midstream: summary.midstream, ctx,
+            &out)
         checkUpperBound(
             s, c, sender: sender, receiver: receiver, receiverWindow: &peerWindow, midstream: summary.midstream, ctx, &out)
         observeAcknowledgment(s, c, sender: &sender, receiver: &receiver, ctx, &out)

@@ -10,8 +10,8 @@ extension Connection {
     @inline(__always)
     static func observeSequence(
         _ s: TCPSegment, _ c: EndpointMachine.SegmentClass,
-        sender: inout EndpointMachine, receiver: inout EndpointMachine,
-        _ ctx: StepContext, _ out: inout StepOutput
+        sender: inout EndpointMachine, receiver: inout EndpointMachine, senderWindow: inout WindowWatch,
+        receiverWindow: WindowWatch, midstream: Bool, _ ctx: StepContext, _ out: inout StepOutput
     ) -> Bool {
         guard c != .invalid && c != .rst && !s.flags.contains(.syn), sender.send.nxt != nil else { return false }
         let seq = s.sequence
@@ -25,6 +25,13 @@ extension Connection {
             // probe has the same shape; the peer's zero window tells them apart.
             sender.emit(peerWindowClosed ? .zeroWindowProbe : .keepAlive, ctx, &out)
         } else if s.sequenceLength > 0 && Seq.lt(seq, nxt) {
+            if let floor = isBelowLowerBound(
+                s, sender: sender, receiver: receiver, receiverWindow: receiverWindow, midstream: midstream)
+            {
+                // Van Rooij bound II (WindowCheck.swift): not a retransmission, and it fills no hole.
+                sender.emit(.dataTooOld, ctx, &out, expected: floor, actual: seq &+ s.sequenceLength)
+                return false
+            }
             if !(isFin && len == 0) {  // a bare FIN retransmission is reported as such by the sender's step
                 sender.emit(.retransmission, ctx, &out, actual: seq)
             }
@@ -33,6 +40,7 @@ extension Connection {
             return true
         } else if Seq.gt(seq, nxt) {
             sender.emit(.previousSegmentNotCaptured, ctx, &out, expected: nxt, actual: seq)
+            senderWindow.segmentsMissed = true
             sender.captureSkipped(to: seq)
         } else if len == 1 && peerWindowClosed {
             sender.emit(.zeroWindowProbe, ctx, &out)

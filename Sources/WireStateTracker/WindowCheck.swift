@@ -7,8 +7,9 @@ import WireStateDecoder
 /// - **I**   seq + len ≤ the furthest right edge the receiver ever advertised (td_maxend):
 ///           `checkUpperBound`, `data-beyond-window` — held until the receiver answers, because a
 ///           capture gap hides window updates too (`checkWindowUpdateNotCaptured`).
-/// - **II**  seq ≥ the sender's SND.NXT − the largest window the receiver offered: data too old.
-///           Not checked yet (issue 8 §2); a retransmission below SND.NXT is `observeSequence`'s.
+/// - **II**  seq + len ≥ the sender's SND.NXT − the largest window the receiver offered:
+///           `isBelowLowerBound`, `data-too-old` (from `observeSequence`, which otherwise reads
+///           data below SND.NXT as a retransmission); the receiver drops it as a duplicate.
 /// - **III** ack ≤ the receiver's SND.NXT: an ACK beyond anything seen is read as a capture gap
 ///           (`observeAcknowledgment`, `ack-of-unseen-data`), a violation only when proved
 ///           (`ack-of-unsent-data`).
@@ -62,6 +63,7 @@ extension Connection {
         let ack = s.acknowledgment
         let rightEdge = ack &+ (UInt32(s.window) << UInt32(shift))
         if Seq.gt(ack, held.edge) || Seq.ge(rightEdge, held.end) {
+            window.segmentsMissed = true
             sender.emit(.windowUpdateNotCaptured, ctx, &out, expected: held.edge, actual: held.end, related: held.frame)
         } else {
             reportDataBeyondWindow(held, sender: receiver, ctx, &out)
@@ -75,6 +77,32 @@ extension Connection {
         var at = ctx
         at.frame = held.frame
         sender.emit(.dataBeyondWindow, at, &out, expected: held.edge, actual: held.end)
+    }
+
+    /// Bound II, data too old (conntrack: "SEQ is under the lower bound (already ACKed data
+    /// retransmitted)"). A sender never has more than the receiver's window unacknowledged, so its
+    /// SND.UNA is never below SND.NXT − the largest window the receiver offered: data ending below
+    /// that was acknowledged long ago. No correct sender retransmits it; it is an old duplicate the
+    /// network delivered late, a copy from another incarnation, or an injection (RFC 5961 §7). The
+    /// receiver finds it below RCV.NXT and drops it (answering with an ACK): it changes nothing.
+    ///
+    /// Only where the capture shows every window that allowed the sender's data: off where window
+    /// checks are off (midstream, scale unknown), before the receiver advertised, while the sender
+    /// is past the furthest right edge seen or such data is held (`checkUpperBound`) or an ACK of
+    /// its data the capture had not shown is open (`UnseenAck`), and for good once the capture is
+    /// known to have missed the receiver's segments (`WindowWatch.segmentsMissed`): a window the
+    /// capture missed would make the bound stricter than the receiver's.
+    @inline(__always)
+    static func isBelowLowerBound(
+        _ s: TCPSegment, sender: EndpointMachine, receiver: EndpointMachine, receiverWindow: WindowWatch,
+        midstream: Bool
+    ) -> UInt32? {
+        guard !midstream, s.sequenceLength > 0, let nxt = sender.send.nxt, let adv = receiver.advertised,
+            let shift = receiver.windowScale.shift, sender.windowScale.shift != nil, receiverWindow.beyond == nil,
+            !receiverWindow.segmentsMissed, sender.unseenAck == nil, !Seq.gt(nxt, adv.maxRightEdge)
+        else { return nil }
+        let floor = nxt &- adv.maxWindow(shift: shift)
+        return Seq.lt(s.sequence &+ s.sequenceLength, floor) ? floor : nil
     }
 
     /// Bound IV, ACK acceptability (RFC 9293 §3.10.7.4 fifth, RFC 5961 §5): an ACK below the
@@ -149,6 +177,10 @@ struct WindowWatch: Sendable {
     var zeroWindowOpen = false
     /// It has sent a pure ACK (no data, no FIN): only then is an identical one a duplicate.
     var sentPureAck = false
+    /// The capture is known to have missed segments of it (a sequence jump, a window update that
+    /// data it took proves): the largest window seen may be less than it offered, so bound II,
+    /// which trusts that window, is off for its peer's data from then on (`isBelowLowerBound`).
+    var segmentsMissed = false
 
     /// Segments whose window field is an advertisement: ACKs that are not SYN, RST or invalid
     /// (windows in SYNs are never scaled, RFC 7323 §2.2).

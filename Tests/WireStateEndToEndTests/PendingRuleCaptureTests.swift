@@ -20,7 +20,7 @@ import Testing
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
         "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
-        "synsent-bad-tsecr", "ack-too-old", "synack-from-answered-client"
+        "synsent-bad-tsecr", "ack-too-old", "synack-from-answered-client", "data-too-old"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -187,6 +187,20 @@ import Testing
                 $0["frame"] as? Int == 24 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "ack-too-old"
             })
         #expect(a.contains { $0["frame"] as? Int == 26 && $0["code"] as? String == "retransmission" })
+    }
+
+    @Test func dataBelowTheLowerWindowBoundIsTooOldNotARetransmission() throws {
+        try Self.checkable("data-too-old")
+        try Self.holdsIntendedAnswer("data-too-old")
+        // Frame 52: the first 500-byte segment again, 10040 bytes below SND.NXT minus the kernel's
+        // largest window (1460); Linux dropped it and the application read nothing.
+        let a = try Self.anomalies("data-too-old")
+        #expect(
+            a.contains {
+                $0["frame"] as? Int == 52 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "data-too-old"
+                    && $0["server_after"] as? String == "ESTABLISHED"
+            })
+        #expect(!a.contains { $0["code"] as? String == "retransmission" })
     }
 
     @Test func aSynAckFromTheEndpointWhoseSynWasAnsweredIsTheWrongDirection() throws {

@@ -167,4 +167,45 @@ import WireStateDecoder
         #expect(!w.anomalyCodes.contains("ack-too-old"))
         #expect(w.states == (.finWait1, .closeWait))
     }
+
+    // Van Rooij bound II (conntrack's "SEQ is under the lower bound"): a sender never has more than
+    // the receiver's largest window unacknowledged, so data ending below SND.NXT − that window was
+    // acknowledged long ago. It is `data-too-old`, not a retransmission; the receiver drops it.
+    @Test func dataEndingBelowSndNxtMinusTheLargestWindowIsTooOld() {
+        var w = Self.serverSentMuchData()  // the server's SND.NXT is 151001, the client's window 65535
+        w.s(.ack, seq: 5001, ack: 1001, len: 1460)  // the first segment again
+        #expect(w.anomalyCodes.contains("data-too-old"))
+        #expect(!w.anomalyCodes.contains("retransmission"))
+        let a = w.events.compactMap { e -> Anomaly? in
+            if case .anomaly(let a) = e, a.code == .dataTooOld { return a }; return nil
+        }.first
+        #expect(a?.endpoint == .server)
+        #expect(a?.expected == 151_001 &- 65535 && a?.actual == 6461)
+        #expect(AnomalyCode.dataTooOld.severity == .suspicious)
+        #expect(w.states == (.established, .established))
+        w.c([.fin, .ack], seq: 1001, ack: 151_001)  // the client's RCV.NXT did not move back
+        #expect(w.states == (.finWait1, .closeWait))
+    }
+
+    @Test func dataWithinTheLargestWindowBelowSndNxtIsARetransmission() {
+        var w = Self.serverSentMuchData()
+        w.s(.ack, seq: 151_001 &- 65535, ack: 1001, len: 1460)  // ends inside the last window
+        #expect(!w.anomalyCodes.contains("data-too-old"))
+        #expect(w.anomalyCodes.contains("retransmission"))
+    }
+
+    @Test func dataTooOldIsNotJudgedAfterTheCaptureMissedTheReceiversWindow() {
+        var w = Wire()
+        w.handshake()  // windows 65535, no scaling
+        // The client's ACKs are missing from the capture: the server sends far past the last edge
+        // seen, so windows the capture never showed allowed it.
+        var seq: UInt32 = 5001
+        for _ in 0..<100 {
+            w.s(.ack, seq: seq, ack: 1001, len: 1460)
+            seq &+= 1460
+        }
+        w.c(.ack, seq: 1001, ack: seq)
+        w.s(.ack, seq: 5001, ack: 1001, len: 1460)
+        #expect(!w.anomalyCodes.contains("data-too-old"))
+    }
 }
