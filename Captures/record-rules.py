@@ -848,6 +848,62 @@ def sc_data_too_old(sc):
               old_data=dict(seq=first_seq, length=chunk, snd_nxt=nxt, max_window=max_win))
 
 
+# ===========================================================================
+# 14. RSTs in SYN_SENT (RFC 9293 3.10.7.3): without ACK, or with an unacceptable ACK
+# ===========================================================================
+
+@scenario("rst-in-syn-sent-dropped", expect=[("CLOSED", "TIME_WAIT")], tun=True)
+def sc_rst_in_syn_sent_dropped(sc):
+    tp = hard_tp()
+    tun = hard.Tun(sc, "rs", 47217, 40217, scripted="server")
+    p = tun.p
+    c = sc.track(hard.bound_socket(tun.t, *tun.cep))
+    c.setblocking(False)
+    if c.connect_ex(tun.sep) != errno.EINPROGRESS:
+        raise OSError("connect")
+    syn = p.expect(3.0, lambda k: tp.flags_of(k) == SYN, "SYN")
+    kisn = syn[tp.TCP].seq
+    p.rcv_nxt = (kisn + 1) & 0xFFFFFFFF
+    # A RST without ACK: "If the ACK bit is off ... drop the segment" (the RST is not acceptable).
+    p.send(RST, seq=p.isn + 1, ack=0, advance=False)
+    no_ack_replies = p.quiet(0.3)
+    after_rst = tun.ss()
+    # A RST+ACK whose ACK acknowledges nothing the client sent (SEG.ACK > SND.NXT): dropped too.
+    bad_ack = (kisn + 1 + 1000) & 0xFFFFFFFF
+    p.send(RST | ACK, seq=p.isn + 1, ack=bad_ack, advance=False)
+    bad_ack_replies = p.quiet(0.3)
+    after_bad_ack = tun.ss()
+    p.send(SYN | ACK, options=[("MSS", 1460)])
+    p.expect(3.0, lambda k: tp.flags_of(k) == ACK, "handshake ACK")
+    hard.wait_connected(c)
+    c.setblocking(True)
+    c.sendall(b"hello\n")
+    d = p.expect(3.0, lambda k: len(tp.payload_of(k)) == 6, "hello")
+    p.note_data(d)
+    p.send(ACK)
+    p.send(FIN | ACK)
+    p.expect(3.0, lambda k: tp.flags_of(k) & ACK and k[tp.TCP].ack == p.snd_nxt, "ACK of the server's FIN")
+    c.close()
+    fin = p.expect(3.0, lambda k: tp.flags_of(k) & FIN, "client FIN")
+    p.note_data(fin)
+    p.send(ACK)
+    time.sleep(0.2)
+    tun.write("TIME_WAIT",
+              "The kernel is the CLIENT: %s:%d connects (no data yet) to the "
+              "scripted server %s:%d. The peer first sends a RST without ACK "
+              "(%d replies): Linux (SYN_SENT) drops it and stays SYN-SENT "
+              "(ss_after_rst). Then a RST+ACK whose ack is the client's ISN + "
+              "1001, beyond anything it sent (%d replies): dropped the same way, "
+              "still SYN-SENT (ss_after_bad_ack). Then a SYN+ACK: the handshake "
+              "completes, the kernel sends 6 bytes (ACKed), the server closes "
+              "first (FIN+ACK, ACKed: CLOSE_WAIT), the client closes (its FIN, "
+              "ACKed by the server): the kernel client is CLOSED (gone from "
+              "ss), the scripted server TIME_WAIT."
+              % (tun.cep + tun.sep + (len(no_ack_replies), len(bad_ack_replies))),
+              [],
+              ss_after_rst=after_rst, ss_after_bad_ack=after_bad_ack)
+
+
 def run(name, outdir):
     entry = SCENARIOS[name]
     sc = RuleScene(name, outdir)

@@ -80,6 +80,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
     case rstChallenged
     case rstWithData
     case rstWithoutConnection
+    case rstWithoutAck
+    case rstBadAck
     // Incarnations
     case portReuse
     case reuseInTimeWait
@@ -141,6 +143,8 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
         case .rstChallenged: return "rst-challenged"
         case .rstWithData: return "rst-with-data"
         case .rstWithoutConnection: return "rst-without-connection"
+        case .rstWithoutAck: return "rst-without-ack"
+        case .rstBadAck: return "rst-bad-ack"
         case .portReuse: return "port-reuse"
         case .reuseInTimeWait: return "reuse-in-time-wait"
         case .midstreamPickup: return "midstream-pickup"
@@ -169,7 +173,7 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             .midstreamPickup, .oneSidedCapture, .captureReordered,
             .windowUpdateNotCaptured:
             return .captureGap
-        case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .trafficAfterPeerReset,
+        case .ackNumberWithoutAckFlag, .windowShrunk, .rstOutOfWindow, .rstChallenged, .rstWithoutAck, .rstBadAck, .trafficAfterPeerReset,
             .trafficAfterOwnReset,
             .synAckWithoutSyn, .peerUnresponsive, .pawsOldTsval, .tsecrNotSent,
             .ackTooOld, .dataTooOld:
@@ -234,6 +238,11 @@ public enum AnomalyCode: UInt8, Sendable, CaseIterable {
             return "\(who) stopped answering: \(a) retransmissions to it went unacknowledged; presumed gone (reset or crashed out of the capture's sight)"
         case .rstOutOfWindow: return "\(who)'s RST at \(a) is outside the receiver's window (expected \(e)); it is ignored"
         case .rstChallenged: return "\(who)'s RST at \(a) is in the window but not at \(e); the receiver answers with a challenge ACK"
+        case .rstWithoutAck:
+            return "\(who)'s RST carries no ACK, which SYN_SENT does not accept (RFC 9293 §3.10.7.3): its peer stays in SYN_SENT"
+        case .rstBadAck:
+            return "\(who)'s RST acknowledges \(a), not its peer's SYN (expected \(e)), which SYN_SENT does not accept"
+                + " (RFC 9293 §3.10.7.3): its peer stays in SYN_SENT"
         case .rstWithData: return "\(who) sent a RST carrying \(a) bytes of data"
         case .rstWithoutConnection: return "the first segment seen is a RST from \(who); nothing else of this connection was captured"
         case .portReuse: return "a new SYN on this 4-tuple starts incarnation \(a)"

@@ -597,14 +597,22 @@ public struct EndpointMachine: Sendable {
     ) -> ReceiveResult {
         let hasAck = s.flags.contains(.ack)
         if hasAck && !acknowledgesOwnSyn(s.acknowledgment) {
-            return .dropped(.unacceptableAck)  // it would answer with RST (unless RST); the sender side reports synack-bad-ack
+            // Not acceptable: it answers with a RST unless this is one (the sender side reports a
+            // SYN+ACK's as synack-bad-ack); a RST is dropped (Captures/rst-in-syn-sent-dropped).
+            if c == .rst {
+                emitAbout(.rstBadAck, ctx, &out, expected: send.iss.map { $0 &+ 1 }, actual: s.acknowledgment)
+            }
+            return .dropped(.unacceptableAck)
         }
         if hasAck && echoesTimestampNeverSent(s) {
             emitAbout(.tsecrNotSent, ctx, &out, expected: timestamps.latestSent, actual: s.options.timestampEcho)
             return .dropped(.tsecrNotSent)
         }
         if c == .rst {
-            guard hasAck else { return .dropped(.resetWithoutAck) }  // RST without ACK in SYN_SENT is ignored
+            guard hasAck else {  // RST without ACK in SYN_SENT is ignored (Captures/rst-in-syn-sent-dropped)
+                emitAbout(.rstWithoutAck, ctx, &out)
+                return .dropped(.resetWithoutAck)
+            }
             closure = .reset(previous: nil)
             move(to: .closed, .inferred, cause: .receivedRst, ctx, &out)
             return .accepted
@@ -862,11 +870,16 @@ public struct EndpointMachine: Sendable {
     }
 
     /// Whether this endpoint, as receiver, would reject the RST `s` (RFC 5961 §3.2: only an exact
-    /// match closes; in SYN_SENT, one echoing a TSecr it never sent, RFC 7323). Unknown sequence
-    /// state accepts.
+    /// match closes; in SYN_SENT, one without ACK, one whose ACK is not of its SYN (RFC 9293
+    /// §3.10.7.3), one echoing a TSecr it never sent (RFC 7323)). Unknown sequence state accepts.
     @inline(__always)
     func wouldRejectReset(_ s: TCPSegment) -> Bool {
         if s.flags.contains(.ack) && echoesTimestampNeverSent(s) { return true }
+        // SYN_SENT accepts a RST only with an ACK of its SYN (RFC 9293 §3.10.7.3).
+        if state == .synSent {
+            if !s.flags.contains(.ack) { return true }
+            if send.nxt != nil && !acknowledgesOwnSyn(s.acknowledgment) { return true }
+        }
         guard state.isSynchronized, let r = receive else { return false }
         return s.sequence != r.nxt
     }

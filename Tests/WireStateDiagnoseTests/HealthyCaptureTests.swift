@@ -34,7 +34,8 @@ import WireStateDiagnose
             "rst-odd-seq.pcap", "fin-in-syn-sent.pcap", "syn-unanswered.pcap", "rst-in-syn-received.pcap",
             "syn-after-refusal-same-isn.pcap", "synack-ack-lost.pcap", "fin-ack-lost-fin-wait-1.pcap",
             "fin-ack-lost-last-ack.pcap", "paws-old-tsval.pcap", "synsent-bad-tsecr.pcap",
-            "ack-too-old.pcap", "synack-from-answered-client.pcap", "data-too-old.pcap"
+            "ack-too-old.pcap", "synack-from-answered-client.pcap", "data-too-old.pcap",
+            "rst-in-syn-sent-dropped.pcap"
         ]
         let dir = Diagnosis.repo.appendingPathComponent("Captures")
         let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)

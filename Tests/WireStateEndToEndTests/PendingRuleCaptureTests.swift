@@ -20,7 +20,8 @@ import Testing
         "synack-ack-lost", "fin-ack-lost-fin-wait-1", "fin-ack-lost-last-ack", "syn-unanswered",
         "rst-in-syn-received", "syn-after-refusal-same-isn", "rst-odd-seq", "fin-in-syn-sent",
         "reorder-ack-before-data", "window-update-gap", "fin-order-capture-gap", "paws-old-tsval",
-        "synsent-bad-tsecr", "ack-too-old", "synack-from-answered-client", "data-too-old"
+        "synsent-bad-tsecr", "ack-too-old", "synack-from-answered-client", "data-too-old",
+        "rst-in-syn-sent-dropped"
     ]
 
     static func path(_ name: String, _ ext: String = "pcap") -> String {
@@ -201,6 +202,21 @@ import Testing
                     && $0["server_after"] as? String == "ESTABLISHED"
             })
         #expect(!a.contains { $0["code"] as? String == "retransmission" })
+    }
+
+    @Test func rstsThatSynSentDoesNotAcceptLeaveItWhereItIs() throws {
+        try Self.checkable("rst-in-syn-sent-dropped")
+        try Self.holdsIntendedAnswer("rst-in-syn-sent-dropped")
+        // Frames 2 (no ACK) and 3 (ACK beyond the client's SYN): Linux stayed SYN-SENT both times.
+        let a = try Self.anomalies("rst-in-syn-sent-dropped")
+        for (frame, code) in [(2, "rst-without-ack"), (3, "rst-bad-ack")] {
+            #expect(
+                a.contains {
+                    $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server" && $0["code"] as? String == code
+                        && $0["client_after"] as? String == "SYN_SENT"
+                }, "\(code)@\(frame)")
+        }
+        #expect(!a.contains { $0["code"] as? String == "refused" })
     }
 
     @Test func aSynAckFromTheEndpointWhoseSynWasAnsweredIsTheWrongDirection() throws {
