@@ -15,6 +15,20 @@ import WireStateDecoder
         #expect(w.anomalyCodes == ["rst-without-ack"], "reported, and not a refusal")
     }
 
+    /// The ACK bit decides, not the field: a RST without it is dropped even when the field happens
+    /// to hold ISN + 1, so it is no refusal and closes only its sender.
+    @Test func aResetWithoutAckIsDroppedWhateverItsAckFieldHolds() throws {
+        var w = Wire()
+        w.c(.syn, seq: 1000)
+        w.s(.rst, seq: 0, ack: 1001)
+        #expect(w.states.0 == .synSent)
+        #expect(w.anomalyCodes.contains("rst-without-ack"))
+        #expect(!w.anomalyCodes.contains("refused"))
+        w.s([.syn, .ack], seq: 5000, ack: 1001)  // the sender was still there
+        #expect(w.anomalyCodes.contains("traffic-after-own-reset"))
+        #expect(w.states == (.established, .synReceived))
+    }
+
     @Test func aResetWithAnUnacceptableAckLeavesTheOpenerInSynSent() throws {
         var w = Wire()
         w.c(.syn, seq: 1000)
