@@ -33,6 +33,7 @@ public enum GitHubAnnotations {
 
     /// Message escaping of @actions/core: `%`, CR and LF.
     public static func data(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 != 0x25 && $0 != 0x0D && $0 != 0x0A }) { return s }  // most messages: nothing to escape
         var out = ""
         for ch in s.unicodeScalars {
             switch ch {

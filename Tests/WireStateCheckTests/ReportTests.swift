@@ -32,6 +32,18 @@ import Testing
         return [pass, fail, missing, error]
     }
 
+    /// The escapers copy plain text as it is and escape everything else, on both sides of the
+    /// byte scan that lets plain text through (0xEF leads U+FFFE and U+FFFF, and also "ﬀ").
+    @Test func escapersPassPlainTextAndEscapeTheRest() {
+        #expect(JUnitWriter.text("plain é ü 日本") == "plain é ü 日本")
+        #expect(JUnitWriter.text("a\u{FFFE}b\u{FFFF}c\u{FB00}") == "a\u{FFFD}b\u{FFFD}c\u{FB00}")
+        #expect(JUnitWriter.text("<&>\r\u{1}\t\n") == "&lt;&amp;&gt;&#13;\u{FFFD}\t\n")
+        #expect(JUnitWriter.attr("x") == "\"x\"")
+        #expect(JUnitWriter.attr("a\"b'c\nd\te<") == "\"a&quot;b&apos;c&#10;d&#9;e&lt;\"")
+        #expect(GitHubAnnotations.data("nothing to do: ü") == "nothing to do: ü")
+        #expect(GitHubAnnotations.data("100%\r\n") == "100%25%0D%0A")
+    }
+
     @Test func summaryAndExitCode() {
         let o = outcomes()
         #expect(CheckReport.summary(o) == "check: 4 captures, 1 passed, 2 failed, 1 error")
