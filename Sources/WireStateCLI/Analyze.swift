@@ -103,7 +103,7 @@ struct Analyze: ParsableCommand {
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .zeek:
-            var pipeline = Pipeline(configuration: config, sink: ZeekConnLog(out: StandardOutput()))
+            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: ZeekConnLog(out: StandardOutput()))
             pipeline.watch = watcher.observe
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()

@@ -18,6 +18,18 @@ import Testing
         #expect(other.stdout.contains("Totals: 0 connections"))
     }
 
+    /// Every format decodes the same tunnels: `--format zeek` once ignored the tunnel options.
+    @Test func tunnelOptionsHoldInEveryFormat() throws {
+        for format in ["text", "jsonl", "zeek"] {
+            let off = try WireStateBinary.run(["analyze", "--format", format, "--no-udp-tunnels", Self.recorded])
+            let on = try WireStateBinary.run(["analyze", "--format", format, "--no-udp-tunnels", "--tunnel-port", "vxlan=4789", Self.recorded])
+            #expect(off.status == 0 && on.status == 0, "\(format)")
+            #expect(on.stdout.contains("10.") && on.stdout != off.stdout, "\(format): the tunnel options changed nothing")
+        }
+        let zeekOff = try WireStateBinary.run(["analyze", "--format", "zeek", "--no-udp-tunnels", Self.recorded])
+        #expect(!zeekOff.stdout.split(separator: "\n").contains { !$0.hasPrefix("#") }, "no connection without the tunnel")
+    }
+
     @Test func badTunnelPortIsAUsageError() throws {
         let r = try WireStateBinary.run(["analyze", "--tunnel-port", "mpls=6635", Self.recorded])
         #expect(r.status != 0)
