@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "WireStateTrackerTests", dependencies: ["WireStateTracker", "WireStateDecoder"]),
         .testTarget(
             name: "WireStateEndToEndTests",
-            dependencies: ["WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateTracker"]),
+            dependencies: ["WireStatePipeline", "WireStateReport", "WireStateCapture", "WireStateTracker", "WireStateDecoder"]),
         .testTarget(
             name: "WireStateCheckTests",
             dependencies: ["WireStateCheck", "WireStatePipeline", "WireStateTracker", "WireStateReport"]),

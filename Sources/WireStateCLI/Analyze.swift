@@ -37,6 +37,14 @@ struct Analyze: ParsableCommand {
     @Option(name: .long, help: "BPF filter, tcpdump syntax, e.g. 'tcp port 443'.")
     var filter: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Analyse only the flows of shard K of N: the runs 1/N … N/N together analyse the input once, "
+                + "each reading every frame (docs/scaling.md).",
+            valueName: "K/N"))
+    var shard: String?
+
     @Flag(name: .long, help: "List every state change of each endpoint, with frame and time.")
     var timeline = false
 
@@ -62,7 +70,13 @@ struct Analyze: ParsableCommand {
 
     var inputs: [String] { readFiles + files }
 
+    /// `--shard`, checked by `validate`.
+    var chosenShard: Shard? { shard.flatMap(Shard.init) }
+
     func validate() throws {
+        if let shard, Shard(shard) == nil {
+            throw ValidationError("--shard takes K/N with 1 ≤ K ≤ N ≤ \(Shard.maxCount) (got '\(Escaped.text(shard))')")
+        }
         guard !inputs.isEmpty else { throw ValidationError("give a capture file to analyse (or - for standard input)") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read once") }
         if quiet && timeline { throw ValidationError("--quiet prints only the totals, so --timeline would show nothing: choose one") }
@@ -99,12 +113,14 @@ struct Analyze: ParsableCommand {
             writer.sourceNames = inputs
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
             pipeline.watch = watcher.observe
+            pipeline.shard = chosenShard
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .zeek:
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: ZeekConnLog(out: StandardOutput()))
             pipeline.watch = watcher.observe
+            pipeline.shard = chosenShard
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
@@ -112,6 +128,7 @@ struct Analyze: ParsableCommand {
             // Totals only: streamed, nothing kept per finished connection.
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: RunTotals())
             pipeline.watch = watcher.observe
+            pipeline.shard = chosenShard
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
@@ -124,6 +141,7 @@ struct Analyze: ParsableCommand {
                 configuration: config, tunnelPorts: tunnels.ports,
                 sink: AnalysisCollector(keepTimeline: timeline))
             pipeline.watch = watcher.observe
+            pipeline.shard = chosenShard
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }

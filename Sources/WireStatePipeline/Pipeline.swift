@@ -48,6 +48,8 @@ public struct Pipeline<Sink: EventSink> {
     public var watch: ((ReadProgress) -> Bool)?
     /// With a filter: the shadow tracker that keeps connection ids the file's own (`FileOrderIDs`).
     var fileOrder: FileOrderIDs?
+    /// `--shard K/N`: only the flows of this shard are tracked; the others only move the clock.
+    public var shard: Shard?
 
     public init(
         configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
@@ -189,7 +191,11 @@ public struct Pipeline<Sink: EventSink> {
     @inline(__always)
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
         if fileOrder != nil { fileOrder!.process(segment, frame: frame, time: time) }
-        tracker.process(segment, frame: frame, time: time)
+        if let shard, !shard.owns(segment) {
+            tracker.pass(time: time)
+        } else {
+            tracker.process(segment, frame: frame, time: time)
+        }
         drain()
     }
 
@@ -227,7 +233,7 @@ public struct Pipeline<Sink: EventSink> {
     /// Ends the run: every connection still held is reported.
     public mutating func finish() {
         fragments.flush(into: &released)
-        for s in released { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
+        for s in released where shard?.owns(s) ?? true { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
         released.removeAll()
         drain()
         fileOrder?.finish()

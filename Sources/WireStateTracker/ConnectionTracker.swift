@@ -157,6 +157,15 @@ public struct ConnectionTracker {
         return (true, true)
     }
 
+    /// A segment of a flow this run does not analyse went by at `time` (`--shard`, another
+    /// shard's flow): the clock advances exactly as `process` would advance it, so that expiries
+    /// and the end of the run fall where they fall in a run that sees every flow.
+    public mutating func pass(time rawTime: Int64) {
+        let time = Self.clamp(rawTime)
+        if time > lastTime { lastTime = time }
+        advance(to: time)
+    }
+
     /// Expires TIME_WAIT and retires finished or idle connections, as of capture time `now`
     /// (live capture calls it while the wire is quiet).
     public mutating func sweep(now rawNow: Int64) {
