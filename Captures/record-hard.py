@@ -964,6 +964,19 @@ TUN_COMMON = ("The kernel owns %s; the peer %s is routed into a TUN device "
               "(LINKTYPE_RAW). " % (TUN_KERNEL, TUN_PEER))
 
 
+def unread(s):
+    """What the application could read from ``s`` right now, without
+    waiting (b"" if nothing): proof that the kernel delivered, or dropped,
+    a segment."""
+    s.setblocking(False)
+    try:
+        return s.recv(100)
+    except BlockingIOError:
+        return b""
+    finally:
+        s.settimeout(rec.DEFAULT_TIMEOUT)
+
+
 class Tun:
     """TUN set-up: namespace wshard-PREFIX-t where the kernel owns
     TUN_KERNEL on TUN_IF and ``p`` (a tunpeer.TunPeer) plays TUN_PEER, the
@@ -1171,12 +1184,7 @@ def sc_missing_ack(sc):
     data = b"no ack flag\n"
     p.send(tp.PSH, data=data, ack=0, advance=False)
     got = p.quiet(0.5)
-    s.setblocking(False)
-    try:
-        early = s.recv(100)
-    except BlockingIOError:
-        early = b""
-    s.settimeout(rec.DEFAULT_TIMEOUT)
+    early = unread(s)
     if got or early:
         raise AssertionError("kernel accepted the ACK-less segment: %r %r"
                              % (got, early))

@@ -210,12 +210,7 @@ def sc_paws(sc):
     stale_seq = p.snd_nxt
     p.send(PSH | ACK, data=b"stale\n", options=opts(ts - 5000), advance=False)
     replies = p.quiet(0.5)
-    s.setblocking(False)
-    try:
-        early = s.recv(100)
-    except BlockingIOError:
-        early = b""
-    s.settimeout(rec.DEFAULT_TIMEOUT)
+    early = hard.unread(s)
     if early:
         raise AssertionError("the kernel accepted the PAWS-failing segment")
     mid = tun.ss()
@@ -731,12 +726,7 @@ def sc_ack_too_old(sc):
     # Another window value than the last: header prediction must not take it.
     p.send(PSH | ACK, data=b"old ack\n", ack=old, window=3000, advance=False)
     replies = p.quiet(0.5)
-    s.setblocking(False)
-    try:
-        early = s.recv(100)
-    except BlockingIOError:
-        early = b""
-    s.settimeout(rec.DEFAULT_TIMEOUT)
+    early = hard.unread(s)
     if early:
         raise AssertionError("the kernel accepted data carrying a too-old ACK")
     mid = tun.ss()
@@ -818,12 +808,7 @@ def sc_data_too_old(sc):
     # The first chunk again: it ends more than the largest window below SND.NXT.
     p.send(PSH | ACK, seq=first_seq, data=bytes([0x61]) * chunk, advance=False)
     replies = p.quiet(0.5)
-    s.setblocking(False)
-    try:
-        early = s.recv(100)
-    except BlockingIOError:
-        early = b""
-    s.settimeout(rec.DEFAULT_TIMEOUT)
+    early = hard.unread(s)
     if early:
         raise AssertionError("the kernel delivered old data to the application")
     mid = tun.ss()
