@@ -20,7 +20,8 @@ import Testing
         // timestamps (`Timestamps`, 9 bytes per endpoint), the reordering question held in
         // `UnseenAck` (its data frame as a 4-byte offset from the ACK's), both absorbed by declaring
         // the endpoint's parts in an order that packs; data past a window edge held per direction
-        // (`HeldBeyondWindow?` in `WindowWatch`, 20 bytes each).
+        // (`HeldBeyondWindow?` in `WindowWatch`, 20 bytes each). Bound II's flag
+        // (`WindowWatch.segmentsMissed`): 1052, the same stride.
         #expect(stride <= 1056, "Connection stride \(stride)")
         #expect(endpoint <= 165, "EndpointMachine size \(endpoint)")
     }
