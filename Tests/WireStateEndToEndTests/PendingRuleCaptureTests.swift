@@ -45,6 +45,18 @@ import Testing
         try records(name).filter { $0["type"] as? String == "anomaly" }
     }
 
+    /// Whether `records` hold anomaly `code` at `frame`, about `endpoint` when given, with `fields`.
+    static func has(
+        _ records: [[String: Any]], _ code: String, at frame: Int, about endpoint: String? = nil,
+        _ fields: [String: String] = [:]
+    ) -> Bool {
+        records.contains { r in
+            r["code"] as? String == code && r["frame"] as? Int == frame
+                && (endpoint == nil || r["endpoint"] as? String == endpoint)
+                && fields.allSatisfy { r[$0.key] as? String == $0.value }
+        }
+    }
+
     /// Outside the known issue: the capture is there and its intended expectation parses (a missing file or a
     /// syntax error must fail for real, never pass as the known issue).
     static func checkable(_ names: String...) throws {
@@ -183,11 +195,8 @@ import Testing
         try Self.holdsIntendedAnswer("ack-too-old")
         // Frame 24: an ACK 10000 below the kernel's SND.UNA (window 4000); Linux dropped it.
         let a = try Self.anomalies("ack-too-old")
-        #expect(
-            a.contains {
-                $0["frame"] as? Int == 24 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "ack-too-old"
-            })
-        #expect(a.contains { $0["frame"] as? Int == 26 && $0["code"] as? String == "retransmission" })
+        #expect(Self.has(a, "ack-too-old", at: 24, about: "client"))
+        #expect(Self.has(a, "retransmission", at: 26))
     }
 
     @Test func dataBelowTheLowerWindowBoundIsTooOldNotARetransmission() throws {
@@ -196,11 +205,7 @@ import Testing
         // Frame 52: the first 500-byte segment again, 10040 bytes below SND.NXT minus the kernel's
         // largest window (1460); Linux dropped it and the application read nothing.
         let a = try Self.anomalies("data-too-old")
-        #expect(
-            a.contains {
-                $0["frame"] as? Int == 52 && $0["endpoint"] as? String == "client" && $0["code"] as? String == "data-too-old"
-                    && $0["server_after"] as? String == "ESTABLISHED"
-            })
+        #expect(Self.has(a, "data-too-old", at: 52, about: "client", ["server_after": "ESTABLISHED"]))
         #expect(!a.contains { $0["code"] as? String == "retransmission" })
     }
 
@@ -210,11 +215,7 @@ import Testing
         // Frames 2 (no ACK) and 3 (ACK beyond the client's SYN): Linux stayed SYN-SENT both times.
         let a = try Self.anomalies("rst-in-syn-sent-dropped")
         for (frame, code) in [(2, "rst-without-ack"), (3, "rst-bad-ack")] {
-            #expect(
-                a.contains {
-                    $0["frame"] as? Int == frame && $0["endpoint"] as? String == "server" && $0["code"] as? String == code
-                        && $0["client_after"] as? String == "SYN_SENT"
-                }, "\(code)@\(frame)")
+            #expect(Self.has(a, code, at: frame, about: "server", ["client_after": "SYN_SENT"]), "\(code)@\(frame)")
         }
         #expect(!a.contains { $0["code"] as? String == "refused" })
     }
