@@ -111,9 +111,12 @@ struct Analyze: ParsableCommand {
         case .jsonl:
             var writer = JSONLinesWriter(out: StandardOutput())
             writer.sourceNames = inputs
+            // A shard's records carry the keys `wirestate merge` needs to rebuild one run's output.
+            writer.mergeKeys = chosenShard.map { MergeKey.Run(shard: $0, fileIDs: filter != nil) }
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
+            pipeline.recordsOrder = chosenShard != nil
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)

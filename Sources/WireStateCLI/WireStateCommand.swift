@@ -13,7 +13,7 @@ struct WireStateCommand: ParsableCommand {
             Exit status: 0 when every input was read to its end, 2 on errors or damaged input.
             """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Diagnose.self, Check.self, Live.self, Interfaces.self, Diagram.self]
+        subcommands: [Analyze.self, Diagnose.self, Check.self, Live.self, Interfaces.self, Diagram.self, Merge.self]
     )
 
     /// Parses the arguments with their bytes kept: a file name need not be UTF-8 (`OSPath`).

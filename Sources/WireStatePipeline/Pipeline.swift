@@ -9,10 +9,48 @@ public protocol EventSink {
     /// The run's tunnel table grew (`ConnectionSummary.tunnelID` indexes it); called before the
     /// events that use the new entries. Sinks that show no tunnels need not implement it.
     mutating func tunnelsChanged(_ paths: [TunnelPath])
+    /// With `Pipeline.recordsOrder`: where the next event stands in the one-run order, called
+    /// before each `consume`. Sinks that write no merge keys need not implement it.
+    mutating func order(_ position: EventOrder)
 }
 
 extension EventSink {
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) {}
+    public mutating func order(_ position: EventOrder) {}
+}
+
+/// Where an event stands in the order of a run that sees every flow, comparable across the runs
+/// of different shards of the same input (`wirestate merge`, docs/scaling.md).
+///
+/// Every shard counts every TCP segment of the input, its own or not, so `step` names the same
+/// segment in all of them. Events of one step come in phases: the deadlines that came due, then
+/// the segment's own connection; an input's end (at the count of segments read so far) reports
+/// its due deadlines, then every held connection. Within a phase of deadlines, one run takes them
+/// by deadline time, then by connection number, which is the order of the connections' creation
+/// steps; so (step, phase, deadline, creation step of the event's connection) orders the events
+/// of all shards as one run does, and events with equal keys all come from one shard, in order.
+public struct EventOrder: Sendable, Equatable, Comparable {
+    /// The segment (counted from 1 over the whole input, fragments reassembled) during which the
+    /// event happened; at an input's end, the count of segments read.
+    public var step: UInt64
+    public var phase: Phase
+    /// The deadline that came due (`Phase.deadline`, `.endDeadline`), else 0.
+    public var deadline: Int64
+
+    public enum Phase: UInt8, Sendable, Comparable {
+        case deadline = 0, segment = 1, endDeadline = 2, end = 3
+        public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public init(step: UInt64, phase: Phase, deadline: Int64 = 0) {
+        self.step = step
+        self.phase = phase
+        self.deadline = deadline
+    }
+
+    public static func < (a: EventOrder, b: EventOrder) -> Bool {
+        (a.step, a.phase.rawValue, a.deadline) < (b.step, b.phase.rawValue, b.deadline)
+    }
 }
 
 /// What happened to one input.
@@ -50,6 +88,15 @@ public struct Pipeline<Sink: EventSink> {
     var fileOrder: FileOrderIDs?
     /// `--shard K/N`: only the flows of this shard are tracked; the others only move the clock.
     public var shard: Shard?
+    /// Tell the sink every event's `EventOrder` (`--shard` runs in JSON Lines, for `merge`).
+    public var recordsOrder: Bool {
+        get { tracker.recordsOrigins }
+        set { tracker.recordsOrigins = newValue }
+    }
+    /// TCP segments handed to the tracker so far, every shard's (`EventOrder.step`).
+    public private(set) var steps: UInt64 = 0
+    /// Draining the events of an input's end (`EventOrder.Phase.endDeadline`, `.end`).
+    private var ending = false
 
     public init(
         configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
@@ -159,9 +206,11 @@ public struct Pipeline<Sink: EventSink> {
             // so the same connection recorded twice is not merged into one.
             if let last = lastTime, frame.timestampNanos < last {
                 drain()
+                ending = true
                 fileOrder?.finish()
                 while tracker.finishSome(1024) { drain() }
                 drain()
+                ending = false
             }
         }
         lastTime = frame.timestampNanos
@@ -190,6 +239,7 @@ public struct Pipeline<Sink: EventSink> {
 
     @inline(__always)
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
+        steps &+= 1
         if fileOrder != nil { fileOrder!.process(segment, frame: frame, time: time) }
         if let shard, !shard.owns(segment) {
             tracker.pass(time: time)
@@ -233,9 +283,20 @@ public struct Pipeline<Sink: EventSink> {
     /// Ends the run: every connection still held is reported.
     public mutating func finish() {
         fragments.flush(into: &released)
-        for s in released where shard?.owns(s) ?? true { tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0) }
+        for s in released {
+            // Counted in every shard, so that steps stay the same in all of them.
+            steps &+= 1
+            if shard?.owns(s) ?? true {
+                tracker.process(s, frame: FrameRef(number: 0), time: lastTime ?? 0)
+            } else {
+                tracker.pass(time: lastTime ?? 0)
+            }
+            drain()
+        }
         released.removeAll()
         drain()
+        ending = true
+        defer { ending = false }
         fileOrder?.finish()
         // In steps, draining between them: the final events of every held connection at once
         // were the peak of a run's memory (tens of MB for tens of thousands held).
@@ -244,17 +305,42 @@ public struct Pipeline<Sink: EventSink> {
     }
 
     private mutating func drain() {
-        guard !tracker.events.isEmpty else { return }
+        guard !tracker.events.isEmpty else {
+            if tracker.recordsOrigins { tracker.origins.removeAll(keepingCapacity: true) }
+            return
+        }
         if tracker.tunnelPaths.count != tunnelsDelivered {
             tunnelsDelivered = tracker.tunnelPaths.count
             sink.tunnelsChanged(tracker.tunnelPaths)
         }
-        if fileOrder != nil {
+        if tracker.recordsOrigins {
+            drainInOrder()
+        } else if fileOrder != nil {
             for event in tracker.events { sink.consume(fileOrder!.renumber(event, tunnels: tracker.tunnelPaths)) }
         } else {
             for event in tracker.events { sink.consume(event) }
         }
         tracker.events.removeAll(keepingCapacity: true)
+    }
+
+    /// `drain` for `recordsOrder`: each event with its `EventOrder` first.
+    private mutating func drainInOrder() {
+        var next = 0
+        var position = EventOrder(step: steps, phase: ending ? .end : .segment)
+        for (i, event) in tracker.events.enumerated() {
+            while next < tracker.origins.count, tracker.origins[next].firstEvent <= i {
+                switch tracker.origins[next].kind {
+                case .deadline(let d): position = EventOrder(step: steps, phase: ending ? .endDeadline : .deadline, deadline: d)
+                case .idle: position = EventOrder(step: steps, phase: .deadline, deadline: .max)
+                case .segment: position = EventOrder(step: steps, phase: .segment)
+                case .end: position = EventOrder(step: steps, phase: .end)
+                }
+                next += 1
+            }
+            sink.order(position)
+            sink.consume(fileOrder != nil ? fileOrder!.renumber(event, tunnels: tracker.tunnelPaths) : event)
+        }
+        tracker.origins.removeAll(keepingCapacity: true)
     }
 
     /// All inputs' counters added up.

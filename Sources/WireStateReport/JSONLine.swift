@@ -17,6 +17,9 @@ public struct JSONLine {
 
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Takes the last byte back (a record's closing brace, to add a member after it).
+    public mutating func dropLast() { if !bytes.isEmpty { bytes.removeLast() } }
+
     /// Text known to need no escaping (keys, punctuation, RFC state names, codes).
     @inline(__always)
     public mutating func raw(_ s: StaticString) {

@@ -25,12 +25,22 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public private(set) var clock = StateClock()
     public private(set) var summary = RunSummary()
 
+    /// `--shard`: every record carries `"merge_key"` and the summary names the shard, so that
+    /// `wirestate merge` can rebuild one run's output from the shards' (`MergeKey`).
+    public var mergeKeys: MergeKey.Run?
+    /// The next event's place in the one-run order (`EventSink.order`).
+    private var position = EventOrder(step: 0, phase: .segment)
+    /// Per open connection (by id): the step that created it, with `mergeKeys`.
+    private var created: [UInt64: UInt64] = [:]
+
     public init(out: Out, flushEachEvent: Bool = false) {
         self.out = out
         self.flushEachEvent = flushEachEvent
     }
 
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
+
+    public mutating func order(_ position: EventOrder) { self.position = position }
 
     /// The record being built; reused, so a record costs no allocation once it has grown.
     private var record = JSONLine()
@@ -39,7 +49,9 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         clock.consume(event)
         record.reset()
         switch event {
-        case .opened: return
+        case .opened(let s):
+            if mergeKeys != nil { created[s.ref.id] = position.step }
+            return
         case .transition(let t): record.transition(t, sourceNames, uid: clock.uid(t.connection.id))
         case .confirmation(let c): record.confirmation(c, sourceNames, uid: clock.uid(c.connection.id))
         case .anomaly(let a):
@@ -53,9 +65,29 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             summary.add(s, times: times)
             record.connection(s, sourceNames, uid: uid, times: times, tunnels: tunnels)
         }
+        if mergeKeys != nil { appendMergeKey(event) }
         record.raw("\n")
         out.write(utf8: record.bytes)
         if flushEachEvent { out.flush() }
+    }
+
+    /// `,"merge_key":[step,phase,deadline,creation step]` inside the record's closing brace.
+    private mutating func appendMergeKey(_ event: TrackerEvent) {
+        let id: UInt64
+        switch event {
+        case .opened(let s), .finished(let s): id = s.ref.id
+        case .transition(let t): id = t.connection.id
+        case .confirmation(let c): id = c.connection.id
+        case .anomaly(let a): id = a.connection.id
+        }
+        let creation = created[id] ?? position.step
+        if case .finished = event { created.removeValue(forKey: id) }
+        record.dropLast()
+        record.raw(",\"merge_key\":[")
+        record.unsigned(position.step); record.raw(",")
+        record.int(position.phase.rawValue); record.raw(",")
+        record.int(position.deadline); record.raw(",")
+        record.unsigned(creation); record.raw("]}")
     }
 
     public static func line(
@@ -104,7 +136,8 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
                 + ",\"not_tcp\":\(total.notTCP.count),\"later_fragments\":\(total.laterFragments.count)"
                 + ",\"truncated\":\(total.truncated.count),\"malformed\":\(total.malformed.count)"
                 + ",\"errors\":\(inputs.filter { !$0.complete }.count),\"evicted\":\(evicted)"
-                + TunnelFormat.countersFields(total.encapsulations) + "," + summary.jsonMembers() + "}\n")
+                + TunnelFormat.countersFields(total.encapsulations) + "," + summary.jsonMembers()
+                + (mergeKeys.map { ",\"merge_key\":" + $0.json } ?? "") + "}\n")
         out.flush()
     }
 }

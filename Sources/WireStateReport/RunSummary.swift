@@ -26,28 +26,44 @@ public struct RunSummary: Sendable {
     public init() {}
 
     public mutating func add(_ c: ConnectionSummary, times: StateTimes) {
+        add(
+            clientState: c.clientState.name, serverState: c.serverState.name, resetBy: c.facts.resetBy?.name ?? "none",
+            zeekState: c.facts.zeek.connState.name, times: times, synToSynAck: c.facts.synToSynAck,
+            synAckToAck: c.facts.synAckToAck, handshakeRTT: c.facts.handshakeRTT,
+            bytes: c.bytesFromClient + c.bytesFromServer, packets: c.packetsFromClient + c.packetsFromServer,
+            client: c.client.address, server: c.server.address)
+    }
+
+    /// One finished connection as its `connection` record states it: what `wirestate merge`
+    /// feeds, so that a merged summary is computed exactly as one run's.
+    public mutating func add(
+        clientState: String, serverState: String, resetBy: String, zeekState: String, times: StateTimes,
+        synToSynAck: Int64?, synAckToAck: Int64?, handshakeRTT: Int64?, bytes: UInt64, packets: UInt64,
+        client: IPAddress, server: IPAddress
+    ) {
         connections += 1
-        finalStates[c.clientState.name + "/" + c.serverState.name, default: 0] += 1
-        resetsBy[c.facts.resetBy?.name ?? "none", default: 0] += 1
-        zeekStates[c.facts.zeek.connState.name, default: 0] += 1
+        finalStates[clientState + "/" + serverState, default: 0] += 1
+        resetsBy[resetBy, default: 0] += 1
+        zeekStates[zeekState, default: 0] += 1
         for s in TCPState.allCases {
             stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
             stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
         }
-        if let v = c.facts.synToSynAck, synToSynAck.count < Self.sampleLimit { synToSynAck.append(v) }
-        if let v = c.facts.synAckToAck, synAckToAck.count < Self.sampleLimit { synAckToAck.append(v) }
-        if let v = c.facts.handshakeRTT, handshake.count < Self.sampleLimit { handshake.append(v) }
-        let bytes = c.bytesFromClient + c.bytesFromServer, packets = c.packetsFromClient + c.packetsFromServer
-        for a in c.client.address == c.server.address ? [c.client.address] : [c.client.address, c.server.address] {
+        if let v = synToSynAck, self.synToSynAck.count < Self.sampleLimit { self.synToSynAck.append(v) }
+        if let v = synAckToAck, self.synAckToAck.count < Self.sampleLimit { self.synAckToAck.append(v) }
+        if let v = handshakeRTT, handshake.count < Self.sampleLimit { handshake.append(v) }
+        for a in client == server ? [client] : [client, server] {
             talkers[a, default: Talker()].bytes += bytes
             talkers[a, default: Talker()].packets += packets
             talkers[a, default: Talker()].connections += 1
         }
     }
 
-    public mutating func add(_ a: Anomaly) {
-        anomaliesByCode[a.code.code, default: 0] += 1
-        anomaliesBySeverity[a.severity.name, default: 0] += 1
+    public mutating func add(_ a: Anomaly) { add(anomaly: a.code.code, severity: a.severity.name) }
+
+    public mutating func add(anomaly code: String, severity: String) {
+        anomaliesByCode[code, default: 0] += 1
+        anomaliesBySeverity[severity, default: 0] += 1
     }
 
     /// Nearest-rank percentile (p in 0…100) of `samples`; nil when there are none.

@@ -52,6 +52,12 @@ public struct ConnectionTracker {
     /// The connections a `finishSome` in progress still has to retire, and the next one.
     private var finishing: (order: [(id: UInt64, key: FlowKey)], next: Int)?
     private var tunnels = TunnelInterner()
+    /// Whether to record `origins` (runs whose output is merged afterwards: `--shard`). Off, it
+    /// costs one untaken branch per deadline and per segment.
+    public var recordsOrigins = false
+    /// Where each run of `events` came from, in order, when `recordsOrigins` is on; the caller
+    /// empties it with the events.
+    public var origins: [EventOrigin] = []
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -79,6 +85,7 @@ public struct ConnectionTracker {
         let time = Self.clamp(rawTime)
         if time > lastTime { lastTime = time }
         advance(to: time)
+        if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .segment)) }
         let key = FlowKey(s.source, s.destination, tunnel: tunnels.id(s.tunnel))
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
@@ -180,6 +187,7 @@ public struct ConnectionTracker {
             guard let i = table.index(of: entry.key), table.values[i].ref.id == entry.id,
                 table.values[i].scheduled == entry.time
             else { continue }  // stale: moved or gone
+            if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .deadline(entry.time))) }
             table.values[i].scheduled = .max
             table.values[i].expire(at: now, msl: configuration.msl, &output.events)
             if let closedAt = table.values[i].closedAt,
@@ -196,6 +204,7 @@ public struct ConnectionTracker {
                 while let i = table.leastRecent(list),
                     CaptureTime.elapsed(from: table.values[i].summary.lastTime, to: now) >= idle
                 {
+                    if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .idle)) }
                     table.values[i].expire(at: now, msl: configuration.msl, &output.events)
                     retire(table.keys[i], reason: table.values[i].closedAt != nil ? .closed : .idle)
                 }
@@ -238,6 +247,7 @@ public struct ConnectionTracker {
             let key = order[next].key
             next += 1
             guard let i = table.index(of: key) else { continue }
+            if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .end)) }
             retire(key, reason: table.values[i].closedAt != nil ? .closed : .endOfCapture)
         }
         if next < order.count {
