@@ -419,7 +419,9 @@ public struct ShardMerge {
             let overview = r.valueStart("final_states"), evictedAt < overview
         else { return shardSummary }
         let afterEvicted = shardSummary[evictedAt...].firstIndex(where: { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) ?? evictedAt
-        var s = Array("{\"type\":\"summary\",\"schema\":\(JSONLinesWriter<StringSink>.schemaVersion),\"connections\":\(connections),\"anomalies\":\(anomalies),\"frames\":".utf8)
+        let schema = JSONLinesWriter<StringSink>.schemaVersion
+        var s = Array(
+            "{\"type\":\"summary\",\"schema\":\(schema),\"connections\":\(connections),\"anomalies\":\(anomalies),\"frames\":".utf8)
         s += shardSummary[frames..<evictedAt]
         s += Array(String(evicted).utf8)
         s += shardSummary[afterEvicted..<(overview - ",\"final_states\":".utf8.count)]
