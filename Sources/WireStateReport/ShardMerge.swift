@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import WireStateDecoder
 import WireStatePipeline
 import WireStateTracker
@@ -55,11 +62,23 @@ struct RecordFields {
     /// Where the value of member `key` starts (after `,"key":`), the last occurrence if `last`.
     func valueStart(_ key: String, last: Bool = false) -> Int? {
         let needle = Array((",\"" + key + "\":").utf8)
-        guard line.count >= needle.count else { return nil }
-        let positions = stride(from: 0, through: line.count - needle.count, by: 1)
-        let match = { (i: Int) in line[i] == needle[0] && line[i..<(i + needle.count)].elementsEqual(needle) }
-        let found = last ? positions.reversed().first(where: match) : positions.first(where: match)
-        return found.map { $0 + needle.count }
+        let n = needle.count
+        guard line.count >= n else { return nil }
+        return line.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pin in
+                func at(_ i: Int) -> Bool { hay[i] == UInt8(ascii: ",") && memcmp(hay.baseAddress! + i, pin.baseAddress!, n) == 0 }
+                if last {
+                    var i = hay.count - n
+                    while i >= 0 {
+                        if at(i) { return i + n }
+                        i -= 1
+                    }
+                } else {
+                    for i in 0...(hay.count - n) where at(i) { return i + n }
+                }
+                return nil
+            }
+        }
     }
 
     /// The raw value of `key`: a number, `null`, a string's contents (without escapes: the names
