@@ -11,8 +11,10 @@ import Testing
     static func recipe(_ args: [String]) throws -> WireStateBinary.Result {
         try WireStateBinary.run(
             executable: URL(fileURLWithPath: "/usr/bin/env"),
-            ["python3", WireStateBinary.repo.appendingPathComponent("scripts/dask-shards.py").path,
-             "--workers", "2", "--wirestate", WireStateBinary.url.path] + args,
+            [
+                "python3", WireStateBinary.repo.appendingPathComponent("scripts/dask-shards.py").path,
+                "--workers", "2", "--wirestate", WireStateBinary.url.path
+            ] + args,
             in: WireStateBinary.repo)
     }
 
