@@ -45,6 +45,14 @@ struct Analyze: ParsableCommand {
             valueName: "K/N"))
     var shard: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Track on N worker threads (1 to \(Self.maxThreads)); the output is the one thread's, byte for byte. "
+                + "Default 1. Ignored with --filter (docs/scaling.md).",
+            valueName: "N"))
+    var threads: Int = 1
+
     @Flag(name: .long, help: "List every state change of each endpoint, with frame and time.")
     var timeline = false
 
@@ -68,12 +76,18 @@ struct Analyze: ParsableCommand {
     /// are counted and reported, never silent.
     static let defaultMaxConnections = 1_000_000
 
+    /// More workers than this only add queues: each worker still passes every step.
+    static let maxThreads = 64
+
     var inputs: [String] { readFiles + files }
 
     /// `--shard`, checked by `validate`.
     var chosenShard: Shard? { shard.flatMap(Shard.init) }
 
     func validate() throws {
+        if threads < 1 || threads > Self.maxThreads {
+            throw ValidationError("--threads must be 1 to \(Self.maxThreads) (got \(threads))")
+        }
         if let shard, Shard(shard) == nil {
             throw ValidationError("--shard takes K/N with 1 ≤ K ≤ N ≤ \(Shard.maxCount) (got '\(Escaped.text(shard))')")
         }
@@ -116,6 +130,7 @@ struct Analyze: ParsableCommand {
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
+            pipeline.threads = threads
             pipeline.recordsOrder = chosenShard != nil
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
@@ -124,6 +139,7 @@ struct Analyze: ParsableCommand {
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: ZeekConnLog(out: StandardOutput()))
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
+            pipeline.threads = threads
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
@@ -132,6 +148,7 @@ struct Analyze: ParsableCommand {
             var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: RunTotals())
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
+            pipeline.threads = threads
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
@@ -145,6 +162,7 @@ struct Analyze: ParsableCommand {
                 sink: AnalysisCollector(keepTimeline: timeline))
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
+            pipeline.threads = threads
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }

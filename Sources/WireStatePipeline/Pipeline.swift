@@ -97,6 +97,13 @@ public struct Pipeline<Sink: EventSink> {
     public private(set) var steps: UInt64 = 0
     /// Draining the events of an input's end (`EventOrder.Phase.endDeadline`, `.end`).
     private var ending = false
+    /// `--threads N`: tracking on N worker threads, output the one thread's (`ParallelTracking`).
+    /// 1 (the default) tracks on the calling thread. Runs with `--filter` always do (their ids
+    /// come from a shadow tracker that must keep pace with the segments).
+    public var threads = 1
+    private var parallel: ParallelTracking?
+    /// Steps per batch handed to the workers (tests cross batch boundaries with tiny ones).
+    var threadBatchSteps = ParallelTracking.defaultBatchSteps
 
     public init(
         configuration: ConnectionTracker.Configuration = .init(), tunnelPorts: TunnelPorts = TunnelPorts(),
@@ -123,7 +130,7 @@ public struct Pipeline<Sink: EventSink> {
                         let bytes = source.progressBytes
                         let p = ReadProgress(
                             name: source.name, frames: frames, bytesRead: bytes?.read, totalBytes: bytes?.total,
-                            openConnections: tracker.connectionCount)
+                            openConnections: parallel?.held ?? tracker.connectionCount)
                         if !watch(p) { report.stopped = true; break reading }
                     }
                     guard let frame = try source.next() else { break }
@@ -205,6 +212,7 @@ public struct Pipeline<Sink: EventSink> {
             // ended. One that starts earlier is another recording: what came before is finished first,
             // so the same connection recorded twice is not merged into one.
             if let last = lastTime, frame.timestampNanos < last {
+                parallel?.end(steps: steps)
                 drain()
                 ending = true
                 fileOrder?.finish()
@@ -240,6 +248,15 @@ public struct Pipeline<Sink: EventSink> {
     @inline(__always)
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
         steps &+= 1
+        if threads > 1 && fileOrder == nil {
+            if parallel == nil {
+                parallel = ParallelTracking(
+                    threads: threads, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
+            }
+            let owner = shard.map { $0.owns(segment) } ?? true ? parallel!.worker(of: segment) : nil
+            if parallel!.add(segment, frame: frame, time: time, owner: owner) { parallel!.publish(into: &sink, wait: false) }
+            return
+        }
         if fileOrder != nil { fileOrder!.process(segment, frame: frame, time: time) }
         if let shard, !shard.owns(segment) {
             tracker.pass(time: time)
@@ -284,6 +301,10 @@ public struct Pipeline<Sink: EventSink> {
     public mutating func finish() {
         fragments.flush(into: &released)
         for s in released {
+            if parallel != nil {
+                track(s, FrameRef(number: 0), lastTime ?? 0)
+                continue
+            }
             // Counted in every shard, so that steps stay the same in all of them.
             steps &+= 1
             if shard?.owns(s) ?? true {
@@ -295,6 +316,13 @@ public struct Pipeline<Sink: EventSink> {
         }
         released.removeAll()
         drain()
+        if let parallel {
+            parallel.end(steps: steps)
+            parallel.publish(into: &sink, wait: true)
+            parallel.shutdown()
+            self.parallel = nil
+            return
+        }
         ending = true
         defer { ending = false }
         fileOrder?.finish()
