@@ -204,6 +204,7 @@ def main():
         if threads:
             rows.append(("wirestate --quiet --threads 1", [wirestate, "analyze", "--quiet", "--threads", "1", path]))
             rows.append((f"wirestate --quiet --threads {cores}", [wirestate, "analyze", "--quiet", "--threads", str(cores), path]))
+            rows.append((f"wirestate jsonl --threads {cores}", [wirestate, "analyze", "--format", "jsonl", "--threads", str(cores), path]))
         if shutil.which("tshark"):
             rows.append(("tshark -q -z conv,tcp", ["tshark", "-r", path, "-q", "-z", "conv,tcp"]))
         if shutil.which("tcptrace"):

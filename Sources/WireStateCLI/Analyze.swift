@@ -48,8 +48,8 @@ struct Analyze: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Track on N worker threads (1 to \(Self.maxThreads)); the output is the one thread's, byte for byte. "
-                + "Default 1. Ignored with --filter (docs/scaling.md).",
+            "Threads to use, 1 to \(Self.maxThreads): one reads and writes, the others track connections; "
+                + "the output is the one thread's, byte for byte. Default 1. Ignored with --filter (docs/scaling.md).",
             valueName: "N"))
     var threads: Int = 1
 

@@ -8,29 +8,31 @@
 import WireStateDecoder
 import WireStateTracker
 
-/// `--threads N`: the tracking of one run spread over N worker threads, with output byte for byte
-/// the one thread's (`ThreadsTests`).
+/// `--threads N`: the tracking of one run spread over N - 1 worker threads beside the reading one,
+/// with output byte for byte the one thread's (`ThreadsTests`).
 ///
 /// The reading thread (the caller's) reads, decodes and reassembles as before, numbers every TCP
 /// segment (its step), and sorts the segments by the shard hash of their 4-tuple (`Shard.hash`,
 /// the same both ways) into batches of `batchSteps` steps. Every worker gets every batch: it
 /// processes its own segments and, at every other step, only moves its clock (`pass`), exactly as
 /// a `--shard` run does, so that each TIME_WAIT expiry happens at the same step as in one run.
-/// Each worker's events of a batch come back tagged with their `EventOrder` and the step that
-/// created their connection; the reading thread interleaves the N lists by that key (each is
+/// Each worker's events of a batch come back with their `EventOrder` and the step that created
+/// their connection; the reading thread interleaves the workers' lists by that key (each is
 /// already in order; `wirestate merge` does the same across processes), renumbers connections
 /// and tunnels as one tracker numbers them (in order of creation, which is the merged order of
-/// `.opened` events), and hands the events to the sink. One run's events, in one run's order.
+/// `.opened` events), and hands the events to the sink: one run's events, in one run's order.
 ///
 /// Queues: a batch is published to all workers at once under one mutex, and at most
-/// `maxInFlight` batches are out; the reading thread merges the oldest when it is done. Nothing
-/// is shared while a worker runs a batch except the batch itself, which nobody writes then
-/// (each worker writes only its own output slot).
-final class ParallelTracking: @unchecked Sendable {
+/// `maxInFlight` batches are out; the reading thread merges the oldest when it is done. While a
+/// worker runs a batch nothing is shared but the batch, which nobody writes then (each worker
+/// writes only its own output slot).
+///
+/// Cost: the reading thread's share is decode, hashing, one copy of each segment into the batch,
+/// the merge and the sink. Events cross between threads packed by kind (`Output`). Per-thread
+/// state lives behind plain pointers (`WorkerState`), so it pays no dynamic exclusivity checks.
+struct ParallelTracking {
     static let defaultBatchSteps = 4096
     static let maxInFlight = 4
-    /// Steps per batch (tests use tiny batches, so that every boundary is crossed).
-    let batchSteps: Int
 
     /// One segment for one worker: its position in the batch.
     struct Owned {
@@ -39,20 +41,80 @@ final class ParallelTracking: @unchecked Sendable {
         var segment: TCPSegment
     }
 
-    /// An event of a worker with its place in the one-run order.
-    struct Tagged {
-        var key: MergeOrder
-        var event: TrackerEvent
-    }
-
     /// (EventOrder, creation step): as `MergeKey.Event` compares them.
     struct MergeOrder {
         var order: EventOrder
         var created: UInt64
 
+        /// A segment's events all belong to one worker, which produced them in order.
+        @inline(__always)
         static func < (a: MergeOrder, b: MergeOrder) -> Bool {
             if a.order != b.order { return a.order < b.order }
             return a.order.phase == .segment ? false : a.created < b.created
+        }
+    }
+
+    /// What a worker hands back for one batch: its events in order, each kind in its own array.
+    /// A `TrackerEvent` is 512 bytes (the size of its largest case, a connection summary), and most
+    /// events are transitions and confirmations of under 100; stored apart they cost a fifth of the
+    /// memory traffic between the threads.
+    struct Output {
+        var kinds: [Kind] = []
+        var keys: [MergeOrder] = []
+        var summaries: [ConnectionSummary] = []
+        var transitions: [Transition] = []
+        var confirmations: [Confirmation] = []
+        var anomalies: [Anomaly] = []
+        var newTunnels: [TunnelPath] = []
+        var held = 0
+
+        enum Kind: UInt8 { case opened, finished, transition, confirmation, anomaly }
+
+        mutating func append(_ event: TrackerEvent, _ key: MergeOrder) {
+            keys.append(key)
+            switch event {
+            case .opened(let s):
+                kinds.append(.opened)
+                summaries.append(s)
+            case .finished(let s):
+                kinds.append(.finished)
+                summaries.append(s)
+            case .transition(let t):
+                kinds.append(.transition)
+                transitions.append(t)
+            case .confirmation(let c):
+                kinds.append(.confirmation)
+                confirmations.append(c)
+            case .anomaly(let a):
+                kinds.append(.anomaly)
+                anomalies.append(a)
+            }
+        }
+
+        /// Reads the events back in order.
+        struct Cursor {
+            var event = 0, summary = 0, transition = 0, confirmation = 0, anomaly = 0
+
+            mutating func next(_ o: Output) -> TrackerEvent {
+                defer { event += 1 }
+                switch o.kinds[event] {
+                case .opened:
+                    summary += 1
+                    return .opened(o.summaries[summary - 1])
+                case .finished:
+                    summary += 1
+                    return .finished(o.summaries[summary - 1])
+                case .transition:
+                    transition += 1
+                    return .transition(o.transitions[transition - 1])
+                case .confirmation:
+                    confirmation += 1
+                    return .confirmation(o.confirmations[confirmation - 1])
+                case .anomaly:
+                    anomaly += 1
+                    return .anomaly(o.anomalies[anomaly - 1])
+                }
+            }
         }
     }
 
@@ -60,52 +122,45 @@ final class ParallelTracking: @unchecked Sendable {
         let sequence: Int
         /// The step of `times[0]`.
         let firstStep: UInt64
-        var times: [Int64] = []
+        let times: [Int64]
         /// Per worker, its segments in step order.
-        var owned: [[Owned]]
+        let owned: [[Owned]]
         /// Input ends: (how many of this batch's steps came before it, steps of the run so far).
-        var ends: [(offset: Int, steps: UInt64)] = []
+        let ends: [(offset: Int, steps: UInt64)]
         /// Per worker, written only by that worker.
-        let outputs: UnsafeMutablePointer<[Tagged]>
-        let newTunnels: UnsafeMutablePointer<[TunnelPath]>
-        let held: UnsafeMutablePointer<Int>
+        let outputs: UnsafeMutablePointer<Output>
         let workers: Int
-        /// Workers still running it (guarded by the tracking's mutex).
+        /// Workers still running it (guarded by the pool's mutex).
         var pending: Int
 
-        init(sequence: Int, firstStep: UInt64, workers: Int) {
+        init(sequence: Int, firstStep: UInt64, times: [Int64], owned: [[Owned]], ends: [(offset: Int, steps: UInt64)]) {
             self.sequence = sequence
             self.firstStep = firstStep
-            self.workers = workers
-            owned = Array(repeating: [], count: workers)
+            self.times = times
+            self.owned = owned
+            self.ends = ends
+            workers = owned.count
             outputs = .allocate(capacity: workers)
-            outputs.initialize(repeating: [], count: workers)
-            newTunnels = .allocate(capacity: workers)
-            newTunnels.initialize(repeating: [], count: workers)
-            held = .allocate(capacity: workers)
-            held.initialize(repeating: 0, count: workers)
+            outputs.initialize(repeating: Output(), count: workers)
             pending = workers
         }
 
         deinit {
             outputs.deinitialize(count: workers)
             outputs.deallocate()
-            newTunnels.deinitialize(count: workers)
-            newTunnels.deallocate()
-            held.deinitialize(count: workers)
-            held.deallocate()
         }
     }
 
     /// A worker's own state, touched only by its thread once started.
-    final class Worker: @unchecked Sendable {
+    struct WorkerState {
         let index: Int
         var tracker: ConnectionTracker
         /// Local connection id → the step that created it (open connections only).
         var created: [UInt64: UInt64] = [:]
+        /// The batch in progress's events.
+        var output = Output()
         var tunnelsSent = 0
         var next = 0  // the sequence of the next batch to run
-        var thread: pthread_t?
 
         init(index: Int, configuration: ConnectionTracker.Configuration) {
             self.index = index
@@ -114,48 +169,53 @@ final class ParallelTracking: @unchecked Sendable {
         }
 
         /// Runs one batch into its output slot.
-        func run(_ b: Batch) {
-            var out: [Tagged] = []
-            let mine = b.owned[index]
-            var k = 0, e = 0
-            for i in 0..<b.times.count {
-                while e < b.ends.count, b.ends[e].offset == i {
-                    end(steps: b.ends[e].steps, &out)
-                    e += 1
+        mutating func run(_ b: Batch) {
+            b.owned[index].withUnsafeBufferPointer { mine in
+                b.times.withUnsafeBufferPointer { times in
+                    var k = 0, e = 0
+                    for i in 0..<times.count {
+                        while e < b.ends.count, b.ends[e].offset == i {
+                            end(steps: b.ends[e].steps)
+                            e += 1
+                        }
+                        if k < mine.count, Int(mine[k].offset) == i {
+                            tracker.process(mine[k].segment, frame: mine[k].frame, time: times[i])
+                            k += 1
+                        } else {
+                            tracker.pass(time: times[i])
+                        }
+                        if !tracker.origins.isEmpty { tag(step: b.firstStep + UInt64(i), ending: false) }
+                    }
+                    while e < b.ends.count {
+                        end(steps: b.ends[e].steps)
+                        e += 1
+                    }
                 }
-                let step = b.firstStep + UInt64(i)
-                if k < mine.count, Int(mine[k].offset) == i {
-                    tracker.process(mine[k].segment, frame: mine[k].frame, time: b.times[i])
-                    k += 1
-                } else {
-                    tracker.pass(time: b.times[i])
-                }
-                collect(step: step, ending: false, &out)
             }
-            while e < b.ends.count {
-                end(steps: b.ends[e].steps, &out)
-                e += 1
-            }
-            b.outputs[index] = out
+            b.outputs[index] = output
+            output = Output()
             if tracker.tunnelPaths.count > tunnelsSent {
-                b.newTunnels[index] = Array(tracker.tunnelPaths[tunnelsSent...])
+                b.outputs[index].newTunnels = Array(tracker.tunnelPaths[tunnelsSent...])
                 tunnelsSent = tracker.tunnelPaths.count
             }
-            b.held[index] = tracker.connectionCount
+            b.outputs[index].held = tracker.connectionCount
         }
 
         /// An input ended (`Pipeline.finish`, or a recording that starts earlier than the last ended).
-        func end(steps: UInt64, _ out: inout [Tagged]) {
-            while tracker.finishSome(1024) { collect(step: steps, ending: true, &out) }
-            collect(step: steps, ending: true, &out)
+        mutating func end(steps: UInt64) {
+            while tracker.finishSome(1024) { tag(step: steps, ending: true) }
+            tag(step: steps, ending: true)
         }
 
-        /// The tracker's events with their keys, as `Pipeline.drainInOrder` gives them to a sink.
-        func collect(step: UInt64, ending: Bool, _ out: inout [Tagged]) {
-            guard !tracker.events.isEmpty else {
+        /// The tracker's events of the step, with their keys (as `Pipeline.drainInOrder` gives
+        /// them), into the batch's output; the tracker's buffer is emptied for the next step, so
+        /// it stays small and in cache.
+        mutating func tag(step: UInt64, ending: Bool) {
+            defer {
+                tracker.events.removeAll(keepingCapacity: true)
                 tracker.origins.removeAll(keepingCapacity: true)
-                return
             }
+            guard !tracker.events.isEmpty else { return }
             var next = 0
             var position = EventOrder(step: step, phase: ending ? .end : .segment)
             for (i, event) in tracker.events.enumerated() {
@@ -168,35 +228,138 @@ final class ParallelTracking: @unchecked Sendable {
                     }
                     next += 1
                 }
-                let id: UInt64
+                let creation: UInt64
                 switch event {
                 case .opened(let s):
-                    id = s.ref.id
-                    created[id] = step
-                case .finished(let s): id = s.ref.id
-                case .transition(let t): id = t.connection.id
-                case .confirmation(let c): id = c.connection.id
-                case .anomaly(let a): id = a.connection.id
+                    created[s.ref.id] = step
+                    creation = step
+                case .finished(let s): creation = created.removeValue(forKey: s.ref.id) ?? step
+                case .transition(let t): creation = created[t.connection.id] ?? step
+                case .confirmation(let c): creation = created[c.connection.id] ?? step
+                case .anomaly(let a): creation = created[a.connection.id] ?? step
                 }
-                let creation = created[id] ?? step
-                if case .finished = event { created.removeValue(forKey: id) }
-                out.append(Tagged(key: MergeOrder(order: position, created: creation), event: event))
+                output.append(event, MergeOrder(order: position, created: creation))
             }
-            tracker.events.removeAll(keepingCapacity: true)
-            tracker.origins.removeAll(keepingCapacity: true)
         }
     }
 
-    let workers: [Worker]
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let work = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `lock`.
-    private var published: [Batch] = []
-    private var stopping = false
+    /// The threads and the queue between them.
+    final class Pool: @unchecked Sendable {
+        let states: UnsafeMutablePointer<WorkerState>
+        let count: Int
+        private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        private let work = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        // Guarded by `lock`.
+        private var published: [Batch] = []
+        private var stopping = false
+        private var threads: [pthread_t] = []
 
-    // The reading thread's own.
-    private var filling: Batch
+        /// What a worker thread starts with. The pool outlives its threads (`shutdown` joins them
+        /// before anything is freed), so the thread need not own it.
+        final class Context {
+            unowned(unsafe) let pool: Pool
+            let index: Int
+            init(pool: Pool, index: Int) {
+                self.pool = pool
+                self.index = index
+            }
+        }
+
+        init(workers n: Int, configuration: ConnectionTracker.Configuration) {
+            count = n
+            states = .allocate(capacity: n)
+            for i in 0..<n { (states + i).initialize(to: WorkerState(index: i, configuration: configuration)) }
+            pthread_mutex_init(lock, nil)
+            pthread_cond_init(work, nil)
+            pthread_cond_init(done, nil)
+            for i in 0..<n {
+                let context = Unmanaged.passRetained(Context(pool: self, index: i)).toOpaque()
+                var t = pthread_t()
+                let rc = pthread_create(
+                    &t, nil,
+                    { raw in
+                        let c = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
+                        c.pool.serve(c.index)
+                        return nil
+                    }, context)
+                precondition(rc == 0, "pthread_create failed: \(rc)")
+                threads.append(t)
+            }
+        }
+
+        private var joined = false
+
+        /// Stops and joins the worker threads.
+        func shutdown() {
+            guard !joined else { return }
+            joined = true
+            pthread_mutex_lock(lock)
+            stopping = true
+            pthread_cond_broadcast(work)
+            pthread_mutex_unlock(lock)
+            for t in threads { pthread_join(t, nil) }
+        }
+
+        deinit {
+            shutdown()
+            states.deinitialize(count: count)
+            states.deallocate()
+            pthread_cond_destroy(work)
+            pthread_cond_destroy(done)
+            pthread_mutex_destroy(lock)
+            lock.deallocate()
+            work.deallocate()
+            done.deallocate()
+        }
+
+        /// A worker thread: runs every published batch in order until told to stop.
+        private func serve(_ index: Int) {
+            let state = states + index
+            while true {
+                pthread_mutex_lock(lock)
+                var batch: Batch?
+                while true {
+                    batch = published.first { $0.sequence == state.pointee.next }
+                    if batch != nil || stopping { break }
+                    pthread_cond_wait(work, lock)
+                }
+                pthread_mutex_unlock(lock)
+                guard let b = batch else { return }
+                state.pointee.run(b)
+                state.pointee.next += 1
+                pthread_mutex_lock(lock)
+                b.pending -= 1
+                if b.pending == 0 {
+                    published.removeAll { $0 === b }
+                    pthread_cond_broadcast(done)
+                }
+                pthread_mutex_unlock(lock)
+            }
+        }
+
+        func publish(_ b: Batch) {
+            pthread_mutex_lock(lock)
+            published.append(b)
+            pthread_cond_broadcast(work)
+            pthread_mutex_unlock(lock)
+        }
+
+        func wait(for b: Batch) {
+            pthread_mutex_lock(lock)
+            while b.pending > 0 { pthread_cond_wait(done, lock) }
+            pthread_mutex_unlock(lock)
+        }
+    }
+
+    let pool: Pool
+    /// Steps per batch (tests use tiny batches, so that every boundary is crossed).
+    let batchSteps: Int
+    // The batch being filled.
+    private var firstStep: UInt64
+    private var times: [Int64] = []
+    private var owned: [[Owned]]
+    private var ends: [(offset: Int, steps: UInt64)] = []
     private var inFlight: [Batch] = []
     private var sequence = 0
     /// Per worker: its local connection ids → one run's.
@@ -209,194 +372,123 @@ final class ParallelTracking: @unchecked Sendable {
     /// Connections the workers held after their last merged batch (progress lines).
     private(set) var held = 0
 
-    init(threads: Int, configuration: ConnectionTracker.Configuration, firstStep: UInt64, batchSteps: Int = defaultBatchSteps) {
-        let n = max(2, threads)
+    /// `workers` tracking threads beside the caller's (which reads, decodes, merges and writes).
+    init(workers n: Int, configuration: ConnectionTracker.Configuration, firstStep: UInt64, batchSteps: Int = defaultBatchSteps) {
+        precondition(n >= 1)
         self.batchSteps = max(1, batchSteps)
+        self.firstStep = firstStep
         // A cap on connections held is shared out: memory stays under it. Reached, each worker evicts
         // from its own table, so evictions differ from one thread's (each is still counted and reported).
         var perWorker = configuration
         perWorker.maxConnections = configuration.maxConnections.map { max(1, ($0 + n - 1) / n) }
-        workers = (0..<n).map { Worker(index: $0, configuration: perWorker) }
+        pool = Pool(workers: n, configuration: perWorker)
+        owned = Array(repeating: [], count: n)
         ids = Array(repeating: [:], count: n)
         workerTunnels = Array(repeating: [], count: n)
-        filling = Batch(sequence: 0, firstStep: firstStep, workers: n)
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(work, nil)
-        pthread_cond_init(done, nil)
-        for w in workers {
-            let context = Unmanaged.passRetained(Context(owner: self, worker: w)).toOpaque()
-            var t = pthread_t()
-            let rc = pthread_create(
-                &t, nil,
-                { raw in
-                    let c = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
-                    c.owner.serve(c.worker)
-                    return nil
-                }, context)
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            w.thread = t
-        }
-    }
-
-    /// What a worker thread starts with. The tracking outlives its threads (`shutdown` joins them
-    /// before anything is freed), so the thread need not own it.
-    final class Context {
-        unowned(unsafe) let owner: ParallelTracking
-        let worker: Worker
-        init(owner: ParallelTracking, worker: Worker) {
-            self.owner = owner
-            self.worker = worker
-        }
-    }
-
-    private var joined = false
-
-    /// Stops and joins the worker threads (after the last `publish(wait: true)`).
-    func shutdown() {
-        guard !joined else { return }
-        joined = true
-        pthread_mutex_lock(lock)
-        stopping = true
-        pthread_cond_broadcast(work)
-        pthread_mutex_unlock(lock)
-        for w in workers { if let t = w.thread { pthread_join(t, nil) } }
-    }
-
-    deinit {
-        shutdown()
-        pthread_cond_destroy(work)
-        pthread_cond_destroy(done)
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-        work.deallocate()
-        done.deallocate()
-    }
-
-    /// A worker thread: runs every published batch in order until told to stop.
-    private func serve(_ w: Worker) {
-        while true {
-            pthread_mutex_lock(lock)
-            var batch: Batch?
-            while true {
-                batch = published.first { $0.sequence == w.next }
-                if batch != nil || stopping { break }
-                pthread_cond_wait(work, lock)
-            }
-            pthread_mutex_unlock(lock)
-            guard let b = batch else { return }
-            w.run(b)
-            w.next += 1
-            pthread_mutex_lock(lock)
-            b.pending -= 1
-            if b.pending == 0 {
-                published.removeAll { $0 === b }
-                pthread_cond_broadcast(done)
-            }
-            pthread_mutex_unlock(lock)
-        }
+        times.reserveCapacity(self.batchSteps)
     }
 
     /// The worker of a flow (both directions alike).
     @inline(__always)
     func worker(of s: TCPSegment) -> Int {
-        Int(Shard.hash(s.source, s.destination) % UInt64(workers.count))
+        Int(Shard.hash(s.source, s.destination) % UInt64(pool.count))
     }
 
     /// One step: a segment for worker `owner` (nil: a segment no worker tracks, `--shard`).
+    /// Returns whether the batch is full.
     @inline(__always)
-    func add(_ s: TCPSegment, frame: FrameRef, time: Int64, owner: Int?) -> Bool {
-        if let owner {
-            filling.owned[owner].append(Owned(offset: Int32(filling.times.count), frame: frame, segment: s))
-        }
-        filling.times.append(time)
-        return filling.times.count >= batchSteps
+    mutating func add(_ s: TCPSegment, frame: FrameRef, time: Int64, owner: Int?) -> Bool {
+        if let owner { owned[owner].append(Owned(offset: Int32(times.count), frame: frame, segment: s)) }
+        times.append(time)
+        return times.count >= batchSteps
     }
 
     /// An input ended after `steps` steps: every worker finishes what it holds there.
-    func end(steps: UInt64) {
-        filling.ends.append((filling.times.count, steps))
+    mutating func end(steps: UInt64) {
+        ends.append((times.count, steps))
     }
 
     /// Sends the batch being filled to the workers (and, with too many out, merges the oldest into
     /// `sink`). `wait`: merge every batch out, for the end of the run.
-    func publish<Sink: EventSink>(into sink: inout Sink, wait: Bool) {
-        if !filling.times.isEmpty || !filling.ends.isEmpty {
-            let b = filling
+    mutating func publish<Sink: EventSink>(into sink: inout Sink, wait: Bool) {
+        if !times.isEmpty || !ends.isEmpty {
+            let b = Batch(sequence: sequence, firstStep: firstStep, times: times, owned: owned, ends: ends)
             sequence += 1
-            filling = Batch(sequence: sequence, firstStep: b.firstStep + UInt64(b.times.count), workers: workers.count)
-            pthread_mutex_lock(lock)
-            published.append(b)
-            pthread_cond_broadcast(work)
-            pthread_mutex_unlock(lock)
+            firstStep += UInt64(times.count)
+            times = []
+            times.reserveCapacity(batchSteps)
+            for w in owned.indices { owned[w] = [] }
+            ends = []
+            pool.publish(b)
             inFlight.append(b)
         }
         while !inFlight.isEmpty && (wait || inFlight.count > Self.maxInFlight) {
             let b = inFlight.removeFirst()
-            pthread_mutex_lock(lock)
-            while b.pending > 0 { pthread_cond_wait(done, lock) }
-            pthread_mutex_unlock(lock)
+            pool.wait(for: b)
             merge(b, into: &sink)
         }
     }
 
+    /// Stops the worker threads (after the last `publish(wait: true)`).
+    func shutdown() { pool.shutdown() }
+
     /// One finished batch: the workers' events interleaved by key (then worker), renumbered.
-    private func merge<Sink: EventSink>(_ b: Batch, into sink: inout Sink) {
-        for w in 0..<workers.count { workerTunnels[w] += b.newTunnels[w] }
-        held = (0..<workers.count).reduce(0) { $0 + b.held[$1] }
-        var heads = Array(repeating: 0, count: workers.count)
+    private mutating func merge<Sink: EventSink>(_ b: Batch, into sink: inout Sink) {
+        let n = pool.count
+        held = 0
+        for w in 0..<n {
+            workerTunnels[w] += b.outputs[w].newTunnels
+            held += b.outputs[w].held
+        }
+        var cursors = Array(repeating: Output.Cursor(), count: n)
         while true {
             var best = -1
-            for w in 0..<workers.count where heads[w] < b.outputs[w].count {
-                if best < 0 || b.outputs[w][heads[w]].key < b.outputs[best][heads[best]].key { best = w }
+            for w in 0..<n where cursors[w].event < b.outputs[w].keys.count {
+                if best < 0 || b.outputs[w].keys[cursors[w].event] < b.outputs[best].keys[cursors[best].event] { best = w }
             }
             if best < 0 { break }
-            let t = b.outputs[best][heads[best]]
-            heads[best] += 1
-            let event = renumber(t.event, from: best, &sink)
-            sink.order(t.key.order)
+            let key = b.outputs[best].keys[cursors[best].event]
+            var event = cursors[best].next(b.outputs[best])
+            renumber(&event, from: best, &sink)
+            sink.order(key.order)
             sink.consume(event)
         }
     }
 
-    /// `event` of worker `w` with one run's connection and tunnel numbers.
-    private func renumber<Sink: EventSink>(_ event: TrackerEvent, from w: Int, _ sink: inout Sink) -> TrackerEvent {
-        func global(_ ref: ConnectionRef) -> ConnectionRef {
-            var r = ref
-            r.id = ids[w][ref.id] ?? ref.id
-            return r
-        }
-        func tunnel(_ local: UInt32) -> UInt32 {
-            guard local != 0, Int(local) - 1 < workerTunnels[w].count else { return local }
-            let path = workerTunnels[w][Int(local) - 1]
-            if let n = tunnelNumbers[path] { return n }
-            tunnels.append(path)
-            let n = UInt32(tunnels.count)
-            tunnelNumbers[path] = n
-            sink.tunnelsChanged(tunnels)
-            return n
-        }
+    /// `event` of worker `w`, in place, with one run's connection and tunnel numbers.
+    private mutating func renumber<Sink: EventSink>(_ event: inout TrackerEvent, from w: Int, _ sink: inout Sink) {
         switch event {
         case .opened(var s):
             ids[w][s.ref.id] = nextID
             s.ref.id = nextID
             nextID += 1
-            s.tunnelID = tunnel(s.tunnelID)
-            return .opened(s)
+            s.tunnelID = tunnel(s.tunnelID, from: w, &sink)
+            event = .opened(s)
         case .finished(var s):
-            let local = s.ref.id
-            s.ref = global(s.ref)
-            s.tunnelID = tunnel(s.tunnelID)
-            ids[w].removeValue(forKey: local)
-            return .finished(s)
+            s.ref.id = ids[w].removeValue(forKey: s.ref.id) ?? s.ref.id
+            s.tunnelID = tunnel(s.tunnelID, from: w, &sink)
+            event = .finished(s)
         case .transition(var t):
-            t.connection = global(t.connection)
-            return .transition(t)
+            t.connection.id = ids[w][t.connection.id] ?? t.connection.id
+            event = .transition(t)
         case .confirmation(var c):
-            c.connection = global(c.connection)
-            return .confirmation(c)
+            c.connection.id = ids[w][c.connection.id] ?? c.connection.id
+            event = .confirmation(c)
         case .anomaly(var a):
-            a.connection = global(a.connection)
-            return .anomaly(a)
+            a.connection.id = ids[w][a.connection.id] ?? a.connection.id
+            event = .anomaly(a)
         }
+    }
+
+    /// Worker `w`'s tunnel number `local` as one run numbers it (in order of first use).
+    private mutating func tunnel<Sink: EventSink>(_ local: UInt32, from w: Int, _ sink: inout Sink) -> UInt32 {
+        guard local != 0, Int(local) - 1 < workerTunnels[w].count else { return local }
+        let path = workerTunnels[w][Int(local) - 1]
+        if let n = tunnelNumbers[path] { return n }
+        tunnels.append(path)
+        let n = UInt32(tunnels.count)
+        tunnelNumbers[path] = n
+        sink.tunnelsChanged(tunnels)
+        return n
     }
 }

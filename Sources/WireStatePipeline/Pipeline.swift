@@ -97,8 +97,9 @@ public struct Pipeline<Sink: EventSink> {
     public private(set) var steps: UInt64 = 0
     /// Draining the events of an input's end (`EventOrder.Phase.endDeadline`, `.end`).
     private var ending = false
-    /// `--threads N`: tracking on N worker threads, output the one thread's (`ParallelTracking`).
-    /// 1 (the default) tracks on the calling thread. Runs with `--filter` always do (their ids
+    /// `--threads N`: N threads in all, the calling one reading, decoding and writing, and N - 1
+    /// tracking (`ParallelTracking`); the output is the one thread's. 1 (the default) does
+    /// everything on the calling thread. Runs with `--filter` always do (their ids
     /// come from a shadow tracker that must keep pace with the segments).
     public var threads = 1
     private var parallel: ParallelTracking?
@@ -251,7 +252,7 @@ public struct Pipeline<Sink: EventSink> {
         if threads > 1 && fileOrder == nil {
             if parallel == nil {
                 parallel = ParallelTracking(
-                    threads: threads, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
+                    workers: threads - 1, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
             }
             let owner = shard.map { $0.owns(segment) } ?? true ? parallel!.worker(of: segment) : nil
             if parallel!.add(segment, frame: frame, time: time, owner: owner) { parallel!.publish(into: &sink, wait: false) }
@@ -316,11 +317,11 @@ public struct Pipeline<Sink: EventSink> {
         }
         released.removeAll()
         drain()
-        if let parallel {
-            parallel.end(steps: steps)
-            parallel.publish(into: &sink, wait: true)
-            parallel.shutdown()
-            self.parallel = nil
+        if parallel != nil {
+            parallel!.end(steps: steps)
+            parallel!.publish(into: &sink, wait: true)
+            parallel!.shutdown()
+            parallel = nil
             return
         }
         ending = true

@@ -121,7 +121,7 @@ import WireStateTracker
         for msl: Int64 in [30_000_000_000, 1_000_000] {
             let one = Self.events(files, threads: 1, batch: batch, msl: msl)
             #expect(one.events.count > 1000)
-            for n in [2, 3] {
+            for n in [2, 4] {
                 let many = Self.events(files, threads: n, batch: batch, msl: msl)
                 #expect(many.events.count == one.events.count)
                 let first = (0..<min(one.events.count, many.events.count)).first { one.events[$0] != many.events[$0] }
