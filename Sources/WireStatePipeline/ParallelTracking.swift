@@ -220,12 +220,7 @@ struct ParallelTracking {
             var position = EventOrder(step: step, phase: ending ? .end : .segment)
             for (i, event) in tracker.events.enumerated() {
                 while next < tracker.origins.count, tracker.origins[next].firstEvent <= i {
-                    switch tracker.origins[next].kind {
-                    case .deadline(let d): position = EventOrder(step: step, phase: ending ? .endDeadline : .deadline, deadline: d)
-                    case .idle: position = EventOrder(step: step, phase: .deadline, deadline: .max)
-                    case .segment: position = EventOrder(step: step, phase: .segment)
-                    case .end: position = EventOrder(step: step, phase: .end)
-                    }
+                    position = EventOrder(tracker.origins[next].kind, step: step, ending: ending)
                     next += 1
                 }
                 let creation: UInt64

@@ -48,6 +48,17 @@ public struct EventOrder: Sendable, Equatable, Comparable {
         self.deadline = deadline
     }
 
+    /// The place of the events of an origin the tracker recorded at `step` (at an input's end
+    /// when `ending`).
+    public init(_ origin: EventOrigin.Kind, step: UInt64, ending: Bool) {
+        switch origin {
+        case .deadline(let d): self.init(step: step, phase: ending ? .endDeadline : .deadline, deadline: d)
+        case .idle: self.init(step: step, phase: .deadline, deadline: .max)
+        case .segment: self.init(step: step, phase: .segment)
+        case .end: self.init(step: step, phase: .end)
+        }
+    }
+
     public static func < (a: EventOrder, b: EventOrder) -> Bool {
         (a.step, a.phase.rawValue, a.deadline) < (b.step, b.phase.rawValue, b.deadline)
     }
@@ -358,12 +369,7 @@ public struct Pipeline<Sink: EventSink> {
         var position = EventOrder(step: steps, phase: ending ? .end : .segment)
         for (i, event) in tracker.events.enumerated() {
             while next < tracker.origins.count, tracker.origins[next].firstEvent <= i {
-                switch tracker.origins[next].kind {
-                case .deadline(let d): position = EventOrder(step: steps, phase: ending ? .endDeadline : .deadline, deadline: d)
-                case .idle: position = EventOrder(step: steps, phase: .deadline, deadline: .max)
-                case .segment: position = EventOrder(step: steps, phase: .segment)
-                case .end: position = EventOrder(step: steps, phase: .end)
-                }
+                position = EventOrder(tracker.origins[next].kind, step: steps, ending: ending)
                 next += 1
             }
             sink.order(position)
