@@ -41,26 +41,13 @@ struct ParallelTracking {
         var segment: TCPSegment
     }
 
-    /// (EventOrder, creation step): as `MergeKey.Event` compares them.
-    struct MergeOrder {
-        var order: EventOrder
-        var created: UInt64
-
-        /// A segment's events all belong to one worker, which produced them in order.
-        @inline(__always)
-        static func < (a: MergeOrder, b: MergeOrder) -> Bool {
-            if a.order != b.order { return a.order < b.order }
-            return a.order.phase == .segment ? false : a.created < b.created
-        }
-    }
-
     /// What a worker hands back for one batch: its events in order, each kind in its own array.
     /// A `TrackerEvent` is 512 bytes (the size of its largest case, a connection summary), and most
     /// events are transitions and confirmations of under 100; stored apart they cost a fifth of the
     /// memory traffic between the threads.
     struct Output {
         var kinds: [Kind] = []
-        var keys: [MergeOrder] = []
+        var keys: [EventOrder] = []
         var summaries: [ConnectionSummary] = []
         var transitions: [Transition] = []
         var confirmations: [Confirmation] = []
@@ -70,7 +57,7 @@ struct ParallelTracking {
 
         enum Kind: UInt8 { case opened, finished, transition, confirmation, anomaly }
 
-        mutating func append(_ event: TrackerEvent, _ key: MergeOrder) {
+        mutating func append(_ event: TrackerEvent, _ key: EventOrder) {
             keys.append(key)
             switch event {
             case .opened(let s):
@@ -155,8 +142,7 @@ struct ParallelTracking {
     struct WorkerState {
         let index: Int
         var tracker: ConnectionTracker
-        /// Local connection id → the step that created it (open connections only).
-        var created: [UInt64: UInt64] = [:]
+        var tagger = EventTagger()
         /// The batch in progress's events.
         var output = Output()
         var tunnelsSent = 0
@@ -216,25 +202,8 @@ struct ParallelTracking {
                 tracker.origins.removeAll(keepingCapacity: true)
             }
             guard !tracker.events.isEmpty else { return }
-            var next = 0
-            var position = EventOrder(step: step, phase: ending ? .end : .segment)
-            for (i, event) in tracker.events.enumerated() {
-                while next < tracker.origins.count, tracker.origins[next].firstEvent <= i {
-                    position = EventOrder(tracker.origins[next].kind, step: step, ending: ending)
-                    next += 1
-                }
-                let creation: UInt64
-                switch event {
-                case .opened(let s):
-                    created[s.ref.id] = step
-                    creation = step
-                case .finished(let s): creation = created.removeValue(forKey: s.ref.id) ?? step
-                case .transition(let t): creation = created[t.connection.id] ?? step
-                case .confirmation(let c): creation = created[c.connection.id] ?? step
-                case .anomaly(let a): creation = created[a.connection.id] ?? step
-                }
-                output.append(event, MergeOrder(order: position, created: creation))
-            }
+            let events = tracker.events
+            tagger.tag(events, tracker.origins, step: step, ending: ending) { i, position in output.append(events[i], position) }
         }
     }
 
@@ -439,13 +408,15 @@ struct ParallelTracking {
         while true {
             var best = -1
             for w in 0..<n where cursors[w].event < b.outputs[w].keys.count {
-                if best < 0 || b.outputs[w].keys[cursors[w].event] < b.outputs[best].keys[cursors[best].event] { best = w }
+                if best < 0 || EventOrder.precedes(b.outputs[w].keys[cursors[w].event], b.outputs[best].keys[cursors[best].event]) {
+                    best = w
+                }
             }
             if best < 0 { break }
             let key = b.outputs[best].keys[cursors[best].event]
             var event = cursors[best].next(b.outputs[best])
             renumber(&event, from: best, &sink)
-            sink.order(key.order)
+            sink.order(key)
             sink.consume(event)
         }
     }

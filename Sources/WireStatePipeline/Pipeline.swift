@@ -19,51 +19,6 @@ extension EventSink {
     public mutating func order(_ position: EventOrder) {}
 }
 
-/// Where an event stands in the order of a run that sees every flow, comparable across the runs
-/// of different shards of the same input (`wirestate merge`, docs/scaling.md).
-///
-/// Every shard counts every TCP segment of the input, its own or not, so `step` names the same
-/// segment in all of them. Events of one step come in phases: the deadlines that came due, then
-/// the segment's own connection; an input's end (at the count of segments read so far) reports
-/// its due deadlines, then every held connection. Within a phase of deadlines, one run takes them
-/// by deadline time, then by connection number, which is the order of the connections' creation
-/// steps; so (step, phase, deadline, creation step of the event's connection) orders the events
-/// of all shards as one run does, and events with equal keys all come from one shard, in order.
-public struct EventOrder: Sendable, Equatable, Comparable {
-    /// The segment (counted from 1 over the whole input, fragments reassembled) during which the
-    /// event happened; at an input's end, the count of segments read.
-    public var step: UInt64
-    public var phase: Phase
-    /// The deadline that came due (`Phase.deadline`, `.endDeadline`), else 0.
-    public var deadline: Int64
-
-    public enum Phase: UInt8, Sendable, Comparable {
-        case deadline = 0, segment = 1, endDeadline = 2, end = 3
-        public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    public init(step: UInt64, phase: Phase, deadline: Int64 = 0) {
-        self.step = step
-        self.phase = phase
-        self.deadline = deadline
-    }
-
-    /// The place of the events of an origin the tracker recorded at `step` (at an input's end
-    /// when `ending`).
-    public init(_ origin: EventOrigin.Kind, step: UInt64, ending: Bool) {
-        switch origin {
-        case .deadline(let d): self.init(step: step, phase: ending ? .endDeadline : .deadline, deadline: d)
-        case .idle: self.init(step: step, phase: .deadline, deadline: .max)
-        case .segment: self.init(step: step, phase: .segment)
-        case .end: self.init(step: step, phase: .end)
-        }
-    }
-
-    public static func < (a: EventOrder, b: EventOrder) -> Bool {
-        (a.step, a.phase.rawValue, a.deadline) < (b.step, b.phase.rawValue, b.deadline)
-    }
-}
-
 /// What happened to one input.
 public struct InputReport: Sendable {
     public var name: String
@@ -108,6 +63,8 @@ public struct Pipeline<Sink: EventSink> {
     public private(set) var steps: UInt64 = 0
     /// Draining the events of an input's end (`EventOrder.Phase.endDeadline`, `.end`).
     private var ending = false
+    /// With `recordsOrder`: the events' places in the one-run order.
+    private var tagger = EventTagger()
     /// `--threads N`: N threads in all, the calling one reading, decoding and writing, and N - 1
     /// tracking (`ParallelTracking`); the output is the one thread's. 1 (the default) does
     /// everything on the calling thread. Runs with `--filter` always do (their ids
@@ -365,15 +322,10 @@ public struct Pipeline<Sink: EventSink> {
 
     /// `drain` for `recordsOrder`: each event with its `EventOrder` first.
     private mutating func drainInOrder() {
-        var next = 0
-        var position = EventOrder(step: steps, phase: ending ? .end : .segment)
-        for (i, event) in tracker.events.enumerated() {
-            while next < tracker.origins.count, tracker.origins[next].firstEvent <= i {
-                position = EventOrder(tracker.origins[next].kind, step: steps, ending: ending)
-                next += 1
-            }
+        let events = tracker.events
+        tagger.tag(events, tracker.origins, step: steps, ending: ending) { i, position in
             sink.order(position)
-            sink.consume(fileOrder != nil ? fileOrder!.renumber(event, tunnels: tracker.tunnelPaths) : event)
+            sink.consume(fileOrder != nil ? fileOrder!.renumber(events[i], tunnels: tracker.tunnelPaths) : events[i])
         }
         tracker.origins.removeAll(keepingCapacity: true)
     }

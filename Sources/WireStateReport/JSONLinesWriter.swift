@@ -30,8 +30,6 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     public var mergeKeys: MergeKey.Run?
     /// The next event's place in the one-run order (`EventSink.order`).
     private var position = EventOrder(step: 0, phase: .segment)
-    /// Per open connection (by id): the step that created it, with `mergeKeys`.
-    private var created: [UInt64: UInt64] = [:]
 
     public init(out: Out, flushEachEvent: Bool = false) {
         self.out = out
@@ -49,9 +47,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         clock.consume(event)
         record.reset()
         switch event {
-        case .opened(let s):
-            if mergeKeys != nil { created[s.ref.id] = position.step }
-            return
+        case .opened: return
         case .transition(let t): record.transition(t, sourceNames, uid: clock.uid(t.connection.id))
         case .confirmation(let c): record.confirmation(c, sourceNames, uid: clock.uid(c.connection.id))
         case .anomaly(let a):
@@ -65,29 +61,20 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
             summary.add(s, times: times)
             record.connection(s, sourceNames, uid: uid, times: times, tunnels: tunnels)
         }
-        if mergeKeys != nil { appendMergeKey(event) }
+        if mergeKeys != nil { appendMergeKey() }
         record.raw("\n")
         out.write(utf8: record.bytes)
         if flushEachEvent { out.flush() }
     }
 
     /// `,"merge_key":[step,phase,deadline,creation step]` inside the record's closing brace.
-    private mutating func appendMergeKey(_ event: TrackerEvent) {
-        let id: UInt64
-        switch event {
-        case .opened(let s), .finished(let s): id = s.ref.id
-        case .transition(let t): id = t.connection.id
-        case .confirmation(let c): id = c.connection.id
-        case .anomaly(let a): id = a.connection.id
-        }
-        let creation = created[id] ?? position.step
-        if case .finished = event { created.removeValue(forKey: id) }
+    private mutating func appendMergeKey() {
         record.dropLast()
         record.raw(",\"merge_key\":[")
         record.unsigned(position.step); record.raw(",")
         record.int(position.phase.rawValue); record.raw(",")
         record.int(position.deadline); record.raw(",")
-        record.unsigned(creation); record.raw("]}")
+        record.unsigned(position.created); record.raw("]}")
     }
 
     public static func line(

@@ -30,21 +30,6 @@ public enum MergeKey {
 
         var json: String { "{\"shard\":\"\(shard)\",\"ids\":\"\(fileIDs ? "file" : "shard")\"}" }
     }
-
-    /// One event record's key.
-    struct Event: Comparable {
-        var order: EventOrder
-        /// The step that created the record's connection; ranks connections as one run numbers them.
-        var created: UInt64
-
-        /// A segment's events all belong to one shard, which wrote them in order, so there the
-        /// creation step plays no part (a new connection's events come before those of the one
-        /// it evicted).
-        static func < (a: Event, b: Event) -> Bool {
-            if a.order != b.order { return a.order < b.order }
-            return a.order.phase == .segment ? false : a.created < b.created
-        }
-    }
 }
 
 /// The fields of one JSON Lines record, read without a general JSON parser: records are the
@@ -128,7 +113,7 @@ struct RecordFields {
     }
 
     /// The event key at the end of an event record.
-    var mergeKey: MergeKey.Event? {
+    var mergeKey: EventOrder? {
         guard let start = valueStart("merge_key", last: true), start < line.count, line[start] == UInt8(ascii: "["),
             let end = line[start...].firstIndex(of: UInt8(ascii: "]"))
         else { return nil }
@@ -136,7 +121,7 @@ struct RecordFields {
         guard parts.count == 4, let step = UInt64(parts[0]), let p = UInt8(parts[1]), let phase = EventOrder.Phase(rawValue: p),
             let deadline = Int64(parts[2]), let created = UInt64(parts[3])
         else { return nil }
-        return MergeKey.Event(order: EventOrder(step: step, phase: phase, deadline: deadline), created: created)
+        return EventOrder(step: step, phase: phase, deadline: deadline, created: created)
     }
 
     /// The summary's run key.
@@ -209,7 +194,7 @@ public struct ShardMerge {
 
     /// A shard's next event record in `merge`, with its key and line number.
     struct Head {
-        var key: MergeKey.Event
+        var key: EventOrder
         var shard: Int
         var line: [UInt8]
         var number: Int
@@ -352,7 +337,9 @@ public struct ShardMerge {
             }
             return nil
         }
-        func before(_ a: Head, _ b: Head) -> Bool { a.key < b.key || (!(b.key < a.key) && a.shard < b.shard) }
+        func before(_ a: Head, _ b: Head) -> Bool {
+            EventOrder.precedes(a.key, b.key) || (!EventOrder.precedes(b.key, a.key) && a.shard < b.shard)
+        }
         var heap: [Head] = []
         func push(_ h: Head) {
             heap.append(h)
