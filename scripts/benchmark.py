@@ -2,7 +2,7 @@
 """The benchmark (issue 10, item 7): one command, every figure, ratios against a floor measured in
 the same run.
 
-    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR] [--baseline REV] [--live]
+    scripts/benchmark.py [--packets N] [--seed S] [--runs R] [--big] [--keep DIR] [--baseline REV] [--no-live]
 
 1. builds `wirestate` and `wirestate-bench` (release), and with the system C compiler the floor
    (bench/floor.c: a bare libpcap pcap_next_ex loop) and an allocation counter (bench/alloccount.c,
@@ -27,8 +27,8 @@ R times each: the decode phase alone (`wirestate-bench --phase decode --keep FIL
 TCP decoding of every frame, the cost that new encapsulations could add to plain Ethernet), the
 track phase (decode + both machines), and `analyze --quiet`, as new/old ratios (below 1: faster now).
 
-With --live (root, tcpreplay and tcpdump installed), the full-frame file is also replayed onto
-loopback as fast as tcpreplay can (`--topspeed`) while each of `tcpdump -w` (32 MiB buffer),
+Unless --no-live, and when it can (root, tcpreplay and tcpdump installed; otherwise it says it
+skipped), the full-frame file is also replayed onto loopback as fast as tcpreplay can (`--topspeed`) while each of `tcpdump -w` (32 MiB buffer),
 `wirestate live --format jsonl` and `wirestate live --format jsonl --write FILE` captures it, and
 the frames each captured and the kernel's drop counts are printed side by side.
 
@@ -154,8 +154,10 @@ def main():
                     help="mean gap between connection starts (capture time); 2 ms holds ~30k open at once")
     ap.add_argument("--big", action="store_true", help="also 10x the packets at snaplen 128")
     ap.add_argument("--keep", help="directory for the generated captures (default: a temporary one, removed)")
-    ap.add_argument("--live", action="store_true",
-                    help="also replay the full-frame file onto loopback with tcpreplay and compare live capture drops (root)")
+    ap.add_argument("--no-live", dest="live", action="store_false",
+                    help="skip the live replay (by default the full-frame file is replayed onto loopback with "
+                         "tcpreplay and live capture drops compared, when run as root with tcpreplay and tcpdump)")
+    ap.add_argument("--live", dest="live", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old scripts
     ap.add_argument("--baseline", metavar="REV",
                     help="also build this git revision and compare its decode, track and analyze --quiet times")
     a = ap.parse_args()

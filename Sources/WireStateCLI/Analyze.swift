@@ -144,8 +144,11 @@ struct Analyze: ParsableCommand {
             pipeline.finish()
             pipeline.sink.writeEnd(inputs: pipeline.inputs)
         case .text where quiet:
-            // Totals only: streamed, nothing kept per finished connection.
-            var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: RunTotals())
+            // Totals only: streamed, nothing kept per finished connection, and no Zeek view (the
+            // totals print none of it).
+            var quietConfig = config
+            quietConfig.zeekView = false
+            var pipeline = Pipeline(configuration: quietConfig, tunnelPorts: tunnels.ports, sink: RunTotals())
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
             pipeline.threads = threads

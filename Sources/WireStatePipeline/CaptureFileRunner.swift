@@ -16,7 +16,10 @@ extension Pipeline {
             if filter != nil {
                 // Rejected frames still reach the shadow tracker: ids stay the file's own.
                 file.deliverRejected = true
-                if fileOrder == nil { fileOrder = FileOrderIDs(configuration: tracker.configuration) }
+                if fileOrder == nil {
+                    fileOrder = FileOrderIDs(configuration: tracker.configuration)
+                    shadowing = true
+                }
             }
             // libpcap 1.10 reads further interface blocks as it meets them, so its refusal of a
             // second link type or snaplen comes as a read error (before the first packet, when

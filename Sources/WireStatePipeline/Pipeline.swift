@@ -12,9 +12,16 @@ public protocol EventSink {
     /// With `Pipeline.recordsOrder`: where the next event stands in the one-run order, called
     /// before each `consume`. Sinks that write no merge keys need not implement it.
     mutating func order(_ position: EventOrder)
+    /// The events of one step, in order. A sink that overrides it reads them in place from its
+    /// own (specialised) code; the default hands each to `consume`, which copies it out of the
+    /// array first (up to 512 bytes), through the protocol.
+    mutating func consume(all events: [TrackerEvent])
 }
 
 extension EventSink {
+    public mutating func consume(all events: [TrackerEvent]) {
+        for i in events.indices { consume(events[i]) }
+    }
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) {}
     public mutating func order(_ position: EventOrder) {}
 }
@@ -52,6 +59,9 @@ public struct Pipeline<Sink: EventSink> {
     public var watch: ((ReadProgress) -> Bool)?
     /// With a filter: the shadow tracker that keeps connection ids the file's own (`FileOrderIDs`).
     var fileOrder: FileOrderIDs?
+    /// `fileOrder != nil`, set with it and kept apart: testing the optional itself copied it
+    /// (200 bytes) on every frame and every drain.
+    var shadowing = false
     /// `--shard K/N`: only the flows of this shard are tracked; the others only move the clock.
     public var shard: Shard?
     /// Tell the sink every event's `EventOrder` (`--shard` runs in JSON Lines, for `merge`).
@@ -192,7 +202,7 @@ public struct Pipeline<Sink: EventSink> {
         }
         lastTime = frame.timestampNanos
         let at = FrameRef(source: input.index, number: frame.number)
-        if fileOrder != nil {
+        if shadowing {
             guard frame.matched else { shadowOnly(frame, at, &input); return }
         }
         switch input.decoder.decode(frame.bytes, wireLength: frame.wireLength, frame: frame.number, into: &input.segment) {
@@ -217,7 +227,7 @@ public struct Pipeline<Sink: EventSink> {
     @inline(__always)
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
         steps &+= 1
-        if threads > 1 && fileOrder == nil {
+        if threads > 1 && !shadowing {
             if parallel == nil {
                 parallel = ParallelTracking(
                     workers: threads - 1, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
@@ -226,7 +236,7 @@ public struct Pipeline<Sink: EventSink> {
             if parallel!.add(segment, frame: frame, time: time, owner: owner) { parallel!.publish(into: &sink, wait: false) }
             return
         }
-        if fileOrder != nil { fileOrder!.process(segment, frame: frame, time: time) }
+        if shadowing { fileOrder!.process(segment, frame: frame, time: time) }
         if let shard, !shard.owns(segment) {
             tracker.pass(time: time)
         } else {
@@ -312,10 +322,10 @@ public struct Pipeline<Sink: EventSink> {
         }
         if tracker.recordsOrigins {
             drainInOrder()
-        } else if fileOrder != nil {
+        } else if shadowing {
             for event in tracker.events { sink.consume(fileOrder!.renumber(event, tunnels: tracker.tunnelPaths)) }
         } else {
-            for event in tracker.events { sink.consume(event) }
+            sink.consume(all: tracker.events)
         }
         tracker.events.removeAll(keepingCapacity: true)
     }

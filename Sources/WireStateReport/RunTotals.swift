@@ -35,7 +35,21 @@ public struct RunTotals: Sendable, EventSink {
         anomalies[Int(a.severity.rawValue)] += 1
     }
 
+    /// Counts what the events say, reading them in place (`EventSink.consume(all:)`).
+    public mutating func consume(all events: [TrackerEvent]) {
+        events.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices {
+                switch buffer[i] {
+                case .anomaly(let a): anomalies[Int(a.severity.rawValue)] += 1
+                case .finished(let c): add(c)
+                default: break
+                }
+            }
+        }
+    }
+
     /// Counts what the event says (connections when finished, anomalies as they come).
+    @inline(__always)
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
         case .anomaly(let a): add(a)

@@ -107,7 +107,9 @@ struct Connection {
         _ out: inout StepOutput
     ) -> (incarnation: UInt32, inTimeWait: Bool)? {
         expire(at: time, msl: msl, &out.events)
-        if let reuse = reuseVerdict(s) {
+        // Only a bare SYN can open a new incarnation. Tested first, here: calling `reuseVerdict`
+        // on every segment copied the whole connection (a kilobyte) to the stack each time.
+        if Self.isBareSyn(s), let reuse = reuseVerdict(s) {
             // The new SYN takes the 4-tuple over: a TIME_WAIT endpoint of this incarnation is done.
             let ctx = StepContext(ref: ref, frame: frame, time: time)
             client.yieldToNewIncarnation(ctx, &out.events)
@@ -125,12 +127,17 @@ struct Connection {
     /// CLOSED, or LISTEN (a listener keeps nothing for this 4-tuple once its half-open attempt was reset).
     static func holdsNothing(_ s: TCPState) -> Bool { s == .closed || s == .listen }
 
+    /// SYN without ACK, RST or FIN: what opens a connection.
+    @inline(__always)
+    static func isBareSyn(_ s: TCPSegment) -> Bool {
+        s.flags.contains(.syn) && !s.flags.contains(.ack) && !s.flags.contains(.rst) && !s.flags.contains(.fin)
+    }
+
     /// A bare SYN with a new ISN from an endpoint that is CLOSED or in TIME_WAIT, on a tuple whose
     /// other endpoint is also CLOSED or in TIME_WAIT, starts a new incarnation (RFC 6191; anchors §0.5).
     /// The same ISN is a retransmission of the old SYN and stays with the old connection.
     func reuseVerdict(_ s: TCPSegment) -> (incarnation: UInt32, inTimeWait: Bool)? {
-        guard s.flags.contains(.syn), !s.flags.contains(.ack), !s.flags.contains(.rst), !s.flags.contains(.fin)
-        else { return nil }
+        guard Self.isBareSyn(s) else { return nil }
         let from: Role = summary.client == s.source ? .client : .server
         let sender = self[from], receiver = self[from.peer]
         // A new ISN after an attempt nobody answered: the application gave up on the first

@@ -36,6 +36,9 @@ public struct ConnectionFacts: Sendable, Equatable {
     var clientSequenceEnd: UInt32 = 0
     var serverSequenceEnd: UInt32 = 0
     var sequenceKnown: UInt8 = 0
+    /// Whether `zeek` follows the segments (`ConnectionTracker.Configuration.zeekView`): off, it
+    /// stays as at the start (one byte, in padding).
+    var keepsZeekView = true
     /// Who sent the first RST (nil: nobody).
     public private(set) var resetBy: Role?
     /// Who sent the first FIN (nil: nobody): the first in the capture, unless the tracker shows an
@@ -94,7 +97,7 @@ public struct ConnectionFacts: Sendable, Equatable {
 
     @inline(__always)
     mutating func observe(_ s: TCPSegment, fromClient: Bool, time: Int64) {
-        zeek.observe(s, isOrig: fromClient)
+        if keepsZeekView { zeek.observe(s, isOrig: fromClient) }
         let f = s.flags
         let role: Role = fromClient ? .client : .server
         if f.contains(.rst) && resetBy == nil {

@@ -20,15 +20,20 @@ public struct ConnectionTracker {
         /// handshake never completed (or whose endpoints both closed), else the least recently
         /// active of all. Every eviction is counted and ends its connection with reason `evicted`.
         public var maxConnections: Int? = nil
+        /// Whether each connection follows Zeek's view of it (`ConnectionFacts.zeek`: conn_state,
+        /// history, byte counts), about 5% of the time per segment. Off, those stay empty; only an
+        /// output that prints none of them turns it off (`analyze --quiet`). Nothing else changes.
+        public var zeekView = true
 
         public init(
             msl: Int64 = 30_000_000_000, closedLinger: Int64 = 10_000_000_000, idleTimeout: Int64? = nil,
-            maxConnections: Int? = nil
+            maxConnections: Int? = nil, zeekView: Bool = true
         ) {
             self.msl = msl
             self.closedLinger = closedLinger
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
+            self.zeekView = zeekView
         }
     }
 
@@ -90,7 +95,7 @@ public struct ConnectionTracker {
         // One hash lookup; the connection is then changed in place through the index.
         if let index = table.index(of: key) {
             if let reuse = table.values[index].handle(s, frame: frame, time: time, msl: configuration.msl, &output) {
-                retire(key, reason: .reused)
+                retire(at: index, reason: .reused)
                 start(key, s, frame: frame, time: time, incarnation: reuse.incarnation, inTimeWait: reuse.inTimeWait)
             } else {
                 settle(index)
@@ -135,6 +140,7 @@ public struct ConnectionTracker {
         let ctx = StepContext(ref: ref, frame: frame, time: time)
         var c = Connection(first: s, ref: ref, clientIsSource: clientIsSource, guessed: guessed, ctx)
         c.summary.tunnelID = key.tunnel
+        c.summary.facts.keepsZeekView = configuration.zeekView
         output.events.append(.opened(c.summary))
         if incarnation > 1 { c.announceIncarnation(inTimeWait: inTimeWait, ctx, &output) }
         c.pickUp(s, fromClient: clientIsSource, ctx, &output)
@@ -148,7 +154,7 @@ public struct ConnectionTracker {
     private mutating func evictOne() {
         guard let victim = table.leastRecent(.attempt) ?? table.leastRecent(.live) else { return }
         evictedCount += 1
-        retire(table.keys[victim], reason: .evicted)
+        retire(at: victim, reason: .evicted)
     }
 
     /// Who is the client: the sender of a bare SYN; the receiver of a SYN+ACK; otherwise guessed
@@ -193,7 +199,7 @@ public struct ConnectionTracker {
             if let closedAt = table.values[i].closedAt,
                 CaptureTime.elapsed(from: closedAt, to: now) >= configuration.closedLinger
             {
-                retire(entry.key, reason: .closed)
+                retire(at: i, reason: .closed)
             } else if let d = table.values[i].nextDeadline(msl: configuration.msl, linger: configuration.closedLinger) {
                 table.values[i].scheduled = d
                 deadlines.push(.init(time: d, key: entry.key, id: entry.id))
@@ -206,19 +212,22 @@ public struct ConnectionTracker {
                 {
                     if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .idle)) }
                     table.values[i].expire(at: now, msl: configuration.msl, &output.events)
-                    retire(table.keys[i], reason: table.values[i].closedAt != nil ? .closed : .idle)
+                    retire(at: i, reason: table.values[i].closedAt != nil ? .closed : .idle)
                 }
             }
         }
     }
 
-    private mutating func retire(_ key: FlowKey, reason: EndReason) {
-        guard var c = table.remove(key) else { return }
-        c.settleAtEnd(&output)
-        c.releaseHeldRun(&output.events)
-        c.checkOneSided(&output)
-        c.endListeningResponders(&output.events)
-        output.events.append(.finished(c.finalSummary(reason)))
+    /// Reports the connection at dense index `index` as finished and removes it. Its last steps
+    /// run in place in the table: copying a kilobyte-sized `Connection` out to finish it cost
+    /// four copies per connection (out of the table, the swap that keeps storage dense, the return).
+    private mutating func retire(at index: Int, reason: EndReason) {
+        table.values[index].settleAtEnd(&output)
+        table.values[index].releaseHeldRun(&output.events)
+        table.values[index].checkOneSided(&output)
+        table.values[index].endListeningResponders(&output.events)
+        output.events.append(.finished(table.values[index].finalSummary(reason)))
+        table.remove(at: index)
     }
 
     /// The input ended: TIME_WAIT is judged at the last timestamp seen, and every connection still
@@ -248,7 +257,7 @@ public struct ConnectionTracker {
             next += 1
             guard let i = table.index(of: key) else { continue }
             if recordsOrigins { origins.append(EventOrigin(firstEvent: output.events.count, kind: .end)) }
-            retire(key, reason: table.values[i].closedAt != nil ? .closed : .endOfCapture)
+            retire(at: i, reason: table.values[i].closedAt != nil ? .closed : .endOfCapture)
         }
         if next < order.count {
             finishing = (order, next)

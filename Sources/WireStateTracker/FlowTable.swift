@@ -112,17 +112,12 @@ struct FlowTable {
         return i < 0 ? nil : Int(i)
     }
 
-    /// Removes `key` and returns its connection.
-    mutating func remove(_ key: FlowKey) -> Connection? {
-        // Find its slot.
-        var slot = Int(truncatingIfNeeded: key.mix) & mask
-        while true {
-            let i = slots[slot]
-            if i < 0 { return nil }
-            if keys[Int(i)] == key { break }
-            slot = (slot + 1) & mask
-        }
-        let index = Int(slots[slot])
+    /// Removes the entry at dense index `index`; the last entry takes its place (one move, no
+    /// copy of the removed connection).
+    mutating func remove(at index: Int) {
+        // Find its slot: the probe from its key's home reaches it.
+        var slot = Int(truncatingIfNeeded: keys[index].mix) & mask
+        while Int(slots[slot]) != index { slot = (slot + 1) & mask }
         // Backward-shift deletion keeps every probe run unbroken without tombstones.
         var hole = slot
         var next = (hole + 1) & mask
@@ -140,21 +135,19 @@ struct FlowTable {
         slots[hole] = -1
         unlink(Int32(index))
         // Keep storage dense: the last entry fills the removed one's place.
-        let removed = values[index]
         let last = values.count - 1
         if index != last {
             let movedKey = keys[last]
             keys[index] = movedKey
-            values.swapAt(index, last)
+            values.withUnsafeMutableBufferPointer { $0[index] = $0[last] }
             var s = Int(truncatingIfNeeded: movedKey.mix) & mask
             while Int(slots[s]) != last { s = (s + 1) & mask }
             slots[s] = Int32(index)
             relink(from: Int32(last), to: Int32(index))
         }
         keys.removeLast()
-        values.removeLast()
+        values.removeLast(1)
         links.removeLast()
-        return removed
     }
 
     private mutating func place(_ key: FlowKey, at index: Int32) {

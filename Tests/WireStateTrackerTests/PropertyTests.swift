@@ -148,8 +148,9 @@ struct SplitMix64: RandomNumberGenerator {
             let k = key(n)
             let l = Int.random(in: 0..<2, using: &rng)
             if model[k] != nil && Bool.random(using: &rng) {
-                let removed = table.remove(k)
-                #expect(removed?.ref.id == model[k])
+                let i = try #require(table.index(of: k))
+                #expect(table.values[i].ref.id == model[k])
+                table.remove(at: i)
                 model[k] = nil
                 forget(k)
             } else if model[k] != nil {
@@ -181,7 +182,7 @@ struct SplitMix64: RandomNumberGenerator {
             while let i = table.leastRecent(EvictionClass(rawValue: l)!) {
                 let k = table.keys[i]
                 drained.append(k)
-                _ = table.remove(k)
+                table.remove(at: i)
             }
             #expect(drained == order[l])
         }
