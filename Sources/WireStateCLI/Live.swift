@@ -90,6 +90,14 @@ struct Live: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Drop root privileges to this user once the capture and the --write file are open.", valueName: "name"))
     var user: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Threads to use, 1 to \(Analyze.maxThreads): beside the capture thread, one decodes and writes, the others "
+                + "track connections (as analyze --threads; not with --top). Default 1.",
+            valueName: "N"))
+    var threads: Int = 1
+
     @OptionGroup var tracker: TrackerOptions
 
     @OptionGroup var tunnels: TunnelOptions
@@ -110,6 +118,11 @@ struct Live: ParsableCommand {
         guard bufferSize > 0 && bufferSize <= 2047 else { throw ValidationError("--buffer-size must be between 1 and 2047 MiB") }
         if write == "-" { throw ValidationError("--write needs a file name: standard output carries the events") }
         if format == .zeek { throw ValidationError("--format zeek writes a conn.log from saved captures: use analyze") }
+        if threads < 1 || threads > Analyze.maxThreads {
+            throw ValidationError("--threads must be 1 to \(Analyze.maxThreads) (got \(threads))")
+        }
+        // The table shows the connections the tracker holds; with workers they are theirs.
+        if top && threads > 1 { throw ValidationError("--top shows the tracker's own table: it runs on one thread (--threads 1)") }
         if top && format == .jsonl { throw ValidationError("--top is a text display; it cannot be combined with --format jsonl") }
         if top && isatty(1) == 0 { throw ValidationError("--top needs a terminal on standard output") }
         if top && diagnose { throw ValidationError("--top and --diagnose are different displays: choose one") }
@@ -196,6 +209,7 @@ struct Live: ParsableCommand {
         // quiet link still sees each event at once), and at least every 1024 frames under load.
         let writer = JSONLinesWriter(out: StandardOutput(), flushEachEvent: false)
         var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: writer)
+        pipeline.threads = threads
         var sinceFlush = 0
         let error = pipeline.run(live: capture) { p in
             sinceFlush += 1
@@ -242,6 +256,7 @@ struct Live: ParsableCommand {
         var sink = LiveTextSink(out: StandardOutput(), stream: !top)
         sink.color = color.enabled()
         var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: sink)
+        pipeline.threads = threads
         let display = top ? TopDisplay(interface: Self.resolve(interface), filter: filter) : nil
         var nextDraw: Int64 = 0
         let error = pipeline.run(live: capture) { p in

@@ -64,6 +64,7 @@ extension Live {
         var collector = DiagnosisCollector(options: try thresholds.options())
         collector.sourceNames = [interface]
         var pipeline = Pipeline(configuration: config, tunnelPorts: tunnels.ports, sink: collector)
+        pipeline.threads = threads
         var live = LiveDiagnosis(format: format)
         var out = StandardOutput()
         var nextLook: Int64 = 0

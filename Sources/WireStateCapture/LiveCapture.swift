@@ -22,6 +22,13 @@ public enum LiveRead {
 /// A packet source that also reports quiet periods, so the reader can do timed work between frames.
 public protocol LivePacketSource: PacketSource {
     func poll() throws(CaptureError) -> LiveRead
+    /// Whether the frame `poll()` returned last was the newest one captured: what the analysis
+    /// holds back (buffered output, a `--threads` batch) is then due.
+    var caughtUp: Bool { get }
+}
+
+extension LivePacketSource {
+    public var caughtUp: Bool { true }
 }
 
 /// libpcap's kernel counters for a live capture (`pcap_stats`).

@@ -36,7 +36,8 @@ public struct EventOrder: Sendable, Equatable {
     public init(_ origin: EventOrigin.Kind, step: UInt64, ending: Bool) {
         switch origin {
         case .deadline(let d): self.init(step: step, phase: ending ? .endDeadline : .deadline, deadline: d)
-        case .idle: self.init(step: step, phase: .deadline, deadline: .max)
+        // After every due deadline of its step (an input's end, or a live tick, when `ending`).
+        case .idle: self.init(step: step, phase: ending ? .endDeadline : .deadline, deadline: .max)
         case .segment: self.init(step: step, phase: .segment)
         case .end: self.init(step: step, phase: .end)
         }

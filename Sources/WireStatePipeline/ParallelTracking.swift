@@ -114,18 +114,25 @@ struct ParallelTracking {
         let owned: [[Owned]]
         /// Input ends: (how many of this batch's steps came before it, steps of the run so far).
         let ends: [(offset: Int, steps: UInt64)]
+        /// Quiet periods of a live capture: (how many of this batch's steps came before it, the
+        /// time the tracker is swept to).
+        let ticks: [(offset: Int, time: Int64)]
         /// Per worker, written only by that worker.
         let outputs: UnsafeMutablePointer<Output>
         let workers: Int
         /// Workers still running it (guarded by the pool's mutex).
         var pending: Int
 
-        init(sequence: Int, firstStep: UInt64, times: [Int64], owned: [[Owned]], ends: [(offset: Int, steps: UInt64)]) {
+        init(
+            sequence: Int, firstStep: UInt64, times: [Int64], owned: [[Owned]], ends: [(offset: Int, steps: UInt64)],
+            ticks: [(offset: Int, time: Int64)]
+        ) {
             self.sequence = sequence
             self.firstStep = firstStep
             self.times = times
             self.owned = owned
             self.ends = ends
+            self.ticks = ticks
             workers = owned.count
             outputs = .allocate(capacity: workers)
             outputs.initialize(repeating: Output(), count: workers)
@@ -158,11 +165,15 @@ struct ParallelTracking {
         mutating func run(_ b: Batch) {
             b.owned[index].withUnsafeBufferPointer { mine in
                 b.times.withUnsafeBufferPointer { times in
-                    var k = 0, e = 0
+                    var k = 0, e = 0, q = 0
                     for i in 0..<times.count {
                         while e < b.ends.count, b.ends[e].offset == i {
                             end(steps: b.ends[e].steps)
                             e += 1
+                        }
+                        while q < b.ticks.count, b.ticks[q].offset == i {
+                            tick(now: b.ticks[q].time, after: b.firstStep + UInt64(i))
+                            q += 1
                         }
                         if k < mine.count, Int(mine[k].offset) == i {
                             tracker.process(mine[k].segment, frame: mine[k].frame, time: times[i])
@@ -176,6 +187,10 @@ struct ParallelTracking {
                         end(steps: b.ends[e].steps)
                         e += 1
                     }
+                    while q < b.ticks.count {
+                        tick(now: b.ticks[q].time, after: b.firstStep + UInt64(times.count))
+                        q += 1
+                    }
                 }
             }
             b.outputs[index] = output
@@ -185,6 +200,15 @@ struct ParallelTracking {
                 tunnelsSent = tracker.tunnelPaths.count
             }
             b.outputs[index].held = tracker.connectionCount
+        }
+
+        /// A quiet period of a live capture, before step `next`: the tracker is swept to `now`
+        /// (`Pipeline.tick`). Its events are placed after step `next - 1`'s own, in the phases of
+        /// an input's end (due deadlines by time, then idle ones), so that the workers' events
+        /// of a tick interleave as one tracker's, between the two steps.
+        mutating func tick(now: Int64, after next: UInt64) {
+            tracker.sweep(now: now)
+            if !tracker.origins.isEmpty { tag(step: next &- 1, ending: true) }
         }
 
         /// An input ended (`Pipeline.finish`, or a recording that starts earlier than the last ended).
@@ -309,6 +333,13 @@ struct ParallelTracking {
             pthread_mutex_unlock(lock)
         }
 
+        /// Whether every worker has run `b`.
+        func isDone(_ b: Batch) -> Bool {
+            pthread_mutex_lock(lock)
+            defer { pthread_mutex_unlock(lock) }
+            return b.pending == 0
+        }
+
         func wait(for b: Batch) {
             pthread_mutex_lock(lock)
             while b.pending > 0 { pthread_cond_wait(done, lock) }
@@ -324,6 +355,7 @@ struct ParallelTracking {
     private var times: [Int64] = []
     private var owned: [[Owned]]
     private var ends: [(offset: Int, steps: UInt64)] = []
+    private var ticks: [(offset: Int, time: Int64)] = []
     private var inFlight: [Batch] = []
     private var sequence = 0
     /// Per worker: its local connection ids → one run's.
@@ -372,17 +404,35 @@ struct ParallelTracking {
         ends.append((times.count, steps))
     }
 
+    /// A live capture's quiet period: every worker sweeps its tracker to `now` there.
+    mutating func tick(now: Int64) {
+        ticks.append((times.count, now))
+    }
+
+    /// For live capture: sends the batch being filled, however small, and hands `sink` every
+    /// batch already done, in order; with `wait`, every batch out (a quiet period: nothing is
+    /// arriving, so waiting holds nothing up). A quiet link sees its events at once; under load
+    /// batches fill and go out as they do for a file.
+    mutating func flush<Sink: EventSink>(into sink: inout Sink, wait: Bool) {
+        publish(into: &sink, wait: wait)
+        while let b = inFlight.first, pool.isDone(b) {
+            inFlight.removeFirst()
+            merge(b, into: &sink)
+        }
+    }
+
     /// Sends the batch being filled to the workers (and, with too many out, merges the oldest into
     /// `sink`). `wait`: merge every batch out, for the end of the run.
     mutating func publish<Sink: EventSink>(into sink: inout Sink, wait: Bool) {
-        if !times.isEmpty || !ends.isEmpty {
-            let b = Batch(sequence: sequence, firstStep: firstStep, times: times, owned: owned, ends: ends)
+        if !times.isEmpty || !ends.isEmpty || !ticks.isEmpty {
+            let b = Batch(sequence: sequence, firstStep: firstStep, times: times, owned: owned, ends: ends, ticks: ticks)
             sequence += 1
             firstStep += UInt64(times.count)
             times = []
             times.reserveCapacity(batchSteps)
             for w in owned.indices { owned[w] = [] }
             ends = []
+            ticks = []
             pool.publish(b)
             inFlight.append(b)
         }

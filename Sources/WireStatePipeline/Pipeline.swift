@@ -147,6 +147,8 @@ public struct Pipeline<Sink: EventSink> {
                 switch try source.poll() {
                 case .frame(let frame):
                     feed(frame, &input)
+                    // With workers: once the wire is caught up with, the events they have are due.
+                    if parallel != nil && source.caughtUp { parallel!.flush(into: &sink, wait: false) }
                 case .idle(let now):
                     tick(now: now)
                 case .end:
@@ -228,10 +230,7 @@ public struct Pipeline<Sink: EventSink> {
     private mutating func track(_ segment: TCPSegment, _ frame: FrameRef, _ time: Int64) {
         steps &+= 1
         if threads > 1 && !shadowing {
-            if parallel == nil {
-                parallel = ParallelTracking(
-                    workers: threads - 1, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
-            }
+            startParallel()
             let owner = shard.map { $0.owns(segment) } ?? true ? parallel!.worker(of: segment) : nil
             if parallel!.add(segment, frame: frame, time: time, owner: owner) { parallel!.publish(into: &sink, wait: false) }
             return
@@ -243,6 +242,15 @@ public struct Pipeline<Sink: EventSink> {
             tracker.process(segment, frame: frame, time: time)
         }
         drain()
+    }
+
+    /// The workers of `threads`, started on first use.
+    @inline(__always)
+    private mutating func startParallel() {
+        if parallel == nil {
+            parallel = ParallelTracking(
+                workers: threads - 1, configuration: tracker.configuration, firstStep: steps, batchSteps: threadBatchSteps)
+        }
     }
 
     /// A frame the filter rejected: only the shadow tracker sees it, so that ids stay the file's.
@@ -271,6 +279,14 @@ public struct Pipeline<Sink: EventSink> {
 
     /// Advances capture time without a packet (live capture idling), so expiries still happen.
     public mutating func tick(now: Int64) {
+        if threads > 1 && !shadowing {
+            // On the workers, between the steps it falls between. The wire is quiet: every
+            // event up to now is handed on before the next poll.
+            startParallel()
+            parallel!.tick(now: now)
+            parallel!.flush(into: &sink, wait: true)
+            return
+        }
         tracker.sweep(now: now)
         fileOrder?.sweep(now: now)
         drain()

@@ -51,9 +51,9 @@ enum EvictionClass: Int {
 /// `Dictionary` was 12% of the instructions per packet (SipHash, ten-field key compares, moves of
 /// large values on insert); see `wirestate-bench`.
 struct FlowTable {
-    /// Dense storage: `keys[i]` belongs to `values[i]`.
+    /// Dense storage: `keys[i]` belongs to `values[i]` (connections in blocks: `ConnectionStore`).
     private(set) var keys: [FlowKey] = []
-    var values: [Connection] = []
+    var values = ConnectionStore()
     /// Slot → index into `values`, or -1 for empty. Capacity is a power of two.
     private var slots: [Int32]
     private var mask: Int
@@ -139,14 +139,15 @@ struct FlowTable {
         if index != last {
             let movedKey = keys[last]
             keys[index] = movedKey
-            values.withUnsafeMutableBufferPointer { $0[index] = $0[last] }
+            values.moveLast(to: index)
             var s = Int(truncatingIfNeeded: movedKey.mix) & mask
             while Int(slots[s]) != last { s = (s + 1) & mask }
             slots[s] = Int32(index)
             relink(from: Int32(last), to: Int32(index))
+        } else {
+            values.removeLast()
         }
         keys.removeLast()
-        values.removeLast(1)
         links.removeLast()
     }
 

@@ -23,13 +23,15 @@ struct LiveBurstTests {
     static let recording = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Captures/multi.pcap").standardized.path
 
-    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
-    func aBurstOnLoopbackIsCapturedWholeAndSaved() throws {
-        let dir = try LiveEnv.scratch("burst")
+    /// On one thread, and with the tracking on worker threads (`--threads 2`).
+    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)), arguments: [1, 2])
+    func aBurstOnLoopbackIsCapturedWholeAndSaved(threads: Int) throws {
+        let dir = try LiveEnv.scratch("burst-\(threads)")
         defer { LiveEnv.remove(dir) }
         let saved = dir.appendingPathComponent("burst.pcap").path
         let live = try Child(
-            ["live", "-i", "lo", "--filter", "tcp port 47007", "--format", "jsonl", "--write", saved], in: dir)
+            ["live", "-i", "lo", "--filter", "tcp port 47007", "--format", "jsonl", "--write", saved, "--threads", "\(threads)"],
+            in: dir)
         try live.waitUntilListening()
         defer { if live.isRunning { live.signal(SIGKILL) } }
 

@@ -111,9 +111,10 @@ struct LiveCommandTests {
         return (clients, open)
     }
 
-    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
-    func liveResultsEqualAnalyzeAndTheKernel() throws {
-        let dir = try LiveEnv.scratch("equal")
+    /// On one thread, and with the tracking on worker threads (`--threads`): the same records.
+    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)), arguments: [1, 3])
+    func liveResultsEqualAnalyzeAndTheKernel(threads: Int) throws {
+        let dir = try LiveEnv.scratch("equal-\(threads)")
         defer { LiveEnv.remove(dir) }
         let port = try Net.freePort()
         let pcap = dir.appendingPathComponent("live.pcap").path
@@ -121,7 +122,7 @@ struct LiveCommandTests {
         let live = try Child(
             [
                 "live", "-i", "lo", "--filter", "tcp port \(port)", "--write", pcap,
-                "--format", "jsonl", "--duration", "\(duration)"
+                "--format", "jsonl", "--duration", "\(duration)", "--threads", "\(threads)"
             ], in: dir)
         try live.waitUntilListening()
         let started = LiveEnv.monotonic()
@@ -466,6 +467,13 @@ struct LiveCommandTests {
         #expect(dash.status == 64)
         let count = try Child.run(["live", "-i", "lo", "--count", "0"], in: dir, timeout: 20)
         #expect(count.status == 64)
+        for bad in ["0", "65", "-1", "x"] {
+            let threads = try Child.run(["live", "-i", "lo", "--threads", bad], in: dir, timeout: 20)
+            #expect(threads.status == 64, "--threads \(bad)")
+        }
+        let topThreads = try Child.run(["live", "-i", "lo", "--top", "--threads", "2"], in: dir, timeout: 20)
+        #expect(topThreads.status == 64)
+        #expect(topThreads.stderr.contains("--top shows the tracker's own table"), "\(topThreads.stderr)")
     }
 
     @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
