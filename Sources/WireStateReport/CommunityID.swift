@@ -33,20 +33,25 @@ public enum CommunityID {
     }
 
     /// RFC 4648 base64 with padding.
+    /// In bytes, built once: the table as an array of `Character`s, made on every call, was most
+    /// of the cost of a JSON Lines record (grapheme breaking of 64 characters each time).
+    static let base64Table: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
     static func base64(_ data: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var out = ""
+        let table = base64Table
+        var out: [UInt8] = []
+        out.reserveCapacity((data.count + 2) / 3 * 4)
         var i = 0
         while i < data.count {
             let n = min(3, data.count - i)
             let b0 = data[i], b1 = n > 1 ? data[i + 1] : 0, b2 = n > 2 ? data[i + 2] : 0
             out.append(table[Int(b0 >> 2)])
             out.append(table[Int((b0 & 3) << 4 | b1 >> 4)])
-            out.append(n > 1 ? table[Int((b1 & 15) << 2 | b2 >> 6)] : "=")
-            out.append(n > 2 ? table[Int(b2 & 63)] : "=")
+            out.append(n > 1 ? table[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(n > 2 ? table[Int(b2 & 63)] : UInt8(ascii: "="))
             i += 3
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -67,17 +72,21 @@ public enum ConnectionUID {
         let digest = SHA1.hash(input)
         // 96 bits as three 32-bit limbs, converted to base62 by repeated division.
         var limbs = (0..<3).map { j in (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(digest[4 * j + $1]) } }
-        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-        var chars: [Character] = []
-        for _ in 0..<17 {
+        let alphabet = Self.alphabet
+        // "C", then the 17 digits, most significant first (filled from the end).
+        var chars = [UInt8](repeating: UInt8(ascii: "C"), count: 18)
+        for k in 0..<17 {
             var rem: UInt64 = 0
             for j in 0..<3 {
                 let cur = rem << 32 | UInt64(limbs[j])
                 limbs[j] = UInt32(cur / 62)
                 rem = cur % 62
             }
-            chars.append(alphabet[Int(rem)])
+            chars[17 - k] = alphabet[Int(rem)]
         }
-        return "C" + String(chars.reversed())
+        return String(decoding: chars, as: UTF8.self)
     }
+
+    /// Base62 digits, in bytes, built once (see `CommunityID.base64Table`).
+    static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 }
