@@ -15,13 +15,51 @@ public struct RunSummary: Sendable {
     public private(set) var zeekStates: [String: Int] = [:]
     /// Summed time per state, per role.
     public private(set) var stateTime = StateTimes()
-    /// Handshake samples (ns); at most `sampleLimit` kept so an endless live run stays bounded.
-    public private(set) var synToSynAck: [Int64] = []
-    public private(set) var synAckToAck: [Int64] = []
-    public private(set) var handshake: [Int64] = []
-    public static let sampleLimit = 1_000_000
+    /// Handshake times (ns), for their percentiles: bounded (`Samples`).
+    public private(set) var synToSynAck = Samples()
+    public private(set) var synAckToAck = Samples()
+    public private(set) var handshake = Samples()
+    public static let sampleLimit = Samples.limit
+
+    /// Samples of one handshake time: every one up to `limit`, then a uniform sample of `limit`
+    /// of them (reservoir sampling, Algorithm R), so that memory stays flat on a long capture or
+    /// an endless live run. The generator has a fixed seed: the same connections finishing in
+    /// the same order give the same percentiles (one run, `--threads`, `wirestate merge`).
+    /// Percentiles are exact up to `limit` samples; `count` is always every sample seen.
+    public struct Samples: Sendable {
+        public static let limit = 100_000
+        public private(set) var values: [Int64] = []
+        public private(set) var count = 0
+        private var state: UInt64 = 0
+
+        public init() {}
+
+        public mutating func add(_ v: Int64) {
+            count += 1
+            if values.count < Self.limit {
+                values.append(v)
+                return
+            }
+            // SplitMix64.
+            state = state &+ 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            let j = Int(z % UInt64(count))
+            if j < Self.limit { values[j] = v }
+        }
+    }
     struct Talker { var bytes: UInt64 = 0, packets: UInt64 = 0, connections = 0 }
+    /// Per address, for the top talkers: bounded, so that memory does not grow with the number
+    /// of addresses a capture or an endless live run shows (a fresh client address per
+    /// connection is one entry per finished connection). When it reaches `2 · talkerLimit`
+    /// entries, only the `talkerLimit` that carried the most bytes are kept (ties: packets, then
+    /// address). Exact while a run shows fewer addresses; beyond, an address pruned early that
+    /// grows later into the top five would be undercounted. Deterministic in the order
+    /// connections finish, so `wirestate merge`, which adds them in one run's order, agrees.
     private var talkers: [IPAddress: Talker] = [:]
+    static let talkerLimit = 10_000
 
     public init() {}
 
@@ -49,15 +87,25 @@ public struct RunSummary: Sendable {
             stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
             stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
         }
-        if let v = synToSynAck, self.synToSynAck.count < Self.sampleLimit { self.synToSynAck.append(v) }
-        if let v = synAckToAck, self.synAckToAck.count < Self.sampleLimit { self.synAckToAck.append(v) }
-        if let v = handshakeRTT, handshake.count < Self.sampleLimit { handshake.append(v) }
+        if let v = synToSynAck { self.synToSynAck.add(v) }
+        if let v = synAckToAck { self.synAckToAck.add(v) }
+        if let v = handshakeRTT { handshake.add(v) }
         for a in client == server ? [client] : [client, server] {
             talkers[a, default: Talker()].bytes += bytes
             talkers[a, default: Talker()].packets += packets
             talkers[a, default: Talker()].connections += 1
         }
+        if talkers.count >= 2 * Self.talkerLimit { pruneTalkers() }
     }
+
+    private mutating func pruneTalkers() {
+        let kept = topTalkers(Self.talkerLimit)
+        talkers = Dictionary(
+            uniqueKeysWithValues: kept.map { ($0.address, Talker(bytes: $0.bytes, packets: $0.packets, connections: $0.connections)) })
+    }
+
+    /// Addresses held for the top talkers now (tests: bounded).
+    var talkersHeld: Int { talkers.count }
 
     public mutating func add(_ a: Anomaly) { add(anomaly: a.code.code, severity: a.severity.name) }
 
@@ -95,10 +143,10 @@ public struct RunSummary: Sendable {
         func object(_ d: [String: Int]) -> String {
             "{" + Self.ranked(d).map { Format.json($0.0) + ":\($0.1)" }.joined(separator: ",") + "}"
         }
-        func pct(_ samples: [Int64]) -> String {
+        func pct(_ samples: Samples) -> String {
             "{\"count\":\(samples.count)"
                 + Self.percentiles.map { p in
-                    ",\"p\(p)_ns\":" + (Self.percentile(samples, p).map(String.init) ?? "null")
+                    ",\"p\(p)_ns\":" + (Self.percentile(samples.values, p).map(String.init) ?? "null")
                 }.joined() + "}"
         }
         func times(_ role: Role) -> String {
@@ -134,10 +182,10 @@ public struct RunSummary: Sendable {
             out += "  anomalies by severity: " + Self.ranked(anomaliesBySeverity).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
             out += "  anomalies by code: " + Self.ranked(anomaliesByCode).map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n"
         }
-        func pct(_ name: String, _ samples: [Int64]) -> String {
-            guard !samples.isEmpty else { return "" }
+        func pct(_ name: String, _ samples: Samples) -> String {
+            guard !samples.values.isEmpty else { return "" }
             return "  \(name) (\(samples.count)): "
-                + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples, $0)!) }
+                + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples.values, $0)!) }
                 .joined(separator: ", ") + "\n"
         }
         out += pct("handshake SYN→SYN+ACK", synToSynAck) + pct("handshake SYN+ACK→ACK", synAckToAck)

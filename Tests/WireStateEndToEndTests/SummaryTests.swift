@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WireStateDecoder
+import WireStateTracker
+
 @testable import WireStateReport
 
 /// The run summary (issue 11, item 4): the text block and the JSON `summary` record come from the
@@ -39,6 +42,53 @@ import Testing
         let server = try #require(s["server_state_ns"] as? [String: Int])
         #expect((server["ESTABLISHED"] ?? 0) > 0)
         #expect(text.contains("time in state, servers: "))
+    }
+
+    /// Top talkers stay bounded however many addresses go by (one fresh client per connection,
+    /// as a scan or the benchmark's traffic), and the heavy ones still come out on top, exactly.
+    @Test func talkersAreBoundedAndKeepTheHeavyOnes() {
+        var summary = RunSummary()
+        let server = IPAddress(ipv4: 0x0a00_0001), heavy = IPAddress(ipv4: 0x0a00_0002)
+        let times = StateTimes()
+        for i in 0..<(5 * RunSummary.talkerLimit) {
+            let client = IPAddress(ipv4: 0xc000_0000 | UInt32(i))
+            summary.add(
+                clientState: "CLOSED", serverState: "CLOSED", resetBy: "none", zeekState: "SF", times: times,
+                synToSynAck: nil, synAckToAck: nil, handshakeRTT: nil, bytes: 100, packets: 2, client: client, server: server)
+            if i % 1000 == 0 {
+                summary.add(
+                    clientState: "CLOSED", serverState: "CLOSED", resetBy: "none", zeekState: "SF", times: times,
+                    synToSynAck: nil, synAckToAck: nil, handshakeRTT: nil, bytes: 50_000, packets: 40, client: heavy,
+                    server: server)
+            }
+            #expect(summary.talkersHeld < 2 * RunSummary.talkerLimit)
+        }
+        let top = summary.topTalkers(2)
+        #expect(top.map(\.address) == [server, heavy])
+        #expect(top[0].connections == 5 * RunSummary.talkerLimit + 50 && top[0].bytes == 5 * UInt64(RunSummary.talkerLimit) * 100 + 50 * 50_000)
+        #expect(top[1].connections == 50 && top[1].bytes == 50 * 50_000)
+    }
+
+    /// Handshake samples stay bounded past `Samples.limit`, count every one, are the same for the
+    /// same sequence, and still estimate the percentiles (a uniform sample).
+    @Test func handshakeSamplesAreBoundedAndRepeatable() throws {
+        var a = RunSummary.Samples(), b = RunSummary.Samples()
+        let n = 2 * RunSummary.Samples.limit + 12_345
+        for i in 0..<n {
+            let v = Int64((i &* 7919) % n)  // every value 0..<n once, in a scrambled order
+            a.add(v)
+            b.add(v)
+        }
+        #expect(a.count == n)
+        #expect(a.values.count == RunSummary.Samples.limit)
+        #expect(a.values == b.values)
+        let p50 = try #require(RunSummary.percentile(a.values, 50)), p90 = try #require(RunSummary.percentile(a.values, 90))
+        #expect(abs(Double(p50) - 0.5 * Double(n)) < 0.01 * Double(n), "p50 \(p50) of \(n)")
+        #expect(abs(Double(p90) - 0.9 * Double(n)) < 0.01 * Double(n), "p90 \(p90) of \(n)")
+        // Below the limit it keeps every sample: exact.
+        var small = RunSummary.Samples()
+        for v in [5, 1, 4, 2, 3] as [Int64] { small.add(v) }
+        #expect(small.values == [5, 1, 4, 2, 3] && small.count == 5)
     }
 
     @Test func percentilesAreNearestRank() {
