@@ -404,7 +404,10 @@ struct ParallelTracking {
         ends.append((times.count, steps))
     }
 
-    /// A live capture's quiet period: every worker sweeps its tracker to `now` there.
+    /// A live capture's quiet period: every worker sweeps its tracker to `now` there. The caller
+    /// sends it out at once (`flush`, as `Pipeline.tick` does): two quiet periods between the same
+    /// two steps would share their keys' step, and one's idle evictions (deadline `.max`) would
+    /// sort after the other's due deadlines; in batches of their own, each is merged whole.
     mutating func tick(now: Int64) {
         ticks.append((times.count, now))
     }
