@@ -140,6 +140,8 @@ public final class LiveCapture: LivePacketSource {
     private let selectableDescriptor: Int32
     private var program: BPFProgram?
     private var dumper: PcapDumper?
+    /// `poll()` has thrown the writer thread's failure (`finishWriting` does not repeat it).
+    private var writeFailureThrown = false
     /// CLOCK_MONOTONIC nanoseconds at which `stop(after:)` ends the capture.
     private var deadline: Int64?
     /// CLOCK_MONOTONIC nanoseconds when the capture was activated.
@@ -350,7 +352,7 @@ public final class LiveCapture: LivePacketSource {
             let r = CaptureReaderThread(
                 handle: handle, descriptor: selectableDescriptor, readTimeoutMillis: options.readTimeoutMillis,
                 deadline: deadline, packetLimit: packetLimit, nanosecondTimestamps: nanosecondTimestamps,
-                capacity: ring)
+                capacity: ring, dumper: dumper)
             guard r.start() else {
                 readOnThisThread = true
                 return try poll()
@@ -358,16 +360,19 @@ public final class LiveCapture: LivePacketSource {
             reader = r
         }
         let r = reader!
+        // The writer thread saves the frames when the file was opened before the capture thread
+        // started (as `live --write` does); otherwise this thread does, between frames.
+        let writesHere = r.dumper == nil
         var take = r.take(waitMillis: 0)
         if case .empty = take {
             // Caught up with the wire: push the saved frames to the file before waiting.
-            try flushWriting()
+            if writesHere { try flushWriting() }
             take = r.take(waitMillis: options.readTimeoutMillis)
         }
         switch take {
         case .frame(let seconds, let fraction, let captured, let wire, let bytes):
             framesCaptured += 1
-            if let dumper {
+            if writesHere, let dumper {
                 var h = pcap_pkthdr()
                 h.ts.tv_sec = time_t(seconds)
                 h.ts.tv_usec = suseconds_t(fraction)
@@ -389,6 +394,11 @@ public final class LiveCapture: LivePacketSource {
             return .idle(now: wallClockNanos())
         case .ended(let why):
             r.join()
+            if let failure = r.writeFailure {
+                stopReason = .error
+                writeFailureThrown = true
+                throw failure
+            }
             try flushWriting()
             switch why {
             case .signal(let sig): stopReason = .signal(sig)
@@ -399,6 +409,8 @@ public final class LiveCapture: LivePacketSource {
             case .error(let message):
                 stopReason = .error
                 throw CaptureError(kind: .read, source: name, frame: framesCaptured + 1, message: message)
+            case .writeFailed:
+                stopReason = .error  // not reached: `writeFailure` is set first
             }
             return .end
         }
@@ -448,6 +460,17 @@ public final class LiveCapture: LivePacketSource {
     /// Flushes and closes the file being written, leaving a complete pcap. Safe to call twice.
     public func finishWriting() throws(CaptureError) {
         guard let d = dumper else { return }
+        // The writer thread saves what the ring still holds first (this ends the capture).
+        if reader?.dumper != nil {
+            reader?.join()
+            if let failure = reader?.writeFailure {
+                dumper = nil
+                try? d.close()
+                // Reported once: by `poll()` if the analysis was still reading.
+                if writeFailureThrown { return }
+                throw failure
+            }
+        }
         dumper = nil
         try d.close()
     }

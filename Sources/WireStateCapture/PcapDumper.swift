@@ -17,6 +17,11 @@ public final class PcapDumper {
     public let path: String
     public private(set) var packetsWritten: UInt64 = 0
     private var dumper: OpaquePointer?
+    /// The errno of the first write that failed (0: none yet).
+    private var firstError: Int32 = 0
+    /// The frame being written when it failed (this frame, and the buffered ones before it, are
+    /// not all in the file).
+    private var firstErrorFrame: UInt64 = 0
 
     init(capture handle: OpaquePointer, path: String) throws(CaptureError) {
         self.path = path
@@ -45,26 +50,39 @@ public final class PcapDumper {
         guard let d = dumper else { throw CaptureError(kind: .write, source: path, message: "file is closed") }
         pcap_dump(UnsafeMutablePointer<UInt8>(d), header, data)
         packetsWritten += 1
+        // stdio wrote its full buffer and failed: keep why (errno is gone by the next flush).
+        if firstError == 0, ferror(pcap_dump_file(d)) != 0 {
+            firstError = errno != 0 ? errno : EIO
+            firstErrorFrame = packetsWritten
+        }
     }
 
+    /// Pushes libpcap's buffer to the file. A write that failed while stdio emptied a full buffer
+    /// on its own (a full disk) is not reported by `fflush`, which then has nothing left to write:
+    /// the stream's error flag is, so both are checked.
     func flush() throws(CaptureError) {
         guard let d = dumper else { return }
-        if pcap_dump_flush(d) != 0 {
-            throw CaptureError(
-                kind: .write, source: path, frame: packetsWritten,
-                message: "write failed: " + String(cString: strerror(errno)))
+        errno = 0
+        if pcap_dump_flush(d) != 0 || ferror(pcap_dump_file(d)) != 0 {
+            throw Self.failure(
+                path, frame: firstError != 0 ? firstErrorFrame : packetsWritten, firstError != 0 ? firstError : errno)
         }
+    }
+
+    static func failure(_ path: String, frame: UInt64? = nil, _ err: Int32) -> CaptureError {
+        CaptureError(
+            kind: .write, source: path, frame: frame,
+            message: "write failed" + (err == 0 ? "" : ": " + String(cString: strerror(err))))
     }
 
     /// Flushes and closes the file. Safe to call twice.
     public func close() throws(CaptureError) {
         guard let d = dumper else { return }
-        let failed = pcap_dump_flush(d) != 0
-        let err = errno
+        errno = 0
+        let failed = pcap_dump_flush(d) != 0 || ferror(pcap_dump_file(d)) != 0
+        let err = firstError != 0 ? firstError : errno
         dumper = nil
         pcap_dump_close(d)
-        if failed {
-            throw CaptureError(kind: .write, source: path, message: "write failed: " + String(cString: strerror(err)))
-        }
+        if failed { throw Self.failure(path, err) }
     }
 }

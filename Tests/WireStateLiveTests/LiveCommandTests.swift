@@ -491,6 +491,52 @@ struct LiveCommandTests {
         #expect(w.stderr.contains("/nonexistent-dir/x.pcap: cannot create"))
     }
 
+    /// The disk fills while `--write` saves the capture (a 128 KiB tmpfs): the writer thread's
+    /// error ends the capture with one line naming the file and frame, exit 2, and what the
+    /// analysis had computed is still printed (its records, the capture record, the summary).
+    @Test(.enabled(if: LiveEnv.isRoot, Comment(rawValue: needsRoot)))
+    func aDiskThatFillsMidCaptureIsAnErrorAndTheRecordsAreKept() throws {
+        let dir = try LiveEnv.scratch("diskfull")
+        defer { LiveEnv.remove(dir) }
+        let mnt = dir.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
+        let mount = try Child.run(
+            ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mnt.path], executable: "/bin/mount", in: dir, timeout: 10)
+        guard mount.status == 0 else {
+            Issue.record("cannot mount a tmpfs: \(mount.stderr)")
+            return
+        }
+        defer { _ = try? Child.run([mnt.path], executable: "/bin/umount", in: dir, timeout: 10) }
+        let port = try Net.freePort()
+        let pcap = mnt.appendingPathComponent("x.pcap").path
+        let live = try Child(
+            ["live", "-i", "lo", "--filter", "tcp port \(port)", "--write", pcap, "--format", "jsonl"], in: dir)
+        defer { if live.isRunning { live.signal(SIGKILL) } }
+        try live.waitUntilListening()
+        let listener = try Net.listen(port: port)
+        defer { Net.close(listener) }
+        let c = try Net.connect(port: port)
+        let s = try Net.accept(listener)
+        defer { Net.abort(c.fd); Net.abort(s) }
+        // 1 MiB in 16 KiB writes, read as it comes: eight times what the file system holds.
+        let chunk = String(repeating: "x", count: 16 << 10)
+        for _ in 0..<64 where live.isRunning {
+            try Net.send(c.fd, chunk)
+            _ = try Net.receive(s, exactly: chunk.utf8.count)
+        }
+        let status = live.exitStatus(within: 15)
+        #expect(status == 2, "stderr: \(live.stderr)")
+        let lines = live.stderr.split(separator: "\n").filter { $0.contains("write failed") }
+        #expect(lines.count == 1, "stderr: \(live.stderr)")
+        #expect(lines.first?.contains("\(pcap): frame ") == true, "stderr: \(live.stderr)")
+        #expect(lines.first?.contains("No space left on device") == true, "stderr: \(live.stderr)")
+        let records = try JSONL.parse(live.stdout)
+        #expect(records.contains { $0.type == "transition" }, "stdout: \(live.stdout.prefix(2000))")
+        let capture = try #require(records.first { $0.type == "capture" })
+        #expect(capture.string("stopped_by") == "error")
+        #expect(records.last?.type == "summary")
+    }
+
     // MARK: --top and interfaces
 
     /// Runs `live` (after `prelude`, in a shell) inside a terminal made by script(1), waits until
