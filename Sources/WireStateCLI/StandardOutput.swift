@@ -32,6 +32,11 @@ struct FDOutput: TextSink {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    mutating func write(bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     mutating func flush() {
         var offset = 0
         buffer.withUnsafeBytes { raw in

@@ -63,7 +63,7 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         }
         if mergeKeys != nil { appendMergeKey() }
         record.raw("\n")
-        out.write(utf8: record.bytes)
+        record.withBytes { out.write(bytes: $0) }
         if flushEachEvent { out.flush() }
     }
 

@@ -28,6 +28,27 @@ extension JSONLine {
         raw(",\""); raw(key); raw("_utc\":"); rfc3339(nanos)
     }
 
+    /// An address, quoted, byte for byte as `IPAddress.description`: IPv4 digit by digit, without
+    /// the four interpolated strings `description` builds (IPv6 takes `description`).
+    mutating func address(_ a: IPAddress) {
+        guard !a.isIPv6 else { string(a.description); return }
+        raw("\""); ipv4(a); raw("\"")
+    }
+
+    /// A socket address, quoted, as `SocketAddress.description`.
+    mutating func socket(_ s: SocketAddress) {
+        guard !s.address.isIPv6 else { string(s.description); return }
+        raw("\""); ipv4(s.address); raw(":"); unsigned(UInt64(s.port)); raw("\"")
+    }
+
+    private mutating func ipv4(_ a: IPAddress) {
+        let v = UInt32(truncatingIfNeeded: a.low)
+        unsigned(UInt64(v >> 24)); raw(".")
+        unsigned(UInt64(v >> 16 & 0xff)); raw(".")
+        unsigned(UInt64(v >> 8 & 0xff)); raw(".")
+        unsigned(UInt64(v & 0xff))
+    }
+
     mutating func uid(_ uid: String?) {
         raw(",\"uid\":")
         if let uid { string(uid) } else { raw("null") }
@@ -81,7 +102,7 @@ extension JSONLine {
         let f = c.facts
         raw("{\"type\":\"connection\",\"schema\":"); int(Writer.schemaVersion)
         raw(",\"id\":"); unsigned(c.ref.id); raw(",\"incarnation\":"); int(c.ref.incarnation)
-        raw(",\"client\":"); string(c.client.description); raw(",\"server\":"); string(c.server.description)
+        raw(",\"client\":"); socket(c.client); raw(",\"server\":"); socket(c.server)
         raw(",\"client_state\":\""); rawString(c.clientState.name); raw("\",\"server_state\":\""); rawString(c.serverState.name)
         raw("\",\"client_evidence\":\""); rawString(c.clientEvidence.name); raw("\",\"server_evidence\":\""); rawString(c.serverEvidence.name)
         raw("\",\"packets_client_to_server\":"); int(c.packetsFromClient); raw(",\"packets_server_to_client\":"); int(c.packetsFromServer)
@@ -97,8 +118,8 @@ extension JSONLine {
         rawString(TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels)))
         raw(",\"uid\":"); string(u ?? ConnectionUID.make(c))
         raw(",\"community_id\":"); string(CommunityID.v1(c.client, c.server))
-        raw(",\"client_ip\":"); string(c.client.address.description); raw(",\"client_port\":"); int(c.client.port)
-        raw(",\"server_ip\":"); string(c.server.address.description); raw(",\"server_port\":"); int(c.server.port)
+        raw(",\"client_ip\":"); address(c.client.address); raw(",\"client_port\":"); int(c.client.port)
+        raw(",\"server_ip\":"); address(c.server.address); raw(",\"server_port\":"); int(c.server.port)
         timeFields("start", c.firstTime); timeFields("last", c.lastTime)
         raw(",\"duration_ns\":"); int(c.durationNanos)
         raw(",\"reset_by\":\""); rawString(f.resetBy?.name ?? "none"); raw("\",\"closed_by\":\""); rawString(f.closedBy?.name ?? "none")

@@ -90,12 +90,17 @@ public struct RunSummary: Sendable {
         if let v = synToSynAck { self.synToSynAck.add(v) }
         if let v = synAckToAck { self.synAckToAck.add(v) }
         if let v = handshakeRTT { handshake.add(v) }
-        for a in client == server ? [client] : [client, server] {
-            talkers[a, default: Talker()].bytes += bytes
-            talkers[a, default: Talker()].packets += packets
-            talkers[a, default: Talker()].connections += 1
-        }
+        // One lookup per address, and no array of the two (an allocation per connection).
+        Self.count(&talkers[client, default: Talker()], bytes: bytes, packets: packets)
+        if server != client { Self.count(&talkers[server, default: Talker()], bytes: bytes, packets: packets) }
         if talkers.count >= 2 * Self.talkerLimit { pruneTalkers() }
+    }
+
+    @inline(__always)
+    private static func count(_ t: inout Talker, bytes: UInt64, packets: UInt64) {
+        t.bytes += bytes
+        t.packets += packets
+        t.connections += 1
     }
 
     private mutating func pruneTalkers() {

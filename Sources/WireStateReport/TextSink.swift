@@ -7,11 +7,15 @@ public protocol TextSink {
     /// UTF-8 bytes (JSON Lines records are built as bytes; a sink that buffers bytes takes them
     /// without a String in between).
     mutating func write(utf8: [UInt8])
+    /// The same, borrowed: a record built in `JSONLine`'s buffer goes to the sink's own buffer
+    /// without an array in between.
+    mutating func write(bytes: UnsafeRawBufferPointer)
 }
 
 extension TextSink {
     public mutating func flush() {}
     public mutating func write(utf8: [UInt8]) { write(String(decoding: utf8, as: UTF8.self)) }
+    public mutating func write(bytes: UnsafeRawBufferPointer) { write(String(decoding: bytes, as: UTF8.self)) }
 }
 
 /// Collects text in memory.
