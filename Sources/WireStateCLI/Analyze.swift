@@ -46,12 +46,16 @@ struct Analyze: ParsableCommand {
     var shard: String?
 
     @Option(
-        name: .long,
+        name: .customLong("threads"),
         help: ArgumentHelp(
             "Threads to use, 1 to \(Self.maxThreads): one reads and writes, the others track connections; "
-                + "the output is the one thread's, byte for byte. Default 1. Ignored with --filter (docs/scaling.md).",
+                + "the output is the one thread's, byte for byte. Default: the usable cores, 1 up to 2 cores, "
+                + "at most \(ThreadCount.cap). Ignored with --filter (docs/scaling.md).",
             valueName: "N"))
-    var threads: Int = 1
+    var threadsOption: Int?
+
+    /// `--threads`, or the machine's default (`ThreadCount`).
+    var threads: Int { threadsOption ?? ThreadCount.machineDefault }
 
     @Flag(name: .long, help: "List every state change of each endpoint, with frame and time.")
     var timeline = false

@@ -91,12 +91,15 @@ struct Live: ParsableCommand {
     var user: String?
 
     @Option(
-        name: .long,
+        name: .customLong("threads"),
         help: ArgumentHelp(
             "Threads to use, 1 to \(Analyze.maxThreads): beside the capture thread, one decodes and writes, the others "
-                + "track connections (as analyze --threads; not with --top). Default 1.",
+                + "track connections (as analyze --threads; not with --top). Default as analyze's (1 with --top).",
             valueName: "N"))
-    var threads: Int = 1
+    var threadsOption: Int?
+
+    /// `--threads`, or the machine's default; `--top` shows the one tracker's table, so 1 there.
+    var threads: Int { threadsOption ?? (top ? 1 : ThreadCount.machineDefault) }
 
     @OptionGroup var tracker: TrackerOptions
 

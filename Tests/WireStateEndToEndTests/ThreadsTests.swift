@@ -31,7 +31,7 @@ import WireStateTracker
     ])
     func everyFormatIsTheOneThreadsOutput(_ options: [String]) throws {
         let captures = try ShardTests.captures() + Self.tunnelFixtures()
-        let one = try Self.output(options + captures)
+        let one = try Self.output(options + ["--threads", "1"] + captures)
         #expect(one.count > 500)
         for n in [2, 3, 5] {
             let many = try Self.output(options + ["--threads", "\(n)"] + captures)
@@ -47,7 +47,7 @@ import WireStateTracker
         let path = dir.appendingPathComponent("gen.pcap").path
         _ = try StreamingMemoryTests.generate(path, packets: 20_000, seed: 7)
         for options in [["--format", "jsonl"], ["--format", "jsonl", "--msl", "0.05", "--closed-linger", "0.01"]] {
-            let one = try Self.output(options + [path])
+            let one = try Self.output(options + ["--threads", "1", path])
             #expect(MergeTests.connectionCount(one) > 1000)
             for extra in [["--threads", "2"], ["--threads", "4", "--max-connections", "100000"]] {
                 let many = try Self.output(options + extra + [path])
@@ -69,7 +69,7 @@ import WireStateTracker
             files.append(path)
         }
         let merged = try WireStateBinary.run(["merge"] + files)
-        let one = try Self.output(["--format", "jsonl", "--msl", "0.001"] + captures)
+        let one = try Self.output(["--format", "jsonl", "--msl", "0.001", "--threads", "1"] + captures)
         #expect(MergeTests.firstDifference(one, merged.stdout) == nil)
     }
 
@@ -81,6 +81,37 @@ import WireStateTracker
         let one = try Self.output(options + captures)
         #expect(MergeTests.connectionCount(one) > 20)
         #expect(MergeTests.firstDifference(one, try Self.output(options + ["--threads", "3"] + captures)) == nil)
+    }
+
+    /// Without --threads: the usable cores, 1 up to two cores (two threads measured slower than
+    /// one there), capped at `ThreadCount.cap`.
+    @Test func theDefaultFollowsTheCoresWithACap() {
+        let expected = [1: 1, 2: 1, 3: 3, 4: 4, 8: 8, 9: ThreadCount.cap, 64: ThreadCount.cap, 1024: ThreadCount.cap]
+        for (cores, threads) in expected { #expect(ThreadCount.default(cores: cores) == threads, "\(cores) cores") }
+        #expect(ThreadCount.cap == 8)
+    }
+
+    /// The cores counted are the ones this process may run on, as `nproc` (affinity) counts them.
+    @Test func usableCoresAreTheAffinityMasksCount() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["nproc"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) == ThreadCount.usableCores)
+        #expect(ThreadCount.machineDefault == ThreadCount.default(cores: ThreadCount.usableCores))
+    }
+
+    /// A run without --threads (the machine's default: more than one thread from three cores up)
+    /// prints what one thread prints.
+    @Test func theDefaultPrintsTheOneThreadsOutput() throws {
+        let captures = try ShardTests.captures()
+        let options = ["--format", "jsonl", "--msl", "0.001"]
+        let one = try Self.output(options + ["--threads", "1"] + captures)
+        #expect(MergeTests.firstDifference(one, try Self.output(options + captures)) == nil)
     }
 
     @Test(arguments: ["0", "-1", "65", "x", ""])
