@@ -232,18 +232,7 @@ final class CaptureReaderThread {
                     continue
                 }
             }
-            let at = head % capacity
-            let left = capacity - at
-            if left < Self.headerSize {
-                head += left
-                continue
-            }
-            let record = ring + at
-            let captured = record.load(fromByteOffset: 16, as: UInt32.self)
-            if captured == UInt32.max {  // the rest of the ring was skipped
-                head += left
-                continue
-            }
+            guard let (record, captured) = record(at: &head) else { continue }
             pendingRelease = Self.recordSize(Int(captured))
             caughtUp = head + pendingRelease == tail
             return .frame(
@@ -256,6 +245,27 @@ final class CaptureReaderThread {
     }
 
     static func recordSize(_ captured: Int) -> Int { headerSize + (captured + 7) & ~7 }
+
+    /// The record at ring position `cursor` and its captured length, or nil at the ring's end
+    /// padding (too little room left for a header, or a skip marker: the rest of the ring was
+    /// skipped), which it steps `cursor` over. Both readers (analysis and writer) walk the ring
+    /// by this one rule.
+    @inline(__always)
+    private func record(at cursor: inout Int) -> (UnsafeMutableRawPointer, UInt32)? {
+        let offset = cursor % capacity
+        let left = capacity - offset
+        if left < Self.headerSize {
+            cursor += left
+            return nil
+        }
+        let record = ring + offset
+        let captured = record.load(fromByteOffset: 16, as: UInt32.self)
+        if captured == UInt32.max {
+            cursor += left
+            return nil
+        }
+        return (record, captured)
+    }
 
     // MARK: Capture side
 
@@ -405,18 +415,7 @@ final class CaptureReaderThread {
             var at = from
             var failed: CaptureError?
             while at < to, failed == nil {
-                let offset = at % capacity
-                let left = capacity - offset
-                if left < Self.headerSize {
-                    at += left
-                    continue
-                }
-                let record = ring + offset
-                let captured = record.load(fromByteOffset: 16, as: UInt32.self)
-                if captured == UInt32.max {
-                    at += left
-                    continue
-                }
+                guard let (record, captured) = record(at: &at) else { continue }
                 header.ts.tv_sec = time_t(record.load(fromByteOffset: 0, as: Int64.self))
                 header.ts.tv_usec = suseconds_t(record.load(fromByteOffset: 8, as: Int64.self))
                 header.caplen = captured
