@@ -249,7 +249,7 @@ public struct ConnectionTracker {
             order.sort { $0.id < $1.id }
             finishing = (order, 0)
         }
-        guard var (order, next) = finishing else { return false }
+        guard case (let order, var next)? = finishing else { return false }
         finishing = nil
         let end = next + min(max(limit, 1), order.count - next)
         while next < end {
