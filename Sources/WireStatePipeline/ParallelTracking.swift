@@ -57,6 +57,18 @@ struct ParallelTracking {
 
         enum Kind: UInt8 { case opened, finished, transition, confirmation, anomaly }
 
+        /// Empty, with the capacity kept.
+        mutating func clear() {
+            kinds.removeAll(keepingCapacity: true)
+            keys.removeAll(keepingCapacity: true)
+            summaries.removeAll(keepingCapacity: true)
+            transitions.removeAll(keepingCapacity: true)
+            confirmations.removeAll(keepingCapacity: true)
+            anomalies.removeAll(keepingCapacity: true)
+            newTunnels = []
+            held = 0
+        }
+
         mutating func append(_ event: TrackerEvent, _ key: EventOrder) {
             keys.append(key)
             switch event {
@@ -109,9 +121,9 @@ struct ParallelTracking {
         let sequence: Int
         /// The step of `times[0]`.
         let firstStep: UInt64
-        let times: [Int64]
+        private(set) var times: [Int64]
         /// Per worker, its segments in step order.
-        let owned: [[Owned]]
+        private(set) var owned: [[Owned]]
         /// Input ends: (how many of this batch's steps came before it, steps of the run so far).
         let ends: [(offset: Int, steps: UInt64)]
         /// Quiet periods of a live capture: (how many of this batch's steps came before it, the
@@ -125,7 +137,7 @@ struct ParallelTracking {
 
         init(
             sequence: Int, firstStep: UInt64, times: [Int64], owned: [[Owned]], ends: [(offset: Int, steps: UInt64)],
-            ticks: [(offset: Int, time: Int64)]
+            ticks: [(offset: Int, time: Int64)], outputs spare: [Output]? = nil
         ) {
             self.sequence = sequence
             self.firstStep = firstStep
@@ -135,8 +147,33 @@ struct ParallelTracking {
             self.ticks = ticks
             workers = owned.count
             outputs = .allocate(capacity: workers)
-            outputs.initialize(repeating: Output(), count: workers)
+            if let spare, spare.count == workers {
+                outputs.initialize(from: spare, count: workers)
+            } else {
+                outputs.initialize(repeating: Output(), count: workers)
+            }
             pending = workers
+        }
+
+        /// After the merge, when no worker reads it any more: its arrays, emptied, to be filled
+        /// again by the next batch. Why: a batch's arrays are about a megabyte each, and freed
+        /// batch by batch glibc kept some 45 MiB of them once its mmap threshold had risen
+        /// (docs/scaling.md).
+        func recycle() -> (times: [Int64], owned: [[Owned]], outputs: [Output]) {
+            var t = times, o = owned
+            times = []
+            owned = []
+            t.removeAll(keepingCapacity: true)
+            for w in o.indices { o[w].removeAll(keepingCapacity: true) }
+            var outs: [Output] = []
+            outs.reserveCapacity(workers)
+            for w in 0..<workers {
+                var out = (outputs + w).move()
+                (outputs + w).initialize(to: Output())
+                out.clear()
+                outs.append(out)
+            }
+            return (t, o, outs)
         }
 
         deinit {
@@ -163,6 +200,8 @@ struct ParallelTracking {
 
         /// Runs one batch into its output slot.
         mutating func run(_ b: Batch) {
+            // The slot holds an emptied output of an earlier batch: fill that one.
+            swap(&output, &b.outputs[index])
             b.owned[index].withUnsafeBufferPointer { mine in
                 b.times.withUnsafeBufferPointer { times in
                     var k = 0, e = 0, q = 0
@@ -357,6 +396,10 @@ struct ParallelTracking {
     private var ends: [(offset: Int, steps: UInt64)] = []
     private var ticks: [(offset: Int, time: Int64)] = []
     private var inFlight: [Batch] = []
+    private var spareTimes: [Int64]?
+    private var spareOwned: [[Owned]] = []
+    /// The arrays of the last batch merged, emptied, for the next one (`Batch.recycle`).
+    private var spareOutputs: [Output]?
     private var sequence = 0
     /// Per worker: its local connection ids → one run's.
     private var ids: [[UInt64: UInt64]]
@@ -421,6 +464,7 @@ struct ParallelTracking {
         while let b = inFlight.first, pool.isDone(b) {
             inFlight.removeFirst()
             merge(b, into: &sink)
+            reuse(b)
         }
     }
 
@@ -428,12 +472,21 @@ struct ParallelTracking {
     /// `sink`). `wait`: merge every batch out, for the end of the run.
     mutating func publish<Sink: EventSink>(into sink: inout Sink, wait: Bool) {
         if !times.isEmpty || !ends.isEmpty || !ticks.isEmpty {
-            let b = Batch(sequence: sequence, firstStep: firstStep, times: times, owned: owned, ends: ends, ticks: ticks)
+            let b = Batch(
+                sequence: sequence, firstStep: firstStep, times: times, owned: owned, ends: ends, ticks: ticks,
+                outputs: spareOutputs)
+            spareOutputs = nil
             sequence += 1
             firstStep += UInt64(times.count)
-            times = []
-            times.reserveCapacity(batchSteps)
-            for w in owned.indices { owned[w] = [] }
+            if let spare = spareTimes {
+                times = spare
+                owned = spareOwned
+                spareTimes = nil
+            } else {
+                times = []
+                times.reserveCapacity(batchSteps)
+                for w in owned.indices { owned[w] = [] }
+            }
             ends = []
             ticks = []
             pool.publish(b)
@@ -443,7 +496,17 @@ struct ParallelTracking {
             let b = inFlight.removeFirst()
             pool.wait(for: b)
             merge(b, into: &sink)
+            reuse(b)
         }
+    }
+
+    /// Keeps a merged batch's arrays for the next batch.
+    private mutating func reuse(_ b: Batch) {
+        let (t, o, outs) = b.recycle()
+        guard o.count == owned.count else { return }
+        spareTimes = t
+        spareOwned = o
+        spareOutputs = outs
     }
 
     /// Stops the worker threads (after the last `publish(wait: true)`).

@@ -11,7 +11,7 @@
 /// Why not simply the cores: the reading thread reads, decodes, hands each segment over and
 /// merges the workers' events, about a third of a one-thread run by profile (docs/performance.md),
 /// so the speed-up cannot pass about 3× whatever the count, and each worker adds its batches and
-/// queues (about 45 MiB at 2 threads on the benchmark file). Measured on 2 cores, two threads
+/// queues (about 15 MiB at 2 threads on the benchmark file). Measured on 2 cores, two threads
 /// (reader and one worker sharing them with the kernel) were slower than one (docs/scaling.md):
 /// so up to 2 cores the default is 1, from 3 cores it is the cores, at most `cap`.
 public enum ThreadCount {
