@@ -1,3 +1,5 @@
+import WireStateDecoder
+
 /// One JSON Lines record being built, as UTF-8 bytes in a buffer the writer reuses.
 ///
 /// Why not string interpolation: a capture yields about one record per packet (transitions,
@@ -24,7 +26,8 @@ public struct JSONLine {
     private var capacity: Int
     public private(set) var count = 0
     private var cachedSecond: Int64 = .min
-    private var cachedPrefix: [UInt8] = []
+    /// `2026-11-21T12:33:43.` of `cachedSecond`: 20 bytes, inline.
+    private var cachedPrefix = Text28()
 
     public init() {
         capacity = 1024
@@ -213,13 +216,65 @@ public struct JSONLine {
         let nanos = min(max(rawNanos, -(1 << 62)), 1 << 62)
         let second = nanos >= 0 ? nanos / 1_000_000_000 : -((-(nanos + 1)) / 1_000_000_000) - 1
         if second != cachedSecond {
+            // Written digit by digit: a connection record's two times are often in different
+            // seconds, and the string `Format.rfc3339` builds cost a microsecond each time.
+            let c = Format.civil(second * 1_000_000_000)
+            guard (0...9999).contains(c.year) else {
+                // Not a time the tracker gives (its times are clamped to ±2⁶² ns, 1823 to 2116).
+                append(UInt8(ascii: "\""))
+                rawString(Format.rfc3339(nanos))
+                append(UInt8(ascii: "\""))
+                return
+            }
             cachedSecond = second
-            let text = Format.rfc3339(second * 1_000_000_000)
-            cachedPrefix = Array(text.utf8.dropLast(10))  // up to and with the point: the nine digits and Z go
+            cachedPrefix.count = 20
+            var at = 0
+            func put(_ v: Int64, _ width: Int, then separator: UInt8) {
+                var d = v
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    cachedPrefix[at + i] = UInt8(truncatingIfNeeded: d % 10) + 48
+                    d /= 10
+                }
+                cachedPrefix[at + width] = separator
+                at += width + 1
+            }
+            put(c.year, 4, then: UInt8(ascii: "-"))
+            put(c.month, 2, then: UInt8(ascii: "-"))
+            put(c.day, 2, then: UInt8(ascii: "T"))
+            put(c.hour, 2, then: UInt8(ascii: ":"))
+            put(c.minute, 2, then: UInt8(ascii: ":"))
+            put(c.second, 2, then: UInt8(ascii: "."))
         }
         append(UInt8(ascii: "\""))
-        append(contentsOf: cachedPrefix)
+        cachedPrefix.withBytes { append(contentsOf: $0) }
         zeroPadded(nanos - second * 1_000_000_000, 9)
         raw("Z\"")
+    }
+
+    /// `v` with `places` decimals, byte for byte as `Format.fixed` (the same rounding of the
+    /// same double), without building a string.
+    mutating func fixed(_ v: Double, _ requestedPlaces: Int) {
+        let places = min(max(requestedPlaces, 0), 18)
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (v * Double(scale)).rounded()
+        guard scaled.isFinite else { append(UInt8(ascii: "0")); return }
+        let clamped = max(min(scaled, 9.2e18), -9.2e18)
+        let n = Int64(clamped)
+        let m = n.magnitude
+        if n < 0 { append(UInt8(ascii: "-")) }
+        if places <= 0 { unsigned(m); return }
+        unsigned(m / scale)
+        append(UInt8(ascii: "."))
+        zeroPadded(Int64(m % scale), places)
+    }
+
+    /// A Community ID v1 (seed 0), quoted: as `CommunityID.v1`, without its strings.
+    mutating func communityID(_ x: SocketAddress, _ y: SocketAddress) {
+        var text = Text28()
+        CommunityID.base64(CommunityID.input(x, y, seed: 0).digest(), into: &text)
+        raw("\"1:")
+        text.withBytes { append(contentsOf: $0) }
+        append(UInt8(ascii: "\""))
     }
 }

@@ -44,22 +44,23 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
     private var record = JSONLine()
 
     public mutating func consume(_ event: TrackerEvent) {
-        clock.consume(event)
         record.reset()
         switch event {
-        case .opened: return
-        case .transition(let t): record.transition(t, sourceNames, uid: clock.uid(t.connection.id))
-        case .confirmation(let c): record.confirmation(c, sourceNames, uid: clock.uid(c.connection.id))
+        case .opened:
+            clock.consume(event)
+            return
+        case .transition(let t): record.transition(t, sourceNames, uid: UIDValue(clock.transition(t)))
+        case .confirmation(let c): record.confirmation(c, sourceNames, uid: UIDValue(clock.uidText(c.connection.id)))
         case .anomaly(let a):
             anomalies += 1
             summary.add(a)
-            record.anomaly(a, sourceNames, uid: clock.uid(a.connection.id))
+            record.anomaly(a, sourceNames, uid: UIDValue(clock.uidText(a.connection.id)))
         case .finished(let s):
             connections += 1
             if s.endReason == .evicted { evicted += 1 }
-            let (uid, times) = clock.finish(s)
+            let (uid, times) = clock.finishText(s)
             summary.add(s, times: times)
-            record.connection(s, sourceNames, uid: uid, times: times, tunnels: tunnels)
+            record.connection(s, sourceNames, uid: .inline(uid), times: times, tunnels: tunnels)
         }
         if mergeKeys != nil { appendMergeKey() }
         record.raw("\n")
@@ -82,25 +83,25 @@ public struct JSONLinesWriter<Out: TextSink>: EventSink {
         times: StateTimes? = nil, tunnels: [TunnelPath] = []
     ) -> String {
         var b = JSONLine()
-        b.connection(c, names, uid: uid, times: times, tunnels: tunnels)
+        b.connection(c, names, uid: UIDValue(uid), times: times, tunnels: tunnels)
         return b.string
     }
 
     public static func line(_ t: Transition, _ names: [String] = [], uid: String? = nil) -> String {
         var b = JSONLine()
-        b.transition(t, names, uid: uid)
+        b.transition(t, names, uid: UIDValue(uid))
         return b.string
     }
 
     public static func line(_ c: Confirmation, _ names: [String] = [], uid: String? = nil) -> String {
         var b = JSONLine()
-        b.confirmation(c, names, uid: uid)
+        b.confirmation(c, names, uid: UIDValue(uid))
         return b.string
     }
 
     public static func line(_ a: Anomaly, _ names: [String] = [], uid: String? = nil) -> String {
         var b = JSONLine()
-        b.anomaly(a, names, uid: uid)
+        b.anomaly(a, names, uid: UIDValue(uid))
         return b.string
     }
 

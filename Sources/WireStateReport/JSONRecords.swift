@@ -49,12 +49,23 @@ extension JSONLine {
         unsigned(UInt64(v & 0xff))
     }
 
-    mutating func uid(_ uid: String?) {
+    mutating func uid(_ uid: UIDValue) {
         raw(",\"uid\":")
-        if let uid { string(uid) } else { raw("null") }
+        switch uid {
+        case .none: raw("null")
+        case .inline(let u): quoted(u.text)
+        case .string(let s): string(s)
+        }
     }
 
-    mutating func transition(_ t: Transition, _ names: [String], uid u: String?) {
+    /// Text known to need no escaping (a uid, a Community ID), quoted.
+    mutating func quoted(_ t: Text28) {
+        append(UInt8(ascii: "\""))
+        t.withBytes { append(contentsOf: $0) }
+        append(UInt8(ascii: "\""))
+    }
+
+    mutating func transition(_ t: Transition, _ names: [String], uid u: UIDValue) {
         head("transition", t.connection)
         raw(",\"endpoint\":\""); rawString(t.endpoint.name); raw("\",\"from\":\""); rawString(t.from.name)
         raw("\",\"to\":\""); rawString(t.to.name); raw("\",\"evidence\":\""); rawString(t.evidence.name)
@@ -64,7 +75,7 @@ extension JSONLine {
         timeFields("time", t.time); uid(u); raw("}")
     }
 
-    mutating func confirmation(_ c: Confirmation, _ names: [String], uid u: String?) {
+    mutating func confirmation(_ c: Confirmation, _ names: [String], uid u: UIDValue) {
         head("confirmation", c.connection)
         raw(",\"endpoint\":\""); rawString(c.endpoint.name); raw("\",\"state\":\""); rawString(c.state.name)
         raw("\",\"evidence\":\""); rawString(c.evidence.name); raw("\",")
@@ -73,7 +84,7 @@ extension JSONLine {
         timeFields("time", c.time); uid(u); raw("}")
     }
 
-    mutating func anomaly(_ a: Anomaly, _ names: [String], uid u: String?) {
+    mutating func anomaly(_ a: Anomaly, _ names: [String], uid u: UIDValue) {
         head("anomaly", a.connection)
         raw(",\"code\":\""); rawString(a.code.code); raw("\",\"severity\":\""); rawString(a.severity.name)
         raw("\",\"endpoint\":\""); rawString(a.endpoint.name); raw("\",")
@@ -98,7 +109,7 @@ extension JSONLine {
         raw("}")
     }
 
-    mutating func connection(_ c: ConnectionSummary, _ names: [String], uid u: String?, times: StateTimes?, tunnels: [TunnelPath]) {
+    mutating func connection(_ c: ConnectionSummary, _ names: [String], uid u: UIDValue, times: StateTimes?, tunnels: [TunnelPath]) {
         let f = c.facts
         raw("{\"type\":\"connection\",\"schema\":"); int(Writer.schemaVersion)
         raw(",\"id\":"); unsigned(c.ref.id); raw(",\"incarnation\":"); int(c.ref.incarnation)
@@ -110,14 +121,14 @@ extension JSONLine {
         raw(","); frame("first_frame", "first_frame_file", c.firstFrame, names)
         raw(","); frame("last_frame", "last_frame_file", c.lastFrame, names)
         raw(",\"start\":"); epochSeconds(c.firstTime)
-        raw(",\"duration\":"); rawString(Format.fixed(Double(c.durationNanos) / 1e9, 9))
+        raw(",\"duration\":"); fixed(Double(c.durationNanos) / 1e9, 9)
         raw(",\"anomalies\":"); int(c.anomalyCount); raw(",\"violations\":"); int(c.violationCount)
         raw(",\"midstream\":"); bool(c.midstream); raw(",\"client_guessed\":"); bool(c.clientGuessed)
         raw(",\"refused\":"); bool(c.refused); raw(",\"reset\":"); bool(c.reset)
         raw(",\"end\":\""); rawString((c.endReason ?? .endOfCapture).name); raw("\"")
-        rawString(TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels)))
-        raw(",\"uid\":"); string(u ?? ConnectionUID.make(c))
-        raw(",\"community_id\":"); string(CommunityID.v1(c.client, c.server))
+        if c.tunnelID != 0 { rawString(TunnelFormat.connectionField(TunnelFormat.path(c.tunnelID, in: tunnels))) }
+        if case .none = u { uid(.inline(ConnectionUID.text(c))) } else { uid(u) }
+        raw(",\"community_id\":"); communityID(c.client, c.server)
         raw(",\"client_ip\":"); address(c.client.address); raw(",\"client_port\":"); int(c.client.port)
         raw(",\"server_ip\":"); address(c.server.address); raw(",\"server_port\":"); int(c.server.port)
         timeFields("start", c.firstTime); timeFields("last", c.lastTime)
@@ -129,4 +140,14 @@ extension JSONLine {
         raw(",\"server_state_ns\":"); stateTimes(times ?? StateTimes(), .server)
         raw(",\"zeek_conn_state\":\""); rawString(f.zeek.connState.name); raw("\",\"zeek_history\":"); string(f.zeek.history.text); raw("}")
     }
+}
+
+/// A record's uid: inline from the writer's clock, or a string from a caller of `line(…)`.
+enum UIDValue {
+    case none
+    case inline(UIDText)
+    case string(String)
+
+    init(_ u: UIDText?) { self = u.map { .inline($0) } ?? .none }
+    init(_ s: String?) { self = s.map { .string($0) } ?? .none }
 }

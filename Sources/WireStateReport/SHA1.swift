@@ -6,11 +6,39 @@ enum SHA1 {
     /// four loops without a switch: arrays and the per-round switch made it a tenth of
     /// `--format jsonl`'s instructions.
     static func hash(_ message: [UInt8]) -> [UInt8] {
+        let h = message.withUnsafeBytes { digest($0) }
+        return [UInt8](unsafeUninitializedCapacity: 20) { out, n in
+            for k in 0..<20 { out[k] = h.byte(k) }
+            n = 20
+        }
+    }
+
+    /// The five words of a digest; `byte(k)` reads them big-endian, as the digest's bytes.
+    struct Digest {
+        var h: (UInt32, UInt32, UInt32, UInt32, UInt32)
+
+        @inline(__always)
+        func byte(_ k: Int) -> UInt8 {
+            let word: UInt32
+            switch k >> 2 {
+            case 0: word = h.0
+            case 1: word = h.1
+            case 2: word = h.2
+            case 3: word = h.3
+            default: word = h.4
+            }
+            return UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * (k & 3)))
+        }
+    }
+
+    /// The digest of the bytes in `message`, without an array in or out: the JSON Lines writer
+    /// hashes a stack buffer per connection (its Community ID and uid) and reads the words.
+    static func digest(_ message: UnsafeRawBufferPointer) -> Digest {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         let total = (message.count + 8) / 64 * 64 + 64
         let bitLength = UInt64(message.count) &* 8
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { m in
-            _ = m.initialize(fromContentsOf: message)
+            for i in 0..<message.count { m[i] = message[i] }
             m[message.count] = 0x80
             for i in message.count + 1..<total - 8 { m[i] = 0 }
             for i in 0..<8 { m[total - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)) }
@@ -41,17 +69,8 @@ enum SHA1 {
                     h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
                 }
             }
-            m.deinitialize()
         }
-        return [UInt8](unsafeUninitializedCapacity: 20) { out, n in
-            for (k, v) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
-                out[4 * k] = UInt8(v >> 24)
-                out[4 * k + 1] = UInt8(truncatingIfNeeded: v >> 16)
-                out[4 * k + 2] = UInt8(truncatingIfNeeded: v >> 8)
-                out[4 * k + 3] = UInt8(truncatingIfNeeded: v)
-            }
-            n = 20
-        }
+        return Digest(h: h)
     }
 
     @inline(__always)

@@ -37,7 +37,7 @@ public struct StateTimes: Sendable, Equatable {
 /// remembers each open connection's `uid` for the records that name it.
 public struct StateClock {
     struct Running {
-        var uid: String?
+        var uid: UIDText?
         var times = StateTimes()
         var since: (client: Int64, server: Int64)
 
@@ -60,20 +60,30 @@ public struct StateClock {
     public var openCount: Int { running.count }
 
     /// The uid of a connection still open (nil once it finished, or if never seen opening).
-    public func uid(_ id: UInt64) -> String? { running[id]?.uid }
+    public func uid(_ id: UInt64) -> String? { running[id]?.uid?.string }
+
+    /// The uid of a connection still open, inline (one lookup, no string).
+    func uidText(_ id: UInt64) -> UIDText? { running[id]?.uid }
 
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
         case .opened(let s):
-            running[s.ref.id] = Running(uid: keepsUIDs ? ConnectionUID.make(s) : nil, since: (s.firstTime, s.firstTime))
+            running[s.ref.id] = Running(uid: keepsUIDs ? ConnectionUID.text(s) : nil, since: (s.firstTime, s.firstTime))
         case .transition(let t):
-            // Changed in place: a copy out of the dictionary and back would cost a hash and a copy.
-            guard var r = running[t.connection.id] else { return }
-            r.leave(t.from, of: t.endpoint, at: t.time)
-            running[t.connection.id] = r
+            _ = transition(t)
         default:
             break
         }
+    }
+
+    /// A transition closes the interval of the state it leaves; returns the connection's uid.
+    /// One hash lookup, the entry changed in place (a copy out of the dictionary and back costs
+    /// a second lookup and two copies of its 200 bytes).
+    @discardableResult
+    mutating func transition(_ t: Transition) -> UIDText? {
+        guard let i = running.index(forKey: t.connection.id) else { return nil }
+        running.values[i].leave(t.from, of: t.endpoint, at: t.time)
+        return running.values[i].uid
     }
 
     /// Closes the connection's clock and returns its times only (no uid computed).
@@ -85,11 +95,17 @@ public struct StateClock {
 
     /// Closes the connection's clock and returns its uid and times.
     public mutating func finish(_ s: ConnectionSummary) -> (uid: String, times: StateTimes) {
+        let (uid, times) = finishText(s)
+        return (uid.string, times)
+    }
+
+    /// `finish`, with the uid inline.
+    mutating func finishText(_ s: ConnectionSummary) -> (uid: UIDText, times: StateTimes) {
         guard var r = running.removeValue(forKey: s.ref.id) else {
-            return (ConnectionUID.make(s), StateTimes())
+            return (ConnectionUID.text(s), StateTimes())
         }
         Self.close(&r, s)
-        return (r.uid ?? ConnectionUID.make(s), r.times)
+        return (r.uid ?? ConnectionUID.text(s), r.times)
     }
 
     /// The final states run to the last segment. Saturating: capture times can be 2⁶³ ns apart.
