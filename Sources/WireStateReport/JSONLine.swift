@@ -130,39 +130,68 @@ public struct JSONLine {
 
     public mutating func unsigned(_ v: UInt64) {
         if v < 10 { append(UInt8(truncatingIfNeeded: v) + 48); return }
-        // Digits right to left, two per division, into a stack buffer, then one append.
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        Self.digitPairs.withUTF8Buffer { pairs in
-            withUnsafeMutableBytes(of: &buffer) { raw in
-                var n = v, at = 20
-                while n >= 100 {
-                    let r = Int(n % 100)
-                    n /= 100
-                    at -= 2
-                    raw[at] = pairs[2 * r]
-                    raw[at + 1] = pairs[2 * r + 1]
-                }
-                if n >= 10 {
-                    at -= 2
-                    raw[at] = pairs[2 * Int(n)]
-                    raw[at + 1] = pairs[2 * Int(n) + 1]
-                } else {
-                    at -= 1
-                    raw[at] = UInt8(truncatingIfNeeded: n) + 48
-                }
-                append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<20]))
-            }
+        // Digits right to left, two per division, straight into the record: no stack buffer to
+        // copy from, and no closure (the literal's bytes are read through its pointer).
+        let n = Self.digitCount(v)
+        if count + n > capacity { grow(to: count + n) }
+        Self.writeDigits(v, endingAt: base + count + n)
+        count += n
+    }
+
+    /// How many decimal digits `v` has (1 to 20).
+    @inline(__always)
+    static func digitCount(_ v: UInt64) -> Int {
+        var n = 1
+        var p: UInt64 = 10
+        while n < 20 && v >= p {
+            n += 1
+            p = p &* 10
         }
+        return n
+    }
+
+    /// Writes `v`'s digits so that the last one is just before `end`, two per division; returns
+    /// where the first one is.
+    @inline(__always)
+    @discardableResult
+    static func writeDigits(_ v: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let pairs = digitPairs.utf8Start
+        var x = v
+        var at = end
+        while x >= 100 {
+            let r = Int(x % 100)
+            x /= 100
+            at -= 2
+            at[0] = pairs[2 * r]
+            at[1] = pairs[2 * r + 1]
+        }
+        if x >= 10 {
+            at -= 2
+            at[0] = pairs[2 * Int(x)]
+            at[1] = pairs[2 * Int(x) + 1]
+        } else {
+            at -= 1
+            at[0] = UInt8(truncatingIfNeeded: x) + 48
+        }
+        return at
     }
 
     /// `n` as exactly `width` digits with leading zeros (0 ≤ n < 10^width, width ≤ 20).
     mutating func zeroPadded(_ n: Int64, _ width: Int) {
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { raw in
-            var n = UInt64(max(0, n)), at = 20
-            while at > 20 - width { at -= 1; raw[at] = UInt8(truncatingIfNeeded: n % 10) + 48; n /= 10 }
-            append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[at..<20]))
+        let w = min(max(width, 0), 20)
+        if count + w > capacity { grow(to: count + w) }
+        let end = base + count + w
+        // Zeros first, then the digits over their tail; a number wider than `width` keeps its
+        // last `width` digits.
+        for i in 0..<w { base[count + i] = UInt8(ascii: "0") }
+        var v = UInt64(max(0, n))
+        if Self.digitCount(v) > w {
+            var p: UInt64 = 1
+            for _ in 0..<w { p &*= 10 }
+            v %= p
         }
+        if v > 0 { Self.writeDigits(v, endingAt: end) }
+        count += w
     }
 
     public mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }

@@ -73,4 +73,103 @@ import WireStateDecoder
         l.raw("x")
         #expect(l.string == "x")
     }
+
+    @Test func zeroPaddedNumbersMatchPaddingAStringAndKeepTheLastDigitsWhenTooWide() {
+        for (n, width) in [(0, 9), (7, 9), (123_456_789, 9), (999_999_999, 9), (5, 1), (0, 0), (42, 2), (1_234, 2), (-5, 3)] as [(Int64, Int)] {
+            let digits = String(max(0, n))
+            let expected = String(repeating: "0", count: max(0, width - digits.count)) + String(digits.suffix(width))
+            #expect(Self.line { $0.zeroPadded(n, width) } == expected, "\(n) width \(width)")
+        }
+    }
+
+    @Test func fixedDecimalsMatchFormatFixed() {
+        var values: [Double] = [0, 1, -1, 0.5, 1e-9, 0.000_000_000_5, 123.456_789_012, 1e12, 9.3e18, -9.3e18, .infinity, .nan]
+        var x = 0.000_001_234
+        for _ in 0..<40 {
+            values.append(x)
+            x *= 3.7
+        }
+        values += [Int64](arrayLiteral: 0, 1, 999_999_999, 1_000_000_000, 86_400_000_000_000, 1 << 52, 1 << 60).map { Double($0) / 1e9 }
+        for v in values {
+            for places in [-1, 0, 3, 6, 9, 18, 25] {
+                #expect(Self.line { $0.fixed(v, places) } == Format.fixed(v, places), "\(v) places \(places)")
+            }
+        }
+    }
+
+    @Test func rfc3339TimesMatchFormatAcrossSecondsDaysAndTheClampedRange() {
+        // Alternating seconds (a connection record's start and last time) and repeats of one.
+        var times: [Int64] = [0, -1, 1, 999_999_999, 1_000_000_000, -1_000_000_000, -1_000_000_001, 1 << 62, -(1 << 62)]
+        times += [1_700_000_000_123_456_789, 1_700_000_000_999_999_999, 1_600_000_000_000_000_000, 1_700_000_000_000_000_001]
+        times += [951_782_400_000_000_000, 951_868_799_999_999_999, 4_107_542_400_000_000_000]  // 2000-02-29, 2100-03-01
+        var l = JSONLine()
+        for t in times + times.reversed() {
+            l.reset()
+            l.rfc3339(t)
+            let clamped = min(max(t, -(1 << 62)), 1 << 62)
+            #expect(l.string == "\"" + Format.rfc3339(clamped) + "\"", "\(t)")
+        }
+    }
+
+    /// The reference: what CommunityID and uid computed before they moved to stack buffers
+    /// (arrays of bytes, ordered by `lexicographicallyPrecedes`, `SHA1.hash` of the array).
+    static func referenceInput(_ x: SocketAddress, _ y: SocketAddress) -> [UInt8] {
+        func bytes(_ a: IPAddress) -> [UInt8] {
+            if !a.isIPv6 {
+                let v = UInt32(truncatingIfNeeded: a.low)
+                return [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
+            }
+            return (0..<8).map { UInt8(truncatingIfNeeded: a.high >> UInt64(56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: a.low >> UInt64(56 - 8 * $0)) }
+        }
+        var a = x, b = y
+        let ax = bytes(x.address), bx = bytes(y.address)
+        if !(ax.lexicographicallyPrecedes(bx) || (ax == bx && x.port < y.port)) { swap(&a, &b) }
+        return [0, 0] + bytes(a.address) + bytes(b.address)
+            + [6, 0, UInt8(a.port >> 8), UInt8(truncatingIfNeeded: a.port), UInt8(b.port >> 8), UInt8(truncatingIfNeeded: b.port)]
+    }
+
+    static func referenceUID(_ x: SocketAddress, _ y: SocketAddress, _ t: Int64, _ incarnation: UInt32) -> String {
+        var input = referenceInput(x, y)
+        for i in 0..<8 { input.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: t) >> UInt64(56 - 8 * i))) }
+        for i in 0..<4 { input.append(UInt8(truncatingIfNeeded: incarnation >> UInt32(24 - 8 * i))) }
+        let digest = SHA1.hash(input)
+        var limbs = (0..<3).map { j in (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(digest[4 * j + $1]) } }
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        var chars = [UInt8](repeating: UInt8(ascii: "C"), count: 18)
+        for k in 0..<17 {
+            var rem: UInt64 = 0
+            for j in 0..<3 {
+                let cur = rem << 32 | UInt64(limbs[j])
+                limbs[j] = UInt32(cur / 62)
+                rem = cur % 62
+            }
+            chars[17 - k] = alphabet[Int(rem)]
+        }
+        return String(decoding: chars, as: UTF8.self)
+    }
+
+    @Test func communityIDAndUIDMatchTheArrayReferenceForEveryAddressOrder() {
+        let addresses = [
+            IPAddress(ipv4: 0x0a00_0001), IPAddress(ipv4: 0x0a00_0002), IPAddress(ipv4: 0xffff_ffff), IPAddress(ipv4: 0),
+            IPAddress(ipv6High: 0x2001_0db8_0000_0000, low: 1), IPAddress(ipv6High: 0x2001_0db8_0000_0000, low: 2),
+            IPAddress(ipv6High: 0x0a00_0001_0000_0000, low: 0),  // begins with the bytes of 10.0.0.1
+            IPAddress(ipv6High: 0, low: 1)
+        ]
+        for a in addresses {
+            for b in addresses {
+                for (p, q) in [(80, 443), (443, 80), (5, 5)] as [(UInt16, UInt16)] {
+                    let x = SocketAddress(a, p), y = SocketAddress(b, q)
+                    let input = Self.referenceInput(x, y)
+                    #expect(CommunityID.input(x, y, seed: 0).bytes == input, "\(x) \(y)")
+                    let id = "1:" + CommunityID.base64(SHA1.hash(input))
+                    #expect(CommunityID.v1(x, y) == id)
+                    #expect(Self.line { $0.communityID(x, y) } == "\"" + id + "\"")
+                    for (t, n) in [(0, 1), (1_700_000_000_123_456_789, 2), (-5, UInt32.max)] as [(Int64, UInt32)] {
+                        #expect(ConnectionUID.make(x, y, firstTime: t, incarnation: n) == Self.referenceUID(x, y, t, n))
+                    }
+                }
+            }
+        }
+    }
 }
