@@ -138,16 +138,26 @@ public struct JSONLine {
         count += n
     }
 
-    /// How many decimal digits `v` has (1 to 20).
+    /// How many decimal digits `v` has (1 to 20), by comparisons in a binary search (a loop
+    /// multiplying up to the count took 19 steps for a nanosecond time).
     @inline(__always)
     static func digitCount(_ v: UInt64) -> Int {
-        var n = 1
-        var p: UInt64 = 10
-        while n < 20 && v >= p {
-            n += 1
-            p = p &* 10
+        if v < 10_000_000_000 {
+            if v < 100_000 {
+                if v < 100 { return v < 10 ? 1 : 2 }
+                return v < 1_000 ? 3 : (v < 10_000 ? 4 : 5)
+            }
+            if v < 10_000_000 { return v < 1_000_000 ? 6 : 7 }
+            return v < 100_000_000 ? 8 : (v < 1_000_000_000 ? 9 : 10)
         }
-        return n
+        if v < 1_000_000_000_000_000 {
+            if v < 1_000_000_000_000 { return v < 100_000_000_000 ? 11 : 12 }
+            if v < 100_000_000_000_000 { return v < 10_000_000_000_000 ? 13 : 14 }
+            return 15
+        }
+        if v < 100_000_000_000_000_000 { return v < 10_000_000_000_000_000 ? 16 : 17 }
+        if v < 10_000_000_000_000_000_000 { return v < 1_000_000_000_000_000_000 ? 18 : 19 }
+        return 20
     }
 
     /// Writes `v`'s digits so that the last one is just before `end`, two per division; returns
