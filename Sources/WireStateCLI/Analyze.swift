@@ -173,6 +173,7 @@ struct Analyze: ParsableCommand {
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
+            pipeline.sink.sortByID()
             var report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
             let all = report.rows
             report.rows = selection.apply(all, anomalies: pipeline.sink.anomalies)
@@ -187,9 +188,7 @@ struct Analyze: ParsableCommand {
                 text += report.summary()
                 text += "\n" + Self.showing(report.rows.count, of: all.count, selection: selection, described: view.described)
                 text += report.table()
-                var unlimited = selection
-                unlimited.limit = nil
-                let matched = unlimited.apply(all, anomalies: pipeline.sink.anomalies).count
+                let matched = selection.matchCount(all, anomalies: pipeline.sink.anomalies)
                 if matched > report.rows.count {
                     text += "… \(matched - report.rows.count) more: --limit 0 for all, or choose with --state, --code, --connection, --sort\n"
                 }

@@ -49,8 +49,25 @@ public struct AnalysisCollector: EventSink {
         }
     }
 
-    /// Connections in the order they were first seen.
+    /// Connections in the order they were first seen. After `sortByID` this is `connections`
+    /// itself, shared, not a sorted copy (a copy is 512 bytes a connection, and the text report
+    /// asked for one three times).
     public var sortedConnections: [ConnectionSummary] {
-        connections.sorted { $0.ref.id < $1.ref.id }
+        if isSortedByID { return connections }
+        return connections.sorted { $0.ref.id < $1.ref.id }
+    }
+
+    private var isSortedByID: Bool {
+        var previous: UInt64 = 0
+        for c in connections {
+            if c.ref.id < previous { return false }
+            previous = c.ref.id
+        }
+        return true
+    }
+
+    /// Puts `connections` in the order they were first seen, in place, once the run is over.
+    public mutating func sortByID() {
+        if !isSortedByID { connections.sort { $0.ref.id < $1.ref.id } }
     }
 }

@@ -107,7 +107,10 @@ public struct ConnectionSelection: Sendable {
     /// The connections to show, in order: the file's own (start) unless `--sort` says otherwise;
     /// the larger first for sizes and counts; ties keep the file's order.
     public func apply(_ all: [ConnectionSummary], anomalies: [UInt64: [Anomaly]]) -> [ConnectionSummary] {
-        var rows = all.filter { matches($0, anomalies: anomalies[$0.ref.id] ?? []) }
+        // Positions of the matches, not copies of them: a summary is 512 bytes, and a capture of
+        // a million packets has some 80,000 connections of which the table shows 50.
+        var picked: [Int32] = []
+        for i in all.indices where matches(all[i], anomalies: anomalies[all[i].ref.id] ?? []) { picked.append(Int32(i)) }
         func key(_ c: ConnectionSummary) -> UInt64 {
             switch sort {
             case .start: return 0
@@ -118,13 +121,21 @@ public struct ConnectionSelection: Sendable {
             }
         }
         if sort != .start {
-            rows = rows.enumerated().sorted { a, b in
-                let ka = key(a.element), kb = key(b.element)
-                return ka != kb ? ka > kb : a.offset < b.offset
-            }.map(\.element)
+            // Largest key first; equal keys keep their order (the positions are ascending).
+            picked.sort { a, b in
+                let ka = key(all[Int(a)]), kb = key(all[Int(b)])
+                return ka != kb ? ka > kb : a < b
+            }
         }
-        if let limit, limit > 0, rows.count > limit { rows = Array(rows.prefix(limit)) }
-        return rows
+        if let limit, limit > 0, picked.count > limit { picked.removeSubrange(limit...) }
+        return picked.map { all[Int($0)] }
+    }
+
+    /// How many connections `apply` would give without a limit, counted without copying them.
+    public func matchCount(_ all: [ConnectionSummary], anomalies: [UInt64: [Anomaly]]) -> Int {
+        var n = 0
+        for c in all where matches(c, anomalies: anomalies[c.ref.id] ?? []) { n += 1 }
+        return n
     }
 }
 
