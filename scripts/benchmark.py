@@ -203,6 +203,7 @@ def main():
         rows = [("bare C pcap_next_ex loop", [floor, path])]
         rows.append(("wirestate analyze --quiet", [wirestate, "analyze", "--quiet", path]))
         rows.append(("wirestate analyze --format jsonl", [wirestate, "analyze", "--format", "jsonl", path]))
+        rows.append(("wirestate analyze (text report)", [wirestate, "analyze", path]))
         if threads:
             rows.append(("wirestate --quiet --threads 1", [wirestate, "analyze", "--quiet", "--threads", "1", path]))
             rows.append((f"wirestate --quiet --threads {cores}", [wirestate, "analyze", "--quiet", "--threads", str(cores), path]))
@@ -237,7 +238,7 @@ def main():
                 print(f"    {name:18} {a.baseline[:12]} {min(old_t):7.3f}s   now {min(new_t):7.3f}s   "
                       f"now/old {min(new_t) / min(old_t):5.3f}")
         # Allocations per packet and memory at two sizes, on the same seed's first half.
-        half, _ = generate(f"bench-{packets // 2}-{snaplen}.pcap", packets // 2, snaplen)
+        half, half_info = generate(f"bench-{packets // 2}-{snaplen}.pcap", packets // 2, snaplen)
         for mode in (["--quiet"], ["--format", "jsonl"]):
             full_allocs = allocations(wirestate, ["analyze"] + mode + [path], shim, tmp)
             half_allocs = allocations(wirestate, ["analyze"] + mode + [half], shim, tmp)
@@ -246,6 +247,13 @@ def main():
             _, rss_full, _ = timed([wirestate, "analyze"] + mode + [path])
             print(f"  analyze {' '.join(mode):15} allocations/packet {per:6.3f}   peak RSS N/2 {rss_half:7.1f} MiB, "
                   f"N {rss_full:7.1f} MiB ({rss_full / rss_half:.2f}x for 2x the connections)")
+        # The text report keeps a row per finished connection: what each costs, from the two sizes.
+        _, text_half, _ = timed([wirestate, "analyze", half])
+        _, text_full, _ = timed([wirestate, "analyze", path])
+        more = info["connections"] - half_info["connections"]
+        if more > 0:
+            print(f"  analyze (text report)   peak RSS N/2 {text_half:7.1f} MiB, N {text_full:7.1f} MiB: "
+                  f"{(text_full - text_half) * 2**20 / more / 1000:.2f} KB per finished connection")
         os.unlink(half)
         if a.live and snaplen == 262144:
             live_replay(wirestate, path, packets, tmp)
