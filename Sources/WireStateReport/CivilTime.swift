@@ -1,12 +1,15 @@
 /// UTC calendar times without Foundation: RFC 3339 for JSON (nanoseconds kept, unlike epoch
 /// floats that jq reads as doubles) and Zeek's `#open`/`#close` stamps.
 extension Format {
-    /// `2026-11-21T12:33:43.202706000Z`: nine fraction digits, always UTC.
+    /// `2026-11-21T12:33:43.202706000Z`: nine fraction digits, always UTC. Any `Int64` of
+    /// nanoseconds falls in 1677 to 2262, so the year always has four digits.
     public static func rfc3339(_ nanos: Int64) -> String {
         let c = civil(nanos)
-        let frac = String(c.nanos)
-        return "\(pad4(c.year))-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))."
-            + String(repeating: "0", count: 9 - frac.count) + frac + "Z"
+        var line = JSONLine()
+        line.append(stamp: c)
+        line.zeroPadded(c.nanos, 9)
+        line.raw("Z")
+        return line.string
     }
 
     /// Zeek's log stamp, `2026-11-21-12-33-43`.

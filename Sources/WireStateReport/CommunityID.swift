@@ -55,25 +55,7 @@ public enum CommunityID {
     /// of the cost of a JSON Lines record (grapheme breaking of 64 characters each time).
     static let base64Table: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func base64(_ data: [UInt8]) -> String {
-        let table = base64Table
-        var out: [UInt8] = []
-        out.reserveCapacity((data.count + 2) / 3 * 4)
-        var i = 0
-        while i < data.count {
-            let n = min(3, data.count - i)
-            let b0 = data[i], b1 = n > 1 ? data[i + 1] : 0, b2 = n > 2 ? data[i + 2] : 0
-            out.append(table[Int(b0 >> 2)])
-            out.append(table[Int((b0 & 3) << 4 | b1 >> 4)])
-            out.append(n > 1 ? table[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(n > 2 ? table[Int(b2 & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// A 20-byte digest in base64: 28 characters, the last one `=` (what `base64(_:)` gives for
-    /// the digest's bytes).
+    /// A 20-byte digest in RFC 4648 base64 with padding: 28 characters, the last one `=`.
     static func base64(_ d: SHA1.Digest, into out: inout Text28) {
         base64Table.withUnsafeBufferPointer { table in
             var at = 0, i = 0
@@ -193,12 +175,8 @@ public enum ConnectionUID {
 }
 
 /// A uid's 18 characters, inline.
-struct UIDText: Equatable {
+struct UIDText {
     var text: Text28
 
     var string: String { text.string }
-
-    static func == (a: UIDText, b: UIDText) -> Bool {
-        a.text.withBytes { x in b.text.withBytes { y in x.elementsEqual(y) } }
-    }
 }

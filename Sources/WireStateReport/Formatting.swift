@@ -26,19 +26,12 @@ public enum Format {
 
     /// Fixed-point without Foundation; negative values too (captures can have backward timestamps).
     /// `places` is kept to 0...18 (10¹⁸ is the largest power of ten in UInt64); with 0 there is
-    /// no point (asking for 0 used to trap; found by the FuzzReporters fuzz target).
-    public static func fixed(_ v: Double, _ requestedPlaces: Int) -> String {
-        let places = min(max(requestedPlaces, 0), 18)
-        var scale: UInt64 = 1
-        for _ in 0..<places { scale *= 10 }
-        let scaled = (v * Double(scale)).rounded()
-        guard scaled.isFinite else { return "0" }
-        let clamped = max(min(scaled, 9.2e18), -9.2e18)
-        let n = Int64(clamped)
-        let m = n.magnitude
-        if places <= 0 { return (n < 0 ? "-" : "") + "\(m)" }
-        let frac = String(m % scale)
-        return (n < 0 ? "-" : "") + "\(m / scale)." + String(repeating: "0", count: places - frac.count) + frac
+    /// no point (asking for 0 used to trap; found by the FuzzReporters fuzz target). Written by
+    /// `JSONLine.fixed`, the one implementation, which JSON records use without the string.
+    public static func fixed(_ v: Double, _ places: Int) -> String {
+        var line = JSONLine()
+        line.fixed(v, places)
+        return line.string
     }
 
     /// Time offset from the start of the run, for timelines: `+0.000123`.

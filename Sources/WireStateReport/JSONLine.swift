@@ -160,11 +160,9 @@ public struct JSONLine {
         return 20
     }
 
-    /// Writes `v`'s digits so that the last one is just before `end`, two per division; returns
-    /// where the first one is.
+    /// Writes `v`'s digits so that the last one is just before `end`, two per division.
     @inline(__always)
-    @discardableResult
-    static func writeDigits(_ v: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    static func writeDigits(_ v: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) {
         let pairs = digitPairs.utf8Start
         var x = v
         var at = end
@@ -183,7 +181,6 @@ public struct JSONLine {
             at -= 1
             at[0] = UInt8(truncatingIfNeeded: x) + 48
         }
-        return at
     }
 
     /// `n` as exactly `width` digits with leading zeros (0 ≤ n < 10^width, width ≤ 20).
@@ -256,33 +253,9 @@ public struct JSONLine {
         let second = nanos >= 0 ? nanos / 1_000_000_000 : -((-(nanos + 1)) / 1_000_000_000) - 1
         if second != cachedSecond {
             // Written digit by digit: a connection record's two times are often in different
-            // seconds, and the string `Format.rfc3339` builds cost a microsecond each time.
-            let c = Format.civil(second * 1_000_000_000)
-            guard (0...9999).contains(c.year) else {
-                // Not a time the tracker gives (its times are clamped to ±2⁶² ns, 1823 to 2116).
-                append(UInt8(ascii: "\""))
-                rawString(Format.rfc3339(nanos))
-                append(UInt8(ascii: "\""))
-                return
-            }
+            // seconds, and the string interpolation this was cost a microsecond each time.
             cachedSecond = second
-            cachedPrefix.count = 20
-            var at = 0
-            func put(_ v: Int64, _ width: Int, then separator: UInt8) {
-                var d = v
-                for i in stride(from: width - 1, through: 0, by: -1) {
-                    cachedPrefix[at + i] = UInt8(truncatingIfNeeded: d % 10) + 48
-                    d /= 10
-                }
-                cachedPrefix[at + width] = separator
-                at += width + 1
-            }
-            put(c.year, 4, then: UInt8(ascii: "-"))
-            put(c.month, 2, then: UInt8(ascii: "-"))
-            put(c.day, 2, then: UInt8(ascii: "T"))
-            put(c.hour, 2, then: UInt8(ascii: ":"))
-            put(c.minute, 2, then: UInt8(ascii: ":"))
-            put(c.second, 2, then: UInt8(ascii: "."))
+            cachedPrefix = Self.stamp(Format.civil(second * 1_000_000_000))
         }
         append(UInt8(ascii: "\""))
         cachedPrefix.withBytes { append(contentsOf: $0) }
@@ -290,8 +263,36 @@ public struct JSONLine {
         raw("Z\"")
     }
 
-    /// `v` with `places` decimals, byte for byte as `Format.fixed` (the same rounding of the
-    /// same double), without building a string.
+    /// `2026-11-21T12:33:43.`, the RFC 3339 prefix of a second (`Format.rfc3339` and `rfc3339`).
+    mutating func append(stamp c: Format.Civil) {
+        Self.stamp(c).withBytes { append(contentsOf: $0) }
+    }
+
+    /// The 20 bytes of `append(stamp:)`, each field zero-padded to its width.
+    static func stamp(_ c: Format.Civil) -> Text28 {
+        var out = Text28()
+        out.count = 20
+        var at = 0
+        func put(_ v: Int64, _ width: Int, then separator: UInt8) {
+            var d = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                out[at + i] = UInt8(truncatingIfNeeded: d % 10) + 48
+                d /= 10
+            }
+            out[at + width] = separator
+            at += width + 1
+        }
+        put(c.year, 4, then: UInt8(ascii: "-"))
+        put(c.month, 2, then: UInt8(ascii: "-"))
+        put(c.day, 2, then: UInt8(ascii: "T"))
+        put(c.hour, 2, then: UInt8(ascii: ":"))
+        put(c.minute, 2, then: UInt8(ascii: ":"))
+        put(c.second, 2, then: UInt8(ascii: "."))
+        return out
+    }
+
+    /// `v` with `places` decimals (kept to 0...18; no point for 0): `v` scaled by 10^places,
+    /// rounded, and written digit by digit. `Format.fixed` is this, as a string.
     mutating func fixed(_ v: Double, _ requestedPlaces: Int) {
         let places = min(max(requestedPlaces, 0), 18)
         var scale: UInt64 = 1

@@ -82,7 +82,7 @@ import WireStateDecoder
         }
     }
 
-    @Test func fixedDecimalsMatchFormatFixed() {
+    @Test func fixedDecimalsMatchTheStringCodeTheyReplaced() {
         var values: [Double] = [0, 1, -1, 0.5, 1e-9, 0.000_000_000_5, 123.456_789_012, 1e12, 9.3e18, -9.3e18, .infinity, .nan]
         var x = 0.000_001_234
         for _ in 0..<40 {
@@ -92,23 +92,72 @@ import WireStateDecoder
         values += [Int64](arrayLiteral: 0, 1, 999_999_999, 1_000_000_000, 86_400_000_000_000, 1 << 52, 1 << 60).map { Double($0) / 1e9 }
         for v in values {
             for places in [-1, 0, 3, 6, 9, 18, 25] {
-                #expect(Self.line { $0.fixed(v, places) } == Format.fixed(v, places), "\(v) places \(places)")
+                #expect(Self.line { $0.fixed(v, places) } == Self.referenceFixed(v, places), "\(v) places \(places)")
+                #expect(Format.fixed(v, places) == Self.referenceFixed(v, places))
             }
         }
     }
 
-    @Test func rfc3339TimesMatchFormatAcrossSecondsDaysAndTheClampedRange() {
+    @Test func rfc3339TimesMatchTheStringCodeAcrossSecondsDaysAndTheRange() {
         // Alternating seconds (a connection record's start and last time) and repeats of one.
         var times: [Int64] = [0, -1, 1, 999_999_999, 1_000_000_000, -1_000_000_000, -1_000_000_001, 1 << 62, -(1 << 62)]
         times += [1_700_000_000_123_456_789, 1_700_000_000_999_999_999, 1_600_000_000_000_000_000, 1_700_000_000_000_000_001]
         times += [951_782_400_000_000_000, 951_868_799_999_999_999, 4_107_542_400_000_000_000]  // 2000-02-29, 2100-03-01
         var l = JSONLine()
+        // Format.rfc3339 takes any Int64, unclamped: the ends of the range too.
+        for t in times + [Int64.min, Int64.max, Int64.min + 1] {
+            #expect(Format.rfc3339(t) == Self.referenceRFC3339(t), "\(t)")
+        }
         for t in times + times.reversed() {
             l.reset()
             l.rfc3339(t)
             let clamped = min(max(t, -(1 << 62)), 1 << 62)
-            #expect(l.string == "\"" + Format.rfc3339(clamped) + "\"", "\(t)")
+            #expect(l.string == "\"" + Self.referenceRFC3339(clamped) + "\"", "\(t)")
         }
+    }
+
+    /// `Format.fixed` as it was written with strings, before `JSONLine.fixed` became its one
+    /// implementation.
+    static func referenceFixed(_ v: Double, _ requestedPlaces: Int) -> String {
+        let places = min(max(requestedPlaces, 0), 18)
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (v * Double(scale)).rounded()
+        guard scaled.isFinite else { return "0" }
+        let clamped = max(min(scaled, 9.2e18), -9.2e18)
+        let n = Int64(clamped)
+        let m = n.magnitude
+        if places <= 0 { return (n < 0 ? "-" : "") + "\(m)" }
+        let frac = String(m % scale)
+        return (n < 0 ? "-" : "") + "\(m / scale)." + String(repeating: "0", count: places - frac.count) + frac
+    }
+
+    /// `Format.rfc3339` as it was written with string interpolation.
+    static func referenceRFC3339(_ nanos: Int64) -> String {
+        let c = Format.civil(nanos)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let y = String(c.year.magnitude)
+        let year = (c.year < 0 ? "-" : "") + String(repeating: "0", count: max(0, 4 - y.count)) + y
+        let frac = String(c.nanos)
+        return "\(year)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))."
+            + String(repeating: "0", count: 9 - frac.count) + frac + "Z"
+    }
+
+    /// RFC 4648 base64 of an array, as `CommunityID` wrote it before it hashed on the stack.
+    static func referenceBase64(_ data: [UInt8]) -> String {
+        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < data.count {
+            let n = min(3, data.count - i)
+            let b0 = data[i], b1 = n > 1 ? data[i + 1] : 0, b2 = n > 2 ? data[i + 2] : 0
+            out.append(table[Int(b0 >> 2)])
+            out.append(table[Int((b0 & 3) << 4 | b1 >> 4)])
+            out.append(n > 1 ? table[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(n > 2 ? table[Int(b2 & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The reference: what CommunityID and uid computed before they moved to stack buffers
@@ -162,7 +211,7 @@ import WireStateDecoder
                     let x = SocketAddress(a, p), y = SocketAddress(b, q)
                     let input = Self.referenceInput(x, y)
                     #expect(CommunityID.input(x, y, seed: 0).bytes == input, "\(x) \(y)")
-                    let id = "1:" + CommunityID.base64(SHA1.hash(input))
+                    let id = "1:" + Self.referenceBase64(SHA1.hash(input))
                     #expect(CommunityID.v1(x, y) == id)
                     #expect(Self.line { $0.communityID(x, y) } == "\"" + id + "\"")
                     for (t, n) in [(0, 1), (1_700_000_000_123_456_789, 2), (-5, UInt32.max)] as [(Int64, UInt32)] {
