@@ -247,13 +247,17 @@ def main():
             _, rss_full, _ = timed([wirestate, "analyze"] + mode + [path])
             print(f"  analyze {' '.join(mode):15} allocations/packet {per:6.3f}   peak RSS N/2 {rss_half:7.1f} MiB, "
                   f"N {rss_full:7.1f} MiB ({rss_full / rss_half:.2f}x for 2x the connections)")
-        # The text report keeps a row per finished connection: what each costs, from the two sizes.
-        _, text_half, _ = timed([wirestate, "analyze", half])
-        _, text_full, _ = timed([wirestate, "analyze", path])
+        # The text report keeps the rows it can show: 50 by default (flat), every row with
+        # --limit 0 (what each costs, from the two sizes).
         more = info["connections"] - half_info["connections"]
-        if more > 0:
-            print(f"  analyze (text report)   peak RSS N/2 {text_half:7.1f} MiB, N {text_full:7.1f} MiB: "
-                  f"{(text_full - text_half) * 2**20 / more / 1000:.2f} KB per finished connection")
+        for mode in ([], ["--limit", "0"]):
+            _, text_half, _ = timed([wirestate, "analyze"] + mode + [half])
+            _, text_full, _ = timed([wirestate, "analyze"] + mode + [path])
+            if more > 0:
+                label = "analyze " + (" ".join(mode) or "(text report)")
+                print(f"  {label:23} peak RSS N/2 {text_half:7.1f} MiB, N {text_full:7.1f} MiB "
+                      f"({text_full / text_half:.2f}x): "
+                      f"{(text_full - text_half) * 2**20 / more:.0f} bytes per finished connection")
         os.unlink(half)
         if a.live and snaplen == 262144:
             live_replay(wirestate, path, packets, tmp)

@@ -3,6 +3,7 @@
 #endif
 import Foundation
 import WireStateDecoder
+import WireStateReport
 import WireStateTracker
 
 /// The bench's subcommands for scripts/benchmark.py.
@@ -51,7 +52,7 @@ enum Subcommands {
             "{\"bytes_per_tracked_connection\":\(ConnectionTracker.bytesPerConnection),"
                 + "\"tracker_event\":\(MemoryLayout<TrackerEvent>.stride),\"connection_summary\":\(MemoryLayout<ConnectionSummary>.stride),"
                 + "\"transition\":\(MemoryLayout<Transition>.stride),\"anomaly\":\(MemoryLayout<Anomaly>.stride),"
-                + "\"tcp_segment\":\(MemoryLayout<TCPSegment>.stride)}")
+                + "\"tcp_segment\":\(MemoryLayout<TCPSegment>.stride),\"text_row\":\(MemoryLayout<TextRow>.stride)}")
         exit(0)
     }
 }

@@ -231,11 +231,11 @@ let tTrack = try best {
 }
 var connectionsSeen = 0
 let tAnalyze = try best(1) {
-    var p = Pipeline(sink: AnalysisCollector(keepTimeline: false))
+    var p = Pipeline(sink: TextReportSink(selection: ConnectionSelection()))
     p.run(try PcapFile(path: path))
     p.finish()
-    connectionsSeen = p.sink.connections.count
-    _ = TextReport(collector: p.sink, inputs: p.inputs).totals()
+    connectionsSeen = p.sink.connections
+    _ = TextReport(sink: p.sink, inputs: p.inputs).totals()
 }
 
 func rate(_ t: Double) -> String { Format.fixed(Double(packets) / t / 1e6, 2) + " Mpkt/s" }

@@ -164,19 +164,18 @@ struct Analyze: ParsableCommand {
             out.write(pipeline.sink.text(inputs: pipeline.inputs))
             out.flush()
         case .text:
+            // Rows, totals and the summary are made as connections finish (`TextReportSink`):
+            // what is kept is the rows the table can still show, not every connection.
             var pipeline = Pipeline(
                 configuration: config, tunnelPorts: tunnels.ports,
-                sink: AnalysisCollector(keepTimeline: timeline))
+                sink: TextReportSink(selection: selection, timeline: timeline, anomalies: view.anomalies))
             pipeline.watch = watcher.observe
             pipeline.shard = chosenShard
             pipeline.threads = threads
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
-            pipeline.sink.sortByID()
-            var report = TextReport(collector: pipeline.sink, inputs: pipeline.inputs)
-            let all = report.rows
-            report.rows = selection.apply(all, anomalies: pipeline.sink.anomalies)
+            var report = TextReport(sink: pipeline.sink, inputs: pipeline.inputs)
             let color = view.color.enabled()
             report.view = ReportView(
                 width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
@@ -186,9 +185,9 @@ struct Analyze: ParsableCommand {
             text += report.totals()
             if !quiet {
                 text += report.summary()
-                text += "\n" + Self.showing(report.rows.count, of: all.count, selection: selection, described: view.described)
+                text += "\n" + Self.showing(report.rows.count, of: pipeline.sink.connections, selection: selection, described: view.described)
                 text += report.table()
-                let matched = selection.matchCount(all, anomalies: pipeline.sink.anomalies)
+                let matched = pipeline.sink.matched
                 if matched > report.rows.count {
                     text += "… \(matched - report.rows.count) more: --limit 0 for all, or choose with --state, --code, --connection, --sort\n"
                 }

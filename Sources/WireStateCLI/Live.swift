@@ -278,15 +278,15 @@ struct Live: ParsableCommand {
         let writeError = finishWriting(capture)
         // Report what is still held, keeping those connections for the table (the picture of
         // --top stays on screen; the summary goes under it).
-        pipeline.sink.atEnd = AnalysisCollector(keepTimeline: false)
+        pipeline.sink.atEnd = TextReportSink(selection: ConnectionSelection())
         pipeline.finish()
         let held = pipeline.sink.atEnd!
         var out = pipeline.sink.out
         out.write("\n")
-        if !held.connections.isEmpty {
+        if held.connections > 0 {
             out.write(
                 "Still held when the capture stopped:\n"
-                    + TextReport(collector: held, inputs: pipeline.inputs).table() + "\n")
+                    + TextReport(sink: held, inputs: pipeline.inputs).table() + "\n")
         }
         out.write(pipeline.sink.totals.text(inputs: pipeline.inputs))
         out.write(statisticsLine(capture, stats) + "\n")
@@ -361,7 +361,7 @@ struct LiveTextSink: EventSink {
     /// in the --top pane it is placed here (or at the connection's last segment, if later).
     private(set) var captureClock: Int64 = .min
     /// Set when the capture has stopped: collects the connections reported at the end, for the table.
-    var atEnd: AnalysisCollector?
+    var atEnd: TextReportSink?
 
     init(out: FDOutput, stream: Bool) {
         self.out = out

@@ -72,12 +72,12 @@ public struct ConnectionSelection: Sendable {
         return StatePick(role: role, state: s)
     }
 
-    /// Whether `c` (with its anomalies) passes every criterion.
-    public func matches(_ c: ConnectionSummary, anomalies: [Anomaly]) -> Bool {
+    /// Whether `c`, which showed the anomalies `kinds`, passes every criterion.
+    public func matches(_ c: TextRow, kinds: AnomalyKinds) -> Bool {
         if !connections.isEmpty,
             !connections.contains(where: { pick in
                 switch pick {
-                case .id(let id, let inc): return c.ref.id == id && (inc == nil || inc == c.ref.incarnation)
+                case .id(let id, let inc): return c.id == id && (inc == nil || inc == c.incarnation)
                 case .endpoints(let a, let b):
                     let client = c.client.description, server = c.server.description
                     return (client == a && server == b) || (client == b && server == a)
@@ -97,45 +97,30 @@ public struct ConnectionSelection: Sendable {
         {
             return false
         }
-        if !severities.isEmpty, !anomalies.contains(where: { severities.contains($0.severity) }) { return false }
-        if !codes.isEmpty, !anomalies.contains(where: { codes.contains($0.code) }) { return false }
+        if !severities.isEmpty, !severities.contains(where: kinds.contains) { return false }
+        if !codes.isEmpty, !codes.contains(where: kinds.contains) { return false }
         if midstream && !c.midstream { return false }
         if reset && !c.reset { return false }
         return true
     }
 
-    /// The connections to show, in order: the file's own (start) unless `--sort` says otherwise;
-    /// the larger first for sizes and counts; ties keep the file's order.
-    public func apply(_ all: [ConnectionSummary], anomalies: [UInt64: [Anomaly]]) -> [ConnectionSummary] {
-        // Positions of the matches, not copies of them: a summary is 512 bytes, and a capture of
-        // a million packets has some 80,000 connections of which the table shows 50.
-        var picked: [Int32] = []
-        for i in all.indices where matches(all[i], anomalies: anomalies[all[i].ref.id] ?? []) { picked.append(Int32(i)) }
-        func key(_ c: ConnectionSummary) -> UInt64 {
-            switch sort {
-            case .start: return 0
-            case .duration: return UInt64(max(0, c.durationNanos))
-            case .packets: return c.packetsFromClient &+ c.packetsFromServer
-            case .bytes: return c.bytesFromClient &+ c.bytesFromServer
-            case .anomalies: return UInt64(c.anomalyCount)
-            }
+    /// What `--sort` orders by (0 for the file's own order); the larger is shown first.
+    func key(_ c: TextRow) -> UInt64 {
+        switch sort {
+        case .start: return 0
+        case .duration: return UInt64(max(0, c.durationNanos))
+        case .packets: return c.packetsFromClient &+ c.packetsFromServer
+        case .bytes: return c.bytesFromClient &+ c.bytesFromServer
+        case .anomalies: return UInt64(c.anomalyCount)
         }
-        if sort != .start {
-            // Largest key first; equal keys keep their order (the positions are ascending).
-            picked.sort { a, b in
-                let ka = key(all[Int(a)]), kb = key(all[Int(b)])
-                return ka != kb ? ka > kb : a < b
-            }
-        }
-        if let limit, limit > 0, picked.count > limit { picked.removeSubrange(limit...) }
-        return picked.map { all[Int($0)] }
     }
 
-    /// How many connections `apply` would give without a limit, counted without copying them.
-    public func matchCount(_ all: [ConnectionSummary], anomalies: [UInt64: [Anomaly]]) -> Int {
-        var n = 0
-        for c in all where matches(c, anomalies: anomalies[c.ref.id] ?? []) { n += 1 }
-        return n
+    /// Whether `a` is shown before `b`: the file's own order (connection ids are given in the
+    /// order connections were first seen) unless `--sort` says otherwise; the larger first for
+    /// sizes and counts; ties keep the file's order.
+    public func precedes(_ a: TextRow, _ b: TextRow) -> Bool {
+        let ka = key(a), kb = key(b)
+        return ka != kb ? ka > kb : a.id < b.id
     }
 }
 

@@ -15,7 +15,7 @@ struct ConnectionTable {
     }
 
     var report: TextReport
-    var rows: [ConnectionSummary]
+    var rows: [TextRow]
     var view: ReportView
 
     func stateCell(_ s: TCPState, _ e: Evidence, short: Bool) -> String {
@@ -27,7 +27,7 @@ struct ConnectionTable {
         }
     }
 
-    func start(_ c: ConnectionSummary) -> String {
+    func start(_ c: TextRow) -> String {
         switch view.time {
         case .absolute:
             // Time of day, UTC; the date is in the timeline and the JSON.
@@ -35,7 +35,7 @@ struct ConnectionTable {
             let t = full.firstIndex(of: "T").map { full.index(after: $0) } ?? full.startIndex
             return String(full[t..<full.index(full.endIndex, offsetBy: -4)])
         case .relative, .delta:
-            return Format.offset(c.firstTime, from: report.collector.firstTime ?? c.firstTime)
+            return Format.offset(c.firstTime, from: report.sink.firstTime ?? c.firstTime)
         }
     }
 
@@ -43,9 +43,9 @@ struct ConnectionTable {
     /// 4 no DURATION, 5 no BYTES, 6 no PKTS.
     func columns(level: Int) -> [Column] {
         var cols: [Column] = []
-        cols.append(Column(header: "ID", numeric: true, cells: rows.map { "\($0.ref.id)" }))
-        if rows.contains(where: { $0.ref.incarnation > 1 }) {
-            cols.append(Column(header: "INC", numeric: true, cells: rows.map { "\($0.ref.incarnation)" }))
+        cols.append(Column(header: "ID", numeric: true, cells: rows.map { "\($0.id)" }))
+        if rows.contains(where: { $0.incarnation > 1 }) {
+            cols.append(Column(header: "INC", numeric: true, cells: rows.map { "\($0.incarnation)" }))
         }
         if level < 3 { cols.append(Column(header: "START", numeric: false, cells: rows.map(start))) }
         cols.append(Column(header: "CLIENT", numeric: false, cells: rows.map { $0.client.description + ($0.clientGuessed ? "?" : "") }))
@@ -73,11 +73,11 @@ struct ConnectionTable {
         return cols
     }
 
-    func anomalyCell(_ c: ConnectionSummary) -> String {
+    func anomalyCell(_ c: TextRow) -> String {
         var flags: [String] = []
         if c.midstream { flags.append("midstream") }
         if c.refused { flags.append("refused") }
-        if c.tunnelID != 0 { flags.append(report.collector.tunnel(of: c).text) }
+        if c.tunnelID != 0 { flags.append(report.sink.tunnel(of: c).text) }
         let anomalies =
             c.anomalyCount == 0
             ? "0"

@@ -4,18 +4,20 @@ import WireStateTracker
 
 /// The human report of `analyze`: a table of connections, an optional timeline, the anomalies, totals.
 public struct TextReport {
-    public var collector: AnalysisCollector
+    /// What the run kept for the report: rows, timelines, totals, the summary.
+    public var sink: TextReportSink
     public var inputs: [InputReport]
     /// Width, clock and colour of the output (`ReportView`).
     public var view = ReportView()
-    /// The connections the table, timeline and anomaly list show (`ConnectionSelection`); every
-    /// connection, in the file's order, unless set. Totals and the summary always cover them all.
-    public var rows: [ConnectionSummary]
+    /// The connections the table, timeline and anomaly list show, in show order: those the
+    /// sink's selection kept (`ConnectionSelection`, `ShownRows`). Totals and the summary always
+    /// cover them all.
+    public var rows: [TextRow]
 
-    public init(collector: AnalysisCollector, inputs: [InputReport]) {
-        self.collector = collector
+    public init(sink: TextReportSink, inputs: [InputReport]) {
+        self.sink = sink
         self.inputs = inputs
-        rows = collector.sortedConnections
+        rows = sink.shownRows()
     }
 
     /// `frame 12`, or `capture.pcap#12` when several inputs were read.
@@ -48,13 +50,13 @@ public struct TextReport {
 
     /// Per connection, every state change of each endpoint with frame and time.
     public func timeline() -> String {
-        let start = collector.firstTime ?? 0
+        let start = sink.firstTime ?? 0
         var out = ""
         for c in rows {
             var previous = c.firstTime
-            let inc = c.ref.incarnation > 1 ? " (incarnation \(c.ref.incarnation))" : ""
-            out += "connection \(c.ref.id)\(inc): \(c.client) → \(c.server)\n"
-            for event in Self.runsAtTheirStart(collector.timeline[c.ref.id] ?? []) {
+            let inc = c.incarnation > 1 ? " (incarnation \(c.incarnation))" : ""
+            out += "connection \(c.id)\(inc): \(c.client) → \(c.server)\n"
+            for event in Self.runsAtTheirStart(sink.details[c.id] ?? []) {
                 let f: FrameRef?, t: Int64, text: String
                 switch event {
                 case .transition(let x):
@@ -68,8 +70,6 @@ public struct TextReport {
                     text =
                         "  " + view.paint("!     \(x.code.code) (\(x.severity.name)): \(x.message)", x.severity)
                         + Self.repeats(x, frame(x.lastFrame))
-                default:
-                    continue
                 }
                 out += "  frame \(Format.padLeft(frame(f), 6))  \(stamp(t, start: start, previous: previous))  \(text)\n"
                 previous = t
@@ -86,7 +86,7 @@ public struct TextReport {
         var all: [Anomaly] = []
         for c in rows {
             // In frame order: a repeating finding arrives when its run ends, but is listed at its start.
-            let list = (collector.anomalies[c.ref.id] ?? []).enumerated().sorted {
+            let list = sink.anomalies(of: c.id).enumerated().sorted {
                 ($0.element.frame?.number ?? .max, $0.offset) < ($1.element.frame?.number ?? .max, $1.offset)
             }
             all += list.map(\.element)
@@ -113,25 +113,15 @@ public struct TextReport {
     }
 
     /// A repeating finding is delivered when its run ends; a timeline tells it where the run began.
-    static func runsAtTheirStart(_ events: [TrackerEvent]) -> [TrackerEvent] {
-        var out: [TrackerEvent] = []
+    static func runsAtTheirStart(_ events: [TextReportSink.TimelineEntry]) -> [TextReportSink.TimelineEntry] {
+        var out: [TextReportSink.TimelineEntry] = []
         var runs: [Anomaly] = []
         for e in events {
             if case .anomaly(let a) = e, a.lastFrame != nil { runs.append(a) } else { out.append(e) }
         }
         for run in runs {
             guard let start = run.frame else { out.append(.anomaly(run)); continue }
-            let at =
-                out.firstIndex { e in
-                    let f: FrameRef?
-                    switch e {
-                    case .transition(let x): f = x.frame
-                    case .confirmation(let x): f = x.frame
-                    case .anomaly(let x): f = x.frame
-                    default: f = nil
-                    }
-                    return f.map { start < $0 } ?? false
-                } ?? out.count
+            let at = out.firstIndex { e in e.frame.map { start < $0 } ?? false } ?? out.count
             out.insert(.anomaly(run), at: at)
         }
         return out
@@ -142,19 +132,10 @@ public struct TextReport {
         a.count > 1 ? " (×\(a.count), through frame \(last))" : ""
     }
 
-    /// The run's overview (`Summary:`): the same `RunSummary` the JSON `summary` record is made of.
-    public func summary() -> String {
-        var summary = RunSummary()
-        for c in collector.sortedConnections { summary.add(c, times: collector.stateTimes[c.ref.id] ?? StateTimes()) }
-        for c in collector.sortedConnections { for a in collector.anomalies[c.ref.id] ?? [] { summary.add(a) } }
-        return summary.text()
-    }
+    /// The run's overview (`Summary:`): the same `RunSummary` the JSON `summary` record is made
+    /// of, counted in the same order (as connections finish).
+    public func summary() -> String { sink.summary.text() }
 
     /// Totals over the whole run.
-    public func totals() -> String {
-        var totals = RunTotals()
-        for c in collector.connections { totals.add(c) }
-        for list in collector.anomalies.values { for a in list { totals.add(a) } }
-        return totals.text(inputs: inputs)
-    }
+    public func totals() -> String { sink.totals.text(inputs: inputs) }
 }

@@ -1,27 +1,78 @@
 import Foundation
 import Testing
 import WireStateCapture
+import WireStateDecoder
 import WireStatePipeline
 @testable import WireStateReport
 import WireStateTracker
 
-/// `ConnectionSelection.apply` picks rows by position instead of copying every matching summary,
-/// and `matchCount` counts without copying; the collector sorts its connections in place. These
-/// hold them to the copying code they replaced, on every capture in Captures/ read as one run.
+/// The text report chooses its rows as connections finish (`TextReportSink`, `ShownRows`) and
+/// keeps only those it will show. These hold it to the code it replaced (keep every connection
+/// and every anomaly, sort by id, filter, stable-sort by key, cut to the limit), written out
+/// again here, on every capture in Captures/ read as one run.
 @Suite struct ConnectionSelectionTests {
-    static func collector() throws -> AnalysisCollector {
-        var pipeline = Pipeline(sink: AnalysisCollector(keepTimeline: false))
+    /// Every event of the run in order, and the tunnel table: replayed into each sink under test.
+    struct Recording: EventSink {
+        var events: [TrackerEvent] = []
+        var tunnels: [TunnelPath] = []
+        mutating func consume(_ event: TrackerEvent) { events.append(event) }
+        mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
+    }
+
+    static let recording: Recording = {
+        var pipeline = Pipeline(sink: Recording())
         for path in JSONSchemaTests.captures {
-            let file = try PcapFile(path: WireStateBinary.repo.appendingPathComponent(path).path)
-            if let error = pipeline.run(file) { throw error }
+            let file = try! PcapFile(path: WireStateBinary.repo.appendingPathComponent(path).path)
+            _ = pipeline.run(file)
         }
         pipeline.finish()
         return pipeline.sink
+    }()
+
+    static func replay(into sink: inout TextReportSink) {
+        sink.tunnelsChanged(recording.tunnels)
+        for e in recording.events { sink.consume(e) }
     }
 
-    /// The selection as it was written before: filter (copies), stable sort by key, prefix.
-    static func reference(_ s: ConnectionSelection, _ all: [ConnectionSummary], _ anomalies: [UInt64: [Anomaly]]) -> [ConnectionSummary] {
-        var rows = all.filter { s.matches($0, anomalies: anomalies[$0.ref.id] ?? []) }
+    /// The old selection: the summary and its anomalies, matched as `matches` did on them.
+    static func referenceMatches(_ s: ConnectionSelection, _ c: ConnectionSummary, _ anomalies: [Anomaly]) -> Bool {
+        if !s.connections.isEmpty,
+            !s.connections.contains(where: { pick in
+                switch pick {
+                case .id(let id, let inc): return c.ref.id == id && (inc == nil || inc == c.ref.incarnation)
+                case .endpoints(let a, let b):
+                    return (c.client.description == a && c.server.description == b) || (c.client.description == b && c.server.description == a)
+                }
+            })
+        {
+            return false
+        }
+        if !s.states.isEmpty,
+            !s.states.contains(where: { p in
+                p.role == .client
+                    ? c.clientState == p.state : p.role == .server ? c.serverState == p.state : (c.clientState == p.state || c.serverState == p.state)
+            })
+        {
+            return false
+        }
+        if !s.severities.isEmpty, !anomalies.contains(where: { s.severities.contains($0.severity) }) { return false }
+        if !s.codes.isEmpty, !anomalies.contains(where: { s.codes.contains($0.code) }) { return false }
+        if s.midstream && !c.midstream { return false }
+        if s.reset && !c.reset { return false }
+        return true
+    }
+
+    /// The ids the old code showed, in order, and how many matched before the limit.
+    static func reference(_ s: ConnectionSelection) -> (ids: [UInt64], matched: Int) {
+        var all: [ConnectionSummary] = []
+        var anomalies: [UInt64: [Anomaly]] = [:]
+        for e in recording.events {
+            if case .finished(let c) = e { all.append(c) }
+            if case .anomaly(let a) = e { anomalies[a.connection.id, default: []].append(a) }
+        }
+        all.sort { $0.ref.id < $1.ref.id }
+        var rows = all.filter { referenceMatches(s, $0, anomalies[$0.ref.id] ?? []) }
+        let matched = rows.count
         func key(_ c: ConnectionSummary) -> UInt64 {
             switch s.sort {
             case .start: return 0
@@ -38,52 +89,159 @@ import WireStateTracker
             }.map(\.element)
         }
         if let limit = s.limit, limit > 0, rows.count > limit { rows = Array(rows.prefix(limit)) }
-        return rows
+        return (rows.map(\.ref.id), matched)
     }
 
-    @Test func sortingInPlaceGivesTheSortedCopyAndSharesIt() throws {
-        var c = try Self.collector()
-        let copy = c.connections.sorted { $0.ref.id < $1.ref.id }
-        #expect(c.connections.count > 40)
-        #expect(c.connections.map(\.ref) != copy.map(\.ref), "the captures finish out of id order, so sorting has work to do")
-        c.sortByID()
-        #expect(c.connections == copy)
-        #expect(c.sortedConnections == copy)
-    }
-
-    @Test func everySortLimitAndFilterPicksWhatTheCopyingCodePicked() throws {
-        var c = try Self.collector()
-        c.sortByID()
-        let all = c.sortedConnections
-        var selections: [ConnectionSelection] = []
+    static var selections: [ConnectionSelection] {
+        var out: [ConnectionSelection] = []
         for sort in ConnectionSelection.SortKey.allCases {
             for limit in [nil, 0, 1, 3, 50] as [Int?] {
                 var s = ConnectionSelection()
                 s.sort = sort
                 s.limit = limit
-                selections.append(s)
+                out.append(s)
                 s.reset = true
-                selections.append(s)
+                out.append(s)
                 s.reset = false
                 s.codes = [.retransmission, .portReuse]
-                selections.append(s)
+                out.append(s)
                 s.codes = []
+                s.severities = [.violation]
+                out.append(s)
+                s.severities = []
                 s.states = [ConnectionSelection.StatePick(role: nil, state: .closed)]
-                selections.append(s)
+                out.append(s)
+                s.states = [ConnectionSelection.StatePick(role: .server, state: .timeWait)]
+                s.midstream = true
+                out.append(s)
             }
         }
-        var sawTies = false
-        for s in selections {
-            let expected = Self.reference(s, all, c.anomalies)
-            #expect(s.apply(all, anomalies: c.anomalies) == expected, "\(s.sort) limit \(s.limit.map(String.init) ?? "nil")")
-            var unlimited = s
-            unlimited.limit = nil
-            #expect(s.matchCount(all, anomalies: c.anomalies) == Self.reference(unlimited, all, c.anomalies).count)
-            if s.sort == .packets, s.limit == nil {
-                let totals = expected.map { $0.packetsFromClient + $0.packetsFromServer }
+        return out
+    }
+
+    @Test func everySortLimitAndFilterShowsWhatKeepingEveryConnectionShowed() throws {
+        let finished = Self.recording.events.filter { if case .finished = $0 { true } else { false } }.count
+        #expect(finished > 40)
+        var sawTies = false, sawNarrowing = false
+        for s in Self.selections {
+            var sink = TextReportSink(selection: s)
+            Self.replay(into: &sink)
+            let expected = Self.reference(s)
+            let label = "\(s.sort) limit \(s.limit.map(String.init) ?? "nil") codes \(s.codes) states \(s.states)"
+            #expect(sink.shownRows().map(\.id) == expected.ids, "\(label)")
+            #expect(sink.matched == expected.matched, "\(label)")
+            #expect(sink.connections == finished)
+            #expect(sink.pendingCount == 0, "nothing held for connections once they finished")
+            sawNarrowing = sawNarrowing || (expected.matched > 0 && expected.matched < finished)
+            if s.sort == .packets, s.limit == nil, s.codes.isEmpty, s.states.isEmpty, !s.reset, s.severities.isEmpty {
+                let totals = sink.shownRows().map { $0.packetsFromClient + $0.packetsFromServer }
                 sawTies = sawTies || Set(totals).count < totals.count
             }
         }
         #expect(sawTies, "equal keys must occur, to test that they keep the file's order")
+        #expect(sawNarrowing, "some criterion must keep some connections and not others")
+    }
+
+    /// `--timeline`: the events kept are exactly those of the rows shown, in the order the
+    /// tracker reported them; a row displaced from the first `L` takes its events with it.
+    @Test func timelinesAreKeptForTheShownRowsOnly() throws {
+        var everything: [UInt64: [TextReportSink.TimelineEntry]] = [:]
+        for e in Self.recording.events {
+            switch e {
+            case .transition(let t): everything[t.connection.id, default: []].append(.transition(t))
+            case .confirmation(let c): everything[c.connection.id, default: []].append(.confirmation(c))
+            case .anomaly(let a): everything[a.connection.id, default: []].append(.anomaly(a))
+            default: break
+            }
+        }
+        for sort in ConnectionSelection.SortKey.allCases {
+            for limit in [nil, 1, 5] as [Int?] {
+                var s = ConnectionSelection()
+                s.sort = sort
+                s.limit = limit
+                var sink = TextReportSink(selection: s, timeline: true)
+                Self.replay(into: &sink)
+                let shown = Set(sink.shownRows().map(\.id))
+                #expect(Set(sink.details.keys).isSubset(of: shown), "\(sort) \(String(describing: limit)): details of a row not shown")
+                for id in shown { #expect((sink.details[id] ?? []) == (everything[id] ?? []), "\(sort): connection \(id)") }
+                #expect(sink.pendingCount == 0)
+
+                var anomaliesOnly = TextReportSink(selection: s, anomalies: true)
+                Self.replay(into: &anomaliesOnly)
+                for id in shown {
+                    let expected = (everything[id] ?? []).compactMap { e -> Anomaly? in if case .anomaly(let a) = e { a } else { nil } }
+                    #expect(anomaliesOnly.anomalies(of: id) == expected)
+                    #expect(anomaliesOnly.details[id].map { $0.count == expected.count } ?? expected.isEmpty, "only anomalies kept")
+                }
+            }
+        }
+    }
+
+    /// The heap on its own: rows offered in every order keep the first `L` of a full sort.
+    @Test func shownRowsKeepsTheFirstOfAFullSortWhateverTheOrderOffered() throws {
+        let template: ConnectionSummary = try #require(
+            Self.recording.events.lazy.compactMap { if case .finished(let c) = $0 { c } else { nil } }.first)
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        for round in 0..<60 {
+            var rows: [TextRow] = []
+            for i in 0..<(round * 7 % 200 + 1) {
+                var c = template
+                c.ref.id = UInt64(i + 1)
+                c.packetsFromClient = next() % 6  // few values: many ties
+                c.bytesFromClient = next() % 1000
+                c.lastTime = c.firstTime + Int64(next() % 4)
+                c.anomalyCount = UInt32(next() % 3)
+                rows.append(TextRow(c))
+            }
+            // Offered in id order, reversed, and shuffled.
+            let orders = [rows, rows.reversed(), rows.sorted { _, _ in next() % 2 == 0 }]
+            for sort in ConnectionSelection.SortKey.allCases {
+                for limit in [1, 2, 10, 50, 500] {
+                    var s = ConnectionSelection()
+                    s.sort = sort
+                    s.limit = limit
+                    let expected = Array(rows.sorted { s.precedes($0, $1) }.prefix(limit)).map(\.id)
+                    for offered in orders {
+                        var shown = ShownRows(order: s)
+                        var held = Set<UInt64>()
+                        for r in offered {
+                            switch shown.offer(r) {
+                            case .kept: held.insert(r.id)
+                            case .keptDisplacing(let gone):
+                                held.insert(r.id)
+                                #expect(held.remove(gone.id) != nil, "displaced a row it did not hold")
+                            case .dropped: break
+                            }
+                            #expect(shown.count <= limit)
+                        }
+                        #expect(shown.sorted().map(\.id) == expected, "round \(round) \(sort) limit \(limit)")
+                        #expect(held == Set(expected))
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the text report keeps per connection it may show: a quarter of a summary.
+    @Test func aRowIsSmall() {
+        print("MemoryLayout: TextRow stride \(MemoryLayout<TextRow>.stride), TimelineEntry stride \(MemoryLayout<TextReportSink.TimelineEntry>.stride)")
+        #expect(MemoryLayout<TextRow>.stride <= 128, "TextRow stride \(MemoryLayout<TextRow>.stride)")
+        #expect(MemoryLayout<TextReportSink.TimelineEntry>.stride <= 96)
+    }
+
+    @Test func anomalyKindsHoldEveryCodeAndSeverityApart() {
+        #expect(AnomalyCode.allCases.count <= 128, "AnomalyKinds has 128 bits of codes")
+        #expect(Severity.allCases.count <= 8)
+        for code in AnomalyCode.allCases {
+            var kinds = AnomalyKinds()
+            #expect(!kinds.contains(code))
+            kinds.insert(code)
+            for other in AnomalyCode.allCases { #expect(kinds.contains(other) == (other == code), "\(code) set, \(other) asked") }
+            for severity in Severity.allCases { #expect(kinds.contains(severity) == (severity == code.severity)) }
+        }
     }
 }

@@ -109,8 +109,16 @@ import WireStateTracker
             }
             let frames = pipeline.inputs.first?.counters.frames ?? 0
             #expect(frames == 400 || pipeline.inputs.first?.error != nil, "seed \(seed): every frame read")
-            // The reports render without trapping, whatever the times.
-            let report = TextReport(collector: c, inputs: pipeline.inputs)
+            // The reports render without trapping, whatever the times, and the text report's
+            // sink lets go of every open connection's events once it finishes.
+            var all = ConnectionSelection()
+            all.limit = nil
+            var text = Pipeline(configuration: configuration, sink: TextReportSink(selection: all, timeline: true))
+            _ = text.run(try PcapFile(path: path))
+            text.finish()
+            #expect(text.sink.pendingCount == 0, "seed \(seed): events held after their connection finished")
+            #expect(text.sink.connections == c.connections.count)
+            let report = TextReport(sink: text.sink, inputs: text.inputs)
             #expect(report.totals().hasPrefix("Totals: \(c.connections.count) connection"))
             _ = report.table() + report.timeline() + report.anomalyList()
             for s in c.connections { _ = JSONLinesWriter<DiscardingTextSink>.line(s) }

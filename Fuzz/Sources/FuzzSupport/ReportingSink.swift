@@ -3,11 +3,24 @@ import WireStateReport
 import WireStateDiagnose
 import WireStateTracker
 
-/// Every reporter at once on one pipeline: text through the collector (`analyze`), JSON Lines as
+/// Every reporter at once on one pipeline: the text report's sink twice (`analyze --limit 0
+/// --timeline`, and `--sort bytes --limit 3 --anomalies`, whose rows displace each other), JSON Lines as
 /// events arrive (`analyze --format jsonl`, flushed per event as `live` does), and the running
 /// totals `live` prints, the Zeek conn.log and the diagnoses; all write into `DiscardSink`s.
 public struct ReportingSink: EventSink {
-    public var collector = AnalysisCollector(keepTimeline: true)
+    public var text = TextReportSink(selection: ReportingSink.everyRow, timeline: true)
+    public var fewest = TextReportSink(selection: ReportingSink.threeLargest, anomalies: true)
+    static var everyRow: ConnectionSelection {
+        var s = ConnectionSelection()
+        s.limit = nil
+        return s
+    }
+    static var threeLargest: ConnectionSelection {
+        var s = ConnectionSelection()
+        s.sort = .bytes
+        s.limit = 3
+        return s
+    }
     public var json = JSONLinesWriter(out: DiscardSink(), flushEachEvent: true)
     public var totals = RunTotals()
     /// `analyze --format zeek`: the conn.log writer.
@@ -20,7 +33,8 @@ public struct ReportingSink: EventSink {
     }
 
     public mutating func consume(_ event: TrackerEvent) {
-        collector.consume(event)
+        text.consume(event)
+        fewest.consume(event)
         json.consume(event)
         totals.consume(event)
         zeek.consume(event)
@@ -32,19 +46,23 @@ public struct ReportingSink: EventSink {
     public mutating func finish(inputs: [InputReport]) -> Int {
         json.writeEnd(inputs: inputs)
         zeek.writeEnd(inputs: inputs)
-        let report = TextReport(collector: collector, inputs: inputs)
-        var text = DiscardSink()
-        text.write(report.table())
-        text.write(report.timeline())
-        text.write(report.anomalyList())
-        text.write(report.totals())
-        text.write(totals.text(inputs: inputs))
+        var out = DiscardSink()
+        for sink in [text, fewest] {
+            precondition(sink.pendingCount == 0, "the text report held events of a finished connection")
+            let report = TextReport(sink: sink, inputs: inputs)
+            out.write(report.table())
+            out.write(report.timeline())
+            out.write(report.anomalyList())
+            out.write(report.totals())
+            out.write(report.summary())
+        }
+        out.write(totals.text(inputs: inputs))
         for f in diagnosis.findings() {
-            text.write(DiagnosisReport.text(f))
+            out.write(DiagnosisReport.text(f))
             let line = DiagnosisReport.json(f, sourceNames: json.sourceNames)
             precondition(!line.unicodeScalars.contains { $0.value < 0x20 }, "raw control character in a diagnosis record")
-            text.write(line)
+            out.write(line)
         }
-        return json.out.bytes + zeek.out.bytes + text.bytes
+        return json.out.bytes + zeek.out.bytes + out.bytes
     }
 }

@@ -1,0 +1,140 @@
+import WireStateDecoder
+import WireStatePipeline
+import WireStateTracker
+
+/// What `analyze`'s text report is made from, kept as the run goes so that its memory follows
+/// the connections open at once and the rows the table will show, not the file's length.
+///
+/// - The totals and the `Summary:` block are counted as each connection finishes, in the order
+///   connections finish: the order the JSON Lines `summary` record counts them in, so that both
+///   say the same on any capture (the summary's talker list and handshake samples are bounded,
+///   and past their bounds what they hold depends on that order: `RunSummary`).
+/// - The selection's criteria are tested when a connection finishes, on its row and the kinds
+///   of anomaly it showed; the rows that pass go to `ShownRows`, which keeps the first `--limit`
+///   of them in show order (50 unless asked) and drops the rest at once.
+/// - `--timeline` and `--anomalies` need a connection's events: they are held while it is open,
+///   and kept after it finishes only while its row is among those shown.
+///
+/// Open connections cost an entry here only once they have an anomaly (or, with `--timeline` or
+/// `--anomalies`, an event): `pending`, emptied as each finishes. In the file's order (the
+/// default) a connection whose id comes after `--limit` rows already held cannot be shown, so
+/// its events are not held at all (`ShownRows.excludes`): `--timeline` then keeps the events of
+/// 50 connections and of none of the others, open or finished.
+public struct TextReportSink: EventSink {
+    /// One line of a connection's timeline: what `--timeline` and `--anomalies` print. Smaller
+    /// than a `TrackerEvent` (96 bytes against 512: a transition does not carry the room of a
+    /// connection summary).
+    public enum TimelineEntry: Sendable, Equatable {
+        case transition(Transition)
+        case confirmation(Confirmation)
+        case anomaly(Anomaly)
+
+        /// The frame the line is about (a repeating finding: the first of its run).
+        var frame: FrameRef? {
+            switch self {
+            case .transition(let x): return x.frame
+            case .confirmation(let x): return x.frame
+            case .anomaly(let x): return x.frame
+            }
+        }
+    }
+
+    /// Every connection's, counted as it finishes.
+    public private(set) var totals = RunTotals()
+    public private(set) var summary = RunSummary()
+    /// Connections finished, and those of them that passed the selection's criteria.
+    public private(set) var connections = 0
+    public private(set) var matched = 0
+    /// The earliest first-segment time of any connection: the origin of relative times.
+    public private(set) var firstTime: Int64?
+    /// The run's tunnel table (`TextRow.tunnelID`).
+    public private(set) var tunnels: [TunnelPath] = []
+    private var rows: ShownRows
+    private let selection: ConnectionSelection
+    private let keepsTimeline: Bool
+    private let keepsAnomalies: Bool
+    /// The timeline of each connection whose row is held (with `--timeline` or `--anomalies`).
+    public private(set) var details: [UInt64: [TimelineEntry]] = [:]
+    /// What an open connection has shown so far.
+    private struct Pending {
+        var kinds = AnomalyKinds()
+        var entries: [TimelineEntry] = []
+    }
+    private var pending: [UInt64: Pending] = [:]
+    private var clock = StateClock(keepsUIDs: false)
+
+    /// `timeline`: keep every transition, confirmation and anomaly of the rows shown;
+    /// `anomalies`: keep their anomalies (both: `analyze --timeline --anomalies`).
+    public init(selection: ConnectionSelection, timeline: Bool = false, anomalies: Bool = false) {
+        self.selection = selection
+        rows = ShownRows(order: selection)
+        keepsTimeline = timeline
+        keepsAnomalies = timeline || anomalies
+    }
+
+    /// Open connections with something held for them (tests: 0 once the run is over).
+    public var pendingCount: Int { pending.count }
+
+    /// The rows to show, in show order.
+    public func shownRows() -> [TextRow] { rows.sorted() }
+
+    /// The tunnels a row's connection was seen in (empty on a plain link).
+    public func tunnel(of row: TextRow) -> TunnelPath { TunnelFormat.path(row.tunnelID, in: tunnels) }
+
+    /// The anomalies of a shown row, in the order they were reported.
+    public func anomalies(of id: UInt64) -> [Anomaly] {
+        (details[id] ?? []).compactMap { if case .anomaly(let a) = $0 { return a } else { return nil } }
+    }
+
+    public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
+
+    public mutating func consume(_ event: TrackerEvent) {
+        clock.consume(event)
+        switch event {
+        case .opened(let s):
+            if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
+        case .transition(let t):
+            if keepsTimeline && !rows.excludes(id: t.connection.id) {
+                pending[t.connection.id, default: Pending()].entries.append(.transition(t))
+            }
+        case .confirmation(let c):
+            if keepsTimeline && !rows.excludes(id: c.connection.id) {
+                pending[c.connection.id, default: Pending()].entries.append(.confirmation(c))
+            }
+        case .anomaly(let a):
+            totals.add(a)
+            summary.add(a)
+            let keep = keepsAnomalies && !rows.excludes(id: a.connection.id)
+            Self.add(a, to: &pending[a.connection.id, default: Pending()], keepingIt: keep)
+        case .finished(let s):
+            finish(s)
+        }
+    }
+
+    /// Static: a method of `self` handed `&pending[…]` would borrow `self` beside it, and the
+    /// dictionary was copied for every anomaly (measured: four times the run's time).
+    private static func add(_ a: Anomaly, to p: inout Pending, keepingIt: Bool) {
+        p.kinds.insert(a)
+        if keepingIt { p.entries.append(.anomaly(a)) }
+    }
+
+    private mutating func finish(_ s: ConnectionSummary) {
+        totals.add(s)
+        summary.add(s, times: clock.finishTimes(s))
+        connections += 1
+        let held = pending.removeValue(forKey: s.ref.id)
+        let row = TextRow(s)
+        guard selection.matches(row, kinds: held?.kinds ?? AnomalyKinds()) else { return }
+        matched += 1
+        let entries = held?.entries ?? []
+        switch rows.offer(row) {
+        case .dropped:
+            return
+        case .keptDisplacing(let gone):
+            details.removeValue(forKey: gone.id)
+        case .kept:
+            break
+        }
+        if !entries.isEmpty { details[row.id] = entries }
+    }
+}
