@@ -175,29 +175,37 @@ struct Analyze: ParsableCommand {
             failed = Self.read(inputs, filter: filter, into: &pipeline, watcher: watcher)
             pipeline.finish()
             if Self.nothingRead(pipeline.inputs) { throw ExitCode(2) }
+            pipeline.sink.sortRowsForShowing()
             var report = TextReport(sink: pipeline.sink, inputs: pipeline.inputs)
             let color = view.color.enabled()
             report.view = ReportView(
                 width: Terminal.isTerminal(1) ? Terminal.size(1)?.columns : nil,
                 time: view.timeMode, color: color)
-            var text = ""
-            if watcher.interrupted { text += Self.partialLine }
-            text += report.totals()
+            // Written as it is made (a table of every connection is not first made into one string).
+            var out = PagedOutput(enabled: !view.noPager)
+            if watcher.interrupted { out.write(Self.partialLine) }
+            out.write(report.totals())
             if !quiet {
-                text += report.summary()
-                text += "\n" + Self.showing(report.rows.count, of: pipeline.sink.connections, selection: selection, described: view.described)
-                text += report.table()
+                out.write(report.summary())
+                out.write("\n" + Self.showing(report.rows.count, of: pipeline.sink.connections, selection: selection, described: view.described))
+                report.table(to: &out)
                 let matched = pipeline.sink.matched
                 if matched > report.rows.count {
-                    text += "… \(matched - report.rows.count) more: --limit 0 for all, or choose with --state, --code, --connection, --sort\n"
+                    out.write("… \(matched - report.rows.count) more: --limit 0 for all, or choose with --state, --code, --connection, --sort\n")
                 }
-                if timeline { text += "\n" + report.timeline() }
-                if view.anomalies {
-                    let anomalies = report.anomalyList()
-                    if !anomalies.isEmpty { text += "\n" + anomalies }
+                if timeline {
+                    out.write("\n")
+                    report.timeline(to: &out)
                 }
+                if view.anomalies { report.anomalyList(to: &out, lead: "\n") }
             }
-            Pager.show(text, enabled: !view.noPager)
+            out.finish()
+            if pipeline.sink.details.readFailures > 0 {
+                Diagnostics.error(
+                    "the timelines of \(pipeline.sink.details.readFailures) connections could not be read back from the temporary file they were kept in; they are missing above"
+                )
+                failed = true
+            }
         }
         try checkStandardOutput()
         if watcher.interrupted {

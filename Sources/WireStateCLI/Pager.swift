@@ -3,32 +3,17 @@
 #elseif canImport(Musl)
     import Musl
 #endif
+import WireStateReport
 
 /// Shows long output through a pager when standard output is a terminal, as git does:
 /// `$PAGER`, else `less -FRX` (quit if one screen, keep colours, leave the text on the screen).
 /// Not with `--no-pager`, not in a pipe, and not when the text fits the screen.
 enum Pager {
     /// Writes `text` to standard output, through the pager when it is longer than the screen.
-    /// Returns false when the pager could not be started (the text is then written directly).
     static func show(_ text: String, enabled: Bool) {
-        if enabled, Terminal.isTerminal(1),
-            let size = Terminal.size(1), lineCount(text, atMost: size.rows) >= size.rows,
-            let command = command(), spawn(command, text)
-        {
-            return
-        }
-        var out = StandardOutput()
+        var out = PagedOutput(enabled: enabled)
         out.write(text)
-        out.flush()
-    }
-
-    static func lineCount(_ text: String, atMost limit: Int) -> Int {
-        var n = 0
-        for b in text.utf8 where b == 0x0a {
-            n += 1
-            if n >= limit { break }
-        }
-        return n
+        out.finish()
     }
 
     /// The pager command line for `sh -c`, nil for none (`PAGER=cat` or empty means none).
@@ -40,11 +25,11 @@ enum Pager {
         return "less -FRX"
     }
 
-    /// Runs the pager with `text` on its standard input and waits for it. Ctrl-C belongs to the
-    /// pager meanwhile (it is ignored here, as git does).
-    static func spawn(_ command: String, _ text: String) -> Bool {
+    /// Starts the pager with a pipe on its standard input; nil if it could not be started.
+    /// Ctrl-C belongs to the pager meanwhile (it is ignored here, as git does).
+    static func spawn(_ command: String) -> (pid: pid_t, input: Int32)? {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return false }
+        guard pipe(&fds) == 0 else { return nil }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -58,16 +43,70 @@ enum Pager {
         defer { for a in cargs { free(a) } }
         let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, &cargs, environ)
         close(fds[0])
-        guard rc == 0 else { close(fds[1]); return false }
+        guard rc == 0 else {
+            close(fds[1])
+            return nil
+        }
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
-        var out = FDOutput(fd: fds[1])
-        out.write(text)
-        out.flush()
-        close(fds[1])
+        return (pid, fds[1])
+    }
+}
+
+/// Standard output, or the pager once what was written reaches a screenful (`Pager`): the
+/// report is written as it is made, and only its first screen is held to decide. Not a terminal,
+/// `--no-pager`, or no pager: written straight through (buffered, `FDOutput`).
+struct PagedOutput: TextSink {
+    /// The screen's rows while still deciding; nil once decided.
+    private var screen: Int?
+    private var command: String?
+    private var held: [UInt8] = []
+    private var lines = 0
+    private var out: FDOutput?
+    private var pager: pid_t?
+
+    init(enabled: Bool) {
+        if enabled, Terminal.isTerminal(1), let size = Terminal.size(1), let command = Pager.command() {
+            screen = size.rows
+            self.command = command
+        } else {
+            out = StandardOutput()
+        }
+    }
+
+    mutating func write(_ text: String) {
+        if out != nil {
+            out!.write(text)
+            return
+        }
+        held.append(contentsOf: text.utf8)
+        for b in text.utf8 where b == 0x0a { lines += 1 }
+        if let screen, lines >= screen { decide(page: true) }
+    }
+
+    mutating func flush() { out?.flush() }
+
+    /// Pages (or not) what is held, and everything written after it.
+    private mutating func decide(page: Bool) {
+        screen = nil
+        if page, let command, let started = Pager.spawn(command) {
+            pager = started.pid
+            out = FDOutput(fd: started.input)
+        } else {
+            out = StandardOutput()
+        }
+        out!.write(utf8: held)
+        held = []
+    }
+
+    /// Writes what is left and waits for the pager, if one was started.
+    mutating func finish() {
+        if out == nil { decide(page: false) }
+        out!.flush()
+        guard let pager, let fd = out?.fd else { return }
+        close(fd)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return true
+        while waitpid(pager, &status, 0) < 0 && errno == EINTR {}
     }
 }
 

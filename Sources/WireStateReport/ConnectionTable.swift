@@ -3,15 +3,20 @@ import WireStateTracker
 /// The connection table, fitted to a width: below the natural width, columns are merged, shortened
 /// and dropped in a fixed order (so the same terminal always shows the same columns), and a row that
 /// still does not fit is cut with `…`, never wrapped.
+///
+/// Written row by row: a column is its header and how to make a cell, and the cells are made twice,
+/// once to measure the columns' widths and once to write each row. Holding every cell as a string
+/// cost a kilobyte a row with `--limit 0` (every connection shown) against the row's 128 bytes.
 struct ConnectionTable {
-    /// One column: its header, whether numbers (right-aligned), and a cell per row.
+    /// One column: its header, whether numbers (right-aligned), and how to make a row's cell.
     struct Column {
         var header: String
         var numeric: Bool
-        var cells: [String]
+        var cell: (TextRow) -> String
         /// The state each cell shows (colours stuck states).
-        var states: [TCPState]? = nil
-        var width: Int { max(header.count, cells.map(\.count).max() ?? 0) }
+        var state: ((TextRow) -> TCPState)? = nil
+        /// Names what the cells show at this level (short states are another column).
+        var key: String
     }
 
     var report: TextReport
@@ -42,34 +47,38 @@ struct ConnectionTable {
     /// The columns at a level of squeezing: 0 all, 1 merged counts, 2 short states, 3 no START,
     /// 4 no DURATION, 5 no BYTES, 6 no PKTS.
     func columns(level: Int) -> [Column] {
+        func column(_ header: String, numeric: Bool, key: String? = nil, _ cell: @escaping (TextRow) -> String) -> Column {
+            Column(header: header, numeric: numeric, cell: cell, key: key ?? header)
+        }
         var cols: [Column] = []
-        cols.append(Column(header: "ID", numeric: true, cells: rows.map { "\($0.id)" }))
+        cols.append(column("ID", numeric: true) { "\($0.id)" })
         if rows.contains(where: { $0.incarnation > 1 }) {
-            cols.append(Column(header: "INC", numeric: true, cells: rows.map { "\($0.incarnation)" }))
+            cols.append(column("INC", numeric: true) { "\($0.incarnation)" })
         }
-        if level < 3 { cols.append(Column(header: "START", numeric: false, cells: rows.map(start))) }
-        cols.append(Column(header: "CLIENT", numeric: false, cells: rows.map { $0.client.description + ($0.clientGuessed ? "?" : "") }))
-        cols.append(Column(header: "SERVER", numeric: false, cells: rows.map { $0.server.description }))
+        if level < 3 { cols.append(column("START", numeric: false, start)) }
+        cols.append(column("CLIENT", numeric: false) { $0.client.description + ($0.clientGuessed ? "?" : "") })
+        cols.append(column("SERVER", numeric: false) { $0.server.description })
         let short = level >= 2
-        cols.append(
-            Column(
-                header: "CLIENT STATE", numeric: false,
-                cells: rows.map { stateCell($0.clientState, $0.clientEvidence, short: short) }, states: rows.map(\.clientState)))
-        cols.append(
-            Column(
-                header: "SERVER STATE", numeric: false,
-                cells: rows.map { stateCell($0.serverState, $0.serverEvidence, short: short) }, states: rows.map(\.serverState)))
-        if level == 0 {
-            cols.append(Column(header: "PKTS C>S", numeric: true, cells: rows.map { "\($0.packetsFromClient)" }))
-            cols.append(Column(header: "PKTS S>C", numeric: true, cells: rows.map { "\($0.packetsFromServer)" }))
-            cols.append(Column(header: "BYTES C>S", numeric: true, cells: rows.map { "\($0.bytesFromClient)" }))
-            cols.append(Column(header: "BYTES S>C", numeric: true, cells: rows.map { "\($0.bytesFromServer)" }))
-        } else {
-            if level < 6 { cols.append(Column(header: "PKTS", numeric: true, cells: rows.map { "\($0.packetsFromClient &+ $0.packetsFromServer)" })) }
-            if level < 5 { cols.append(Column(header: "BYTES", numeric: true, cells: rows.map { "\($0.bytesFromClient &+ $0.bytesFromServer)" })) }
+        var clientState = column("CLIENT STATE", numeric: false, key: short ? "client state" : nil) {
+            stateCell($0.clientState, $0.clientEvidence, short: short)
         }
-        if level < 4 { cols.append(Column(header: "DURATION", numeric: false, cells: rows.map { Format.duration($0.durationNanos) })) }
-        cols.append(Column(header: "ANOMALIES", numeric: false, cells: rows.map(anomalyCell)))
+        clientState.state = { $0.clientState }
+        var serverState = column("SERVER STATE", numeric: false, key: short ? "server state" : nil) {
+            stateCell($0.serverState, $0.serverEvidence, short: short)
+        }
+        serverState.state = { $0.serverState }
+        cols += [clientState, serverState]
+        if level == 0 {
+            cols.append(column("PKTS C>S", numeric: true) { "\($0.packetsFromClient)" })
+            cols.append(column("PKTS S>C", numeric: true) { "\($0.packetsFromServer)" })
+            cols.append(column("BYTES C>S", numeric: true) { "\($0.bytesFromClient)" })
+            cols.append(column("BYTES S>C", numeric: true) { "\($0.bytesFromServer)" })
+        } else {
+            if level < 6 { cols.append(column("PKTS", numeric: true) { "\($0.packetsFromClient &+ $0.packetsFromServer)" }) }
+            if level < 5 { cols.append(column("BYTES", numeric: true) { "\($0.bytesFromClient &+ $0.bytesFromServer)" }) }
+        }
+        if level < 4 { cols.append(column("DURATION", numeric: false) { Format.duration($0.durationNanos) }) }
+        cols.append(column("ANOMALIES", numeric: false, anomalyCell))
         return cols
     }
 
@@ -85,62 +94,76 @@ struct ConnectionTable {
         return anomalies + (flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")
     }
 
-    /// Width of a row at this level (the last column counted at its widest).
-    static func width(_ cols: [Column]) -> Int {
-        cols.map(\.width).reduce(0, +) + 2 * (cols.count - 1)
+    /// Each column's width (its widest cell or its header), measured once per kind of column
+    /// whatever the number of levels tried.
+    struct Widths {
+        private var measured: [String: Int] = [:]
+        mutating func of(_ col: Column, in rows: [TextRow]) -> Int {
+            if let w = measured[col.key] { return w }
+            var w = col.header.count
+            for r in rows { w = max(w, col.cell(r).count) }
+            measured[col.key] = w
+            return w
+        }
     }
 
     func render() -> String {
+        var out = StringSink()
+        write(to: &out)
+        return out.text
+    }
+
+    /// Writes the table (header, then a line per row) and its footnotes.
+    func write<Out: TextSink>(to out: inout Out) {
         var level = 0
+        var measure = Widths()
         var cols = columns(level: 0)
+        var widths = cols.map { measure.of($0, in: rows) }
         if let limit = view.width {
-            while level < 6 && Self.width(cols) > limit {
+            // The width of a row at this level: the last column counted at its widest.
+            while level < 6 && widths.reduce(0, +) + 2 * (cols.count - 1) > limit {
                 level += 1
                 cols = columns(level: level)
+                widths = cols.map { measure.of($0, in: rows) }
             }
         }
-        let widths = cols.map(\.width)
-        var out = ""
         for r in -1..<rows.count {
             var line = ""
             var visible = 0
             for (i, col) in cols.enumerated() {
-                let cell = r < 0 ? col.header : col.cells[r]
+                let row = r < 0 ? nil : rows[r]
+                let cell = row.map(col.cell) ?? col.header
                 let last = i == cols.count - 1
                 var text = last ? cell : (col.numeric ? Format.padLeft(cell, widths[i]) : Format.pad(cell, widths[i]))
                 if let limit = view.width, visible + text.count > limit {
                     // Cut, never wrap: the row ends at the terminal's edge.
                     text = String(text.prefix(max(0, limit - visible - 1))) + "…"
-                    line += paint(text, col, r)
+                    line += paint(text, col, row)
                     visible = limit
                     break
                 }
                 visible += text.count
-                line += paint(text, col, r)
+                line += paint(text, col, row)
                 if !last {
                     if let limit = view.width, visible + 2 > limit { break }
                     line += "  "
                     visible += 2
                 }
             }
-            out += line + "\n"
+            out.write(line + "\n")
         }
         if rows.contains(where: \.clientGuessed) {
-            out += "? client guessed from the ports: no SYN was captured\n"
+            out.write("? client guessed from the ports: no SYN was captured\n")
         }
         if level >= 2 && rows.contains(where: { $0.clientEvidence != .observed || $0.serverEvidence != .observed }) {
-            out += "(i) inferred, (u) unknown; columns fitted to \(view.width ?? 0) characters (wider terminal or a pipe for all)\n"
+            out.write("(i) inferred, (u) unknown; columns fitted to \(view.width ?? 0) characters (wider terminal or a pipe for all)\n")
         }
-        return out
     }
 
-    func paint(_ text: String, _ col: Column, _ row: Int) -> String {
-        guard view.color, row >= 0 else { return text }
-        if let states = col.states { return view.paint(state: text, states[row]) }
-        if col.header == "ANOMALIES" {
-            let c = rows[row]
-            if c.violationCount > 0 { return view.paint(text, .violation) }
-        }
+    func paint(_ text: String, _ col: Column, _ row: TextRow?) -> String {
+        guard view.color, let row else { return text }
+        if let state = col.state { return view.paint(state: text, state(row)) }
+        if col.header == "ANOMALIES" && row.violationCount > 0 { return view.paint(text, .violation) }
         return text
     }
 }

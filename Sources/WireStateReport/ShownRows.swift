@@ -11,8 +11,10 @@ public struct ShownRows: Sendable {
     public let order: ConnectionSelection
     /// nil: every row.
     public let limit: Int?
-    /// A max-heap in show order (the root is shown last) while limited; unordered otherwise.
+    /// A max-heap in show order (the root is shown last) while limited; unordered otherwise;
+    /// in show order once `sortForShowing` ran.
     private var rows: [TextRow] = []
+    private var inShowOrder = false
 
     public init(order: ConnectionSelection) {
         self.order = order
@@ -29,6 +31,7 @@ public struct ShownRows: Sendable {
     }
 
     public mutating func offer(_ row: TextRow) -> Offer {
+        if inShowOrder { reheap() }
         guard let limit else {
             rows.append(row)
             return .kept
@@ -42,7 +45,7 @@ public struct ShownRows: Sendable {
         guard order.precedes(row, rows[0]) else { return .dropped }
         let displaced = rows[0]
         rows[0] = row
-        siftDown(0)
+        siftDown(0, count: rows.count)
         return .keptDisplacing(displaced)
     }
 
@@ -52,12 +55,41 @@ public struct ShownRows: Sendable {
     /// not be kept while it is open.
     public func excludes(id: UInt64) -> Bool {
         guard let limit, order.sort == .start, rows.count == limit else { return false }
-        return id > rows[0].id
+        return id > (inShowOrder ? rows[rows.count - 1] : rows[0]).id
     }
 
-    /// The rows in show order.
+    /// The rows in show order (a sorted copy, unless `sortForShowing` sorted them in place).
     public func sorted() -> [TextRow] {
-        rows.sorted { order.precedes($0, $1) }
+        inShowOrder ? rows : rows.sorted { order.precedes($0, $1) }
+    }
+
+    /// Sorts the rows in place, so that `sorted()` hands them out without a copy: with
+    /// `--limit 0` the rows are every connection's, and a sorted copy doubled them.
+    ///
+    /// A heap sort, in place: the standard library's sort takes a buffer of half the rows, and
+    /// with `--limit 0` the rows are the one thing that grows with the file. `precedes` is a total
+    /// order (ties go by id), so an unstable sort gives the same order.
+    public mutating func sortForShowing() {
+        guard !inShowOrder else { return }
+        if limit == nil {
+            for i in stride(from: rows.count / 2 - 1, through: 0, by: -1) { siftDown(i, count: rows.count) }
+        }
+        // The root is the last row shown: move it to the end, and heap what is left before it.
+        var end = rows.count
+        while end > 1 {
+            end -= 1
+            rows.swapAt(0, end)
+            siftDown(0, count: end)
+        }
+        inShowOrder = true
+    }
+
+    /// Back to a heap, should a row be offered after sorting (the array sorted in show order is
+    /// the opposite of the heap's).
+    private mutating func reheap() {
+        inShowOrder = false
+        guard limit != nil else { return }
+        for i in stride(from: rows.count / 2 - 1, through: 0, by: -1) { siftDown(i, count: rows.count) }
     }
 
     /// Heap order: a parent is shown after its children (`order.precedes(child, parent)`).
@@ -73,13 +105,14 @@ public struct ShownRows: Sendable {
         }
     }
 
-    private mutating func siftDown(_ start: Int) {
+    /// Sifts down within the first `count` rows.
+    private mutating func siftDown(_ start: Int, count: Int) {
         var i = start
         while true {
             let left = 2 * i + 1, right = left + 1
             var last = i
-            if left < rows.count && after(left, last) { last = left }
-            if right < rows.count && after(right, last) { last = right }
+            if left < count && after(left, last) { last = left }
+            if right < count && after(right, last) { last = right }
             if last == i { return }
             rows.swapAt(i, last)
             i = last

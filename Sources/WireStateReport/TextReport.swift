@@ -48,58 +48,78 @@ public struct TextReport {
         ConnectionTable(report: self, rows: rows, view: view).render()
     }
 
+    /// The same, written a line at a time (`analyze` writes the report as it makes it).
+    public func table<Out: TextSink>(to out: inout Out) {
+        ConnectionTable(report: self, rows: rows, view: view).write(to: &out)
+    }
+
     /// Per connection, every state change of each endpoint with frame and time.
     public func timeline() -> String {
+        var out = StringSink()
+        timeline(to: &out)
+        return out.text
+    }
+
+    /// The same, written a connection at a time: with `--limit 0` the timelines of every
+    /// connection are read back from where the sink kept them (`HeldTimelines`) one by one.
+    public func timeline<Out: TextSink>(to out: inout Out) {
         let start = sink.firstTime ?? 0
-        var out = ""
         for c in rows {
             var previous = c.firstTime
             let inc = c.incarnation > 1 ? " (incarnation \(c.incarnation))" : ""
-            out += "connection \(c.id)\(inc): \(c.client) → \(c.server)\n"
-            for event in Self.runsAtTheirStart(sink.details[c.id] ?? []) {
-                let f: FrameRef?, t: Int64, text: String
+            var text = "connection \(c.id)\(inc): \(c.client) → \(c.server)\n"
+            for event in Self.runsAtTheirStart(sink.details.entries(of: c.id)) {
+                let f: FrameRef?, t: Int64, line: String
                 switch event {
                 case .transition(let x):
                     (f, t) = (x.frame, x.time)
-                    text = "\(Format.pad(x.endpoint.name, 6))  \(x.from.name) → \(x.to.name)  [\(x.evidence.name); \(x.cause.name)]"
+                    line = "\(Format.pad(x.endpoint.name, 6))  \(x.from.name) → \(x.to.name)  [\(x.evidence.name); \(x.cause.name)]"
                 case .confirmation(let x):
                     (f, t) = (x.frame, x.time)
-                    text = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
+                    line = "\(Format.pad(x.endpoint.name, 6))  \(x.state.name) confirmed by its own segment"
                 case .anomaly(let x):
                     (f, t) = (x.frame, x.time)
-                    text =
+                    line =
                         "  " + view.paint("!     \(x.code.code) (\(x.severity.name)): \(x.message)", x.severity)
                         + Self.repeats(x, frame(x.lastFrame))
                 }
-                out += "  frame \(Format.padLeft(frame(f), 6))  \(stamp(t, start: start, previous: previous))  \(text)\n"
+                text += "  frame \(Format.padLeft(frame(f), 6))  \(stamp(t, start: start, previous: previous))  \(line)\n"
                 previous = t
             }
-            out +=
+            text +=
                 "  final: client \(Self.stateCell(c.clientState, c.clientEvidence)), "
                 + "server \(Self.stateCell(c.serverState, c.serverEvidence))\n\n"
+            out.write(text)
         }
-        return out
     }
 
     /// Anomalies in frame order, one line each.
     public func anomalyList() -> String {
-        var all: [Anomaly] = []
+        var out = StringSink()
+        anomalyList(to: &out)
+        return out.text
+    }
+
+    /// The same, written a connection at a time; `lead` goes before the heading, and nothing at
+    /// all is written when no shown connection had an anomaly.
+    public func anomalyList<Out: TextSink>(to out: inout Out, lead: String = "") {
+        var started = false
         for c in rows {
             // In frame order: a repeating finding arrives when its run ends, but is listed at its start.
             let list = sink.anomalies(of: c.id).enumerated().sorted {
                 ($0.element.frame?.number ?? .max, $0.offset) < ($1.element.frame?.number ?? .max, $1.offset)
             }
-            all += list.map(\.element)
+            guard !list.isEmpty else { continue }
+            var text = started ? "" : lead + "Anomalies:\n"
+            started = true
+            for a in list.lazy.map(\.element) {
+                let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
+                text +=
+                    "  conn \(id)  frame \(frame(a.frame))  " + view.paint("\(a.code.code) (\(a.severity.name))", a.severity)
+                    + ": \(a.message)" + Self.repeats(a, frame(a.lastFrame)) + "\n"
+            }
+            out.write(text)
         }
-        guard !all.isEmpty else { return "" }
-        var out = "Anomalies:\n"
-        for a in all {
-            let id = a.connection.incarnation > 1 ? "\(a.connection.id).\(a.connection.incarnation)" : "\(a.connection.id)"
-            out +=
-                "  conn \(id)  frame \(frame(a.frame))  " + view.paint("\(a.code.code) (\(a.severity.name))", a.severity) + ": \(a.message)"
-                + Self.repeats(a, frame(a.lastFrame)) + "\n"
-        }
-        return out
     }
 
     /// A timeline's time column as `view.time` asks: offset from the run's start, UTC, or since the

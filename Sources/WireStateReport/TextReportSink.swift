@@ -53,8 +53,9 @@ public struct TextReportSink: EventSink {
     private let selection: ConnectionSelection
     private let keepsTimeline: Bool
     private let keepsAnomalies: Bool
-    /// The timeline of each connection whose row is held (with `--timeline` or `--anomalies`).
-    public private(set) var details: [UInt64: [TimelineEntry]] = [:]
+    /// The timeline of each connection whose row is held (with `--timeline` or `--anomalies`):
+    /// in memory up to a bound, then in a temporary file (`HeldTimelines`).
+    public private(set) var details: HeldTimelines
     /// What an open connection has shown so far.
     private struct Pending {
         var kinds = AnomalyKinds()
@@ -64,9 +65,14 @@ public struct TextReportSink: EventSink {
     private var clock = StateClock(keepsUIDs: false)
 
     /// `timeline`: keep every transition, confirmation and anomaly of the rows shown;
-    /// `anomalies`: keep their anomalies (both: `analyze --timeline --anomalies`).
-    public init(selection: ConnectionSelection, timeline: Bool = false, anomalies: Bool = false) {
+    /// `anomalies`: keep their anomalies (both: `analyze --timeline --anomalies`). Past
+    /// `linesInMemory` lines kept, later connections' lines go to a temporary file.
+    public init(
+        selection: ConnectionSelection, timeline: Bool = false, anomalies: Bool = false,
+        linesInMemory: Int = HeldTimelines.defaultMemoryBound
+    ) {
         self.selection = selection
+        details = HeldTimelines(memoryBound: linesInMemory)
         rows = ShownRows(order: selection)
         keepsTimeline = timeline
         keepsAnomalies = timeline || anomalies
@@ -78,12 +84,16 @@ public struct TextReportSink: EventSink {
     /// The rows to show, in show order.
     public func shownRows() -> [TextRow] { rows.sorted() }
 
+    /// Sorts the rows to show in place, once the run is over (`ShownRows.sortForShowing`), so
+    /// that `shownRows()` does not copy them.
+    public mutating func sortRowsForShowing() { rows.sortForShowing() }
+
     /// The tunnels a row's connection was seen in (empty on a plain link).
     public func tunnel(of row: TextRow) -> TunnelPath { TunnelFormat.path(row.tunnelID, in: tunnels) }
 
     /// The anomalies of a shown row, in the order they were reported.
     public func anomalies(of id: UInt64) -> [Anomaly] {
-        (details[id] ?? []).compactMap { if case .anomaly(let a) = $0 { return a } else { return nil } }
+        details.entries(of: id).compactMap { if case .anomaly(let a) = $0 { return a } else { return nil } }
     }
 
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
@@ -131,10 +141,10 @@ public struct TextReportSink: EventSink {
         case .dropped:
             return
         case .keptDisplacing(let gone):
-            details.removeValue(forKey: gone.id)
+            details.drop(gone.id)
         case .kept:
             break
         }
-        if !entries.isEmpty { details[row.id] = entries }
+        details.keep(entries, for: row.id)
     }
 }

@@ -154,27 +154,41 @@ import WireStateTracker
             default: break
             }
         }
-        for sort in ConnectionSelection.SortKey.allCases {
-            for limit in [nil, 1, 5] as [Int?] {
-                var s = ConnectionSelection()
-                s.sort = sort
-                s.limit = limit
-                var sink = TextReportSink(selection: s, timeline: true)
-                Self.replay(into: &sink)
-                let shown = Set(sink.shownRows().map(\.id))
-                #expect(Set(sink.details.keys).isSubset(of: shown), "\(sort) \(String(describing: limit)): details of a row not shown")
-                for id in shown { #expect((sink.details[id] ?? []) == (everything[id] ?? []), "\(sort): connection \(id)") }
-                #expect(sink.pendingCount == 0)
+        var spilled = false
+        var reports: [String: String] = [:]
+        // linesInMemory 0: every timeline goes to the temporary file; 40: the first few stay in
+        // memory and the rest go there (displaced rows in both).
+        for (sort, limit, linesInMemory) in ConnectionSelection.SortKey.allCases.flatMap({ sort in
+            ([nil, 1, 5] as [Int?]).flatMap { limit in [HeldTimelines.defaultMemoryBound, 40, 0].map { (sort, limit, $0) } }
+        }) {
+            var s = ConnectionSelection()
+            s.sort = sort
+            s.limit = limit
+            let label = "\(sort) \(String(describing: limit)) \(linesInMemory)"
+            var sink = TextReportSink(selection: s, timeline: true, linesInMemory: linesInMemory)
+            Self.replay(into: &sink)
+            spilled = spilled || sink.details.spills
+            let shown = Set(sink.shownRows().map(\.id))
+            #expect(Set(sink.details.ids).isSubset(of: shown), "\(label): details of a row not shown")
+            for id in shown { #expect(sink.details.entries(of: id) == (everything[id] ?? []), "\(label): connection \(id)") }
+            #expect(sink.pendingCount == 0)
+            #expect(sink.details.readFailures == 0)
+            // The report written from the file is the one written from memory.
+            let report = TextReport(sink: sink, inputs: [])
+            let text = report.timeline() + report.anomalyList() + report.table()
+            let key = "\(sort) \(String(describing: limit))"
+            if let inMemory = reports[key] { #expect(text == inMemory, "\(label)") } else { reports[key] = text }
 
-                var anomaliesOnly = TextReportSink(selection: s, anomalies: true)
-                Self.replay(into: &anomaliesOnly)
-                for id in shown {
-                    let expected = (everything[id] ?? []).compactMap { e -> Anomaly? in if case .anomaly(let a) = e { a } else { nil } }
-                    #expect(anomaliesOnly.anomalies(of: id) == expected)
-                    #expect(anomaliesOnly.details[id].map { $0.count == expected.count } ?? expected.isEmpty, "only anomalies kept")
-                }
+            var anomaliesOnly = TextReportSink(selection: s, anomalies: true, linesInMemory: linesInMemory)
+            Self.replay(into: &anomaliesOnly)
+            for id in shown {
+                let expected = (everything[id] ?? []).compactMap { e -> Anomaly? in if case .anomaly(let a) = e { a } else { nil } }
+                #expect(anomaliesOnly.anomalies(of: id) == expected, "\(label)")
+                #expect(anomaliesOnly.details.entries(of: id).count == expected.count, "only anomalies kept")
             }
         }
+        #expect(spilled, "some timelines must have gone to the temporary file")
+        #expect(_isPOD(TextReportSink.TimelineEntry.self), "timeline lines are spilled as their bytes: they must hold no reference")
     }
 
     /// The heap on its own: rows offered in every order keep the first `L` of a full sort.
@@ -200,11 +214,11 @@ import WireStateTracker
             // Offered in id order, reversed, and shuffled.
             let orders = [rows, rows.reversed(), rows.sorted { _, _ in next() % 2 == 0 }]
             for sort in ConnectionSelection.SortKey.allCases {
-                for limit in [1, 2, 10, 50, 500] {
+                for limit in [1, 2, 10, 50, 500, 0] {
                     var s = ConnectionSelection()
                     s.sort = sort
                     s.limit = limit
-                    let expected = Array(rows.sorted { s.precedes($0, $1) }.prefix(limit)).map(\.id)
+                    let expected = Array(rows.sorted { s.precedes($0, $1) }.prefix(limit == 0 ? .max : limit)).map(\.id)
                     for offered in orders {
                         var shown = ShownRows(order: s)
                         var held = Set<UInt64>()
@@ -216,10 +230,22 @@ import WireStateTracker
                                 #expect(held.remove(gone.id) != nil, "displaced a row it did not hold")
                             case .dropped: break
                             }
-                            #expect(shown.count <= limit)
+                            #expect(limit == 0 || shown.count <= limit)
                         }
                         #expect(shown.sorted().map(\.id) == expected, "round \(round) \(sort) limit \(limit)")
                         #expect(held == Set(expected))
+                        // Sorted in place (the report's way) gives the same order; a row offered
+                        // afterwards finds a heap again.
+                        var inPlace = shown
+                        inPlace.sortForShowing()
+                        #expect(inPlace.sorted().map(\.id) == expected, "in place: round \(round) \(sort) limit \(limit)")
+                        if let late = offered.first {
+                            var again = late
+                            again.id = UInt64(rows.count + 1)
+                            _ = inPlace.offer(again)
+                            _ = shown.offer(again)
+                            #expect(inPlace.sorted().map(\.id) == shown.sorted().map(\.id), "offered after sorting")
+                        }
                     }
                 }
             }

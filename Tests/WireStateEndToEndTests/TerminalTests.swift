@@ -56,6 +56,13 @@ import Testing
         let pager = "PAGER=sed s/^/PAGED:/"
         let long = try Self.onTerminal(["analyze", "Captures/multi.pcap"], rows: 10, env: [pager])
         #expect(long.output.contains("PAGED:Totals: 6 connections"), "\(long.output)")
+        // The report is written as it is made: what comes after the first screen goes through the
+        // pager too, every line of it.
+        let longer = try Self.onTerminal(["analyze", "--limit", "0", "--timeline", "--anomalies", "Captures/multi.pcap"], rows: 10, env: [pager])
+        let all = try WireStateBinary.run(["analyze", "--limit", "0", "--timeline", "--anomalies", "Captures/multi.pcap"])
+        let paged = longer.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(paged.allSatisfy { $0.hasPrefix("PAGED:") }, "\(longer.output)")
+        #expect(paged.map { String($0.dropFirst(6)) } == all.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))
         let fits = try Self.onTerminal(["analyze", "Captures/multi.pcap"], rows: 80, env: [pager])
         #expect(!fits.output.contains("PAGED:") && fits.output.contains("Totals: 6 connections"))
         let off = try Self.onTerminal(["analyze", "--no-pager", "Captures/multi.pcap"], rows: 10, env: [pager])

@@ -4,12 +4,13 @@ import WireStateDiagnose
 import WireStateTracker
 
 /// Every reporter at once on one pipeline: the text report's sink twice (`analyze --limit 0
-/// --timeline`, and `--sort bytes --limit 3 --anomalies`, whose rows displace each other), JSON Lines as
+/// --timeline`, its timelines mostly spilled to a temporary file, and `--sort bytes --limit 3 --anomalies`, whose rows displace each other), JSON Lines as
 /// events arrive (`analyze --format jsonl`, flushed per event as `live` does), and the running
 /// totals `live` prints, the Zeek conn.log and the diagnoses; all write into `DiscardSink`s.
 public struct ReportingSink: EventSink {
-    public var text = TextReportSink(selection: ReportingSink.everyRow, timeline: true)
-    public var fewest = TextReportSink(selection: ReportingSink.threeLargest, anomalies: true)
+    // Few lines in memory: the timelines past them go through the temporary file (`HeldTimelines`).
+    public var text = TextReportSink(selection: ReportingSink.everyRow, timeline: true, linesInMemory: 16)
+    public var fewest = TextReportSink(selection: ReportingSink.threeLargest, anomalies: true, linesInMemory: 2)
     static var everyRow: ConnectionSelection {
         var s = ConnectionSelection()
         s.limit = nil
@@ -50,9 +51,10 @@ public struct ReportingSink: EventSink {
         for sink in [text, fewest] {
             precondition(sink.pendingCount == 0, "the text report held events of a finished connection")
             let report = TextReport(sink: sink, inputs: inputs)
-            out.write(report.table())
-            out.write(report.timeline())
-            out.write(report.anomalyList())
+            report.table(to: &out)
+            report.timeline(to: &out)
+            report.anomalyList(to: &out, lead: "\n")
+            precondition(sink.details.readFailures == 0, "a spilled timeline could not be read back")
             out.write(report.totals())
             out.write(report.summary())
         }

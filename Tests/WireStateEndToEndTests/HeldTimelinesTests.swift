@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import WireStateReport
+import WireStateTracker
+
+/// Where the text report keeps the timelines of the rows it will show: memory, then an unlinked
+/// temporary file, and memory again when no file can be had.
+@Suite struct HeldTimelinesTests {
+    /// A recorded run's timelines, per connection (the lines `--timeline` prints).
+    static let timelines: [(UInt64, [HeldTimelines.Entry])] = {
+        var byID: [UInt64: [HeldTimelines.Entry]] = [:]
+        for e in ConnectionSelectionTests.recording.events {
+            switch e {
+            case .transition(let t): byID[t.connection.id, default: []].append(.transition(t))
+            case .confirmation(let c): byID[c.connection.id, default: []].append(.confirmation(c))
+            case .anomaly(let a): byID[a.connection.id, default: []].append(.anomaly(a))
+            default: break
+            }
+        }
+        return byID.sorted { $0.key < $1.key }
+    }()
+
+    static func scratchDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-held-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func linesPastTheBoundGoToAFileThatLeavesNothingBehind() throws {
+        let dir = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #require(Self.timelines.count >= 4)
+        let firstCount = Self.timelines[0].1.count
+        var held = HeldTimelines(memoryBound: firstCount, directory: dir.path)
+        for (id, lines) in Self.timelines { held.keep(lines, for: id) }
+        #expect(held.spills, "past the bound, lines go to the file")
+        #expect(held.count == Self.timelines.count)
+        // Unlinked at once: the directory is empty while the file is in use.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        for (id, lines) in Self.timelines { #expect(held.entries(of: id) == lines, "connection \(id)") }
+        // A displaced row's lines are forgotten, in memory or in the file.
+        let (first, second) = (Self.timelines[0].0, Self.timelines[1].0)
+        held.drop(first)
+        held.drop(second)
+        #expect(held.entries(of: first).isEmpty && held.entries(of: second).isEmpty)
+        #expect(held.entries(of: Self.timelines[2].0) == Self.timelines[2].1)
+        #expect(held.readFailures == 0)
+    }
+
+    @Test func withoutAWritableDirectoryEverythingStaysInMemory() throws {
+        var held = HeldTimelines(memoryBound: 0, directory: "/nonexistent/wirestate")
+        for (id, lines) in Self.timelines { held.keep(lines, for: id) }
+        #expect(!held.spills)
+        for (id, lines) in Self.timelines { #expect(held.entries(of: id) == lines) }
+        #expect(held.readFailures == 0)
+    }
+}
