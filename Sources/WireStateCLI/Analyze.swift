@@ -121,6 +121,7 @@ struct Analyze: ParsableCommand {
         if let filter, let problem = BPFFilter.problem(filter) { Self.fatal(problem) }
         for path in inputs { if let problem = PcapFile.openProblem(path) { Self.fatal(problem.description) } }
 
+        MallocTuning.apply(threads: threads)
         let watcher = ReadWatcher(showProgress: !quiet && Terminal.isTerminal(2))
         StopSignals.install()
         defer { StopSignals.uninstall() }

@@ -143,6 +143,7 @@ struct Live: ParsableCommand {
     func run() throws {
         let config = try tracker.configuration(idleTimeout: idleTimeout, defaultCap: Self.defaultMaxConnections)
         let format = self.format ?? (isatty(1) != 0 ? .text : .jsonl)
+        MallocTuning.apply(threads: threads)
 
         let interface = Self.resolve(self.interface)
         var options = LiveCapture.Options(interface: interface, filter: filter)

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// With worker threads, fixes glibc's malloc thresholds before anything large is allocated.
+///
+/// Why: glibc raises its mmap threshold to the size of any mmapped block that is freed (up to
+/// 32 MiB), and its trim threshold to twice that. With `--threads 2` each worker's flow table grows
+/// by doubling to tens of megabytes; once an old buffer was freed, glibc kept up to 64 MiB of freed
+/// memory instead of returning it: `analyze --format jsonl --threads 2` on the benchmark's 1M
+/// packets peaked at 122 MiB against 77 with one thread. Fixed at 1 MiB (mmap) and 8 MiB (trim):
+/// 92 MiB, wall time within the noise. Not with one thread: there the dynamic thresholds cost no
+/// memory to speak of (77 against 75 MiB) and fixing them cost 2-3% of JSON Lines' time.
+/// Measured in docs/performance.md.
+///
+/// Looked up at run time (`mallopt` is glibc's, and Swift's Glibc module does not declare it):
+/// another C library is left as it is.
+enum MallocTuning {
+    static let mmapThreshold: Int32 = 1 << 20
+    static let trimThreshold: Int32 = 8 << 20
+
+    static func apply(threads: Int) {
+        guard threads > 1 else { return }
+        #if canImport(Glibc)
+            // glibc's malloc.h: M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3.
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            _ = mallopt(-3, mmapThreshold)
+            _ = mallopt(-1, trimThreshold)
+        #endif
+    }
+}
