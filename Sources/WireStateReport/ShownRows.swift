@@ -13,7 +13,7 @@ public struct ShownRows: Sendable {
     public let limit: Int?
     /// A max-heap in show order (the root is shown last) while limited; unordered otherwise;
     /// in show order once `sortForShowing` ran.
-    private var rows: [TextRow] = []
+    private var rows = RowChunks()
     private var inShowOrder = false
 
     public init(order: ConnectionSelection) {
@@ -59,15 +59,18 @@ public struct ShownRows: Sendable {
     }
 
     /// The rows in show order (a sorted copy, unless `sortForShowing` sorted them in place).
-    public func sorted() -> [TextRow] {
-        inShowOrder ? rows : rows.sorted { order.precedes($0, $1) }
+    public func sorted() -> RowChunks {
+        guard !inShowOrder else { return rows }
+        var copy = self
+        copy.sortForShowing()
+        return copy.rows
     }
 
     /// Sorts the rows in place, so that `sorted()` hands them out without a copy: with
     /// `--limit 0` the rows are every connection's, and a sorted copy doubled them.
     ///
     /// A heap sort, in place: the standard library's sort takes a buffer of half the rows, and
-    /// with `--limit 0` the rows are the one thing that grows with the file. `precedes` is a total
+    /// with `--limit 0` the rows are the one thing that grows with the file (`RowChunks`). `precedes` is a total
     /// order (ties go by id), so an unstable sort gives the same order.
     public mutating func sortForShowing() {
         guard !inShowOrder else { return }

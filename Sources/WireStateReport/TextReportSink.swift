@@ -82,7 +82,7 @@ public struct TextReportSink: EventSink {
     public var pendingCount: Int { pending.count }
 
     /// The rows to show, in show order.
-    public func shownRows() -> [TextRow] { rows.sorted() }
+    public func shownRows() -> RowChunks { rows.sorted() }
 
     /// Sorts the rows to show in place, once the run is over (`ShownRows.sortForShowing`), so
     /// that `shownRows()` does not copy them.

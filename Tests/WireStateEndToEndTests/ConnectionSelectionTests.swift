@@ -252,6 +252,36 @@ import WireStateTracker
         }
     }
 
+    /// Past one chunk of `RowChunks` (4,096 rows): the heap and the in-place sort work across
+    /// chunk boundaries, and the rows come out as a full sort orders them.
+    @Test func rowsAcrossChunksSortAsAFullSort() throws {
+        let template: ConnectionSummary = try #require(
+            Self.recording.events.lazy.compactMap { if case .finished(let c) = $0 { c } else { nil } }.first)
+        var state: UInt64 = 0x9E37_79B9
+        var rows: [TextRow] = []
+        for i in 0..<9_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var c = template
+            c.ref.id = UInt64(i + 1)
+            c.bytesFromClient = (state >> 33) % 5_000
+            rows.append(TextRow(c))
+        }
+        var chunks = RowChunks()
+        for r in rows { chunks.append(r) }
+        #expect(chunks.count == rows.count && Array(chunks) == rows)
+        for (sort, limit) in [(ConnectionSelection.SortKey.bytes, 0), (.bytes, 5_000), (.start, 0)] {
+            var s = ConnectionSelection()
+            s.sort = sort
+            s.limit = limit
+            var shown = ShownRows(order: s)
+            for r in rows.reversed() { _ = shown.offer(r) }
+            let expected = Array(rows.sorted { s.precedes($0, $1) }.prefix(limit == 0 ? .max : limit)).map(\.id)
+            #expect(shown.sorted().map(\.id) == expected, "\(sort) \(limit)")
+            shown.sortForShowing()
+            #expect(shown.sorted().map(\.id) == expected, "in place: \(sort) \(limit)")
+        }
+    }
+
     /// What the text report keeps per connection it may show: a quarter of a summary.
     @Test func aRowIsSmall() {
         print("MemoryLayout: TextRow stride \(MemoryLayout<TextRow>.stride), TimelineEntry stride \(MemoryLayout<TextReportSink.TimelineEntry>.stride)")
