@@ -60,8 +60,12 @@ public struct TextReportSink: EventSink {
     private struct Pending {
         var kinds = AnomalyKinds()
         var entries: [TimelineEntry] = []
+        /// Its earlier lines, already in the temporary file (`flushPending`).
+        var chain: HeldTimelines.Chain?
     }
     private var pending: [UInt64: Pending] = [:]
+    /// Lines the open connections hold in memory (`entries`), at most `details.memoryBound`.
+    private var pendingLines = 0
     private var clock = StateClock(keepsUIDs: false)
 
     /// `timeline`: keep every transition, confirmation and anomaly of the rows shown;
@@ -106,16 +110,19 @@ public struct TextReportSink: EventSink {
         case .transition(let t):
             if keepsTimeline && !rows.excludes(id: t.connection.id) {
                 pending[t.connection.id, default: Pending()].entries.append(.transition(t))
+                heldLine()
             }
         case .confirmation(let c):
             if keepsTimeline && !rows.excludes(id: c.connection.id) {
                 pending[c.connection.id, default: Pending()].entries.append(.confirmation(c))
+                heldLine()
             }
         case .anomaly(let a):
             totals.add(a)
             summary.add(a)
             let keep = keepsAnomalies && !rows.excludes(id: a.connection.id)
             Self.add(a, to: &pending[a.connection.id, default: Pending()], keepingIt: keep)
+            if keep { heldLine() }
         case .finished(let s):
             finish(s)
         }
@@ -128,11 +135,34 @@ public struct TextReportSink: EventSink {
         if keepingIt { p.entries.append(.anomaly(a)) }
     }
 
+    /// One more line held for an open connection. Without a limit (`--limit 0`), past the bound
+    /// every open connection's lines go to the temporary file: each matching row is kept, so what
+    /// is written is read. With a limit they stay in memory (as many as the connections open at
+    /// once hold): most are dropped when their connection finishes, and writing them would fill
+    /// the disk with lines nobody reads.
+    @inline(__always)
+    private mutating func heldLine() {
+        pendingLines += 1
+        if rows.limit == nil && pendingLines > details.memoryBound && details.canSpill { flushPending() }
+    }
+
+    /// Moves the open connections' lines to the file, each after its earlier ones. Amortised: it
+    /// runs once per `memoryBound` lines held, and visits the open connections.
+    private mutating func flushPending() {
+        for i in pending.indices where !pending.values[i].entries.isEmpty {
+            guard let chain = details.spill(pending.values[i].entries, after: pending.values[i].chain) else { return }
+            pendingLines -= pending.values[i].entries.count
+            pending.values[i].chain = chain
+            pending.values[i].entries = []
+        }
+    }
+
     private mutating func finish(_ s: ConnectionSummary) {
         totals.add(s)
         summary.add(s, times: clock.finishTimes(s))
         connections += 1
         let held = pending.removeValue(forKey: s.ref.id)
+        pendingLines -= held?.entries.count ?? 0
         let row = TextRow(s)
         guard selection.matches(row, kinds: held?.kinds ?? AnomalyKinds()) else { return }
         matched += 1
@@ -145,6 +175,6 @@ public struct TextReportSink: EventSink {
         case .kept:
             break
         }
-        details.keep(entries, for: row.id)
+        details.keep(entries, after: held?.chain, for: row.id)
     }
 }
