@@ -63,6 +63,14 @@ public struct RunSummary: Sendable {
 
     public init() {}
 
+    /// Adds time an endpoint spent in a state to the run's total (the text report counts it as
+    /// each state is left, instead of keeping every open connection's `StateTimes`). Saturating,
+    /// and never negative: totals are the same in any order the pieces arrive in.
+    @inline(__always)
+    public mutating func addStateTime(_ role: Role, _ state: TCPState, _ nanos: Int64) {
+        stateTime[role, state] = CaptureTime.adding(max(0, nanos), to: stateTime[role, state])
+    }
+
     public mutating func add(_ c: ConnectionSummary, times: StateTimes) {
         add(
             clientState: c.clientState.name, serverState: c.serverState.name, resetBy: c.facts.resetBy?.name ?? "none",

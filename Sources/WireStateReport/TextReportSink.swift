@@ -66,7 +66,19 @@ public struct TextReportSink: EventSink {
     private var pending: [UInt64: Pending] = [:]
     /// Lines the open connections hold in memory (`entries`), at most `details.memoryBound`.
     private var pendingLines = 0
-    private var clock = StateClock(keepsUIDs: false)
+    /// When each open connection's endpoints entered the states they are in: the summary's time
+    /// in each state is added as a state is left (`RunSummary.addStateTime`). Why not a
+    /// `StateClock`: it keeps 176 bytes of times per open connection, and looking them up at every
+    /// transition was 18% of the text report's run (1M packets: 0.78 s against 0.65 s without).
+    private struct Entered {
+        var client: Int64
+        var server: Int64
+        subscript(_ role: Role) -> Int64 {
+            get { role == .client ? client : server }
+            set { if role == .client { client = newValue } else { server = newValue } }
+        }
+    }
+    private var entered: [UInt64: Entered] = [:]
 
     /// `timeline`: keep every transition, confirmation and anomaly of the rows shown;
     /// `anomalies`: keep their anomalies (both: `analyze --timeline --anomalies`). Past
@@ -103,11 +115,16 @@ public struct TextReportSink: EventSink {
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
     public mutating func consume(_ event: TrackerEvent) {
-        clock.consume(event)
         switch event {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
+            entered[s.ref.id] = Entered(client: s.firstTime, server: s.firstTime)
         case .transition(let t):
+            if let i = entered.index(forKey: t.connection.id) {
+                let start = entered.values[i][t.endpoint]
+                summary.addStateTime(t.endpoint, t.from, CaptureTime.elapsed(from: start, to: t.time))
+                entered.values[i][t.endpoint] = max(start, t.time)
+            }
             if keepsTimeline && !rows.excludes(id: t.connection.id) {
                 pending[t.connection.id, default: Pending()].entries.append(.transition(t))
                 heldLine()
@@ -159,7 +176,11 @@ public struct TextReportSink: EventSink {
 
     private mutating func finish(_ s: ConnectionSummary) {
         totals.add(s)
-        summary.add(s, times: clock.finishTimes(s))
+        if let e = entered.removeValue(forKey: s.ref.id) {
+            summary.addStateTime(.client, s.clientState, CaptureTime.elapsed(from: e.client, to: s.lastTime))
+            summary.addStateTime(.server, s.serverState, CaptureTime.elapsed(from: e.server, to: s.lastTime))
+        }
+        summary.add(s, times: StateTimes())
         connections += 1
         let held = pending.removeValue(forKey: s.ref.id)
         pendingLines -= held?.entries.count ?? 0

@@ -282,6 +282,29 @@ import WireStateTracker
         }
     }
 
+    /// The summary's time in each state, counted as each state is left, is what summing every
+    /// connection's `StateClock` times at its end gives (the JSON Lines way), and so is the rest
+    /// of the summary.
+    @Test func stateTimesCountedAsStatesAreLeftAddUpAsPerConnectionTimes() {
+        var sink = TextReportSink(selection: ConnectionSelection())
+        Self.replay(into: &sink)
+        var clock = StateClock(keepsUIDs: false)
+        var reference = RunSummary()
+        for e in Self.recording.events {
+            clock.consume(e)
+            switch e {
+            case .anomaly(let a): reference.add(a)
+            case .finished(let c): reference.add(c, times: clock.finishTimes(c))
+            default: break
+            }
+        }
+        #expect(clock.openCount == 0)
+        #expect(sink.summary.stateTime == reference.stateTime)
+        #expect(TCPState.allCases.contains { sink.summary.stateTime[.server, $0] > 0 }, "some time must be counted")
+        #expect(sink.summary.text() == reference.text())
+        #expect(sink.summary.jsonMembers() == reference.jsonMembers())
+    }
+
     /// What the text report keeps per connection it may show: a quarter of a summary.
     @Test func aRowIsSmall() {
         print("MemoryLayout: TextRow stride \(MemoryLayout<TextRow>.stride), TimelineEntry stride \(MemoryLayout<TextReportSink.TimelineEntry>.stride)")
