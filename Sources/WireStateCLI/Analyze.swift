@@ -201,6 +201,9 @@ struct Analyze: ParsableCommand {
                 if view.anomalies { report.anomalyList(to: &out, lead: "\n") }
             }
             out.finish()
+            if !pipeline.sink.details.canSpill {
+                Diagnostics.note("no temporary file could be written for the timelines (TMPDIR, else /tmp): they were kept in memory")
+            }
             if pipeline.sink.details.readFailures > 0 {
                 Diagnostics.error(
                     "the timelines of \(pipeline.sink.details.readFailures) connections could not be read back from the temporary file they were kept in; they are missing above"

@@ -46,13 +46,40 @@ import Testing
         let a = try Self.generate(short, packets: 60_000), b = try Self.generate(long, packets: 240_000)
         let ca = try #require(a["connections"] as? Int), cb = try #require(b["connections"] as? Int)
         #expect(cb > 3 * ca, "the long capture holds about 4x the connections: \(ca) vs \(cb)")
-        for mode in [["--quiet"], ["--format", "jsonl"]] {
+        for mode in [["--quiet"], ["--format", "jsonl"], []] {
             let ra = try Self.peakRSS(["analyze"] + mode + [short]), rb = try Self.peakRSS(["analyze"] + mode + [long])
             #expect(ra > 0 && rb > 0)
             // 4x the finished connections within 25% of the peak: only open connections are held
             // (20 ms between starts holds about 3,500 at once, TIME_WAIT included, in both files).
             #expect(Double(rb) < 1.25 * Double(ra), "analyze \(mode.joined(separator: " ")): \(ra) KiB for \(ca) connections, \(rb) KiB for \(cb)")
         }
+    }
+
+    /// `--limit 0 --timeline` of a capture whose timelines pass the 65,536 lines held in memory:
+    /// the rest go through a temporary file in `$TMPDIR`, which is gone once the run is over, and
+    /// the report is the one written when no file can be made (all in memory, said on stderr).
+    @Test func timelinesPastTheMemoryBoundGoThroughATemporaryFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wirestate-spill-\(getpid())")
+        let tmp = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = dir.appendingPathComponent("spill.pcap").path
+        _ = try Self.generate(capture, packets: 60_000)
+        func analyze(tmpdir: String) throws -> WireStateBinary.Result {
+            try WireStateBinary.run(
+                executable: URL(fileURLWithPath: "/usr/bin/env"),
+                ["TMPDIR=\(tmpdir)", WireStateBinary.url.path, "analyze", "--limit", "0", "--timeline", "--anomalies", capture],
+                in: WireStateBinary.repo)
+        }
+        let spilled = try analyze(tmpdir: tmp.path)
+        let inMemory = try analyze(tmpdir: dir.appendingPathComponent("missing").path)
+        #expect(spilled.status == 0 && inMemory.status == 0)
+        let lines = spilled.stdout.split(separator: "\n").filter { $0.hasPrefix("  frame ") }.count
+        #expect(lines > 65_536, "the timelines must pass the bound: \(lines) lines")
+        #expect(spilled.stdout == inMemory.stdout)
+        #expect(!spilled.stderr.contains("temporary file"), "\(spilled.stderr)")
+        #expect(inMemory.stderr.contains("no temporary file could be written"), "\(inMemory.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty, "the temporary file is unlinked")
     }
 
     /// The generator is deterministic (the benchmark's figures are for a file anyone can make
