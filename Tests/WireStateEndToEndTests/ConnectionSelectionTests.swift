@@ -29,6 +29,20 @@ import WireStateTracker
         return pipeline.sink
     }()
 
+    /// The recording's timelines, per connection: every line `--timeline` prints, in order.
+    static let timelines: [UInt64: [TextReportSink.TimelineEntry]] = {
+        var byID: [UInt64: [TextReportSink.TimelineEntry]] = [:]
+        for e in recording.events {
+            switch e {
+            case .transition(let t): byID[t.connection.id, default: []].append(.transition(t))
+            case .confirmation(let c): byID[c.connection.id, default: []].append(.confirmation(c))
+            case .anomaly(let a): byID[a.connection.id, default: []].append(.anomaly(a))
+            default: break
+            }
+        }
+        return byID
+    }()
+
     static func replay(into sink: inout TextReportSink) {
         sink.tunnelsChanged(recording.tunnels)
         for e in recording.events { sink.consume(e) }
@@ -145,15 +159,7 @@ import WireStateTracker
     /// `--timeline`: the events kept are exactly those of the rows shown, in the order the
     /// tracker reported them; a row displaced from the first `L` takes its events with it.
     @Test func timelinesAreKeptForTheShownRowsOnly() throws {
-        var everything: [UInt64: [TextReportSink.TimelineEntry]] = [:]
-        for e in Self.recording.events {
-            switch e {
-            case .transition(let t): everything[t.connection.id, default: []].append(.transition(t))
-            case .confirmation(let c): everything[c.connection.id, default: []].append(.confirmation(c))
-            case .anomaly(let a): everything[a.connection.id, default: []].append(.anomaly(a))
-            default: break
-            }
-        }
+        let everything = Self.timelines
         var spilled = false
         var reports: [String: String] = [:]
         // linesInMemory 0: every timeline goes to the temporary file; 40: the first few stay in

@@ -6,19 +6,8 @@ import WireStateTracker
 /// Where the text report keeps the timelines of the rows it will show: memory, then an unlinked
 /// temporary file, and memory again when no file can be had.
 @Suite struct HeldTimelinesTests {
-    /// A recorded run's timelines, per connection (the lines `--timeline` prints).
-    static let timelines: [(UInt64, [HeldTimelines.Entry])] = {
-        var byID: [UInt64: [HeldTimelines.Entry]] = [:]
-        for e in ConnectionSelectionTests.recording.events {
-            switch e {
-            case .transition(let t): byID[t.connection.id, default: []].append(.transition(t))
-            case .confirmation(let c): byID[c.connection.id, default: []].append(.confirmation(c))
-            case .anomaly(let a): byID[a.connection.id, default: []].append(.anomaly(a))
-            default: break
-            }
-        }
-        return byID.sorted { $0.key < $1.key }
-    }()
+    /// A recorded run's timelines, per connection, in id order.
+    static let timelines: [(UInt64, [HeldTimelines.Entry])] = ConnectionSelectionTests.timelines.sorted { $0.key < $1.key }
 
     static func scratchDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-held-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
