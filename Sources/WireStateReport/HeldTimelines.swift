@@ -186,23 +186,22 @@ private final class SpillFile: @unchecked Sendable {
     }
 
     private static func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at position: Int64) -> Bool {
-        var offset = 0
-        while offset < raw.count {
-            let n = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(position) + off_t(offset))
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
+        transfer(raw.count, at: position) { done, at in pwrite(fd, raw.baseAddress! + done, raw.count - done, at) }
     }
 
     private static func read(_ fd: Int32, _ raw: UnsafeMutableRawBufferPointer, at position: Int64) -> Bool {
-        var offset = 0
-        while offset < raw.count {
-            let n = pread(fd, raw.baseAddress! + offset, raw.count - offset, off_t(position) + off_t(offset))
+        transfer(raw.count, at: position) { done, at in pread(fd, raw.baseAddress! + done, raw.count - done, at) }
+    }
+
+    /// Moves `count` bytes at `position` with `io` (handed the bytes done and where the next
+    /// begin), until all are moved, retrying an interrupted call; false on an error or end of file.
+    private static func transfer(_ count: Int, at position: Int64, _ io: (Int, off_t) -> Int) -> Bool {
+        var done = 0
+        while done < count {
+            let n = io(done, off_t(position) + off_t(done))
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
-            offset += n
+            done += n
         }
         return true
     }
