@@ -15,8 +15,9 @@ import WireStateTracker
 /// - `--timeline` and `--anomalies` need a connection's events: they are held while it is open,
 ///   and kept after it finishes only while its row is among those shown.
 ///
-/// Open connections cost an entry here only once they have an anomaly (or, with `--timeline` or
-/// `--anomalies`, an event): `pending`, emptied as each finishes. In the file's order (the
+/// Each open connection costs 16 bytes here (`entered`: when its endpoints entered their
+/// states), and an entry in `pending` once it has an anomaly (or, with `--timeline` or
+/// `--anomalies`, an event); both are emptied as it finishes. In the file's order (the
 /// default) a connection whose id comes after `--limit` rows already held cannot be shown, so
 /// its events are not held at all (`ShownRows.excludes`): `--timeline` then keeps the events of
 /// 50 connections and of none of the others, open or finished.
