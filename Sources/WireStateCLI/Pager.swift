@@ -86,6 +86,9 @@ struct PagedOutput: TextSink {
 
     mutating func flush() { out?.flush() }
 
+    /// The pager quit (or standard output failed): the rest of the report is not made.
+    var isClosed: Bool { out?.failed ?? false }
+
     /// Pages (or not) what is held, and everything written after it.
     private mutating func decide(page: Bool) {
         screen = nil

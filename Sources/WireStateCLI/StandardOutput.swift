@@ -13,6 +13,8 @@ import WireStateReport
 struct FDOutput: TextSink {
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// A write failed (the pager quit, the disk is full): what follows is not written either.
+    private(set) var failed = false
     /// The first write error on standard output (a full disk, a vanished file), reported by the
     /// command at the end: output that could not be written must not pass for success.
     nonisolated(unsafe) static var writeError: Int32 = 0
@@ -39,17 +41,20 @@ struct FDOutput: TextSink {
 
     mutating func flush() {
         var offset = 0
+        var failedNow = false
         buffer.withUnsafeBytes { raw in
             while offset < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n <= 0 {
                     if n < 0 && errno == EINTR { continue }
                     if fd == 1 && Self.writeError == 0 { Self.writeError = n < 0 ? errno : EIO }
+                    failedNow = true
                     return
                 }
                 offset += n
             }
         }
+        if failedNow { failed = true }
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -128,6 +128,7 @@ struct ConnectionTable {
             }
         }
         for r in -1..<rows.count {
+            if out.isClosed { return }
             var line = ""
             var visible = 0
             for (i, col) in cols.enumerated() {

@@ -65,6 +65,7 @@ public struct TextReport {
     public func timeline<Out: TextSink>(to out: inout Out) {
         let start = sink.firstTime ?? 0
         for c in rows {
+            if out.isClosed { return }
             var previous = c.firstTime
             let inc = c.incarnation > 1 ? " (incarnation \(c.incarnation))" : ""
             var text = "connection \(c.id)\(inc): \(c.client) → \(c.server)\n"
@@ -105,6 +106,7 @@ public struct TextReport {
     public func anomalyList<Out: TextSink>(to out: inout Out, lead: String = "") {
         var started = false
         for c in rows {
+            if out.isClosed { return }
             // In frame order: a repeating finding arrives when its run ends, but is listed at its start.
             let list = sink.anomalies(of: c.id).enumerated().sorted {
                 ($0.element.frame?.number ?? .max, $0.offset) < ($1.element.frame?.number ?? .max, $1.offset)

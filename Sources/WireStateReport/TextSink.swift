@@ -10,10 +10,14 @@ public protocol TextSink {
     /// The same, borrowed: a record built in `JSONLine`'s buffer goes to the sink's own buffer
     /// without an array in between.
     mutating func write(bytes: UnsafeRawBufferPointer)
+    /// Nothing more can be written (the pager quit, the disk is full): a long report stops
+    /// making what nobody can read.
+    var isClosed: Bool { get }
 }
 
 extension TextSink {
     public mutating func flush() {}
+    public var isClosed: Bool { false }
     public mutating func write(utf8: [UInt8]) { write(String(decoding: utf8, as: UTF8.self)) }
     public mutating func write(bytes: UnsafeRawBufferPointer) { write(String(decoding: bytes, as: UTF8.self)) }
 }
