@@ -20,7 +20,7 @@ struct ConnectionTable {
     }
 
     var report: TextReport
-    var rows: RowChunks
+    var rows: BlockStore<TextRow>
     var view: ReportView
 
     func stateCell(_ s: TCPState, _ e: Evidence, short: Bool) -> String {
@@ -98,7 +98,7 @@ struct ConnectionTable {
     /// whatever the number of levels tried.
     struct Widths {
         private var measured: [String: Int] = [:]
-        mutating func of(_ col: Column, in rows: RowChunks) -> Int {
+        mutating func of(_ col: Column, in rows: BlockStore<TextRow>) -> Int {
             if let w = measured[col.key] { return w }
             var w = col.header.count
             for r in rows { w = max(w, col.cell(r).count) }

@@ -71,7 +71,9 @@ public struct RunSummary: Sendable {
         stateTime[role, state] = CaptureTime.adding(max(0, nanos), to: stateTime[role, state])
     }
 
-    public mutating func add(_ c: ConnectionSummary, times: StateTimes) {
+    /// `times`: the connection's time in each state, nil when they were counted as they came
+    /// (`addStateTime`).
+    public mutating func add(_ c: ConnectionSummary, times: StateTimes?) {
         add(
             clientState: c.clientState.name, serverState: c.serverState.name, resetBy: c.facts.resetBy?.name ?? "none",
             zeekState: c.facts.zeek.connState.name, times: times, synToSynAck: c.facts.synToSynAck,
@@ -83,7 +85,7 @@ public struct RunSummary: Sendable {
     /// One finished connection as its `connection` record states it: what `wirestate merge`
     /// feeds, so that a merged summary is computed exactly as one run's.
     public mutating func add(
-        clientState: String, serverState: String, resetBy: String, zeekState: String, times: StateTimes,
+        clientState: String, serverState: String, resetBy: String, zeekState: String, times: StateTimes?,
         synToSynAck: Int64?, synAckToAck: Int64?, handshakeRTT: Int64?, bytes: UInt64, packets: UInt64,
         client: IPAddress, server: IPAddress
     ) {
@@ -91,9 +93,11 @@ public struct RunSummary: Sendable {
         finalStates[clientState + "/" + serverState, default: 0] += 1
         resetsBy[resetBy, default: 0] += 1
         zeekStates[zeekState, default: 0] += 1
-        for s in TCPState.allCases {
-            stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
-            stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
+        if let times {
+            for s in TCPState.allCases {
+                stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
+                stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
+            }
         }
         if let v = synToSynAck { self.synToSynAck.add(v) }
         if let v = synAckToAck { self.synAckToAck.add(v) }

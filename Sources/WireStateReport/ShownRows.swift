@@ -1,3 +1,5 @@
+import WireStateTracker
+
 /// The rows the text table will show, chosen as connections finish: with `--limit L`, the `L`
 /// that come first in the selection's order (`ConnectionSelection.precedes`), held in a heap
 /// whose root is the last of them; without a limit, every row offered.
@@ -13,7 +15,7 @@ public struct ShownRows: Sendable {
     public let limit: Int?
     /// A max-heap in show order (the root is shown last) while limited; unordered otherwise;
     /// in show order once `sortForShowing` ran.
-    private var rows = RowChunks()
+    private var rows = BlockStore<TextRow>()
     private var inShowOrder = false
 
     public init(order: ConnectionSelection) {
@@ -59,7 +61,7 @@ public struct ShownRows: Sendable {
     }
 
     /// The rows in show order (a sorted copy, unless `sortForShowing` sorted them in place).
-    public func sorted() -> RowChunks {
+    public func sorted() -> BlockStore<TextRow> {
         guard !inShowOrder else { return rows }
         var copy = self
         copy.sortForShowing()
@@ -70,7 +72,7 @@ public struct ShownRows: Sendable {
     /// `--limit 0` the rows are every connection's, and a sorted copy doubled them.
     ///
     /// A heap sort, in place: the standard library's sort takes a buffer of half the rows, and
-    /// with `--limit 0` the rows are the one thing that grows with the file (`RowChunks`). `precedes` is a total
+    /// with `--limit 0` the rows are the one thing that grows with the file (`BlockStore`). `precedes` is a total
     /// order (ties go by id), so an unstable sort gives the same order.
     public mutating func sortForShowing() {
         guard !inShowOrder else { return }

@@ -12,7 +12,7 @@ public struct TextReport {
     /// The connections the table, timeline and anomaly list show, in show order: those the
     /// sink's selection kept (`ConnectionSelection`, `ShownRows`). Totals and the summary always
     /// cover them all.
-    public var rows: RowChunks
+    public var rows: BlockStore<TextRow>
 
     public init(sink: TextReportSink, inputs: [InputReport]) {
         self.sink = sink

@@ -99,7 +99,7 @@ public struct TextReportSink: EventSink {
     public var pendingCount: Int { pending.count }
 
     /// The rows to show, in show order.
-    public func shownRows() -> RowChunks { rows.sorted() }
+    public func shownRows() -> BlockStore<TextRow> { rows.sorted() }
 
     /// Sorts the rows to show in place, once the run is over (`ShownRows.sortForShowing`), so
     /// that `shownRows()` does not copy them.
@@ -181,7 +181,7 @@ public struct TextReportSink: EventSink {
             summary.addStateTime(.client, s.clientState, CaptureTime.elapsed(from: e.client, to: s.lastTime))
             summary.addStateTime(.server, s.serverState, CaptureTime.elapsed(from: e.server, to: s.lastTime))
         }
-        summary.add(s, times: StateTimes())
+        summary.add(s, times: nil)
         connections += 1
         let held = pending.removeValue(forKey: s.ref.id)
         pendingLines -= held?.entries.count ?? 0

@@ -258,8 +258,8 @@ import WireStateTracker
         }
     }
 
-    /// Past one chunk of `RowChunks` (4,096 rows): the heap and the in-place sort work across
-    /// chunk boundaries, and the rows come out as a full sort orders them.
+    /// Past the blocks of `BlockStore` (1,024 rows each): the heap and the in-place sort work
+    /// across block boundaries, and the rows come out as a full sort orders them.
     @Test func rowsAcrossChunksSortAsAFullSort() throws {
         let template: ConnectionSummary = try #require(
             Self.recording.events.lazy.compactMap { if case .finished(let c) = $0 { c } else { nil } }.first)
@@ -272,7 +272,7 @@ import WireStateTracker
             c.bytesFromClient = (state >> 33) % 5_000
             rows.append(TextRow(c))
         }
-        var chunks = RowChunks()
+        var chunks = BlockStore<TextRow>()
         for r in rows { chunks.append(r) }
         #expect(chunks.count == rows.count && Array(chunks) == rows)
         for (sort, limit) in [(ConnectionSelection.SortKey.bytes, 0), (.bytes, 5_000), (.start, 0)] {
