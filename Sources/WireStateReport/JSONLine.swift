@@ -28,6 +28,13 @@ public struct JSONLine {
     private var cachedSecond: Int64 = .min
     /// `2026-11-21T12:33:43.` of `cachedSecond`: 20 bytes, inline.
     private var cachedPrefix = Text28()
+    /// Where `epochSeconds` last wrote a time of this record: its value, the offset of its first
+    /// digit and of its dot (`epochNanos` is `.min` when there is none).
+    private var epochNanos: Int64 = .min
+    private var epochAt = 0
+    private var epochDot = 0
+    /// The enum spellings records are made of (shared: built once per process).
+    let names = JSONNames.shared
 
     public init() {
         capacity = 1024
@@ -41,6 +48,7 @@ public struct JSONLine {
             base = owner.base
         }
         count = 0
+        epochNanos = .min
     }
 
     /// The record so far, valid during `body`.
@@ -240,13 +248,38 @@ public struct JSONLine {
     public mutating func epochSeconds(_ nanos: Int64) {
         if nanos < 0 { append(UInt8(ascii: "-")) }
         let m = nanos.magnitude
+        let at = count
         unsigned(m / 1_000_000_000)
+        let dot = count
         append(UInt8(ascii: "."))
         zeroPadded(Int64(m % 1_000_000_000), 9)
+        if nanos >= 0 {
+            epochNanos = nanos
+            epochAt = at
+            epochDot = dot
+        }
+    }
+
+    /// The digits of `nanos` and of its fraction, when `epochSeconds` wrote them in this record
+    /// and there is a whole second (so that the nanoseconds' digits are the seconds' and then
+    /// the fraction's nine): the offsets of the seconds' digits and of the fraction's, or nil.
+    @inline(__always)
+    func writtenDigits(of nanos: Int64) -> (seconds: Int, dot: Int)? {
+        nanos == epochNanos && nanos >= 1_000_000_000 ? (epochAt, epochDot) : nil
+    }
+
+    /// Appends `n` bytes of this record, from offset `from` (earlier than the end), again.
+    @inline(__always)
+    mutating func repeatBytes(from: Int, count n: Int) {
+        // Room first: growing moves the buffer, and the bytes are read from it.
+        if count + n > capacity { grow(to: count + n) }
+        append(UnsafeRawPointer(base + from), count: n)
     }
 
     /// RFC 3339 UTC with nine fraction digits, as `Format.rfc3339`, quoted.
-    public mutating func rfc3339(_ rawNanos: Int64) {
+    /// `fractionAt`: the offset in this record where the nine digits of its fraction were
+    /// written already (`writtenDigits`), to copy instead of making them again.
+    public mutating func rfc3339(_ rawNanos: Int64, fractionAt: Int? = nil) {
         // Tracker times are clamped to ±2^62 ns (CaptureTime); clamping here too keeps the
         // second's multiple of 10^9 inside Int64 for any caller.
         let nanos = min(max(rawNanos, -(1 << 62)), 1 << 62)
@@ -259,7 +292,11 @@ public struct JSONLine {
         }
         append(UInt8(ascii: "\""))
         cachedPrefix.withBytes { append(contentsOf: $0) }
-        zeroPadded(nanos - second * 1_000_000_000, 9)
+        if let fractionAt, nanos == rawNanos {
+            repeatBytes(from: fractionAt, count: 9)
+        } else {
+            zeroPadded(nanos - second * 1_000_000_000, 9)
+        }
         raw("Z\"")
     }
 

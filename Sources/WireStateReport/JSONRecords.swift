@@ -7,6 +7,12 @@ import WireStateTracker
 extension JSONLine {
     typealias Writer = JSONLinesWriter<StringSink>
 
+    /// One enum case's spelling from `table` (`EncodedNames`).
+    @inline(__always)
+    mutating func name(_ table: EncodedNames, _ raw: UInt8) {
+        append(contentsOf: table.bytes(raw))
+    }
+
     mutating func head(_ type: StaticString, _ connection: ConnectionRef) {
         raw("{\"type\":\""); raw(type); raw("\",\"schema\":"); int(Writer.schemaVersion)
         raw(",\"connection\":"); unsigned(connection.id); raw(",\"incarnation\":"); int(connection.incarnation)
@@ -22,10 +28,20 @@ extension JSONLine {
         }
     }
 
-    /// `,"time_ns":…,"time_utc":"…"`.
+    /// `,"time_ns":…,"time_utc":"…"`. The three renderings of a record's time share their
+    /// digits: after `epochSeconds` wrote `1700000000.123456789`, the nanoseconds are those
+    /// digits without the dot and the RFC 3339 fraction is their last nine, copied (writing
+    /// digits was a sixth of `--format jsonl`'s instructions).
     mutating func timeFields(_ key: StaticString, _ nanos: Int64) {
-        raw(",\""); raw(key); raw("_ns\":"); int(nanos)
-        raw(",\""); raw(key); raw("_utc\":"); rfc3339(nanos)
+        raw(",\""); raw(key); raw("_ns\":")
+        if let (seconds, dot) = writtenDigits(of: nanos) {
+            repeatBytes(from: seconds, count: dot - seconds)
+            repeatBytes(from: dot + 1, count: 9)
+            raw(",\""); raw(key); raw("_utc\":"); rfc3339(nanos, fractionAt: dot + 1)
+        } else {
+            int(nanos)
+            raw(",\""); raw(key); raw("_utc\":"); rfc3339(nanos)
+        }
     }
 
     /// An address, quoted, byte for byte as `IPAddress.description`: IPv4 digit by digit, without
@@ -66,56 +82,62 @@ extension JSONLine {
     }
 
     mutating func transition(_ t: Transition, _ names: [String], uid u: UIDValue) {
+        let n = self.names
         head("transition", t.connection)
-        raw(",\"endpoint\":\""); rawString(t.endpoint.name); raw("\",\"from\":\""); rawString(t.from.name)
-        raw("\",\"to\":\""); rawString(t.to.name); raw("\",\"evidence\":\""); rawString(t.evidence.name)
-        raw("\",\"cause\":"); string(t.cause.name); raw(",\"cause_code\":\""); rawString(t.cause.code); raw("\",")
+        raw(",\"endpoint\":\""); name(n.role, t.endpoint.rawValue); raw("\",\"from\":\""); name(n.state, t.from.rawValue)
+        raw("\",\"to\":\""); name(n.state, t.to.rawValue); raw("\",\"evidence\":\""); name(n.evidence, t.evidence.rawValue)
+        raw("\",\"cause\":"); name(n.causeSentence, t.cause.rawValue); raw(",\"cause_code\":\""); name(n.causeCode, t.cause.rawValue); raw("\",")
         frame("frame", "file", t.frame, names)
         raw(",\"time\":"); epochSeconds(t.time)
         timeFields("time", t.time); uid(u); raw("}")
     }
 
     mutating func confirmation(_ c: Confirmation, _ names: [String], uid u: UIDValue) {
+        let n = self.names
         head("confirmation", c.connection)
-        raw(",\"endpoint\":\""); rawString(c.endpoint.name); raw("\",\"state\":\""); rawString(c.state.name)
-        raw("\",\"evidence\":\""); rawString(c.evidence.name); raw("\",")
+        raw(",\"endpoint\":\""); name(n.role, c.endpoint.rawValue); raw("\",\"state\":\""); name(n.state, c.state.rawValue)
+        raw("\",\"evidence\":\""); name(n.evidence, c.evidence.rawValue); raw("\",")
         frame("frame", "file", c.frame, names)
         raw(",\"time\":"); epochSeconds(c.time)
         timeFields("time", c.time); uid(u); raw("}")
     }
 
     mutating func anomaly(_ a: Anomaly, _ names: [String], uid u: UIDValue) {
+        let n = self.names
         head("anomaly", a.connection)
-        raw(",\"code\":\""); rawString(a.code.code); raw("\",\"severity\":\""); rawString(a.severity.name)
-        raw("\",\"endpoint\":\""); rawString(a.endpoint.name); raw("\",")
+        raw(",\"code\":\""); name(n.anomalyCode, a.code.rawValue); raw("\",\"severity\":\""); name(n.severity, a.severity.rawValue)
+        raw("\",\"endpoint\":\""); name(n.role, a.endpoint.rawValue); raw("\",")
         frame("frame", "file", a.frame, names)
         if let related = a.relatedFrame { raw(","); frame("related_frame", "related_frame_file", related, names) }
         if a.count > 1 { raw(",\"count\":"); int(a.count); raw(","); frame("last_frame", "last_frame_file", a.lastFrame, names) }
         raw(",\"time\":"); epochSeconds(a.time)
-        raw(",\"client_before\":\""); rawString(a.clientBefore.name); raw("\",\"server_before\":\""); rawString(a.serverBefore.name)
-        raw("\",\"client_after\":\""); rawString(a.clientAfter.name); raw("\",\"server_after\":\""); rawString(a.serverAfter.name)
+        raw(",\"client_before\":\""); name(n.state, a.clientBefore.rawValue); raw("\",\"server_before\":\""); name(n.state, a.serverBefore.rawValue)
+        raw("\",\"client_after\":\""); name(n.state, a.clientAfter.rawValue); raw("\",\"server_after\":\""); name(n.state, a.serverAfter.rawValue)
         raw("\",\"message\":"); string(a.message)
         timeFields("time", a.time); uid(u); raw("}")
     }
 
     mutating func stateTimes(_ times: StateTimes, _ role: Role) {
+        let n = self.names
         raw("{")
         var first = true
         for s in TCPState.allCases where times[role, s] > 0 {
             if !first { raw(",") }
             first = false
-            raw("\""); rawString(s.name); raw("\":"); int(times[role, s])
+            raw("\""); name(n.state, s.rawValue); raw("\":"); int(times[role, s])
         }
         raw("}")
     }
 
     mutating func connection(_ c: ConnectionSummary, _ names: [String], uid u: UIDValue, times: StateTimes?, tunnels: [TunnelPath]) {
         let f = c.facts
+        let n = self.names
         raw("{\"type\":\"connection\",\"schema\":"); int(Writer.schemaVersion)
         raw(",\"id\":"); unsigned(c.ref.id); raw(",\"incarnation\":"); int(c.ref.incarnation)
         raw(",\"client\":"); socket(c.client); raw(",\"server\":"); socket(c.server)
-        raw(",\"client_state\":\""); rawString(c.clientState.name); raw("\",\"server_state\":\""); rawString(c.serverState.name)
-        raw("\",\"client_evidence\":\""); rawString(c.clientEvidence.name); raw("\",\"server_evidence\":\""); rawString(c.serverEvidence.name)
+        raw(",\"client_state\":\""); name(n.state, c.clientState.rawValue); raw("\",\"server_state\":\""); name(n.state, c.serverState.rawValue)
+        raw("\",\"client_evidence\":\""); name(n.evidence, c.clientEvidence.rawValue); raw("\",\"server_evidence\":\"");
+        name(n.evidence, c.serverEvidence.rawValue)
         raw("\",\"packets_client_to_server\":"); int(c.packetsFromClient); raw(",\"packets_server_to_client\":"); int(c.packetsFromServer)
         raw(",\"bytes_client_to_server\":"); int(c.bytesFromClient); raw(",\"bytes_server_to_client\":"); int(c.bytesFromServer)
         raw(","); frame("first_frame", "first_frame_file", c.firstFrame, names)
@@ -138,7 +160,7 @@ extension JSONLine {
         raw(",\"handshake_rtt_ns\":"); optional(f.handshakeRTT)
         raw(",\"client_state_ns\":"); stateTimes(times ?? StateTimes(), .client)
         raw(",\"server_state_ns\":"); stateTimes(times ?? StateTimes(), .server)
-        raw(",\"zeek_conn_state\":\""); rawString(f.zeek.connState.name); raw("\",\"zeek_history\":"); string(f.zeek.history.text); raw("}")
+        raw(",\"zeek_conn_state\":\""); name(n.zeekState, f.zeek.connState.rawValue); raw("\",\"zeek_history\":"); string(f.zeek.history.text); raw("}")
     }
 }
 

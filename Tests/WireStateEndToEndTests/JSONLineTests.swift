@@ -1,6 +1,7 @@
 import Testing
 @testable import WireStateReport
 import WireStateDecoder
+import WireStateTracker
 
 /// `JSONLine` writes numbers and addresses by hand (two digits per division, IPv4 octet by
 /// octet) so that `--format jsonl` skips `String(v)` and `description`: these pin that the
@@ -114,6 +115,58 @@ import WireStateDecoder
             let clamped = min(max(t, -(1 << 62)), 1 << 62)
             #expect(l.string == "\"" + Self.referenceRFC3339(clamped) + "\"", "\(t)")
         }
+    }
+
+    /// A record's time is written three ways (`"time"`, `"time_ns"`, `"time_utc"`), the last two
+    /// copied from the digits of the first when they can be: each must still be what it is
+    /// alone, for times under a second, before the epoch, at whole seconds, at the clamp, when
+    /// the buffer grows between the first and the others, and when the time is another one.
+    @Test func timeFieldsCopiedFromTheSecondsDigitsMatchEachRenderingAlone() {
+        var times: [Int64] = [0, 1, 999_999_999, 1_000_000_000, 1_000_000_001, 9_999_999_999, 10_000_000_000, -1, -1_000_000_000]
+        times += [1_700_000_000_123_456_789, 1_700_000_000_000_000_000, 1 << 62, (1 << 62) + 5, Int64.max, Int64.min]
+        func alone(_ t: Int64, _ key: String) -> String {
+            let clamped = min(max(t, -(1 << 62)), 1 << 62)
+            return ",\"\(key)_ns\":\(t),\"\(key)_utc\":\"" + Format.rfc3339(clamped) + "\""
+        }
+        for t in times {
+            for gap in [0, 3_000] {
+                for other in [t, t &+ 1_000_000_000, 5] {
+                    var l = JSONLine()
+                    l.reset()
+                    l.raw("{\"time\":")
+                    l.epochSeconds(t)
+                    for _ in 0..<gap { l.raw("x") }
+                    l.timeFields("time", t)
+                    l.timeFields("last", other)
+                    let expected = "{\"time\":" + Format.time(t) + String(repeating: "x", count: gap) + alone(t, "time") + alone(other, "last")
+                    #expect(l.string == expected, "\(t) gap \(gap) other \(other)")
+                }
+            }
+        }
+        // A new record forgets the digits of the last one.
+        var l = JSONLine()
+        l.epochSeconds(1_700_000_000_123_456_789)
+        l.reset()
+        l.timeFields("time", 1_700_000_000_123_456_789)
+        #expect(l.string == alone(1_700_000_000_123_456_789, "time"))
+    }
+
+    /// The names records take from `EncodedNames` are the enums' own spellings, byte for byte.
+    @Test func encodedNamesAreTheEnumsSpellings() {
+        let n = JSONNames.shared
+        func bytes(_ table: EncodedNames, _ raw: UInt8) -> String { String(decoding: table.bytes(raw), as: UTF8.self) }
+        for c in TCPState.allCases { #expect(bytes(n.state, c.rawValue) == c.name) }
+        for c in Role.allCases { #expect(bytes(n.role, c.rawValue) == c.name) }
+        for c in Evidence.allCases { #expect(bytes(n.evidence, c.rawValue) == c.name) }
+        for c in TransitionCause.allCases {
+            #expect(bytes(n.causeCode, c.rawValue) == c.code)
+            #expect(bytes(n.causeSentence, c.rawValue) == Format.json(c.name))
+            #expect(bytes(n.causeSentence, c.rawValue) == Self.line { $0.string(c.name) })
+        }
+        for c in AnomalyCode.allCases { #expect(bytes(n.anomalyCode, c.rawValue) == c.code) }
+        for c in Severity.allCases { #expect(bytes(n.severity, c.rawValue) == c.name) }
+        for c in ZeekConnState.allCases { #expect(bytes(n.zeekState, c.rawValue) == c.name) }
+        #expect(n.state.bytes(200).count == 0)
     }
 
     /// `Format.fixed` as it was written with strings, before `JSONLine.fixed` became its one
