@@ -121,10 +121,12 @@ extension JSONLine {
         let n = self.names
         raw("{")
         var first = true
-        for s in TCPState.allCases where times[role, s] > 0 {
-            if !first { raw(",") }
-            first = false
-            raw("\""); name(n.state, s.rawValue); raw("\":"); int(times[role, s])
+        times.withTimes(of: role) { t in
+            for s in TCPState.allCases where t[Int(s.rawValue)] > 0 {
+                if !first { raw(",") }
+                first = false
+                raw("\""); name(n.state, s.rawValue); raw("\":"); int(t[Int(s.rawValue)])
+            }
         }
         raw("}")
     }

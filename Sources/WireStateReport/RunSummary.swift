@@ -93,12 +93,7 @@ public struct RunSummary: Sendable {
         finalStates[clientState + "/" + serverState, default: 0] += 1
         resetsBy[resetBy, default: 0] += 1
         zeekStates[zeekState, default: 0] += 1
-        if let times {
-            for s in TCPState.allCases {
-                stateTime[.client, s] = CaptureTime.adding(times[.client, s], to: stateTime[.client, s])
-                stateTime[.server, s] = CaptureTime.adding(times[.server, s], to: stateTime[.server, s])
-            }
-        }
+        if let times { stateTime.add(times) }
         if let v = synToSynAck { self.synToSynAck.add(v) }
         if let v = synAckToAck { self.synAckToAck.add(v) }
         if let v = handshakeRTT { handshake.add(v) }

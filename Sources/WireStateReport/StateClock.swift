@@ -25,6 +25,30 @@ public struct StateTimes: Sendable, Equatable {
         }
     }
 
+    /// Adds `other`'s time in every state, saturating (`CaptureTime.adding`), in place: the
+    /// subscript copies the whole value (176 bytes) out to read one entry, and the run's summary
+    /// added 22 entries per connection.
+    public mutating func add(_ other: StateTimes) {
+        withUnsafeMutableBytes(of: &values) { to in
+            withUnsafeBytes(of: other.values) { from in
+                for i in 0..<22 {
+                    let sum = CaptureTime.adding(
+                        from.load(fromByteOffset: i * 8, as: Int64.self), to: to.load(fromByteOffset: i * 8, as: Int64.self))
+                    to.storeBytes(of: sum, toByteOffset: i * 8, as: Int64.self)
+                }
+            }
+        }
+    }
+
+    /// One role's times, in the order of `TCPState.allCases`, valid during `body` (one copy of the
+    /// value for all eleven, instead of one per subscript).
+    public func withTimes<R>(of role: Role, _ body: (UnsafeBufferPointer<Int64>) -> R) -> R {
+        withUnsafeBytes(of: values) { raw in
+            let all = raw.bindMemory(to: Int64.self)
+            return body(UnsafeBufferPointer(rebasing: all[(role == .client ? 0 : 11)..<(role == .client ? 11 : 22)]))
+        }
+    }
+
     public static func == (a: StateTimes, b: StateTimes) -> Bool {
         withUnsafeBytes(of: a.values) { x in withUnsafeBytes(of: b.values) { y in x.elementsEqual(y) } }
     }

@@ -101,6 +101,28 @@ import WireStateTracker
     }
 
     /// Time per state sums to the connection's span for each endpoint (nothing lost or counted twice).
+    /// `StateTimes.add` and `withTimes` work on the raw storage: each entry must land where the
+    /// subscript reads it, saturating, and a role's row be that role's, in state order.
+    @Test func stateTimesAddEntryByEntryAndSaturate() {
+        var a = StateTimes(), b = StateTimes()
+        for (k, s) in TCPState.allCases.enumerated() {
+            a[.client, s] = Int64(k + 1)
+            a[.server, s] = Int64(100 * (k + 1))
+            b[.client, s] = Int64(1_000 * (k + 1))
+            b[.server, s] = k == 3 ? Int64.max - 50 : 7
+        }
+        var sum = a
+        sum.add(b)
+        for (k, s) in TCPState.allCases.enumerated() {
+            #expect(sum[.client, s] == Int64(1_001 * (k + 1)))
+            #expect(sum[.server, s] == CaptureTime.adding(b[.server, s], to: a[.server, s]))
+            #expect(sum.withTimes(of: .client) { $0[k] } == sum[.client, s])
+            #expect(sum.withTimes(of: .server) { $0[k] } == sum[.server, s])
+        }
+        #expect(sum[.server, TCPState.allCases[3]] == CaptureTime.adding(Int64.max - 50, to: 400))
+        #expect(sum.withTimes(of: .client) { $0.count } == TCPState.allCases.count)
+    }
+
     @Test func stateTimesCoverTheConnection() throws {
         let json = try WireStateBinary.run(["analyze", "--format", "jsonl", "Captures/client-close.pcap"]).stdout
         for line in json.split(separator: "\n") {
