@@ -271,7 +271,8 @@ public struct JSONLine {
     /// Appends `n` bytes of this record, from offset `from` (earlier than the end), again.
     @inline(__always)
     mutating func repeatBytes(from: Int, count n: Int) {
-        precondition(from >= 0 && n >= 0 && from + n <= count, "JSONLine.repeatBytes outside the record")
+        // Internal: the offsets come from `epochSeconds` in this record (`reset` forgets them).
+        assert(from >= 0 && n >= 0 && from + n <= count, "JSONLine.repeatBytes outside the record")
         // Room first: growing moves the buffer, and the bytes are read from it.
         if count + n > capacity { grow(to: count + n) }
         append(UnsafeRawPointer(base + from), count: n)
@@ -282,6 +283,7 @@ public struct JSONLine {
 
     /// `rfc3339`, with `fractionAt` the offset in this record where the nine digits of its
     /// fraction were written already (`writtenDigits`), to copy instead of making them again.
+    @inline(__always)
     mutating func rfc3339(_ rawNanos: Int64, fractionAt: Int?) {
         // Tracker times are clamped to ±2^62 ns (CaptureTime); clamping here too keeps the
         // second's multiple of 10^9 inside Int64 for any caller.

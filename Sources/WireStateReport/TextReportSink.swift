@@ -115,7 +115,18 @@ public struct TextReportSink: EventSink {
 
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
-    public mutating func consume(_ event: TrackerEvent) {
+    public mutating func consume(_ event: TrackerEvent) { take(event) }
+
+    /// A step's events, read in place: the protocol's default hands each to `consume`, copying
+    /// it (512 bytes) out of the array first.
+    public mutating func consume(all events: [TrackerEvent]) {
+        events.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices { take(buffer[i]) }
+        }
+    }
+
+    @inline(__always)
+    private mutating func take(_ event: TrackerEvent) {
         switch event {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
