@@ -8,11 +8,56 @@ import WireStateTracker
 public struct RunSummary: Sendable {
     public private(set) var connections = 0
     /// (client state, server state) → connections ending so.
-    public private(set) var finalStates: [String: Int] = [:]
-    public private(set) var anomaliesByCode: [String: Int] = [:]
-    public private(set) var anomaliesBySeverity: [String: Int] = [:]
-    public private(set) var resetsBy: [String: Int] = ["client": 0, "server": 0, "none": 0]
-    public private(set) var zeekStates: [String: Int] = [:]
+    public var finalStates: [String: Int] {
+        var d = named.finalStates
+        for c in TCPState.allCases {
+            for s in TCPState.allCases {
+                let n = counted.finalStates[Int(c.rawValue) * Counted.states + Int(s.rawValue)]
+                if n > 0 { d[c.name + "/" + s.name, default: 0] += n }
+            }
+        }
+        return d
+    }
+    public var anomaliesByCode: [String: Int] { Self.merged(named.anomaliesByCode, counted.anomaliesByCode, AnomalyCode.self) { $0.code } }
+    public var anomaliesBySeverity: [String: Int] { Self.merged(named.anomaliesBySeverity, counted.anomaliesBySeverity, Severity.self) { $0.name } }
+    public var resetsBy: [String: Int] {
+        var d = named.resetsBy
+        for r in Role.allCases { d[r.name, default: 0] += counted.resetsBy[Int(r.rawValue)] }
+        d["none", default: 0] += counted.resetsBy[2]
+        return d
+    }
+    public var zeekStates: [String: Int] { Self.merged(named.zeekStates, counted.zeekStates, ZeekConnState.self) { $0.name } }
+
+    /// What finished connections and anomalies from the tracker count, by the enums' raw values:
+    /// an array increment each, where the names as dictionary keys cost a string concatenation
+    /// and three or four String hashes per connection (3,500 instructions, 5% of the text
+    /// report). `wirestate merge` feeds names (`named`); the public dictionaries add both.
+    struct Counted: Sendable {
+        static let states = TCPState.allCases.count
+        var finalStates = [Int](repeating: 0, count: states * states)
+        var resetsBy = [0, 0, 0]  // client, server, none
+        var zeekStates = [Int](repeating: 0, count: 256)
+        var anomaliesByCode = [Int](repeating: 0, count: 256)
+        var anomaliesBySeverity = [Int](repeating: 0, count: 256)
+    }
+    private var counted = Counted()
+    private var named = Named()
+    struct Named: Sendable {
+        var finalStates: [String: Int] = [:]
+        var anomaliesByCode: [String: Int] = [:]
+        var anomaliesBySeverity: [String: Int] = [:]
+        var resetsBy: [String: Int] = ["client": 0, "server": 0, "none": 0]
+        var zeekStates: [String: Int] = [:]
+    }
+
+    /// `names` with each case's count (by raw value) added under its spelling.
+    static func merged<E: CaseIterable & RawRepresentable>(
+        _ names: [String: Int], _ counts: [Int], _: E.Type, _ spelling: (E) -> String
+    ) -> [String: Int] where E.RawValue == UInt8 {
+        var d = names
+        for e in E.allCases where counts[Int(e.rawValue)] > 0 { d[spelling(e), default: 0] += counts[Int(e.rawValue)] }
+        return d
+    }
     /// Summed time per state, per role.
     public private(set) var stateTime = StateTimes()
     /// Handshake times (ns), for their percentiles: bounded (`Samples`).
@@ -74,12 +119,13 @@ public struct RunSummary: Sendable {
     /// `times`: the connection's time in each state, nil when they were counted as they came
     /// (`addStateTime`).
     public mutating func add(_ c: ConnectionSummary, times: StateTimes?) {
-        add(
-            clientState: c.clientState.name, serverState: c.serverState.name, resetBy: c.facts.resetBy?.name ?? "none",
-            zeekState: c.facts.zeek.connState.name, times: times, synToSynAck: c.facts.synToSynAck,
-            synAckToAck: c.facts.synAckToAck, handshakeRTT: c.facts.handshakeRTT,
-            bytes: c.bytesFromClient + c.bytesFromServer, packets: c.packetsFromClient + c.packetsFromServer,
-            client: c.client.address, server: c.server.address)
+        counted.finalStates[min(Int(c.clientState.rawValue), Counted.states - 1) * Counted.states + min(Int(c.serverState.rawValue), Counted.states - 1)] += 1
+        counted.resetsBy[c.facts.resetBy.map { Int($0.rawValue) } ?? 2] += 1
+        counted.zeekStates[Int(c.facts.zeek.connState.rawValue)] += 1
+        addMeasures(
+            times: times, synToSynAck: c.facts.synToSynAck, synAckToAck: c.facts.synAckToAck,
+            handshakeRTT: c.facts.handshakeRTT, bytes: c.bytesFromClient + c.bytesFromServer,
+            packets: c.packetsFromClient + c.packetsFromServer, client: c.client.address, server: c.server.address)
     }
 
     /// One finished connection as its `connection` record states it: what `wirestate merge`
@@ -89,10 +135,21 @@ public struct RunSummary: Sendable {
         synToSynAck: Int64?, synAckToAck: Int64?, handshakeRTT: Int64?, bytes: UInt64, packets: UInt64,
         client: IPAddress, server: IPAddress
     ) {
+        named.finalStates[clientState + "/" + serverState, default: 0] += 1
+        named.resetsBy[resetBy, default: 0] += 1
+        named.zeekStates[zeekState, default: 0] += 1
+        addMeasures(
+            times: times, synToSynAck: synToSynAck, synAckToAck: synAckToAck, handshakeRTT: handshakeRTT,
+            bytes: bytes, packets: packets, client: client, server: server)
+    }
+
+    /// What both kinds of input add alike: the connection, its state times, handshake samples
+    /// and talkers.
+    private mutating func addMeasures(
+        times: StateTimes?, synToSynAck: Int64?, synAckToAck: Int64?, handshakeRTT: Int64?, bytes: UInt64,
+        packets: UInt64, client: IPAddress, server: IPAddress
+    ) {
         connections += 1
-        finalStates[clientState + "/" + serverState, default: 0] += 1
-        resetsBy[resetBy, default: 0] += 1
-        zeekStates[zeekState, default: 0] += 1
         if let times { stateTime.add(times) }
         if let v = synToSynAck { self.synToSynAck.add(v) }
         if let v = synAckToAck { self.synAckToAck.add(v) }
@@ -119,17 +176,24 @@ public struct RunSummary: Sendable {
     /// Addresses held for the top talkers now (tests: bounded).
     var talkersHeld: Int { talkers.count }
 
-    public mutating func add(_ a: Anomaly) { add(anomaly: a.code.code, severity: a.severity.name) }
+    public mutating func add(_ a: Anomaly) {
+        counted.anomaliesByCode[Int(a.code.rawValue)] += 1
+        counted.anomaliesBySeverity[Int(a.severity.rawValue)] += 1
+    }
 
     public mutating func add(anomaly code: String, severity: String) {
-        anomaliesByCode[code, default: 0] += 1
-        anomaliesBySeverity[severity, default: 0] += 1
+        named.anomaliesByCode[code, default: 0] += 1
+        named.anomaliesBySeverity[severity, default: 0] += 1
     }
 
     /// Nearest-rank percentile (p in 0…100) of `samples`; nil when there are none.
     public static func percentile(_ samples: [Int64], _ p: Int) -> Int64? {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
+        percentile(sorted: samples.sorted(), p)
+    }
+
+    /// `percentile` of samples already in ascending order (the renderings sort once for all three).
+    static func percentile(sorted: [Int64], _ p: Int) -> Int64? {
+        guard !sorted.isEmpty else { return nil }
         let rank = max(1, Int((Double(p) / 100 * Double(sorted.count)).rounded(.up)))
         return sorted[min(rank, sorted.count) - 1]
     }
@@ -156,9 +220,10 @@ public struct RunSummary: Sendable {
             "{" + Self.ranked(d).map { Format.json($0.0) + ":\($0.1)" }.joined(separator: ",") + "}"
         }
         func pct(_ samples: Samples) -> String {
-            "{\"count\":\(samples.count)"
+            let sorted = samples.values.sorted()
+            return "{\"count\":\(samples.count)"
                 + Self.percentiles.map { p in
-                    ",\"p\(p)_ns\":" + (Self.percentile(samples.values, p).map(String.init) ?? "null")
+                    ",\"p\(p)_ns\":" + (Self.percentile(sorted: sorted, p).map(String.init) ?? "null")
                 }.joined() + "}"
         }
         func times(_ role: Role) -> String {
@@ -196,8 +261,9 @@ public struct RunSummary: Sendable {
         }
         func pct(_ name: String, _ samples: Samples) -> String {
             guard !samples.values.isEmpty else { return "" }
+            let sorted = samples.values.sorted()
             return "  \(name) (\(samples.count)): "
-                + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(samples.values, $0)!) }
+                + Self.percentiles.map { "p\($0) " + Format.duration(Self.percentile(sorted: sorted, $0)!) }
                 .joined(separator: ", ") + "\n"
         }
         out += pct("handshake SYN→SYN+ACK", synToSynAck) + pct("handshake SYN+ACK→ACK", synAckToAck)

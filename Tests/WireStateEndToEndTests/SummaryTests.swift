@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WireStateDecoder
 import WireStateTracker
+import WireStatePipeline
 
 @testable import WireStateReport
 
@@ -121,6 +122,42 @@ import WireStateTracker
         }
         #expect(sum[.server, TCPState.allCases[3]] == CaptureTime.adding(Int64.max - 50, to: 400))
         #expect(sum.withTimes(of: .client) { $0.count } == TCPState.allCases.count)
+    }
+
+    /// One run counts connections and anomalies by the enums' raw values; `wirestate merge` feeds
+    /// their names. Both must give the same dictionaries and the same renderings, on every capture.
+    @Test func countedAndNamedInputsGiveTheSameSummary() throws {
+        let events = ZeekViewSwitchTests.events(try ShardTests.captures(), zeekView: true)
+        var counted = RunSummary(), named = RunSummary()
+        for e in events {
+            switch e {
+            case .finished(let c):
+                counted.add(c, times: nil)
+                named.add(
+                    clientState: c.clientState.name, serverState: c.serverState.name, resetBy: c.facts.resetBy?.name ?? "none",
+                    zeekState: c.facts.zeek.connState.name, times: nil, synToSynAck: c.facts.synToSynAck,
+                    synAckToAck: c.facts.synAckToAck, handshakeRTT: c.facts.handshakeRTT,
+                    bytes: c.bytesFromClient + c.bytesFromServer, packets: c.packetsFromClient + c.packetsFromServer,
+                    client: c.client.address, server: c.server.address)
+            case .anomaly(let a):
+                counted.add(a)
+                named.add(anomaly: a.code.code, severity: a.severity.name)
+            default: break
+            }
+        }
+        #expect(counted.connections > 40)
+        #expect(counted.finalStates.count > 5 && counted.anomaliesByCode.count > 10)
+        #expect(counted.finalStates == named.finalStates)
+        #expect(counted.resetsBy == named.resetsBy)
+        #expect(counted.zeekStates == named.zeekStates)
+        #expect(counted.anomaliesByCode == named.anomaliesByCode)
+        #expect(counted.anomaliesBySeverity == named.anomaliesBySeverity)
+        #expect(counted.jsonMembers() == named.jsonMembers())
+        #expect(counted.text() == named.text())
+        // Both at once add up.
+        var both = counted
+        both.add(anomaly: "zero-window", severity: "info")
+        #expect(both.anomaliesByCode["zero-window"] == (counted.anomaliesByCode["zero-window"] ?? 0) + 1)
     }
 
     @Test func stateTimesCoverTheConnection() throws {
