@@ -9,26 +9,35 @@ import WireStateDecoder
 /// `Finding`s (no state fields); `finishStep` builds each anomaly once, whole, with both endpoints'
 /// states before and after the step (only then are they known).
 struct Connection {
+    // Declared in an order that packs (1,008 bytes, not 1,052): the one-byte flags in the
+    // endpoint's tail, and the 4-byte counters between the window watches and the 8-byte
+    // fields. `MemoryLayoutTests` pins the size.
     var client: EndpointMachine
-    var server: EndpointMachine
-    var summary: ConnectionSummary
-    /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
-    /// late segments join it instead of starting a phantom connection.
-    var closedAt: Int64?
-    // The flags right after the optional, in its padding.
     var oneSidedReported = false
     var peerResetReported = false
     var unresponsiveReported = false
-    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
-    var scheduled: Int64 = .max
-    /// Retransmissions from each side since the other last sent anything, and when the run began.
-    var unanswered = PerRole<UInt32>(0)
-    var unansweredSince = PerRole<Int64>(0)
+    var server: EndpointMachine
+    var summary: ConnectionSummary
+    /// Capture time at which both endpoints were CLOSED (`Int64.min`: not yet; tracker times are
+    /// clamped to ±2⁶², so it is never a real one, and an `Int64?` took 16 bytes here).
+    private var closedAtTime = Int64.min
     /// A finding that repeats segment after segment (a window that stays shrunk), held until its
     /// run ends so that it is reported once, with a count and its first and last frames.
     var heldRun: Anomaly?
     /// What each endpoint's advertised windows have shown so far (`WindowCheck.swift`).
     var windows = PerRole(WindowWatch())
+    /// Retransmissions from each side since the other last sent anything, and when the run began.
+    var unanswered = PerRole<UInt32>(0)
+    /// The deadline this connection has in the tracker's `DeadlineQueue` (`.max`: none).
+    var scheduled: Int64 = .max
+    var unansweredSince = PerRole<Int64>(0)
+
+    /// Capture time at which both endpoints were CLOSED; the connection lingers a while after it so
+    /// late segments join it instead of starting a phantom connection.
+    var closedAt: Int64? {
+        @inline(__always) get { closedAtTime == .min ? nil : closedAtTime }
+        @inline(__always) set { closedAtTime = newValue ?? .min }
+    }
 
     var ref: ConnectionRef { summary.ref }
 
@@ -49,9 +58,9 @@ struct Connection {
             ref: ref,
             client: clientIsSource ? s.source : s.destination,
             server: clientIsSource ? s.destination : s.source,
+            firstFrame: ctx.frame ?? FrameRef(number: 0),
             clientState: .closed, serverState: .closed, clientEvidence: .unknown, serverEvidence: .unknown,
-            firstFrame: ctx.frame ?? FrameRef(number: 0), lastFrame: ctx.frame ?? FrameRef(number: 0),
-            firstTime: ctx.time, lastTime: ctx.time)
+            lastFrame: ctx.frame ?? FrameRef(number: 0), firstTime: ctx.time, lastTime: ctx.time)
         summary.clientGuessed = guessed
     }
 

@@ -13,7 +13,8 @@ import WireStateDecoder
 public struct ConnectionFacts: Sendable, Equatable {
     static let none = Int64.min
 
-    public private(set) var zeek = ZeekView()
+    // The nine times first, then Zeek's view (234 bytes: the 4-byte fields after it fill its
+    // tail; 328 bytes in all, not 344).
     /// The client's latest SYN before the server's first SYN+ACK (capture time, ns).
     var synAt = none
     /// The server's first SYN+ACK after that SYN.
@@ -30,6 +31,7 @@ public struct ConnectionFacts: Sendable, Equatable {
     /// Measured at the first RST: since the last activity, and since the last segment of any kind.
     var idleAtReset = none
     var silenceAtReset = none
+    public private(set) var zeek = ZeekView()
     var synAckSeq: UInt32 = 0
     /// The end of each side's highest sequence seen, to recognise keep-alives without the endpoint
     /// machines' state (bit 0: the client's is known, bit 1: the server's).

@@ -193,35 +193,38 @@ public enum EndReason: UInt8, Sendable {
 
 /// Everything a report needs to know about one connection, as a plain value.
 public struct ConnectionSummary: Sendable, Equatable {
+    // Declared in an order that packs (468 bytes, not 512: every event that carries a summary is
+    // copied at that size): each 20-byte address and the 10-byte frames followed by the small
+    // fields that fill the rest of their 8 bytes. `MemoryLayoutTests` pins the size.
     public var ref: ConnectionRef
-    public var client: SocketAddress
-    public var server: SocketAddress
-    public var clientState: TCPState
-    public var serverState: TCPState
-    public var clientEvidence: Evidence
-    public var serverEvidence: Evidence
-    public var packetsFromClient: UInt64 = 0
-    public var packetsFromServer: UInt64 = 0
-    public var bytesFromClient: UInt64 = 0
-    public var bytesFromServer: UInt64 = 0
-    public var firstFrame: FrameRef
-    public var lastFrame: FrameRef
-    public var firstTime: Int64
-    public var lastTime: Int64
-    public var anomalyCount: UInt32 = 0
     public var violationCount: UInt32 = 0
-    /// No handshake was seen: states were assumed at pickup.
-    public var midstream = false
-    /// No SYN was seen, so which side is the client was guessed (from the ports).
-    public var clientGuessed = false
-    public var refused = false
-    /// A RST closed (or tried to close) the connection.
-    public var reset = false
-    public var endReason: EndReason? = nil
+    public var client: SocketAddress
     /// The tunnels the connection was seen in: 0 for none, else a number in the run's tunnel table
     /// (`ConnectionTracker.tunnelPaths`, handed to sinks by `EventSink.tunnelsChanged`). A number,
     /// not the path, so summaries and events stay as small as on a plain link.
     public var tunnelID: UInt32 = 0
+    public var server: SocketAddress
+    public var anomalyCount: UInt32 = 0
+    public var firstFrame: FrameRef
+    public var clientState: TCPState
+    public var serverState: TCPState
+    public var clientEvidence: Evidence
+    public var serverEvidence: Evidence
+    /// No handshake was seen: states were assumed at pickup.
+    public var midstream = false
+    /// No SYN was seen, so which side is the client was guessed (from the ports).
+    public var clientGuessed = false
+    public var lastFrame: FrameRef
+    public var refused = false
+    /// A RST closed (or tried to close) the connection.
+    public var reset = false
+    public var endReason: EndReason? = nil
+    public var packetsFromClient: UInt64 = 0
+    public var packetsFromServer: UInt64 = 0
+    public var bytesFromClient: UInt64 = 0
+    public var bytesFromServer: UInt64 = 0
+    public var firstTime: Int64
+    public var lastTime: Int64
     /// Handshake timing, who reset or closed it, Zeek's view: complete in the final summary.
     public var facts = ConnectionFacts()
 

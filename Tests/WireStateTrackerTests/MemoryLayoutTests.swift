@@ -21,8 +21,13 @@ import Testing
         // `UnseenAck` (its data frame as a 4-byte offset from the ACK's), both absorbed by declaring
         // the endpoint's parts in an order that packs; data past a window edge held per direction
         // (`HeldBeyondWindow?` in `WindowWatch`, 20 bytes each). Bound II's flag
-        // (`WindowWatch.segmentsMissed`): 1052, the same stride.
-        #expect(stride <= 1056, "Connection stride \(stride)")
+        // (`WindowWatch.segmentsMissed`): 1052, the same stride. Fields declared in orders that
+        // pack (Connection, ConnectionSummary 512 → 468, ConnectionFacts 344 → 324, ZeekEndpoint
+        // 89 → 88) and the linger time a sentinel instead of an `Int64?`: 1008.
+        #expect(stride <= 1008, "Connection stride \(stride)")
         #expect(endpoint <= 165, "EndpointMachine size \(endpoint)")
+        // Every event that carries a summary is copied at the summary's size.
+        #expect(MemoryLayout<ConnectionSummary>.size <= 468, "ConnectionSummary \(MemoryLayout<ConnectionSummary>.size)")
+        #expect(MemoryLayout<TrackerEvent>.stride <= 472, "TrackerEvent \(MemoryLayout<TrackerEvent>.stride)")
     }
 }
