@@ -73,7 +73,7 @@ public struct StateClock {
         }
     }
 
-    private var running: [UInt64: Running] = [:]
+    private var running: [ConnectionKey: Running] = [:]
     /// Whether to compute uids as connections open (a SHA-1 each): the text report needs none.
     public var keepsUIDs: Bool
 
@@ -84,15 +84,15 @@ public struct StateClock {
     public var openCount: Int { running.count }
 
     /// The uid of a connection still open (nil once it finished, or if never seen opening).
-    public func uid(_ id: UInt64) -> String? { running[id]?.uid?.string }
+    public func uid(_ id: UInt64) -> String? { running[ConnectionKey(id)]?.uid?.string }
 
     /// The uid of a connection still open, inline (one lookup, no string).
-    func uidText(_ id: UInt64) -> UIDText? { running[id]?.uid }
+    func uidText(_ id: UInt64) -> UIDText? { running[ConnectionKey(id)]?.uid }
 
     public mutating func consume(_ event: TrackerEvent) {
         switch event {
         case .opened(let s):
-            running[s.ref.id] = Running(uid: keepsUIDs ? ConnectionUID.text(s) : nil, since: (s.firstTime, s.firstTime))
+            running[ConnectionKey(s.ref.id)] = Running(uid: keepsUIDs ? ConnectionUID.text(s) : nil, since: (s.firstTime, s.firstTime))
         case .transition(let t):
             _ = transition(t)
         default:
@@ -105,14 +105,14 @@ public struct StateClock {
     /// a second lookup and two copies of its 200 bytes).
     @discardableResult
     mutating func transition(_ t: Transition) -> UIDText? {
-        guard let i = running.index(forKey: t.connection.id) else { return nil }
+        guard let i = running.index(forKey: ConnectionKey(t.connection.id)) else { return nil }
         running.values[i].leave(t.from, of: t.endpoint, at: t.time)
         return running.values[i].uid
     }
 
     /// Closes the connection's clock and returns its times only (no uid computed).
     public mutating func finishTimes(_ s: ConnectionSummary) -> StateTimes {
-        guard var r = running.removeValue(forKey: s.ref.id) else { return StateTimes() }
+        guard var r = running.removeValue(forKey: ConnectionKey(s.ref.id)) else { return StateTimes() }
         Self.close(&r, s)
         return r.times
     }
@@ -125,7 +125,7 @@ public struct StateClock {
 
     /// `finish`, with the uid inline.
     mutating func finishText(_ s: ConnectionSummary) -> (uid: UIDText, times: StateTimes) {
-        guard var r = running.removeValue(forKey: s.ref.id) else {
+        guard var r = running.removeValue(forKey: ConnectionKey(s.ref.id)) else {
             return (ConnectionUID.text(s), StateTimes())
         }
         Self.close(&r, s)

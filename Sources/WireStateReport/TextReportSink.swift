@@ -64,7 +64,7 @@ public struct TextReportSink: EventSink {
         /// Its earlier lines, already in the temporary file (`flushPending`).
         var chain: HeldTimelines.Chain?
     }
-    private var pending: [UInt64: Pending] = [:]
+    private var pending: [ConnectionKey: Pending] = [:]
     /// Lines the open connections hold in memory (`entries`), at most `details.memoryBound`.
     private var pendingLines = 0
     /// When each open connection's endpoints entered the states they are in: the summary's time
@@ -79,7 +79,7 @@ public struct TextReportSink: EventSink {
             set { if role == .client { client = newValue } else { server = newValue } }
         }
     }
-    private var entered: [UInt64: Entered] = [:]
+    private var entered: [ConnectionKey: Entered] = [:]
 
     /// `timeline`: keep every transition, confirmation and anomaly of the rows shown;
     /// `anomalies`: keep their anomalies (both: `analyze --timeline --anomalies`). Past
@@ -130,27 +130,27 @@ public struct TextReportSink: EventSink {
         switch event {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
-            entered[s.ref.id] = Entered(client: s.firstTime, server: s.firstTime)
+            entered[ConnectionKey(s.ref.id)] = Entered(client: s.firstTime, server: s.firstTime)
         case .transition(let t):
-            if let i = entered.index(forKey: t.connection.id) {
+            if let i = entered.index(forKey: ConnectionKey(t.connection.id)) {
                 let start = entered.values[i][t.endpoint]
                 summary.addStateTime(t.endpoint, t.from, CaptureTime.elapsed(from: start, to: t.time))
                 entered.values[i][t.endpoint] = max(start, t.time)
             }
             if keepsTimeline && !rows.excludes(id: t.connection.id) {
-                pending[t.connection.id, default: Pending()].entries.append(.transition(t))
+                pending[ConnectionKey(t.connection.id), default: Pending()].entries.append(.transition(t))
                 heldLine()
             }
         case .confirmation(let c):
             if keepsTimeline && !rows.excludes(id: c.connection.id) {
-                pending[c.connection.id, default: Pending()].entries.append(.confirmation(c))
+                pending[ConnectionKey(c.connection.id), default: Pending()].entries.append(.confirmation(c))
                 heldLine()
             }
         case .anomaly(let a):
             totals.add(a)
             summary.add(a)
             let keep = keepsAnomalies && !rows.excludes(id: a.connection.id)
-            Self.add(a, to: &pending[a.connection.id, default: Pending()], keepingIt: keep)
+            Self.add(a, to: &pending[ConnectionKey(a.connection.id), default: Pending()], keepingIt: keep)
             if keep { heldLine() }
         case .finished(let s):
             finish(s)
@@ -188,13 +188,13 @@ public struct TextReportSink: EventSink {
 
     private mutating func finish(_ s: ConnectionSummary) {
         totals.add(s)
-        if let e = entered.removeValue(forKey: s.ref.id) {
+        if let e = entered.removeValue(forKey: ConnectionKey(s.ref.id)) {
             summary.addStateTime(.client, s.clientState, CaptureTime.elapsed(from: e.client, to: s.lastTime))
             summary.addStateTime(.server, s.serverState, CaptureTime.elapsed(from: e.server, to: s.lastTime))
         }
         summary.add(s, times: nil)
         connections += 1
-        let held = pending.removeValue(forKey: s.ref.id)
+        let held = pending.removeValue(forKey: ConnectionKey(s.ref.id))
         pendingLines -= held?.entries.count ?? 0
         let row = TextRow(s)
         guard selection.matches(row, kinds: held?.kinds ?? AnomalyKinds()) else { return }
