@@ -115,19 +115,25 @@ public struct TextReportSink: EventSink {
 
     public mutating func tunnelsChanged(_ paths: [TunnelPath]) { tunnels = paths }
 
-    public mutating func consume(_ event: TrackerEvent) { take(event) }
+    public mutating func consume(_ event: TrackerEvent) {
+        withUnsafePointer(to: event) { take(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
 
     /// A step's events, read in place: the protocol's default hands each to `consume`, copying
-    /// it (512 bytes) out of the array first.
+    /// it (472 bytes) out of the array first, and a switch on an event handed as a value copied
+    /// it once more.
     public mutating func consume(all events: [TrackerEvent]) {
-        events.withUnsafeBufferPointer { buffer in
-            for i in buffer.indices { take(buffer[i]) }
-        }
+        events.withUnsafeBufferPointer { take($0) }
     }
 
     @inline(__always)
-    private mutating func take(_ event: TrackerEvent) {
-        switch event {
+    private mutating func take(_ events: UnsafeBufferPointer<TrackerEvent>) {
+        for i in events.indices { take(events, i) }
+    }
+
+    @inline(__always)
+    private mutating func take(_ events: UnsafeBufferPointer<TrackerEvent>, _ i: Int) {
+        switch events[i] {
         case .opened(let s):
             if firstTime == nil || s.firstTime < firstTime! { firstTime = s.firstTime }
             entered[ConnectionKey(s.ref.id)] = Entered(client: s.firstTime, server: s.firstTime)
