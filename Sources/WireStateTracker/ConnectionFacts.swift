@@ -14,7 +14,7 @@ public struct ConnectionFacts: Sendable, Equatable {
     static let none = Int64.min
 
     // The nine times first, then Zeek's view (234 bytes: the 4-byte fields after it fill its
-    // tail; 328 bytes in all, not 344).
+    // tail; 324 bytes in all, not 344).
     /// The client's latest SYN before the server's first SYN+ACK (capture time, ns).
     var synAt = none
     /// The server's first SYN+ACK after that SYN.
