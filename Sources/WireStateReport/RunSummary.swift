@@ -119,7 +119,7 @@ public struct RunSummary: Sendable {
     /// `times`: the connection's time in each state, nil when they were counted as they came
     /// (`addStateTime`).
     public mutating func add(_ c: ConnectionSummary, times: StateTimes?) {
-        counted.finalStates[min(Int(c.clientState.rawValue), Counted.states - 1) * Counted.states + min(Int(c.serverState.rawValue), Counted.states - 1)] += 1
+        counted.finalStates[Int(c.clientState.rawValue) * Counted.states + Int(c.serverState.rawValue)] += 1
         counted.resetsBy[c.facts.resetBy.map { Int($0.rawValue) } ?? 2] += 1
         counted.zeekStates[Int(c.facts.zeek.connState.rawValue)] += 1
         addMeasures(

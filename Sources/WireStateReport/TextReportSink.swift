@@ -131,6 +131,7 @@ public struct TextReportSink: EventSink {
         for i in events.indices { take(events, i) }
     }
 
+    /// One event, switched on where it lies (a switch on an event passed by value copied it).
     @inline(__always)
     private mutating func take(_ events: UnsafeBufferPointer<TrackerEvent>, _ i: Int) {
         switch events[i] {
